@@ -1,0 +1,3 @@
+from orshot_gitops.cli import main
+
+raise SystemExit(main())

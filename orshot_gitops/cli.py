@@ -1,0 +1,110 @@
+"""The command line: parse arguments, call the library, report. No logic lives here.
+
+Command modules in `orshot_gitops.commands` import their heavy dependencies (jsonschema,
+gitpython, httpx) inside `run`, so `--version` and `--help` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from orshot_gitops import __version__
+from orshot_gitops.console import Console
+from orshot_gitops.errors import UsageError, UserError
+
+# Each module defines NAME, SUMMARY, EXAMPLES, configure(parser) and run(args, console) -> int.
+COMMAND_MODULES = [
+    "orshot_gitops.commands.validate",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with its own message; we turn that into our usage error (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--repo",
+        metavar="DIR",
+        default=".",
+        help="root of the content repository (default: the current directory)",
+    )
+    common.add_argument("--no-color", action="store_true", help="plain output (as NO_COLOR=1)")
+    return common
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    parser = _Parser(
+        prog="orshot-gitops",
+        description="Social posts as code: validate, review and publish posts kept in git.",
+        epilog="Run 'orshot-gitops COMMAND --help' for a command's options and examples.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"orshot-gitops {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = _common_options()
+    modules: dict[str, ModuleType] = {}
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(
+            module.NAME,
+            parents=[common],
+            help=module.SUMMARY,
+            description=module.SUMMARY,
+            epilog="examples:\n" + "\n".join(f"  {line}" for line in module.EXAMPLES),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(sub)
+        modules[module.NAME] = module
+    return parser, modules
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console()
+    try:
+        parser, modules = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        if args.no_color:
+            console.color = False
+        return int(modules[args.command].run(args, console))
+    except UsageError as exc:
+        console.error(f"orshot-gitops: {exc}")
+        return 2
+    except UserError as exc:
+        console.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug in us: a short report, not a wall of traceback
+        import traceback
+
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        console.error(
+            f"orshot-gitops {__version__} crashed: {type(exc).__name__}: {exc}\n"
+            f"  at {frame.filename}:{frame.lineno} in {frame.name}\n"
+            "  This is a bug in orshot-gitops, not in your files; please report it "
+            "(set ORSHOT_DEBUG=1 for the full traceback)."
+        )
+        import os
+
+        if os.environ.get("ORSHOT_DEBUG"):
+            traceback.print_exc()
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per command: NAME, SUMMARY, EXAMPLES, configure(parser), run(args, console)."""

@@ -1,0 +1,237 @@
+"""Compile a post: render its templates once per target account, resolve its schedule, fingerprint it.
+
+What comes out (`CompiledPost`) is exactly what would be sent, so the plan, the pull-request
+comment and `apply` all show and send the same thing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.model import Account, Config, PostSpec
+from orshot_gitops.templating import TemplateEngine, TemplateProblem
+from orshot_gitops.yamlload import JsonPath
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """A Studio render with its modifications rendered (once per post: it is one image)."""
+
+    template: int
+    modifications: Mapping[str, Any]
+    format: str
+
+
+@dataclass(frozen=True)
+class AccountPayload:
+    """What one account gets: the caption as rendered for it, its media and options."""
+
+    account: Account
+    content: str
+    media_urls: tuple[str, ...]
+    platform_options: Mapping[str, Any]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class CompiledPost:
+    spec: PostSpec
+    timezone: str
+    scheduled_for: datetime | None  # aware, UTC
+    render: RenderRequest | None
+    payloads: tuple[AccountPayload, ...]
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+def parse_schedule(text: str, zone_name: str) -> datetime:
+    """ISO 8601 to an aware UTC datetime; a time without an offset is read in `zone_name`."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    if len(value) == 10:
+        raise ScheduleError(f"{text!r} has a date but no time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ScheduleError(f"{text!r} is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(zone_name))
+    return moment.astimezone(timezone.utc)
+
+
+def valid_timezone(name: str) -> bool:
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    """sha256 of canonical JSON: equal payloads, equal fingerprints, on every machine."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class Compiler:
+    """Renders posts against one configuration; compiled templates are shared across posts."""
+
+    def __init__(self, config: Config, engine: TemplateEngine) -> None:
+        self.config = config
+        self.engine = engine
+
+    def compile(self, spec: PostSpec) -> tuple[CompiledPost | None, list[Diagnostic]]:
+        problems: list[Diagnostic] = []
+        zone = spec.timezone or self.config.timezone
+        scheduled_for = None
+        if not valid_timezone(zone):
+            where = ("timezone",) if spec.timezone else None
+            problems.append(self._at(spec, where, "timezone", f"unknown timezone {zone!r}", _TZ_HINT))
+        elif spec.schedule is not None:
+            try:
+                scheduled_for = parse_schedule(spec.schedule, zone)
+            except ScheduleError as exc:
+                problems.append(self._at(spec, ("schedule",), "schedule-invalid", str(exc), _SCHEDULE_HINT))
+
+        accounts: list[tuple[str | int, Account]] = []
+        for index, reference in enumerate(spec.accounts):
+            account = self.config.account(reference)
+            if account is None:
+                problems.append(self._unknown_account(spec, index, reference))
+            else:
+                accounts.append((reference, account))
+
+        base_vars = {**self.config.vars, **spec.vars}
+        post_vars = {"id": spec.id, "path": spec.path, "schedule": spec.schedule}
+        render = self._render_request(spec, {**base_vars, "post": post_vars}, problems)
+        media = spec.media_urls
+        payloads = []
+        for reference, account in accounts:
+            variables = {**base_vars, "platform": account.platform, "account": account.alias, "post": post_vars}
+            content = self._render(spec, ("content",), spec.content, variables, problems)
+            options = self._options(spec, reference, account, variables, problems)
+            if content is None or options is None:
+                continue
+            payload = {
+                "account_id": account.id,
+                "content": content,
+                "media_urls": list(media),
+                "render": None if render is None else _render_dict(render),
+                "platform_options": options,
+                "scheduled_for": None if scheduled_for is None else scheduled_for.isoformat(),
+                "revision": spec.revision,
+            }
+            payloads.append(AccountPayload(account, content, media, options, fingerprint(payload)))
+        if any(p.severity is Severity.ERROR for p in problems):
+            return None, problems
+        return CompiledPost(spec, zone, scheduled_for, render, tuple(payloads)), problems
+
+    def _render_request(
+        self, spec: PostSpec, variables: Mapping[str, Any], problems: list[Diagnostic]
+    ) -> RenderRequest | None:
+        if spec.render is None:
+            return None
+        modifications: dict[str, Any] = {}
+        for key, value in sorted(spec.render.modifications.items()):
+            if isinstance(value, str):
+                rendered = self._render(spec, ("render", "modifications", key), value, variables, problems)
+                modifications[key] = rendered
+            else:
+                modifications[key] = value
+        return RenderRequest(spec.render.template, modifications, spec.render.format)
+
+    def _options(
+        self,
+        spec: PostSpec,
+        reference: str | int,
+        account: Account,
+        variables: Mapping[str, Any],
+        problems: list[Diagnostic],
+    ) -> dict[str, Any] | None:
+        key = next((k for k in (str(reference), account.alias, str(account.id)) if k in spec.platform_options), None)
+        if key is None:
+            return {}
+        options: dict[str, Any] = {}
+        failed = False
+        for name, value in sorted(spec.platform_options[key].items()):
+            if isinstance(value, str):
+                rendered = self._render(spec, ("platform_options", key, name), value, variables, problems)
+                failed = failed or rendered is None
+                options[name] = rendered
+            else:
+                options[name] = value
+        return None if failed else options
+
+    def _render(
+        self,
+        spec: PostSpec,
+        json_path: JsonPath,
+        source: str,
+        variables: Mapping[str, Any],
+        problems: list[Diagnostic],
+    ) -> str | None:
+        try:
+            return self.engine.render(source, variables)
+        except TemplateProblem as problem:
+            diagnostic = self._template_diagnostic(spec, json_path, problem, variables)
+            if diagnostic not in problems:  # the same mistake, rendered for each account, once
+                problems.append(diagnostic)
+            return None
+
+    def _template_diagnostic(
+        self, spec: PostSpec, json_path: JsonPath, problem: TemplateProblem, variables: Mapping[str, Any]
+    ) -> Diagnostic:
+        line, column = (0, 0)
+        if spec.document is not None:
+            line, column = spec.document.template_line(json_path, max(problem.line, 1))
+        message = problem.message
+        if problem.template_name:
+            message += f" (in {problem.template_name})"
+        hints = {
+            "undefined": "define it in this post's 'vars' or in orshot.yaml 'vars'"
+            + ("; platform and account are per account, not available in render modifications"
+               if json_path[0] == "render" else ""),
+            "syntax": "check the {{ }} and {% %} tags",
+            "sandbox": "templates may only use variables, filters and tests, not Python internals",
+            "limit": "simplify the template",
+            "include": "snippets must be files inside the templates directory",
+        }
+        return Diagnostic(
+            spec.path, line, column, Severity.ERROR, f"template-{problem.kind}", message, hints.get(problem.kind, "")
+        )
+
+    def _unknown_account(self, spec: PostSpec, index: int, reference: str | int) -> Diagnostic:
+        known = ", ".join(self.config.accounts) or "none yet"
+        if isinstance(reference, int):
+            message = f"account id {reference} is not listed in orshot.yaml"
+            hint = "add it under 'accounts:' in orshot.yaml so its platform is known"
+        else:
+            message = f"unknown account {reference!r}"
+            hint = f"known accounts: {known}"
+        return self._at(spec, ("accounts", index), "unknown-account", message, hint)
+
+    def _at(self, spec: PostSpec, json_path: JsonPath | None, code: str, message: str, hint: str) -> Diagnostic:
+        line, column = (1, 1)
+        if spec.document is not None and json_path is not None:
+            line, column = spec.document.position(json_path)
+        return Diagnostic(spec.path, line, column, Severity.ERROR, code, message, hint)
+
+
+def _render_dict(render: RenderRequest) -> dict[str, Any]:
+    return {"template": render.template, "modifications": dict(render.modifications), "format": render.format}
+
+
+_TZ_HINT = "use an IANA name such as 'America/New_York' or 'Europe/Berlin'"
+_SCHEDULE_HINT = "write it as 2026-12-01T09:00 (read in the post's timezone) or 2026-12-01T14:00:00Z"

@@ -1,0 +1,148 @@
+"""The values that flow from stage to stage: configuration and post specifications.
+
+Frozen, plain, and free of I/O: the loader builds them, everything after reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orshot_gitops.yamlload import Document
+
+PLATFORMS = (
+    "twitter",
+    "linkedin",
+    "instagram",
+    "facebook",
+    "pinterest",
+    "tiktok",
+    "youtube",
+    "threads",
+    "bluesky",
+    "reddit",
+    "telegram",
+    "google_business",
+)
+
+CONFIG_FILE = "orshot.yaml"
+STATE_FILE = ".orshot/state.json"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A social account as orshot.yaml names it."""
+
+    alias: str
+    id: int
+    platform: str
+    premium: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """orshot.yaml, with its defaults filled in."""
+
+    accounts: Mapping[str, Account]
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"
+    posts_dir: str = "posts"
+    templates_dir: str = "templates"
+    prune: bool = False
+    paused: bool = False
+    document: Document | None = field(default=None, compare=False, repr=False)
+
+    def account(self, reference: str | int) -> Account | None:
+        """Find an account by alias, or by its numeric Orshot id."""
+        if isinstance(reference, str) and reference in self.accounts:
+            return self.accounts[reference]
+        for account in self.accounts.values():
+            if str(account.id) == str(reference):
+                return account
+        return None
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """A Studio template to render; its output is what the post publishes."""
+
+    template: int
+    modifications: Mapping[str, Any]
+    format: str = "png"
+
+
+@dataclass(frozen=True)
+class PostSpec:
+    """One post file, as written (templates not yet rendered)."""
+
+    id: str
+    path: str
+    accounts: tuple[str | int, ...]
+    content: str
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    media_urls: tuple[str, ...] = ()
+    carousel: bool = False
+    render: RenderSpec | None = None
+    schedule: str | None = None
+    timezone: str | None = None
+    draft: bool = False
+    platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    revision: int = 1
+    document: Document | None = field(default=None, compare=False, repr=False)
+
+
+def config_from_data(data: Mapping[str, Any], document: Document | None = None) -> Config:
+    """Build a Config from schema-valid data."""
+    accounts = {
+        alias: Account(
+            alias=alias,
+            id=int(entry["id"]),
+            platform=str(entry["platform"]),
+            premium=bool(entry.get("premium", False)),
+        )
+        for alias, entry in sorted(data.get("accounts", {}).items())
+    }
+    return Config(
+        accounts=accounts,
+        vars=dict(data.get("vars") or {}),
+        timezone=str(data.get("timezone", "UTC")),
+        posts_dir=str(data.get("posts_dir", "posts")).strip("/"),
+        templates_dir=str(data.get("templates_dir", "templates")).strip("/"),
+        prune=bool(data.get("prune", False)),
+        paused=bool(data.get("paused", False)),
+        document=document,
+    )
+
+
+def post_from_data(post_id: str, path: str, data: Mapping[str, Any], document: Document | None = None) -> PostSpec:
+    """Build a PostSpec from schema-valid data."""
+    render = None
+    if "render" in data:
+        render = RenderSpec(
+            template=int(data["render"]["template"]),
+            modifications=dict(data["render"].get("modifications") or {}),
+            format=str(data["render"].get("format", "png")),
+        )
+    if "media_urls" in data:
+        media: tuple[str, ...] = tuple(data["media_urls"])
+    elif "media_url" in data:
+        media = (data["media_url"],)
+    else:
+        media = ()
+    return PostSpec(
+        id=post_id,
+        path=path,
+        accounts=tuple(data["accounts"]),
+        content=data["content"],
+        vars=dict(data.get("vars") or {}),
+        media_urls=media,
+        carousel="media_urls" in data,
+        render=render,
+        schedule=data.get("schedule"),
+        timezone=data.get("timezone"),
+        draft=bool(data.get("draft", False)),
+        platform_options={str(k): dict(v) for k, v in (data.get("platform_options") or {}).items()},
+        revision=int(data.get("revision", 1)),
+        document=document,
+    )

@@ -1,0 +1,137 @@
+"""What each platform accepts, from Orshot's Social Posting Guidelines and Format Compatibility table.
+
+Pure data and pure functions: the validator and the PR comment both read these.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# Orshot's own limit on `content`, whatever the platform.
+API_CONTENT_LIMIT = 5000
+
+IMAGE_FORMATS = frozenset({"jpeg", "png", "webp", "gif"})
+VIDEO_FORMATS = frozenset({"mp4", "webm", "mov"})
+
+
+@dataclass(frozen=True)
+class PlatformRules:
+    label: str
+    caption_limit: int
+    max_images: int
+    image_formats: frozenset[str]
+    video: bool = True
+    options: frozenset[str] = frozenset()
+    # Telegram allows far less text under a photo than in a text message.
+    media_caption_limit: int | None = None
+
+
+_ALL_IMAGES = IMAGE_FORMATS
+RULES: dict[str, PlatformRules] = {
+    "twitter": PlatformRules("X/Twitter", 280, 4, _ALL_IMAGES),
+    "instagram": PlatformRules("Instagram", 2200, 10, frozenset({"jpeg", "png"})),
+    "facebook": PlatformRules("Facebook", 63206, 10, frozenset({"jpeg", "png", "gif"})),
+    "linkedin": PlatformRules(
+        "LinkedIn",
+        3000,
+        20,
+        frozenset({"jpeg", "png", "gif"}),
+        options=frozenset({"firstComment", "disableLinkPreview"}),
+    ),
+    # Orshot's Format Compatibility table: no still images to TikTok or YouTube through the API.
+    "tiktok": PlatformRules("TikTok", 2200, 35, frozenset()),
+    "youtube": PlatformRules("YouTube", 5000, 0, frozenset()),
+    "pinterest": PlatformRules("Pinterest", 500, 1, _ALL_IMAGES, options=frozenset({"title", "link"})),
+    "reddit": PlatformRules("Reddit", 40000, 20, frozenset({"jpeg", "png", "gif"})),
+    "bluesky": PlatformRules("Bluesky", 300, 4, _ALL_IMAGES),
+    "threads": PlatformRules("Threads", 500, 10, _ALL_IMAGES),
+    "telegram": PlatformRules("Telegram", 4096, 10, _ALL_IMAGES, media_caption_limit=1024),
+    "google_business": PlatformRules("Google Business", 1500, 1, frozenset({"jpeg", "png"}), video=False),
+}
+TWITTER_PREMIUM_LIMIT = 25000
+PINTEREST_TITLE_LIMIT = 100
+
+_EXTENSIONS = {
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "png": "png",
+    "webp": "webp",
+    "gif": "gif",
+    "mp4": "mp4",
+    "webm": "webm",
+    "mov": "mov",
+    "pdf": "pdf",
+}
+
+
+def media_format(url_or_format: str) -> str | None:
+    """The media format of a URL (by its extension) or of a render format name; None if unknown."""
+    text = url_or_format.lower()
+    if "/" in text or "." in text:
+        text = posixpath.splitext(urlsplit(text).path)[1].lstrip(".")
+    return _EXTENSIONS.get(text)
+
+
+def caption_limit(platform: str, *, premium: bool = False, with_media: bool = False) -> int:
+    rules = RULES[platform]
+    if platform == "twitter" and premium:
+        return TWITTER_PREMIUM_LIMIT
+    if with_media and rules.media_caption_limit:
+        return rules.media_caption_limit
+    return rules.caption_limit
+
+
+def caption_length(platform: str, text: str) -> int:
+    """Length as the platform counts it: X weighs URLs as 23 and emoji as 2 (twitter-text rules)."""
+    if platform == "twitter":
+        return _twitter_length(text)
+    return len(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _twitter_length(text: str) -> int:
+    from twitter_text import parse_tweet  # 150 ms of regex compiling: only when X is targeted
+
+    return int(parse_tweet(text).weightedLength)
+
+
+def media_problems(platform: str, formats: list[str | None], *, count: int) -> list[tuple[str, str]]:
+    """(message, hint) for each way the media break the platform's rules."""
+    rules = RULES[platform]
+    problems: list[tuple[str, str]] = []
+    known = {f for f in formats if f}
+    if "pdf" in known:
+        problems.append(("PDF cannot be posted on any platform", "render or upload an image instead"))
+        known.discard("pdf")
+    images = sorted(known & IMAGE_FORMATS)
+    videos = sorted(known & VIDEO_FORMATS)
+    if images and not rules.image_formats:
+        problems.append(
+            (
+                f"{rules.label} takes no still images through Orshot ({', '.join(images)})",
+                "post a video there, or remove the account from this post",
+            )
+        )
+    else:
+        refused = [f for f in images if f not in rules.image_formats]
+        if refused:
+            problems.append(
+                (
+                    f"{rules.label} does not accept {', '.join(refused)} images",
+                    f"use {' or '.join(sorted(rules.image_formats))}",
+                )
+            )
+        if images and count > rules.max_images:
+            problems.append(
+                (
+                    f"{rules.label} takes at most {rules.max_images} image{'s' if rules.max_images != 1 else ''}, "
+                    f"this post has {count}",
+                    "split the carousel or remove the account",
+                )
+            )
+    if videos and not rules.video:
+        problems.append((f"{rules.label} does not accept video ({', '.join(videos)})", "use an image"))
+    return problems

@@ -1,0 +1,1 @@
+"""Renderers: values in, text out (plain text, JSON, Markdown, GitHub workflow commands)."""

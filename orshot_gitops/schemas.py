@@ -1,0 +1,142 @@
+"""The JSON Schemas (the truth about our file formats) and schema errors as diagnostics.
+
+The schemas live in `schemas/` at the repository root and ship inside the wheel as
+`orshot_gitops/schemas/`. One compiled validator per schema per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.yamlload import Document
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from jsonschema.protocols import Validator
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+MEDIA_KEYS = ("media_url", "media_urls", "render")
+
+
+def schema_path(name: str) -> Path:
+    """`name` like "post.schema.json": the wheel's copy, else the checkout's schemas/."""
+    for candidate in (_PACKAGE_DIR / "schemas" / name, _PACKAGE_DIR.parent / "schemas" / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"schema {name} is missing from the installation")
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(schema_path(name).read_text(encoding="utf-8"))
+    return result
+
+
+@functools.cache
+def validator(name: str) -> Validator:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(load_schema(name), format_checker=FormatChecker())
+
+
+def schema_diagnostics(document: Document, schema_name: str) -> list[Diagnostic]:
+    """Every schema violation in the document, each at the line of the offending key or value."""
+    errors = validator(schema_name).iter_errors(document.data)
+    found = [_diagnostic(document, error) for error in errors]
+    return sorted(set(found))
+
+
+def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
+    path = tuple(error.absolute_path)
+    where = ".".join(str(p) for p in path) or "the file"
+    key_position = False
+    hint = ""
+    message = error.message
+    if error.validator == "additionalProperties":
+        extra = _extra_keys(error)
+        if extra:
+            path = (*path, extra[0])
+            key_position = True
+            allowed = sorted(error.schema.get("properties", {}))
+            message = f"unknown key {extra[0]!r}" + (f" in {where}" if where != "the file" else "")
+            hint = f"allowed keys: {', '.join(allowed)}" if allowed else "remove it"
+    elif error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "a key"
+        message = f"missing required key {missing!r}" + (f" in {where}" if path else "")
+        hint = _describe(error.schema.get("properties", {}).get(missing, {}))
+    elif error.validator == "not" and not path:
+        present = [k for k in MEDIA_KEYS if isinstance(error.instance, dict) and k in error.instance]
+        path, key_position = (present[-1],), True
+        message = f"{' and '.join(present)} cannot be combined"
+        hint = "keep one of media_url (one image), media_urls (a carousel) and render"
+    elif error.validator == "type":
+        expected = error.validator_value
+        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        message = f"{where} must be {_article(expected_text)}, not {_json_type(error.instance)}"
+        hint = _describe(error.schema)
+    elif error.validator == "enum":
+        message = f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+    elif error.validator in ("pattern", "format") and isinstance(error.instance, str):
+        message = f"{where}: {error.instance!r} is not a valid {_what(error)}"
+        hint = _describe(error.schema)
+    elif error.validator == "minItems" and error.validator_value == 1:
+        message = f"{where} must not be empty"
+        hint = _describe(error.schema)
+    elif error.validator == "anyOf" and path and path[0] == "accounts":
+        message = f"{where}: {error.instance!r} is not an account alias or id"
+        hint = "use an alias from orshot.yaml (letters, digits, '-', '_', '.') or a numeric id"
+    else:
+        message = f"{where}: {error.message}"
+    line, column = document.position(path, key=key_position)
+    return Diagnostic(
+        path=document.path,
+        line=line,
+        column=column,
+        severity=Severity.ERROR,
+        code="schema",
+        message=message,
+        hint=hint,
+    )
+
+
+def _extra_keys(error: ValidationError) -> list[str]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    known = set(error.schema.get("properties", {}))
+    return sorted(k for k in instance if k not in known)
+
+
+def _describe(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return ""
+    examples = schema.get("examples")
+    if examples:
+        return f"for example: {json.dumps(examples[0], ensure_ascii=False)}"
+    return ""
+
+
+def _what(error: ValidationError) -> str:
+    if error.validator == "format":
+        return str(error.validator_value)
+    return "URL" if "http" in str(error.validator_value) else "value"
+
+
+def _article(text: str) -> str:
+    return ("an " if text[:1] in "aeiou" else "a ") + text
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"

@@ -1,0 +1,243 @@
+"""Sandboxed, bounded Jinja rendering of captions, options and render modifications.
+
+Templates come from anyone who can open a pull request, and `plan` renders them in CI.
+So: Jinja's sandbox (no attribute tricks into Python internals), StrictUndefined (a typo is an
+error, not an empty caption), includes only from the repo's templates/ directory (no symlink
+out of it), no environment access, and hard bounds on work and output so a hostile or careless
+template fails fast instead of hanging the run or eating memory.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
+MAX_LOOP_STEPS = 100_000  # iterations of range() per render
+MAX_SEQUENCE = 100_000  # largest string or list a template may build with '*'
+MAX_STRING_ARGUMENT = 10_000  # widths for center(), indent(), ljust() and the like
+_MARKERS = ("{{", "{%", "{#")
+
+
+class TemplateProblem(Exception):
+    """A template failed to compile or render. `line` is 1-based inside `template_name`."""
+
+    def __init__(self, kind: str, message: str, line: int = 0, template_name: str | None = None):
+        super().__init__(message)
+        self.kind = kind  # "syntax", "undefined", "sandbox", "limit", "include", "error"
+        self.message = message
+        self.line = line
+        # Where inside an included snippet it failed ("templates/x.j2:3"), or None.
+        self.template_name = template_name
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_LOOP_STEPS:
+            raise TemplateProblem("limit", f"the template loops more than {MAX_LOOP_STEPS:,} times")
+
+
+class _RepoLoader(jinja2.BaseLoader):
+    """Loads only regular files inside templates_dir; a symlink that leaves it is refused."""
+
+    def __init__(self, templates_dir: Path | None) -> None:
+        self.root = templates_dir.resolve() if templates_dir else None
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        if self.root is None:
+            raise jinja2.TemplateNotFound(template)
+        pieces = jinja2.loaders.split_template_path(template)  # refuses '..'
+        candidate = self.root.joinpath(*pieces)
+        resolved = candidate.resolve()
+        if not resolved.is_relative_to(self.root):
+            raise SecurityError(f"template {template!r} leaves the templates directory")
+        if not resolved.is_file():
+            raise jinja2.TemplateNotFound(template)
+        source = resolved.read_text(encoding="utf-8")
+        mtime = resolved.stat().st_mtime
+        return source, str(candidate), lambda: resolved.stat().st_mtime == mtime
+
+
+class _Environment(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, templates_dir: Path | None) -> None:
+        super().__init__(
+            loader=_RepoLoader(templates_dir),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+            auto_reload=False,
+        )
+        self.budget = _Budget()
+        # lipsum(n=10**9) would build a gigantic string; nothing in a caption needs it.
+        self.globals.pop("lipsum", None)
+        self.globals["range"] = self._range
+        for name in ("center", "indent", "wordwrap", "batch", "slice", "truncate", "format"):
+            self.filters[name] = self._bounded(self.filters[name])
+
+    def _range(self, *args: int) -> Iterator[int]:
+        numbers = range(*args)
+        if len(numbers) > MAX_LOOP_STEPS:
+            raise TemplateProblem("limit", f"range() of more than {MAX_LOOP_STEPS:,} numbers")
+        for number in numbers:
+            self.budget.step()
+            yield number
+
+    def _bounded(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            _check_arguments(args, kwargs)
+            return function(*args, **kwargs)
+
+        # Jinja inspects pass_context/pass_environment markers on the function object.
+        checked.__dict__.update(function.__dict__)
+        return checked
+
+    def call_binop(self, context: jinja2.runtime.Context, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            if isinstance(right, int) and abs(right) > 64:
+                raise TemplateProblem("limit", "exponent too large in '**'")
+            return operator.pow(left, right)
+        if isinstance(left, int) and isinstance(right, str | list | tuple):
+            left, right = right, left
+        if isinstance(left, str | list | tuple) and isinstance(right, int) and len(left) * right > MAX_SEQUENCE:
+            raise TemplateProblem("limit", f"'*' would build more than {MAX_SEQUENCE:,} items")
+        return operator.mul(left, right)
+
+    def call(self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # str methods such as ljust, center, zfill, expandtabs take a size: bound it.
+        if getattr(__obj, "__self__", None) is not None and isinstance(__obj.__self__, str | bytes):
+            _check_arguments(args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _check_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_STRING_ARGUMENT:
+            raise TemplateProblem("limit", f"the number {value} is too large for a string operation")
+
+
+@dataclass
+class TemplateEngine:
+    """Compiles each distinct template once and renders it within the bounds above."""
+
+    templates_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._env = _Environment(self.templates_dir)
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    def compile(self, source: str) -> jinja2.Template | None:
+        """The compiled template, or None for plain text (no Jinja markers: nothing to do)."""
+        if not any(marker in source for marker in _MARKERS):
+            return None
+        template = self._compiled.get(source)
+        if template is None:
+            try:
+                template = self._env.from_string(source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateProblem("syntax", exc.message or "syntax error", exc.lineno) from None
+            self._compiled[source] = template
+        return template
+
+    def render(self, source: str, variables: Mapping[str, Any]) -> str:
+        template = self.compile(source)
+        if template is None:
+            return source
+        self._env.budget = _Budget()
+        try:
+            return _collect(template.generate(dict(variables)))
+        except TemplateProblem as problem:
+            if not problem.line:
+                problem.line, problem.template_name = _template_line(problem)
+            raise
+        except jinja2.UndefinedError as exc:
+            line, name = _template_line(exc)
+            raise TemplateProblem("undefined", _undefined_message(exc), line, name) from None
+        except SecurityError as exc:
+            line, name = _template_line(exc)
+            raise TemplateProblem("sandbox", f"not allowed in a template: {exc}", line, name) from None
+        except jinja2.TemplateNotFound as exc:
+            line, name = _template_line(exc)
+            raise TemplateProblem("include", f"template {exc.name!r} not found", line, name) from None
+        except jinja2.TemplateSyntaxError as exc:  # in an included file
+            line, _ = _template_line(exc)
+            inner = f"{_short(exc.filename)}:{exc.lineno}" if exc.filename else None
+            raise TemplateProblem("syntax", exc.message or "syntax error", line, inner) from None
+        except RecursionError:
+            raise TemplateProblem("limit", "the template recurses too deeply") from None
+        except MemoryError:
+            raise TemplateProblem("limit", "the template needs too much memory") from None
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+            line, name = _template_line(exc)
+            raise TemplateProblem("error", f"{type(exc).__name__}: {exc}", line, name) from None
+
+
+def _collect(chunks: Iterator[str]) -> str:
+    parts: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise TemplateProblem("limit", f"the template produces more than {MAX_OUTPUT_CHARS:,} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def _template_line(exc: BaseException) -> tuple[int, str | None]:
+    """The line in the caption's own template, and where in an included file it failed, if so.
+
+    Jinja rewrites tracebacks so template frames carry template lines; the outermost one is
+    the caption itself, the innermost the included snippet that actually failed.
+    """
+    line, inner = 0, None
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            filename = tb.tb_frame.f_code.co_filename
+            if filename == "<template>":
+                line = line or tb.tb_lineno
+            else:
+                inner = f"{_short(filename)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return line, inner
+
+
+def _short(filename: str) -> str:
+    # The loader names files by their absolute path; users know them as templates/x.j2.
+    parts = Path(filename).parts
+    return "/".join(parts[-2:]) if len(parts) >= 2 else filename
+
+
+def _undefined_message(exc: jinja2.UndefinedError) -> str:
+    message = exc.message or "undefined variable"
+    if message.endswith("is undefined") and message.startswith("'"):
+        name = message.split("'")[1]
+        return f"undefined variable {name!r}"
+    return message
+
+
+def variable_names(source: str) -> set[str]:
+    """Top-level variables a template reads (used to suggest where a name might be defined)."""
+    from jinja2 import meta
+
+    try:
+        return set(meta.find_undeclared_variables(SandboxedEnvironment().parse(source)))
+    except jinja2.TemplateSyntaxError:
+        return set()
+
+
+__all__ = ["MAX_OUTPUT_CHARS", "TemplateEngine", "TemplateProblem", "variable_names"]

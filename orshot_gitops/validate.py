@@ -1,0 +1,214 @@
+"""`validate`: every problem in a content repository, each at its file, line and column.
+
+Syntax and schema come from the loader, templates and accounts from the compiler; this
+module adds the rules of the platforms (caption limits, media, options) and of time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from orshot_gitops import platforms
+from orshot_gitops.compile import CompiledPost, Compiler
+from orshot_gitops.errors import Diagnostic, Severity, UsageError
+from orshot_gitops.load import discover_posts, load_config, load_posts
+from orshot_gitops.model import STATE_FILE, Account, Config, PostSpec
+from orshot_gitops.templating import TemplateEngine
+from orshot_gitops.yamlload import JsonPath
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    diagnostics: tuple[Diagnostic, ...]
+    files_checked: int
+    posts: tuple[CompiledPost, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def warnings(self) -> int:
+        return sum(d.severity is Severity.WARNING for d in self.diagnostics)
+
+
+def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> ValidationReport:
+    """Check the repository at root (or only the post files named by `paths`, repo-relative)."""
+    config, problems = load_config(root)
+    if config is None:
+        return ValidationReport(tuple(sorted(problems)), 1, ())
+    if paths:
+        relatives = [_post_path(root, config, p) for p in paths]
+    else:
+        relatives, found_problems = discover_posts(root, config)
+        problems.extend(found_problems)
+    specs, load_problems = load_posts(root, config, relatives)
+    problems.extend(load_problems)
+    compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
+    already_sent = recorded_post_ids(root)
+    compiled: list[CompiledPost] = []
+    for spec in specs:
+        post, compile_problems = compiler.compile(spec)
+        problems.extend(compile_problems)
+        problems.extend(_option_targets(spec, config))
+        if post is not None:
+            problems.extend(platform_problems(post))
+            if post.scheduled_for is not None and post.scheduled_for <= now and spec.id not in already_sent:
+                problems.append(_past_schedule(post, now))
+            compiled.append(post)
+    return ValidationReport(tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled))
+
+
+def _post_path(root: Path, config: Config, given: str) -> str:
+    path = Path(given)
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    try:
+        relative = absolute.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    if not (root / relative).is_file():
+        raise UsageError(f"{given}: no such post file", hint=f"post files live under {config.posts_dir}/")
+    if not relative.startswith(config.posts_dir + "/"):
+        raise UsageError(f"{given} is not under {config.posts_dir}/", hint="name post files, or none for all")
+    return relative
+
+
+def recorded_post_ids(root: Path) -> frozenset[str]:
+    """Posts the state file records: their schedule may lie in the past, they went out already."""
+    try:
+        state = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
+        return frozenset(state.get("posts", {}))
+    except (OSError, ValueError, AttributeError):
+        return frozenset()
+
+
+def _past_schedule(post: CompiledPost, now: datetime) -> Diagnostic:
+    assert post.scheduled_for is not None
+    return _at(
+        post.spec,
+        ("schedule",),
+        "schedule-past",
+        f"post {post.spec.id!r} is scheduled for {post.scheduled_for:%Y-%m-%d %H:%M} UTC, "
+        f"which has passed (now {now:%Y-%m-%d %H:%M} UTC)",
+        "move the schedule into the future, or remove it to publish on merge",
+    )
+
+
+def _option_targets(spec: PostSpec, config: Config) -> list[Diagnostic]:
+    """platform_options must name a targeted account, and only options its platform has."""
+    problems = []
+    targeted = {str(ref) for ref in spec.accounts}
+    for ref in spec.accounts:
+        account = config.account(ref)
+        if account is not None:
+            targeted.update({account.alias, str(account.id)})
+    for key, options in spec.platform_options.items():
+        if key not in targeted:
+            problems.append(
+                _at(
+                    spec,
+                    ("platform_options", key),
+                    "option-untargeted",
+                    f"platform_options for {key!r}, which this post does not target",
+                    "add the account to 'accounts' or remove its options",
+                    key=True,
+                )
+            )
+            continue
+        account = config.account(key)
+        if account is None:
+            continue
+        allowed = platforms.RULES[account.platform].options
+        for name in sorted(options):
+            if name not in allowed:
+                label = platforms.RULES[account.platform].label
+                problems.append(
+                    _at(
+                        spec,
+                        ("platform_options", key, name),
+                        "option-unsupported",
+                        f"{label} account {key!r} has no option {name!r}",
+                        f"{label} options: {', '.join(sorted(allowed))}" if allowed else f"{label} takes no options",
+                        key=True,
+                    )
+                )
+    return problems
+
+
+def platform_problems(post: CompiledPost) -> list[Diagnostic]:
+    """Caption, title and media limits for each account, on its own rendering of the post."""
+    problems: list[Diagnostic] = []
+    spec = post.spec
+    if post.render is not None:
+        formats = [platforms.media_format(post.render.format)]
+        count, media_path = 1, ("render", "format")
+    else:
+        formats = [platforms.media_format(url) for url in spec.media_urls]
+        count = len(spec.media_urls)
+        media_path = ("media_urls",) if spec.carousel else ("media_url",)
+    has_media = bool(formats)
+    for payload in post.payloads:
+        account = payload.account
+        rules = platforms.RULES[account.platform]
+        if len(payload.content) > platforms.API_CONTENT_LIMIT:
+            problems.append(
+                _at(
+                    spec,
+                    ("content",),
+                    "content-too-long",
+                    f"caption for {account.alias!r} is {len(payload.content):,} characters; "
+                    f"Orshot accepts at most {platforms.API_CONTENT_LIMIT:,}",
+                    "shorten the caption",
+                )
+            )
+        limit = platforms.caption_limit(account.platform, premium=account.premium, with_media=has_media)
+        length = platforms.caption_length(account.platform, payload.content)
+        if length > limit:
+            counted = " (weighted: URLs count 23, emoji 2)" if account.platform == "twitter" else ""
+            problems.append(
+                _at(
+                    spec,
+                    ("content",),
+                    "caption-too-long",
+                    f"caption for {rules.label} account {account.alias!r} is {length:,} characters{counted}; "
+                    f"the limit is {limit:,}",
+                    "shorten it, or give this platform its own text with {% if platform == '"
+                    + account.platform
+                    + "' %}",
+                )
+            )
+        title = payload.platform_options.get("title")
+        if account.platform == "pinterest" and isinstance(title, str) and len(title) > platforms.PINTEREST_TITLE_LIMIT:
+            key = _option_key(spec, account)
+            problems.append(
+                _at(
+                    spec,
+                    ("platform_options", key, "title"),
+                    "title-too-long",
+                    f"Pinterest title for {account.alias!r} is {len(title)} characters; the limit is "
+                    f"{platforms.PINTEREST_TITLE_LIMIT}",
+                    "shorten the title",
+                )
+            )
+        for message, hint in platforms.media_problems(account.platform, formats, count=count):
+            problems.append(_at(spec, media_path, "media", f"{message} (account {account.alias!r})", hint))
+    return problems
+
+
+def _option_key(spec: PostSpec, account: Account) -> str:
+    for key in (account.alias, str(account.id)):
+        if key in spec.platform_options:
+            return key
+    return account.alias
+
+
+def _at(
+    spec: PostSpec, json_path: JsonPath, code: str, message: str, hint: str, *, key: bool = False
+) -> Diagnostic:
+    line, column = spec.document.position(json_path, key=key) if spec.document else (1, 1)
+    return Diagnostic(spec.path, line, column, Severity.ERROR, code, message, hint)
+

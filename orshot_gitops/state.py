@@ -1,0 +1,614 @@
+"""The state file, `.orshot/state.json`: what was sent to Orshot, for which post and account.
+
+Modelled on Terraform's state: `serial` grows by one on every write and `lineage` is set once,
+when a blank state is created, so two state files can be compared (`write_state` refuses to
+clobber a file written by someone else in the meantime). The unit is (post id, account alias):
+each account of each post has its own record, written *before* a request is sent (an intent,
+status `pending`) and again with the result, so a crash leaves a record and never a duplicate.
+
+Everything here is a value: frozen dataclasses with functional updaters. The API key never
+passes through this module.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import importlib
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from orshot_gitops.errors import UserError
+
+STATE_PATH = ".orshot/state.json"
+"""Where the state lives, relative to the content repository root (posix separators)."""
+
+STATE_VERSION = 1
+SCHEMA_NAME = "state.schema.json"
+
+_RESTORE_HINT = (
+    "the state file is written by orshot-gitops; restore it from git "
+    f"('git checkout -- {STATE_PATH}') rather than editing it by hand"
+)
+
+
+class AccountStatus(str, enum.Enum):
+    """Where one (post, account) stands, as far as the last run knows."""
+
+    PUBLISHED = "published"
+    SCHEDULED = "scheduled"
+    DRAFTED = "drafted"
+    PROCESSING = "processing"
+    FAILED = "failed"
+    PENDING = "pending"
+    UNKNOWN = "unknown"
+
+    @property
+    def holds_post(self) -> bool:
+        """Orshot holds a post for this account in a known state (the merge's "advanced")."""
+        return self in (self.PUBLISHED, self.SCHEDULED, self.DRAFTED, self.PROCESSING)
+
+    @property
+    def needs_work(self) -> bool:
+        """Always joins the plan, whatever changed: an unfinished or uncertain outcome."""
+        return self in (self.PENDING, self.FAILED, self.PROCESSING, self.UNKNOWN)
+
+
+class Step(str, enum.Enum):
+    """One request of the two-phase protocol (see DESIGN.md, "The reconciler's rules")."""
+
+    RENDER = "render"
+    DRAFT = "draft"
+    PUBLISH = "publish"
+    SCHEDULE = "schedule"
+    PATCH = "patch"
+    DISCARD = "discard"
+    SYNC = "sync"
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """The record of one account of one post.
+
+    `fingerprint` is the sha256 of what was (or is being) sent to this account; `step` is the
+    request in flight (with status `pending`) or the one to retry (with status `failed`), and
+    `None` once a result is final. Timestamps are ISO 8601 strings with an offset, kept as
+    written so a load/dump round trip is byte-identical.
+    """
+
+    account_id: int
+    fingerprint: str
+    revision: int
+    status: AccountStatus
+    step: Step | None = None
+    post_id: int | None = None
+    url: str | None = None
+    error: str | None = None
+    action: str | None = None
+    attempts: int = 0
+    first_attempt_at: str | None = None
+    last_attempt_at: str | None = None
+    scheduled_for: str | None = None
+    group: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["status"] = self.status.value
+        data["step"] = self.step.value if self.step else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AccountState:
+        # The schema guarantees exactly our fields, so they map one to one.
+        step = data["step"]
+        return cls(
+            **{
+                **data,
+                "status": AccountStatus(data["status"]),
+                "step": Step(step) if step else None,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Render:
+    """A Studio render done for a post: re-used by every later step and retry, never redone."""
+
+    fingerprint: str
+    media_urls: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "media_urls", tuple(self.media_urls))
+
+
+@dataclass(frozen=True)
+class PostState:
+    """The record of one post file: its path, revision, render output and accounts."""
+
+    path: str
+    revision: int
+    render: Render | None = None
+    accounts: Mapping[str, AccountState] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # A read-only copy: a caller's dict can't change this value behind its back.
+        object.__setattr__(self, "accounts", MappingProxyType(dict(self.accounts)))
+
+    def with_account(self, account_key: str, account: AccountState) -> PostState:
+        """A copy with `account_key`'s record set to `account`."""
+        return replace(self, accounts={**self.accounts, account_key: account})
+
+    def without_account(self, account_key: str) -> PostState:
+        """A copy without `account_key`'s record (absent keys are fine)."""
+        return replace(self, accounts={k: v for k, v in self.accounts.items() if k != account_key})
+
+    def to_json(self) -> dict[str, Any]:
+        render = None
+        if self.render is not None:
+            render = {
+                "fingerprint": self.render.fingerprint,
+                "media_urls": list(self.render.media_urls),
+            }
+        return {
+            "path": self.path,
+            "revision": self.revision,
+            "render": render,
+            "accounts": {key: acc.to_json() for key, acc in self.accounts.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PostState:
+        render = data.get("render")
+        return cls(
+            path=data["path"],
+            revision=data["revision"],
+            render=Render(render["fingerprint"], tuple(render["media_urls"])) if render else None,
+            accounts={k: AccountState.from_json(v) for k, v in data["accounts"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class State:
+    """The whole state file. `serial` is the serial of the file this value was loaded from
+    (or last written as); `write_state` writes `serial + 1`.
+
+    >>> state = new_state("0b7c5e4e-2d1a-4e8e-9a3f-6c1d2e3f4a5b")
+    >>> state.serial, state.commit, dict(state.posts)
+    (0, None, {})
+    """
+
+    lineage: str
+    serial: int = 0
+    commit: str | None = None
+    posts: Mapping[str, PostState] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
+
+    def account(self, post_id: str, account_key: str) -> AccountState | None:
+        """The record of (post, account), or None if there is none."""
+        post = self.posts.get(post_id)
+        return post.accounts.get(account_key) if post else None
+
+    def entries(self) -> Iterator[tuple[str, str, AccountState]]:
+        """Every (post id, account alias, record), in sorted order."""
+        for post_id in sorted(self.posts):
+            accounts = self.posts[post_id].accounts
+            for key in sorted(accounts):
+                yield post_id, key, accounts[key]
+
+    def needing_work(self) -> Iterator[tuple[str, str, AccountState]]:
+        """The entries that join every plan: pending, failed, processing or unknown."""
+        return ((p, k, a) for p, k, a in self.entries() if a.status.needs_work)
+
+    def with_post(self, post_id: str, post: PostState) -> State:
+        """A copy with `post_id`'s record set to `post`."""
+        return replace(self, posts={**self.posts, post_id: post})
+
+    def without_post(self, post_id: str) -> State:
+        """A copy without `post_id`'s record (absent ids are fine)."""
+        return replace(self, posts={k: v for k, v in self.posts.items() if k != post_id})
+
+    def with_account(self, post_id: str, account_key: str, account: AccountState) -> State:
+        """A copy with one account record set. The post must already be recorded
+        (`with_post`), because only the caller knows its path and revision."""
+        post = self.posts.get(post_id)
+        if post is None:
+            raise KeyError(f"post {post_id!r} is not in the state; add it with with_post first")
+        return self.with_post(post_id, post.with_account(account_key, account))
+
+    def without_account(self, post_id: str, account_key: str) -> State:
+        """A copy without one account record (absent ones are fine)."""
+        post = self.posts.get(post_id)
+        if post is None:
+            return self
+        return self.with_post(post_id, post.without_account(account_key))
+
+    def with_commit(self, commit: str | None) -> State:
+        """A copy recording `commit` as the last reconciled commit."""
+        return replace(self, commit=commit)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "serial": self.serial,
+            "lineage": self.lineage,
+            "commit": self.commit,
+            "posts": {post_id: post.to_json() for post_id, post in self.posts.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> State:
+        return cls(
+            serial=data["serial"],
+            lineage=data["lineage"],
+            commit=data["commit"],
+            posts={k: PostState.from_json(v) for k, v in data["posts"].items()},
+        )
+
+
+def new_state(lineage: str | None = None) -> State:
+    """A blank state (serial 0) with a fresh lineage, or the one given (for tests)."""
+    return State(lineage=lineage or str(uuid.uuid4()))
+
+
+# --- reading and writing ------------------------------------------------------------------
+
+
+def state_file(repo_root: Path) -> Path:
+    """The state file's location under a content repository root."""
+    return repo_root / STATE_PATH
+
+
+def load_state(repo_root: Path) -> State:
+    """Read `.orshot/state.json` under `repo_root`; a blank state if there is none.
+
+    Raises UserError, naming the file, line and column, for invalid JSON, a schema violation,
+    leftover merge conflict markers, or a version written by a newer orshot-gitops.
+    """
+    path = state_file(repo_root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return new_state()
+    except OSError as exc:
+        raise UserError(f"cannot read the state file: {exc.strerror}", path=STATE_PATH) from exc
+    return parse_state(text)
+
+
+def parse_state(text: str, source: str = STATE_PATH) -> State:
+    """Parse and validate the text of a state file (`source` names it in errors)."""
+    for number, text_line in enumerate(text.splitlines(), start=1):
+        if text_line.startswith(("<<<<<<< ", ">>>>>>> ")) or text_line == "=======":
+            raise UserError(
+                "the state file has git merge conflict markers",
+                path=source,
+                line=number,
+                column=1,
+                hint="state files are merged entry by entry by orshot-gitops, never as text: "
+                "abort the merge or rebase and run again",
+                code="state-conflict",
+            )
+    try:
+        data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"the state file is not valid JSON: {exc.msg}",
+            path=source,
+            line=exc.lineno,
+            column=exc.colno,
+            hint=_RESTORE_HINT,
+            code="state-json",
+        ) from exc
+    except _DuplicateKeyError as exc:
+        raise UserError(
+            f"the state file has the key {exc.key!r} twice in one object",
+            path=source,
+            hint=_RESTORE_HINT,
+            code="state-json",
+        ) from exc
+    version = data.get("version") if isinstance(data, dict) else None
+    # Checked before the schema: a newer format may well fail our schema, and "upgrade" is
+    # the useful thing to say about it.
+    if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
+        raise UserError(
+            f"the state file has version {version}: written by a newer orshot-gitops; upgrade",
+            path=source,
+            hint="install a newer orshot-gitops; this one will not touch the file",
+            code="state-version",
+        )
+    error = _first_schema_error(data)
+    if error is not None:
+        where, message = error
+        line, column = _locate(text, where)
+        raise UserError(
+            f"the state file does not match its schema: {message}",
+            path=source,
+            line=line,
+            column=column,
+            hint=_RESTORE_HINT,
+            code="state-schema",
+        )
+    return State.from_json(data)
+
+
+def dump_state(state: State) -> str:
+    """The file text: sorted keys, 2-space indent, a trailing newline, so diffs read well."""
+    return json.dumps(state.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_state(repo_root: Path, state: State) -> State:
+    """Write `state` with its serial bumped, atomically; returns what was written.
+
+    Refuses (UserError) when the file on disk has another lineage, or a serial higher than
+    `state.serial` (someone wrote it after we read it), or is unreadable or newer: we never
+    clobber a record of what was sent. A crash at any point leaves the old file or the new
+    one, never a mix: temp file in the same directory, fsync, rename, fsync the directory.
+    """
+    path = state_file(repo_root)
+    if path.exists():
+        on_disk = load_state(repo_root)
+        if on_disk.lineage != state.lineage:
+            raise UserError(
+                f"refusing to write the state: the file on disk has lineage {on_disk.lineage}, "
+                f"this run's state has {state.lineage}",
+                path=STATE_PATH,
+                hint="it belongs to another repository or was recreated; restore it from git",
+                code="state-lineage",
+            )
+        if on_disk.serial > state.serial:
+            raise UserError(
+                f"refusing to write the state: the file on disk has serial {on_disk.serial}, "
+                f"newer than the {state.serial} this run read (another run is writing it)",
+                path=STATE_PATH,
+                hint="let the other run finish, then run again",
+                code="state-serial",
+            )
+    written = replace(state, serial=state.serial + 1)
+    text = dump_state(written)
+    # Never persist what load_state would refuse: that would lock every later run out.
+    error = _first_schema_error(json.loads(text))
+    if error is not None:
+        raise ValueError(f"bug: refusing to write an invalid state: {error[1]} at {error[0]}")
+    try:
+        _atomic_write(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise UserError(
+            f"cannot write the state file: {exc.strerror or exc}",
+            path=STATE_PATH,
+            hint="check the directory's permissions and free space; the old file is intact",
+            code="state-write",
+        ) from exc
+    return written
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    # The rename is only durable once the directory entry is on disk (POSIX only).
+    if os.name == "posix":
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# --- three-way merge ------------------------------------------------------------------------
+
+
+def merge_states(base: State, ours: State, theirs: State) -> State:
+    """Merge two states that grew from `base`, entry by entry: never a textual conflict.
+
+    Used when our push is rejected and we rebase onto another run's results. For each
+    (post, account): a side that left it as in `base` yields to the other; when both changed
+    it, the record that says more about what Orshot holds wins (see `_prefer`). A record
+    deleted on one side and changed on the other is kept: losing a post id could mean a
+    duplicate. The result's serial is max(ours, theirs) + 1; lineages must all match.
+    """
+    lineages = {base.lineage, ours.lineage, theirs.lineage}
+    if len(lineages) != 1:
+        raise UserError(
+            "cannot merge state files of different lineages: " + ", ".join(sorted(lineages)),
+            path=STATE_PATH,
+            hint="they belong to different repositories or one was recreated; keep one by hand",
+            code="state-lineage",
+        )
+    posts: dict[str, PostState] = {}
+    for post_id in sorted({*base.posts, *ours.posts, *theirs.posts}):
+        merged = _merge_post(
+            base.posts.get(post_id), ours.posts.get(post_id), theirs.posts.get(post_id)
+        )
+        if merged is not None:
+            posts[post_id] = merged
+    # Both sides reconciled different commits: forget the commit so the next run compiles
+    # everything (level-triggered) instead of trusting a diff base that may skip changes.
+    commit = _three_way(base.commit, ours.commit, theirs.commit, lambda o, t: None)
+    return State(
+        lineage=base.lineage,
+        serial=max(ours.serial, theirs.serial) + 1,
+        commit=commit,
+        posts=posts,
+    )
+
+
+def _three_way(base: Any, ours: Any, theirs: Any, both_changed: Any) -> Any:
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    return both_changed(ours, theirs)
+
+
+def _merge_post(
+    base: PostState | None, ours: PostState | None, theirs: PostState | None
+) -> PostState | None:
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    empty: Mapping[str, AccountState] = {}
+    b_acc = base.accounts if base else empty
+    o_acc = ours.accounts if ours else empty
+    t_acc = theirs.accounts if theirs else empty
+    accounts: dict[str, AccountState] = {}
+    for key in sorted({*b_acc, *o_acc, *t_acc}):
+        account = _three_way(b_acc.get(key), o_acc.get(key), t_acc.get(key), _prefer)
+        if account is not None:
+            accounts[key] = account
+    if ours is None or theirs is None:
+        # Deleted on one side, changed on the other: keep the changed side's fields.
+        present = ours or theirs
+        assert present is not None
+        return replace(present, accounts=accounts) if accounts else None
+    b_path = base.path if base else None
+    b_render = base.render if base else None
+    return PostState(
+        # The remote side is already committed and pushed: it wins a tie on plain fields.
+        path=_three_way(b_path, ours.path, theirs.path, lambda o, t: t),
+        revision=max(ours.revision, theirs.revision),
+        render=_three_way(b_render, ours.render, theirs.render, lambda o, t: t or o),
+        accounts=accounts,
+    )
+
+
+def _prefer(ours: AccountState | None, theirs: AccountState | None) -> AccountState | None:
+    """Both sides changed one record: pick the one that says more about what Orshot holds."""
+    if ours is None or theirs is None:
+        return ours or theirs
+    return ours if _rank(ours) > _rank(theirs) else theirs
+
+
+def _rank(account: AccountState) -> tuple[int, datetime]:
+    if account.status.holds_post and account.post_id is not None:
+        tier = 2
+    elif account.status in (AccountStatus.PENDING, AccountStatus.UNKNOWN):
+        # An intent without an outcome must be settled by reading Orshot: fail closed, keep it.
+        tier = 1
+    else:
+        tier = 0
+    return tier, _instant(account.last_attempt_at)
+
+
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _instant(text: str | None) -> datetime:
+    if not text:
+        return _EPOCH
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return _EPOCH
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# --- schema validation and error positions --------------------------------------------------
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+def _schema_path(name: str) -> Path:
+    # Until orshot_gitops/schemas.py exists: the wheel carries schemas/ inside the package,
+    # a checkout has it beside the package.
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schemas" / name, here.parent / "schemas" / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"schema {name} not found beside {here}")
+
+
+def _jsonschema() -> Any:
+    # A slow import (and no type stubs in the dev set): only commands that read state pay.
+    return importlib.import_module("jsonschema")
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    schema = json.loads(_schema_path(SCHEMA_NAME).read_text(encoding="utf-8"))
+    return _jsonschema().Draft202012Validator(schema)
+
+
+def _first_schema_error(data: Any) -> tuple[tuple[str | int, ...], str] | None:
+    error = _jsonschema().exceptions.best_match(_validator().iter_errors(data))
+    if error is None:
+        return None
+    where = tuple(error.absolute_path)
+    label = "/".join(str(part) for part in where)
+    return where, f"{error.message} (at {label or 'the top level'})"
+
+
+def _locate(text: str, where: tuple[str | int, ...]) -> tuple[int, int]:
+    """1-based line and column of the value at JSON path `where` in valid JSON `text`.
+
+    The json module keeps no positions, so walk the text with its own scanner; the deepest
+    value found is reported if the path runs out (e.g. a missing required key)."""
+    decoder = json.JSONDecoder()
+    index = _skip_ws(text, 0)
+    for part in where:
+        found = _child_start(text, index, part, decoder)
+        if found is None:
+            break
+        index = found
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def _skip_ws(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t\r\n":
+        index += 1
+    return index
+
+
+def _child_start(text: str, index: int, part: str | int, decoder: json.JSONDecoder) -> int | None:
+    opener = text[index : index + 1]
+    if opener not in ("{", "["):
+        return None
+    closer = "}" if opener == "{" else "]"
+    index = _skip_ws(text, index + 1)
+    position = 0
+    while index < len(text) and text[index] != closer:
+        if opener == "{":
+            key, index = json.decoder.scanstring(text, index + 1)  # type: ignore[attr-defined]
+            index = _skip_ws(text, _skip_ws(text, index) + 1)  # past the ':'
+            if key == part:
+                return index
+        elif position == part:
+            return index
+        _, index = decoder.raw_decode(text, index)
+        index = _skip_ws(text, index)
+        if text[index : index + 1] == ",":
+            index = _skip_ws(text, index + 1)
+        position += 1
+    return None

@@ -19,6 +19,7 @@ from orshot_gitops.errors import UsageError, UserError
 # Each module defines NAME, SUMMARY, EXAMPLES, configure(parser) and run(args, console) -> int.
 COMMAND_MODULES = [
     "orshot_gitops.commands.validate",
+    "orshot_gitops.commands.accounts",
 ]
 
 

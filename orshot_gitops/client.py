@@ -452,6 +452,8 @@ class OrshotClient:
                         f"{where}: cannot connect to {self.base_url}: {cause}",
                         method=method,
                         path=full_path,
+                        hint="check ORSHOT_BASE_URL and the network (is the sandbox running?); "
+                        "nothing was sent",
                     ),
                     uncertain,
                 ) from exc

@@ -98,12 +98,16 @@ class Compiler:
         scheduled_for = None
         if not valid_timezone(zone):
             where = ("timezone",) if spec.timezone else None
-            problems.append(self._at(spec, where, "timezone", f"unknown timezone {zone!r}", _TZ_HINT))
+            problems.append(
+                self._at(spec, where, "timezone", f"unknown timezone {zone!r}", _TZ_HINT)
+            )
         elif spec.schedule is not None:
             try:
                 scheduled_for = parse_schedule(spec.schedule, zone)
             except ScheduleError as exc:
-                problems.append(self._at(spec, ("schedule",), "schedule-invalid", str(exc), _SCHEDULE_HINT))
+                problems.append(
+                    self._at(spec, ("schedule",), "schedule-invalid", str(exc), _SCHEDULE_HINT)
+                )
 
         accounts: list[tuple[str | int, Account]] = []
         for index, reference in enumerate(spec.accounts):
@@ -119,7 +123,12 @@ class Compiler:
         media = spec.media_urls
         payloads = []
         for reference, account in accounts:
-            variables = {**base_vars, "platform": account.platform, "account": account.alias, "post": post_vars}
+            variables = {
+                **base_vars,
+                "platform": account.platform,
+                "account": account.alias,
+                "post": post_vars,
+            }
             content = self._render(spec, ("content",), spec.content, variables, problems)
             options = self._options(spec, reference, account, variables, problems)
             if content is None or options is None:
@@ -146,7 +155,9 @@ class Compiler:
         modifications: dict[str, Any] = {}
         for key, value in sorted(spec.render.modifications.items()):
             if isinstance(value, str):
-                rendered = self._render(spec, ("render", "modifications", key), value, variables, problems)
+                rendered = self._render(
+                    spec, ("render", "modifications", key), value, variables, problems
+                )
                 modifications[key] = rendered
             else:
                 modifications[key] = value
@@ -160,14 +171,23 @@ class Compiler:
         variables: Mapping[str, Any],
         problems: list[Diagnostic],
     ) -> dict[str, Any] | None:
-        key = next((k for k in (str(reference), account.alias, str(account.id)) if k in spec.platform_options), None)
+        key = next(
+            (
+                k
+                for k in (str(reference), account.alias, str(account.id))
+                if k in spec.platform_options
+            ),
+            None,
+        )
         if key is None:
             return {}
         options: dict[str, Any] = {}
         failed = False
         for name, value in sorted(spec.platform_options[key].items()):
             if isinstance(value, str):
-                rendered = self._render(spec, ("platform_options", key, name), value, variables, problems)
+                rendered = self._render(
+                    spec, ("platform_options", key, name), value, variables, problems
+                )
                 failed = failed or rendered is None
                 options[name] = rendered
             else:
@@ -183,7 +203,8 @@ class Compiler:
         problems: list[Diagnostic],
     ) -> str | None:
         try:
-            return self.engine.render(source, variables)
+            # Trailing blank lines from a YAML block (`|`) or a template are never wanted in a post.
+            return self.engine.render(source, variables).rstrip()
         except TemplateProblem as problem:
             diagnostic = self._template_diagnostic(spec, json_path, problem, variables)
             if diagnostic not in problems:  # the same mistake, rendered for each account, once
@@ -191,7 +212,11 @@ class Compiler:
             return None
 
     def _template_diagnostic(
-        self, spec: PostSpec, json_path: JsonPath, problem: TemplateProblem, variables: Mapping[str, Any]
+        self,
+        spec: PostSpec,
+        json_path: JsonPath,
+        problem: TemplateProblem,
+        variables: Mapping[str, Any],
     ) -> Diagnostic:
         line, column = (0, 0)
         if spec.document is not None:
@@ -201,15 +226,24 @@ class Compiler:
             message += f" (in {problem.template_name})"
         hints = {
             "undefined": "define it in this post's 'vars' or in orshot.yaml 'vars'"
-            + ("; platform and account are per account, not available in render modifications"
-               if json_path[0] == "render" else ""),
+            + (
+                "; platform and account are per account, not available in render modifications"
+                if json_path[0] == "render"
+                else ""
+            ),
             "syntax": "check the {{ }} and {% %} tags",
             "sandbox": "templates may only use variables, filters and tests, not Python internals",
             "limit": "simplify the template",
             "include": "snippets must be files inside the templates directory",
         }
         return Diagnostic(
-            spec.path, line, column, Severity.ERROR, f"template-{problem.kind}", message, hints.get(problem.kind, "")
+            spec.path,
+            line,
+            column,
+            Severity.ERROR,
+            f"template-{problem.kind}",
+            message,
+            hints.get(problem.kind, ""),
         )
 
     def _unknown_account(self, spec: PostSpec, index: int, reference: str | int) -> Diagnostic:
@@ -222,7 +256,9 @@ class Compiler:
             hint = f"known accounts: {known}"
         return self._at(spec, ("accounts", index), "unknown-account", message, hint)
 
-    def _at(self, spec: PostSpec, json_path: JsonPath | None, code: str, message: str, hint: str) -> Diagnostic:
+    def _at(
+        self, spec: PostSpec, json_path: JsonPath | None, code: str, message: str, hint: str
+    ) -> Diagnostic:
         line, column = (1, 1)
         if spec.document is not None and json_path is not None:
             line, column = spec.document.position(json_path)
@@ -230,8 +266,14 @@ class Compiler:
 
 
 def _render_dict(render: RenderRequest) -> dict[str, Any]:
-    return {"template": render.template, "modifications": dict(render.modifications), "format": render.format}
+    return {
+        "template": render.template,
+        "modifications": dict(render.modifications),
+        "format": render.format,
+    }
 
 
 _TZ_HINT = "use an IANA name such as 'America/New_York' or 'Europe/Berlin'"
-_SCHEDULE_HINT = "write it as 2026-12-01T09:00 (read in the post's timezone) or 2026-12-01T14:00:00Z"
+_SCHEDULE_HINT = (
+    "write it as 2026-12-01T09:00 (read in the post's timezone) or 2026-12-01T14:00:00Z"
+)

@@ -20,7 +20,9 @@ def use_color(stream: TextIO, env: dict[str, str] | None = None) -> bool:
 
 
 class Console:
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, color: bool | None = None):
+    def __init__(
+        self, out: TextIO | None = None, err: TextIO | None = None, color: bool | None = None
+    ):
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.color = use_color(self.out) if color is None else color

@@ -35,7 +35,9 @@ def read_yaml(root: Path, relative: str, schema_name: str) -> Loaded:
     except UserError as exc:
         return Loaded(None, (exc.as_diagnostic(),))
     except OSError as exc:
-        problem = Diagnostic(relative, 0, 0, Severity.ERROR, "unreadable", f"cannot read: {exc.strerror}")
+        problem = Diagnostic(
+            relative, 0, 0, Severity.ERROR, "unreadable", f"cannot read: {exc.strerror}"
+        )
         return Loaded(None, (problem,))
     problems = schema_diagnostics(document, schema_name)
     return Loaded(None if problems else document, tuple(problems))
@@ -117,7 +119,9 @@ def check_inside(root: Path, relative: str) -> Diagnostic | None:
     return None
 
 
-def load_posts(root: Path, config: Config, relatives: Iterable[str]) -> tuple[list[PostSpec], list[Diagnostic]]:
+def load_posts(
+    root: Path, config: Config, relatives: Iterable[str]
+) -> tuple[list[PostSpec], list[Diagnostic]]:
     posts: list[PostSpec] = []
     problems: list[Diagnostic] = []
     seen: dict[str, str] = {}

@@ -115,7 +115,9 @@ def config_from_data(data: Mapping[str, Any], document: Document | None = None) 
     )
 
 
-def post_from_data(post_id: str, path: str, data: Mapping[str, Any], document: Document | None = None) -> PostSpec:
+def post_from_data(
+    post_id: str, path: str, data: Mapping[str, Any], document: Document | None = None
+) -> PostSpec:
     """Build a PostSpec from schema-valid data."""
     render = None
     if "render" in data:

@@ -44,12 +44,16 @@ RULES: dict[str, PlatformRules] = {
     # Orshot's Format Compatibility table: no still images to TikTok or YouTube through the API.
     "tiktok": PlatformRules("TikTok", 2200, 35, frozenset()),
     "youtube": PlatformRules("YouTube", 5000, 0, frozenset()),
-    "pinterest": PlatformRules("Pinterest", 500, 1, _ALL_IMAGES, options=frozenset({"title", "link"})),
+    "pinterest": PlatformRules(
+        "Pinterest", 500, 1, _ALL_IMAGES, options=frozenset({"title", "link"})
+    ),
     "reddit": PlatformRules("Reddit", 40000, 20, frozenset({"jpeg", "png", "gif"})),
     "bluesky": PlatformRules("Bluesky", 300, 4, _ALL_IMAGES),
     "threads": PlatformRules("Threads", 500, 10, _ALL_IMAGES),
     "telegram": PlatformRules("Telegram", 4096, 10, _ALL_IMAGES, media_caption_limit=1024),
-    "google_business": PlatformRules("Google Business", 1500, 1, frozenset({"jpeg", "png"}), video=False),
+    "google_business": PlatformRules(
+        "Google Business", 1500, 1, frozenset({"jpeg", "png"}), video=False
+    ),
 }
 TWITTER_PREMIUM_LIMIT = 25000
 PINTEREST_TITLE_LIMIT = 100
@@ -98,13 +102,17 @@ def _twitter_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
-def media_problems(platform: str, formats: list[str | None], *, count: int) -> list[tuple[str, str]]:
+def media_problems(
+    platform: str, formats: list[str | None], *, count: int
+) -> list[tuple[str, str]]:
     """(message, hint) for each way the media break the platform's rules."""
     rules = RULES[platform]
     problems: list[tuple[str, str]] = []
     known = {f for f in formats if f}
     if "pdf" in known:
-        problems.append(("PDF cannot be posted on any platform", "render or upload an image instead"))
+        problems.append(
+            ("PDF cannot be posted on any platform", "render or upload an image instead")
+        )
         known.discard("pdf")
     images = sorted(known & IMAGE_FORMATS)
     videos = sorted(known & VIDEO_FORMATS)
@@ -133,5 +141,7 @@ def media_problems(platform: str, formats: list[str | None], *, count: int) -> l
                 )
             )
     if videos and not rules.video:
-        problems.append((f"{rules.label} does not accept video ({', '.join(videos)})", "use an image"))
+        problems.append(
+            (f"{rules.label} does not accept video ({', '.join(videos)})", "use an image")
+        )
     return problems

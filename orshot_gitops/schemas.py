@@ -52,24 +52,27 @@ def schema_diagnostics(document: Document, schema_name: str) -> list[Diagnostic]
 
 def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
     path = tuple(error.absolute_path)
+    schema: dict[str, Any] = dict(error.schema) if isinstance(error.schema, dict) else {}
     where = ".".join(str(p) for p in path) or "the file"
     key_position = False
     hint = ""
     message = error.message
     if error.validator == "additionalProperties":
-        extra = _extra_keys(error)
+        extra = _extra_keys(error, schema)
         if extra:
             path = (*path, extra[0])
             key_position = True
-            allowed = sorted(error.schema.get("properties", {}))
+            allowed = sorted(schema.get("properties", {}))
             message = f"unknown key {extra[0]!r}" + (f" in {where}" if where != "the file" else "")
             hint = f"allowed keys: {', '.join(allowed)}" if allowed else "remove it"
     elif error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "a key"
         message = f"missing required key {missing!r}" + (f" in {where}" if path else "")
-        hint = _describe(error.schema.get("properties", {}).get(missing, {}))
+        hint = _describe(schema.get("properties", {}).get(missing, {}))
     elif error.validator == "not" and not path:
-        present = [k for k in MEDIA_KEYS if isinstance(error.instance, dict) and k in error.instance]
+        present = [
+            k for k in MEDIA_KEYS if isinstance(error.instance, dict) and k in error.instance
+        ]
         path, key_position = (present[-1],), True
         message = f"{' and '.join(present)} cannot be combined"
         hint = "keep one of media_url (one image), media_urls (a carousel) and render"
@@ -77,15 +80,16 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
         message = f"{where} must be {_article(expected_text)}, not {_json_type(error.instance)}"
-        hint = _describe(error.schema)
+        hint = _describe(schema)
     elif error.validator == "enum":
-        message = f"{where}: {error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+        choices = error.validator_value if isinstance(error.validator_value, list) else []
+        message = f"{where}: {error.instance!r} is not one of {', '.join(map(str, choices))}"
     elif error.validator in ("pattern", "format") and isinstance(error.instance, str):
         message = f"{where}: {error.instance!r} is not a valid {_what(error)}"
-        hint = _describe(error.schema)
+        hint = _describe(schema)
     elif error.validator == "minItems" and error.validator_value == 1:
         message = f"{where} must not be empty"
-        hint = _describe(error.schema)
+        hint = _describe(schema)
     elif error.validator == "anyOf" and path and path[0] == "accounts":
         message = f"{where}: {error.instance!r} is not an account alias or id"
         hint = "use an alias from orshot.yaml (letters, digits, '-', '_', '.') or a numeric id"
@@ -103,9 +107,9 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
     )
 
 
-def _extra_keys(error: ValidationError) -> list[str]:
+def _extra_keys(error: ValidationError, schema: dict[str, Any]) -> list[str]:
     instance = error.instance if isinstance(error.instance, dict) else {}
-    known = set(error.schema.get("properties", {}))
+    known = set(schema.get("properties", {}))
     return sorted(k for k in instance if k not in known)
 
 

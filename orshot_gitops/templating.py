@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
 MAX_LOOP_STEPS = 100_000  # iterations of range() per render
@@ -106,14 +106,20 @@ class _Environment(SandboxedEnvironment):
         checked.__dict__.update(function.__dict__)
         return checked
 
-    def call_binop(self, context: jinja2.runtime.Context, operator_: str, left: Any, right: Any) -> Any:
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator_: str, left: Any, right: Any
+    ) -> Any:
         if operator_ == "**":
             if isinstance(right, int) and abs(right) > 64:
                 raise TemplateProblem("limit", "exponent too large in '**'")
             return operator.pow(left, right)
         if isinstance(left, int) and isinstance(right, str | list | tuple):
             left, right = right, left
-        if isinstance(left, str | list | tuple) and isinstance(right, int) and len(left) * right > MAX_SEQUENCE:
+        if (
+            isinstance(left, str | list | tuple)
+            and isinstance(right, int)
+            and len(left) * right > MAX_SEQUENCE
+        ):
             raise TemplateProblem("limit", f"'*' would build more than {MAX_SEQUENCE:,} items")
         return operator.mul(left, right)
 
@@ -126,8 +132,14 @@ class _Environment(SandboxedEnvironment):
 
 def _check_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
     for value in (*args, *kwargs.values()):
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_STRING_ARGUMENT:
-            raise TemplateProblem("limit", f"the number {value} is too large for a string operation")
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and abs(value) > MAX_STRING_ARGUMENT
+        ):
+            raise TemplateProblem(
+                "limit", f"the number {value} is too large for a string operation"
+            )
 
 
 @dataclass
@@ -169,10 +181,14 @@ class TemplateEngine:
             raise TemplateProblem("undefined", _undefined_message(exc), line, name) from None
         except SecurityError as exc:
             line, name = _template_line(exc)
-            raise TemplateProblem("sandbox", f"not allowed in a template: {exc}", line, name) from None
+            raise TemplateProblem(
+                "sandbox", f"not allowed in a template: {exc}", line, name
+            ) from None
         except jinja2.TemplateNotFound as exc:
             line, name = _template_line(exc)
-            raise TemplateProblem("include", f"template {exc.name!r} not found", line, name) from None
+            raise TemplateProblem(
+                "include", f"template {exc.name!r} not found", line, name
+            ) from None
         except jinja2.TemplateSyntaxError as exc:  # in an included file
             line, _ = _template_line(exc)
             inner = f"{_short(exc.filename)}:{exc.lineno}" if exc.filename else None
@@ -192,7 +208,9 @@ def _collect(chunks: Iterator[str]) -> str:
     for chunk in chunks:
         size += len(chunk)
         if size > MAX_OUTPUT_CHARS:
-            raise TemplateProblem("limit", f"the template produces more than {MAX_OUTPUT_CHARS:,} characters")
+            raise TemplateProblem(
+                "limit", f"the template produces more than {MAX_OUTPUT_CHARS:,} characters"
+            )
         parts.append(chunk)
     return "".join(parts)
 

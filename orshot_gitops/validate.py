@@ -57,7 +57,11 @@ def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> Valid
         problems.extend(_option_targets(spec, config))
         if post is not None:
             problems.extend(platform_problems(post))
-            if post.scheduled_for is not None and post.scheduled_for <= now and spec.id not in already_sent:
+            if (
+                post.scheduled_for is not None
+                and post.scheduled_for <= now
+                and spec.id not in already_sent
+            ):
                 problems.append(_past_schedule(post, now))
             compiled.append(post)
     return ValidationReport(tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled))
@@ -71,9 +75,13 @@ def _post_path(root: Path, config: Config, given: str) -> str:
     except ValueError:
         relative = path.as_posix()
     if not (root / relative).is_file():
-        raise UsageError(f"{given}: no such post file", hint=f"post files live under {config.posts_dir}/")
+        raise UsageError(
+            f"{given}: no such post file", hint=f"post files live under {config.posts_dir}/"
+        )
     if not relative.startswith(config.posts_dir + "/"):
-        raise UsageError(f"{given} is not under {config.posts_dir}/", hint="name post files, or none for all")
+        raise UsageError(
+            f"{given} is not under {config.posts_dir}/", hint="name post files, or none for all"
+        )
     return relative
 
 
@@ -132,7 +140,9 @@ def _option_targets(spec: PostSpec, config: Config) -> list[Diagnostic]:
                         ("platform_options", key, name),
                         "option-unsupported",
                         f"{label} account {key!r} has no option {name!r}",
-                        f"{label} options: {', '.join(sorted(allowed))}" if allowed else f"{label} takes no options",
+                        f"{label} options: {', '.join(sorted(allowed))}"
+                        if allowed
+                        else f"{label} takes no options",
                         key=True,
                     )
                 )
@@ -145,7 +155,8 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
     spec = post.spec
     if post.render is not None:
         formats = [platforms.media_format(post.render.format)]
-        count, media_path = 1, ("render", "format")
+        count = 1
+        media_path: JsonPath = ("render", "format")
     else:
         formats = [platforms.media_format(url) for url in spec.media_urls]
         count = len(spec.media_urls)
@@ -165,7 +176,9 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
                     "shorten the caption",
                 )
             )
-        limit = platforms.caption_limit(account.platform, premium=account.premium, with_media=has_media)
+        limit = platforms.caption_limit(
+            account.platform, premium=account.premium, with_media=has_media
+        )
         length = platforms.caption_length(account.platform, payload.content)
         if length > limit:
             counted = " (weighted: URLs count 23, emoji 2)" if account.platform == "twitter" else ""
@@ -182,7 +195,11 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
                 )
             )
         title = payload.platform_options.get("title")
-        if account.platform == "pinterest" and isinstance(title, str) and len(title) > platforms.PINTEREST_TITLE_LIMIT:
+        if (
+            account.platform == "pinterest"
+            and isinstance(title, str)
+            and len(title) > platforms.PINTEREST_TITLE_LIMIT
+        ):
             key = _option_key(spec, account)
             problems.append(
                 _at(
@@ -195,7 +212,9 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
                 )
             )
         for message, hint in platforms.media_problems(account.platform, formats, count=count):
-            problems.append(_at(spec, media_path, "media", f"{message} (account {account.alias!r})", hint))
+            problems.append(
+                _at(spec, media_path, "media", f"{message} (account {account.alias!r})", hint)
+            )
     return problems
 
 
@@ -211,4 +230,3 @@ def _at(
 ) -> Diagnostic:
     line, column = spec.document.position(json_path, key=key) if spec.document else (1, 1)
     return Diagnostic(spec.path, line, column, Severity.ERROR, code, message, hint)
-

@@ -131,7 +131,9 @@ def load_document(text: str, path: str) -> Document:
             code="yaml-syntax",
         ) from None
     except yaml.YAMLError as exc:
-        raise UserError(f"YAML error: {exc}", path=path, line=1, column=1, code="yaml-syntax") from None
+        raise UserError(
+            f"YAML error: {exc}", path=path, line=1, column=1, code="yaml-syntax"
+        ) from None
     finally:
         loader.dispose()
     if root is None or (isinstance(root, ScalarNode) and root.tag == f"{_TAG}null"):
@@ -198,7 +200,9 @@ class _Builder:
                 self.block_scalars[json_path] = node.start_mark.line + 1
             return self._scalar(node)
         if id(node) in self._open:  # an alias to one of its own parents
-            raise self._error(node, "a YAML alias refers to itself", "remove the loop", "alias-bomb")
+            raise self._error(
+                node, "a YAML alias refers to itself", "remove the loop", "alias-bomb"
+            )
         self._open.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -231,7 +235,7 @@ class _Builder:
             return _scalars.construct_yaml_bool(node)
         if tag == f"{_TAG}null":
             return None
-        return node.value  # str, and timestamps kept as written
+        return str(node.value)  # str, and timestamps kept as written
 
     def _mapping(self, node: MappingNode, json_path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -244,7 +248,10 @@ class _Builder:
                     value = self.build(source, json_path)
                     if not isinstance(value, dict):
                         raise self._error(
-                            value_node, "'<<' must merge a mapping", "merge a '&anchor' mapping", "yaml-merge"
+                            value_node,
+                            "'<<' must merge a mapping",
+                            "merge a '&anchor' mapping",
+                            "yaml-merge",
                         )
                     for k, v in value.items():
                         merged.setdefault(k, v)
@@ -263,7 +270,10 @@ class _Builder:
                 )
             explicit.add(key)
             child = (*json_path, key)
-            self.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.key_positions[child] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             result[key] = self.build(value_node, child)
         for k, v in merged.items():
             result.setdefault(k, v)
@@ -271,8 +281,6 @@ class _Builder:
 
     def _key(self, node: ScalarNode) -> str:
         value = self._scalar(node)
-        if value is None:
-            return "null" if node.value in ("null", "~", "Null", "NULL") else node.value
-        if isinstance(value, bool):
-            return node.value  # 'yes:' is the key "yes", not True
+        if value is None or isinstance(value, bool):
+            return str(node.value)  # 'yes:' is the key "yes", not True; '~:' is "~"
         return str(value)

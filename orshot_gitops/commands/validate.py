@@ -9,7 +9,9 @@ from pathlib import Path
 from orshot_gitops.console import Console
 
 NAME = "validate"
-SUMMARY = "Check orshot.yaml and post files: syntax, schema, templates, accounts and platform limits."
+SUMMARY = (
+    "Check orshot.yaml and post files: syntax, schema, templates, accounts and platform limits."
+)
 EXAMPLES = [
     "orshot-gitops validate                         # the whole repository",
     "orshot-gitops validate posts/2026/launch.yaml  # only these files",
@@ -19,7 +21,9 @@ EXAMPLES = [
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="post files to check (default: all)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="post files to check (default: all)"
+    )
     parser.add_argument(
         "--format",
         choices=("text", "json", "github"),

@@ -15,7 +15,9 @@ def as_text(diagnostics: Sequence[Diagnostic], files_checked: int, console: Cons
         color = "red" if d.severity is Severity.ERROR else "yellow"
         text = d.format()
         label = f": {d.severity.value}:"
-        lines.append(text.replace(label, ": " + console.style(d.severity.value, color, "bold") + ":", 1))
+        lines.append(
+            text.replace(label, ": " + console.style(d.severity.value, color, "bold") + ":", 1)
+        )
     lines.append(summary(diagnostics, files_checked, console))
     return "\n".join(lines)
 

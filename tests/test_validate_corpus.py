@@ -1,0 +1,248 @@
+"""The bad-input corpus: every class of mistake gets exactly one clear error at the right place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from repo_fixtures import content_repo
+
+from orshot_gitops.validate import validate_repo
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+LONG_WORDS = " ".join(["word"] * 60)  # 299 characters
+
+# (name, post file text, the one expected diagnostic)
+CASES = [
+    (
+        "yaml syntax",
+        "accounts: [x]\ncontent: 'unclosed\n",
+        "posts/p.yaml:3:1: error: YAML syntax error: found unexpected end of stream "
+        "(check indentation, quoting and that ':' is followed by a space)",
+    ),
+    (
+        "duplicate key",
+        "accounts: [x]\ncontent: one\ncontent: two\n",
+        "posts/p.yaml:3:1: error: duplicate key 'content' "
+        "(a key may appear once per mapping: remove or merge the repeated one)",
+    ),
+    (
+        "duplicate nested key",
+        "accounts: [li]\ncontent: hi\nplatform_options:\n  li:\n    firstComment: a\n    firstComment: b\n",
+        "posts/p.yaml:6:5: error: duplicate key 'firstComment' "
+        "(a key may appear once per mapping: remove or merge the repeated one)",
+    ),
+    (
+        "empty file",
+        "# nothing yet\n",
+        "posts/p.yaml:1:1: error: file is empty "
+        "(add the post's keys, at least 'accounts' and 'content', or delete the file)",
+    ),
+    (
+        "top level is a list",
+        "- accounts: [x]\n",
+        "posts/p.yaml:1:1: error: the top level must be a mapping of keys to values "
+        "(write 'key: value' lines such as 'content: ...')",
+    ),
+    (
+        "python tag",
+        "accounts: [x]\ncontent: !!python/object/apply:os.system ['echo hi']\n",
+        "posts/p.yaml:2:10: error: unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' "
+        "(remove the tag: posts hold plain text, numbers, lists and mappings)",
+    ),
+    (
+        "alias bomb",
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+        "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+        "posts/p.yaml:1:35: error: the file expands to more than 100,000 values (YAML aliases) "
+        "(remove the repeated '*alias' references)",
+    ),
+    (
+        "unknown key",
+        "accounts: [x]\ncontent: hi\nschedul: 2027-01-01T10:00\n",
+        "posts/p.yaml:3:1: error: unknown key 'schedul' (allowed keys: accounts, content, draft, "
+        "media_url, media_urls, platform_options, render, revision, schedule, timezone, vars)",
+    ),
+    (
+        "missing content",
+        "accounts: [x]\n",
+        "posts/p.yaml:1:1: error: missing required key 'content' "
+        '(for example: "{{ product }} {{ version }} is live! {{ link }}")',
+    ),
+    (
+        "wrong type",
+        "accounts: [x]\ncontent: hi\ndraft: maybe\n",
+        "posts/p.yaml:3:8: error: draft must be a boolean, not a string (for example: true)",
+    ),
+    (
+        "empty accounts",
+        "accounts: []\ncontent: hi\n",
+        'posts/p.yaml:1:11: error: accounts must not be empty (for example: ["acme-x", "acme-linkedin"])',
+    ),
+    (
+        "media and render together",
+        "accounts: [x]\ncontent: hi\nmedia_url: https://a.example/x.png\nrender: {template: 123}\n",
+        "posts/p.yaml:4:1: error: media_url and render cannot be combined "
+        "(keep one of media_url (one image), media_urls (a carousel) and render)",
+    ),
+    (
+        "media url not a url",
+        "accounts: [x]\ncontent: hi\nmedia_url: pic.png\n",
+        "posts/p.yaml:3:12: error: media_url: 'pic.png' is not a valid URL "
+        '(for example: "https://cdn.acme.com/launch.png")',
+    ),
+    (
+        "template syntax error inside a block",
+        "accounts: [x]\ncontent: |\n  line one\n  {% if product %}\n  never closed\n",
+        "posts/p.yaml:4:3: error: Unexpected end of template. Jinja was looking for the following tags: "
+        "'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'. (check the {{ }} and {% %} tags)",
+    ),
+    (
+        "undefined variable",
+        "accounts: [x]\ncontent: |\n  Hello\n  {{ prodcut }} is here\n",
+        "posts/p.yaml:4:3: error: undefined variable 'prodcut' "
+        "(define it in this post's 'vars' or in orshot.yaml 'vars')",
+    ),
+    (
+        "undefined variable in an included snippet",
+        "accounts: [x]\ncontent: |\n  Hello\n  {% include 'uses-missing.j2' %}\n",
+        "posts/p.yaml:4:3: error: undefined variable 'not_defined' (in templates/uses-missing.j2:2) "
+        "(define it in this post's 'vars' or in orshot.yaml 'vars')",
+    ),
+    (
+        "sandbox violation",
+        'accounts: [x]\ncontent: "{{ product.__class__.__mro__ }}"\n',
+        "posts/p.yaml:2:10: error: not allowed in a template: access to attribute '__class__' of 'str' "
+        "object is unsafe. (templates may only use variables, filters and tests, not Python internals)",
+    ),
+    (
+        "include from outside templates/",
+        "accounts: [x]\ncontent: \"{% include '../orshot.yaml' %}\"\n",
+        "posts/p.yaml:2:10: error: template '../orshot.yaml' not found "
+        "(snippets must be files inside the templates directory)",
+    ),
+    (
+        "runaway loop",
+        "accounts: [x]\ncontent: |\n  {% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}\n",
+        "posts/p.yaml:3:3: error: the template loops more than 100,000 times (simplify the template)",
+    ),
+    (
+        "gigantic string",
+        "accounts: [x]\ncontent: \"{{ 'ha' * 100000000 }}\"\n",
+        "posts/p.yaml:2:10: error: '*' would build more than 100,000 items (simplify the template)",
+    ),
+    (
+        "unknown account alias",
+        "accounts: [x, acme-tiktok]\ncontent: hi\n",
+        "posts/p.yaml:1:15: error: unknown account 'acme-tiktok' "
+        "(known accounts: bsky, fb, gb, ig, li, pin, tg, tok, x, xpremium)",
+    ),
+    (
+        "account id not in orshot.yaml",
+        "accounts: [77]\ncontent: hi\n",
+        "posts/p.yaml:1:12: error: account id 77 is not listed in orshot.yaml "
+        "(add it under 'accounts:' in orshot.yaml so its platform is known)",
+    ),
+    (
+        "options for an account not targeted",
+        "accounts: [x]\ncontent: hi\nplatform_options:\n  li: {firstComment: hello}\n",
+        "posts/p.yaml:4:3: error: platform_options for 'li', which this post does not target "
+        "(add the account to 'accounts' or remove its options)",
+    ),
+    (
+        "option the platform does not have",
+        "accounts: [x]\ncontent: hi\nplatform_options:\n  x: {firstComment: hello}\n",
+        "posts/p.yaml:4:7: error: X/Twitter account 'x' has no option 'firstComment' (X/Twitter takes no options)",
+    ),
+    (
+        "content over Orshot's 5,000",
+        f'accounts: [fb]\ncontent: "{"a" * 5001}"\n',
+        "posts/p.yaml:2:10: error: caption for 'fb' is 5,001 characters; Orshot accepts at most 5,000 "
+        "(shorten the caption)",
+    ),
+    (
+        "X caption, weighted",
+        'accounts: [x]\ncontent: "' + "😀" * 141 + '"\n',
+        "posts/p.yaml:2:10: error: caption for X/Twitter account 'x' is 282 characters "
+        "(weighted: URLs count 23, emoji 2); the limit is 280 (shorten it, or give this platform its "
+        "own text with {% if platform == 'twitter' %})",
+    ),
+    (
+        "Bluesky 300",
+        f'accounts: [bsky]\ncontent: "{LONG_WORDS} xy"\n',
+        "posts/p.yaml:2:10: error: caption for Bluesky account 'bsky' is 302 characters; the limit is 300 "
+        "(shorten it, or give this platform its own text with {% if platform == 'bluesky' %})",
+    ),
+    (
+        "Telegram caption under media",
+        f'accounts: [tg]\ncontent: "{"a" * 1025}"\nmedia_url: https://a.example/x.png\n',
+        "posts/p.yaml:2:10: error: caption for Telegram account 'tg' is 1,025 characters; the limit is "
+        "1,024 (shorten it, or give this platform its own text with {% if platform == 'telegram' %})",
+    ),
+    (
+        "Pinterest title over 100",
+        f"accounts: [pin]\ncontent: hi\nmedia_url: https://a.example/x.png\n"
+        f'platform_options:\n  pin:\n    title: "{"t" * 101}"\n',
+        "posts/p.yaml:6:12: error: Pinterest title for 'pin' is 101 characters; the limit is 100 "
+        "(shorten the title)",
+    ),
+    (
+        "too many images",
+        "accounts: [x]\ncontent: hi\nmedia_urls:\n"
+        + "".join(f"  - https://a.example/{i}.png\n" for i in range(5)),
+        "posts/p.yaml:4:3: error: X/Twitter takes at most 4 images, this post has 5 (account 'x') "
+        "(split the carousel or remove the account)",
+    ),
+    (
+        "webp on Instagram",
+        "accounts: [ig]\ncontent: hi\nmedia_url: https://a.example/pic.webp\n",
+        "posts/p.yaml:3:12: error: Instagram does not accept webp images (account 'ig') (use jpeg or png)",
+    ),
+    (
+        "PDF anywhere",
+        "accounts: [li]\ncontent: hi\nrender: {template: 123, format: pdf}\n",
+        "posts/p.yaml:3:33: error: PDF cannot be posted on any platform (account 'li') "
+        "(render or upload an image instead)",
+    ),
+    (
+        "video on Google Business",
+        "accounts: [gb]\ncontent: hi\nmedia_url: https://a.example/clip.mp4\n",
+        "posts/p.yaml:3:12: error: Google Business does not accept video (mp4) (account 'gb') (use an image)",
+    ),
+    (
+        "image on TikTok",
+        "accounts: [tok]\ncontent: hi\nmedia_url: https://a.example/pic.png\n",
+        "posts/p.yaml:3:12: error: TikTok takes no still images through Orshot (png) (account 'tok') "
+        "(post a video there, or remove the account from this post)",
+    ),
+    (
+        "invalid schedule",
+        "accounts: [x]\ncontent: hi\nschedule: next tuesday\n",
+        "posts/p.yaml:3:11: error: 'next tuesday' is not an ISO 8601 date and time "
+        "(write it as 2026-12-01T09:00 (read in the post's timezone) or 2026-12-01T14:00:00Z)",
+    ),
+    (
+        "unknown timezone",
+        "accounts: [x]\ncontent: hi\nschedule: 2027-01-01T10:00\ntimezone: Mars/Olympus_Mons\n",
+        "posts/p.yaml:4:11: error: unknown timezone 'Mars/Olympus_Mons' "
+        "(use an IANA name such as 'America/New_York' or 'Europe/Berlin')",
+    ),
+    (
+        "schedule in the past",
+        "accounts: [x]\ncontent: hi\nschedule: 2026-11-23T12:30\n",
+        "posts/p.yaml:3:11: error: post 'p' is scheduled for 2026-11-23 11:30 UTC, which has passed "
+        "(now 2026-11-23 12:00 UTC) (move the schedule into the future, or remove it to publish on merge)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_mistake_gets_one_error_at_its_line(tmp_path: Path, text: str, expected: str) -> None:
+    content_repo(tmp_path, {"posts/p.yaml": text})
+    report = validate_repo(tmp_path, NOW)
+    assert [d.format() for d in report.diagnostics] == [expected]

@@ -1,0 +1,57 @@
+"""The workspace's rate limit: a sliding window over the injected clock."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from orshot_gitops.sandbox.config import RateLimit
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a request may proceed, what is left of the window, and when to retry."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int = 0
+
+    def headers(self) -> list[tuple[str, str]]:
+        headers = [
+            ("X-RateLimit-Limit", str(self.limit)),
+            ("X-RateLimit-Remaining", str(self.remaining)),
+        ]
+        if not self.allowed:
+            headers.append(("Retry-After", str(self.retry_after)))
+        return headers
+
+
+class SlidingWindow:
+    """At most `requests` admitted requests in any `per_seconds`. Refused requests are not
+    counted: a client that waits `Retry-After` seconds is then admitted. Not thread-safe:
+    the caller holds the server's lock."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self._limit = limit
+        self._admitted: deque[float] = deque()
+
+    def _forget(self, now: float) -> None:
+        while self._admitted and self._admitted[0] <= now - self._limit.per_seconds:
+            self._admitted.popleft()
+
+    def peek(self, now: float) -> Verdict:
+        """The window's state without spending a request (for answers outside the limit)."""
+        self._forget(now)
+        remaining = max(0, self._limit.requests - len(self._admitted))
+        return Verdict(True, self._limit.requests, remaining)
+
+    def hit(self, now: float) -> Verdict:
+        """Spend one request if the window allows it."""
+        self._forget(now)
+        if len(self._admitted) >= self._limit.requests:
+            wait = self._admitted[0] + self._limit.per_seconds - now
+            return Verdict(False, self._limit.requests, 0, max(1, math.ceil(wait)))
+        self._admitted.append(now)
+        return Verdict(True, self._limit.requests, self._limit.requests - len(self._admitted))

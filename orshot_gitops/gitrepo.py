@@ -1,0 +1,464 @@
+"""Everything orshot-gitops asks of git, and the only module that imports gitpython.
+
+Values in, values out: commit shas and paths as strings, results as frozen dataclasses. Paths
+are relative to the *content root* (the directory holding orshot.yaml), which may sit below the
+git work tree's top level; this module translates. Every question costs a fixed number of git
+calls, whatever the size of the repository or the change, and every git failure becomes a
+UserError carrying what git said, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from orshot_gitops.errors import UserError
+
+DEFAULT_AUTHOR = ("orshot-gitops", "orshot-gitops@users.noreply.github.com")
+SHARED_INPUTS = ("orshot.yaml", "templates/")
+"""Inputs every post may depend on: a change to any of them means compiling everything.
+An entry ending in '/' is a directory."""
+POST_SUFFIXES = (".yaml", ".yml")
+
+# Never wait for a typed password or passphrase: in CI nobody would answer.
+_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """The post files that changed between two commits (`git diff --name-status -M`).
+
+    Renames are followed, so a moved post is `renamed`, not deleted and added. When
+    `full_rescan_needed` is true, `reason` says why and the caller compiles every post; the
+    lists still hold whatever a diff could name (empty when no diff was possible).
+    """
+
+    since: str | None
+    until: str | None
+    added: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    full_rescan_needed: bool = False
+    reason: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing changed and nothing forces a full compile."""
+        return not (
+            self.full_rescan_needed or self.added or self.modified or self.deleted or self.renamed
+        )
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did. `rejected` is the expected outcome of losing a race (another run
+    pushed first: fetch, merge, plan again), so it is a result, not an exception."""
+
+    remote: str
+    branch: str
+    commit: str | None
+    rejected: bool = False
+    up_to_date: bool = False
+    summary: str = ""
+
+
+def open_repo(path: Path | str) -> GitRepo:
+    """The git repository holding the content root `path` (it may be a subdirectory).
+
+    Raises UserError when `path` is not inside a git work tree. A repository with no commits
+    yet is fine: `head_commit()` is then None.
+    """
+    git = _gitpython()
+    root = Path(path).resolve()
+    if not root.is_dir():
+        raise UserError(f"{path} is not a directory", hint="pass --repo DIR")
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise UserError(
+            f"{path} is not in a git repository",
+            hint="run 'git init' or pass --repo",
+            code="not-a-repo",
+        ) from exc
+    if repo.bare or repo.working_tree_dir is None:
+        repo.close()
+        raise UserError(f"{path} is a bare git repository", hint="run in a clone with files")
+    toplevel = Path(repo.working_tree_dir).resolve()
+    prefix = root.relative_to(toplevel).as_posix()
+    return GitRepo(repo, toplevel, "" if prefix == "." else prefix)
+
+
+class GitRepo:
+    """A git work tree seen from a content root. Create with `open_repo`."""
+
+    def __init__(self, repo: Any, toplevel: Path, prefix: str) -> None:
+        self._repo = repo
+        self.toplevel = toplevel
+        """The work tree's top level."""
+        self.prefix = prefix
+        """The content root relative to `toplevel` ('' when they are the same)."""
+
+    @property
+    def root(self) -> Path:
+        """The content root."""
+        return self.toplevel / self.prefix if self.prefix else self.toplevel
+
+    def close(self) -> None:
+        """Release gitpython's resources."""
+        self._repo.close()
+
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- commits ------------------------------------------------------------------------
+
+    def resolve(self, rev: str) -> str | None:
+        """The full sha of the commit `rev` names, or None if there is no such commit."""
+        status, out, _ = self._git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", ok=(0, 1)
+        )
+        return out.strip() if status == 0 else None
+
+    def head_commit(self) -> str | None:
+        """HEAD's sha, or None in a repository with no commits yet."""
+        return self.resolve("HEAD")
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch's name, or None when HEAD is detached."""
+        status, out, _ = self._git("symbolic-ref", "--quiet", "--short", "HEAD", ok=(0, 1))
+        return out.strip() if status == 0 else None
+
+    def is_ancestor(self, old: str, new: str = "HEAD") -> bool:
+        """Whether commit `old` is `new` or one of its ancestors. False for an unknown `old`
+        (after a force-push the recorded commit may be gone)."""
+        status, _, _ = self._git("merge-base", "--is-ancestor", old, new, ok=(0, 1, 128))
+        if status == 128:
+            if self.resolve(old) is None:
+                return False
+            self._git("merge-base", "--is-ancestor", old, new)  # raises with git's words
+        return status == 0
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """The best common ancestor of two commits, or None when they share no history."""
+        status, out, _ = self._git("merge-base", one, other, ok=(0, 1))
+        return out.strip() if status == 0 else None
+
+    def is_shallow(self) -> bool:
+        """A shallow clone (CI's default checkout): old commits may be missing."""
+        _, out, _ = self._git("rev-parse", "--is-shallow-repository")
+        return out.strip() == "true"
+
+    # --- what changed -------------------------------------------------------------------
+
+    def changed_paths(
+        self,
+        since: str | None,
+        until: str = "HEAD",
+        under: Sequence[str] = ("posts/",),
+        shared: Sequence[str] = SHARED_INPUTS,
+        suffixes: Sequence[str] = POST_SUFFIXES,
+        rename_threshold: int = 50,
+    ) -> ChangeSet:
+        """The post files (under `under`, ending in one of `suffixes`) changed from `since` to
+        `until`, in one `git diff`. A full rescan is needed when `since` is None, unknown or
+        not an ancestor of `until` (a force-push), or when a `shared` input changed.
+
+        A deleted and an added file at least `rename_threshold` percent alike count as a
+        rename (git's default, 50). Erring towards "rename" is the safe side: the moved record
+        of a live post makes the plan say "changed after publish" and send nothing, whereas
+        mistaking a move for a new post would publish it a second time."""
+        until_sha = self.resolve(until)
+        if until_sha is None:
+            if until == "HEAD" and self.head_commit() is None:
+                return ChangeSet(since, None, full_rescan_needed=True, reason="no commits yet")
+            raise UserError(f"unknown commit {until!r}", hint="pass a commit, branch or tag")
+        if since is None:
+            return ChangeSet(
+                None, until_sha, full_rescan_needed=True, reason="no reconciled commit recorded"
+            )
+        since_sha = self.resolve(since)
+        if since_sha is None:
+            why = (
+                "a shallow clone: fetch full history (actions/checkout: fetch-depth: 0)"
+                if self.is_shallow()
+                else "history rewritten?"
+            )
+            reason = f"the recorded commit {since[:12]} is not in this repository ({why})"
+            return ChangeSet(since, until_sha, full_rescan_needed=True, reason=reason)
+        if not self.is_ancestor(since_sha, until_sha):
+            reason = f"the recorded commit {since[:12]} is not an ancestor of {until} (force-push?)"
+            return ChangeSet(since_sha, until_sha, full_rescan_needed=True, reason=reason)
+        _, out, _ = self._git(
+            "diff",
+            "--name-status",
+            f"--find-renames={rename_threshold}%",
+            "-z",
+            since_sha,
+            until_sha,
+            "--",
+            *(self._full(p) for p in (*under, *shared)),
+            hint="the recorded commit and HEAD must both be readable",
+        )
+        return _classify(
+            since_sha, until_sha, self._parse_name_status(out), under, shared, suffixes
+        )
+
+    def tracked_post_files(
+        self,
+        commit: str = "HEAD",
+        posts_dir: str = "posts/",
+        suffixes: Sequence[str] = POST_SUFFIXES,
+    ) -> tuple[str, ...]:
+        """Every post file in `commit`, sorted, from one `git ls-tree`. Empty when the
+        repository has no commits yet."""
+        if commit == "HEAD" and self.head_commit() is None:
+            return ()
+        _, out, _ = self._git(
+            "ls-tree", "-r", "--name-only", "-z", commit, "--", self._full(posts_dir)
+        )
+        names = (self._relative(name) for name in out.split("\0") if name)
+        return tuple(sorted(n for n in names if n is not None and n.endswith(tuple(suffixes))))
+
+    def show_file(self, rev: str, path: str) -> str | None:
+        """The text of `path` in commit `rev` (e.g. 'origin/main'), or None if it has no
+        such file. An unknown `rev` is a UserError."""
+        full = self._full(path)
+        _, out, _ = self._git("ls-tree", "-z", rev, "--", full, hint="is the commit fetched?")
+        entry = out.split("\0", 1)[0]
+        if not entry:
+            return None
+        meta, _, name = entry.partition("\t")
+        _, kind, sha = meta.split(" ")
+        if kind != "blob" or name != full:
+            return None
+        _, text, _ = self._git("cat-file", "blob", sha)
+        return text
+
+    def file_at(self, commit: str, path: str) -> str | None:
+        """The text of `path` at a recorded commit, or None if it did not exist there."""
+        return self.show_file(commit, path)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def commit_paths(
+        self, paths: Iterable[str], message: str, author: tuple[str, str] = DEFAULT_AUTHOR
+    ) -> str | None:
+        """Commit exactly `paths` (files or directories; additions, edits and deletions) and
+        nothing else the index may hold. Returns the new commit's sha, or None (and makes no
+        commit) when none of them changed."""
+        specs = [self._full(p) for p in paths]
+        if not specs:
+            return None
+        _, out, _ = self._git(
+            "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--", *specs
+        )
+        changed = [record[3:] for record in out.split("\0") if record]
+        if not changed:
+            return None
+        name, email = author
+        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email}
+        if not self._has_committer_identity():
+            # A fresh CI runner has no identity; the bot then commits as itself.
+            env.update({"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email})
+        self._git("add", "--all", "--", *changed, hint="is the path ignored by .gitignore?")
+        # --only: the user's other staged changes stay staged and out of our commit.
+        # --no-verify: a hook must not stop us recording what was already sent to Orshot.
+        self._git(
+            "commit", "--only", "--no-verify", "--quiet", "-m", message, "--", *changed, env=env
+        )
+        return self.head_commit()
+
+    def fetch(self, remote: str = "origin", branch: str | None = None) -> None:
+        """Fetch `remote` (only `branch` when given, into refs/remotes/REMOTE/BRANCH)."""
+        refspec = [f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"] if branch else []
+        self._git(
+            "fetch",
+            "--quiet",
+            remote,
+            *refspec,
+            env=_NO_PROMPT,
+            hint=f"check that remote '{remote}' exists and that this job may read it",
+        )
+
+    def remote_head(self, remote: str = "origin", branch: str | None = None) -> str | None:
+        """The sha of REMOTE/BRANCH as of the last fetch (no network), or None if unknown.
+        `branch` defaults to the current branch."""
+        branch = branch or self._branch_or_fail()
+        return self.resolve(f"refs/remotes/{remote}/{branch}")
+
+    def push(self, remote: str = "origin", branch: str | None = None) -> PushResult:
+        """Push HEAD to BRANCH (default: the current branch) on `remote`, never forcing.
+
+        A non-fast-forward rejection (someone pushed first) is returned as `rejected=True`;
+        any other failure (no such remote, no permission, a protected branch) is a UserError.
+        """
+        branch = branch or self._branch_or_fail()
+        commit = self.head_commit()
+        status, out, err = self._git(
+            "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", env=_NO_PROMPT, ok=None
+        )
+        target = f"refs/heads/{branch}"
+        for line in out.splitlines():
+            flag, _, rest = line.partition("\t")
+            refs, _, summary = rest.partition("\t")
+            if not refs.endswith(f":{target}"):
+                continue
+            if flag == "!":
+                if summary.startswith("[rejected]") and (
+                    "non-fast-forward" in summary or "fetch first" in summary
+                ):
+                    return PushResult(remote, branch, commit, rejected=True, summary=summary)
+                raise UserError(
+                    f"git push to {remote}/{branch} was refused: {summary}",
+                    hint="check branch protection and this job's permission to push",
+                    code="git",
+                )
+            return PushResult(remote, branch, commit, up_to_date=flag == "=", summary=summary)
+        if status != 0:
+            raise _git_error("push", err, f"check that remote '{remote}' exists and is writable")
+        raise UserError(f"git push to {remote}/{branch} reported nothing", code="git")
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _git(
+        self,
+        *args: str,
+        ok: Sequence[int] | None = (0,),
+        env: dict[str, str] | None = None,
+        hint: str = "",
+    ) -> tuple[int, str, str]:
+        git = _gitpython()
+        try:
+            status, out, err = self._repo.git.execute(
+                ["git", "--literal-pathspecs", *args],
+                with_extended_output=True,
+                with_exceptions=False,
+                strip_newline_in_stdout=False,
+                env=env,
+            )
+        except git.GitCommandNotFound as exc:
+            raise UserError("git is not installed or not on PATH", hint="install git") from exc
+        if ok is not None and status not in ok:
+            raise _git_error(args[0], err, hint)
+        return int(status), str(out), str(err)
+
+    def _has_committer_identity(self) -> bool:
+        if os.environ.get("GIT_COMMITTER_EMAIL"):
+            return True
+        status, _, _ = self._git("config", "--get", "user.email", ok=(0, 1))
+        return status == 0
+
+    def _branch_or_fail(self) -> str:
+        branch = self.current_branch()
+        if branch is None:
+            raise UserError("HEAD is detached: no branch to use", hint="pass the branch name")
+        return branch
+
+    def _full(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def _relative(self, path: str) -> str | None:
+        if not self.prefix:
+            return path
+        head = self.prefix + "/"
+        return path[len(head) :] if path.startswith(head) else None
+
+    def _parse_name_status(self, out: str) -> list[tuple[str, str, str | None]]:
+        """(status letter, path, new path for a rename) from `--name-status -z` output,
+        relative to the content root; paths outside it read as None and are dropped."""
+        tokens = out.split("\0")
+        records: list[tuple[str, str, str | None]] = []
+        index = 0
+        while index < len(tokens) and tokens[index]:
+            letter = tokens[index][0]
+            if letter in "RC":
+                old, new = tokens[index + 1], tokens[index + 2]
+                index += 3
+            else:
+                old, new = tokens[index + 1], ""
+                index += 2
+            old_rel = self._relative(old)
+            new_rel = self._relative(new) if new else None
+            if old_rel is None and new_rel is not None:
+                records.append(("A", new_rel, None))
+            elif old_rel is not None:
+                records.append((letter, old_rel, new_rel if letter in "RC" else None))
+        return records
+
+
+def _classify(
+    since: str,
+    until: str,
+    records: list[tuple[str, str, str | None]],
+    under: Sequence[str],
+    shared: Sequence[str],
+    suffixes: Sequence[str],
+) -> ChangeSet:
+    lists: dict[str, list[str]] = {"A": [], "M": [], "D": []}
+    renamed: list[tuple[str, str]] = []
+    shared_changed: list[str] = []
+
+    def post(path: str | None) -> bool:
+        return path is not None and _matches(path, under) and path.endswith(tuple(suffixes))
+
+    for letter, old, new in records:
+        shared_changed += [p for p in (old, new) if p is not None and _matches(p, shared)]
+        if letter == "R" and new is not None and post(old) and post(new):
+            renamed.append((old, new))
+            continue
+        # A rename into or out of the post files is an addition or a deletion; a copy leaves
+        # the original in place.
+        if letter in "RC":
+            if post(new) and new is not None:
+                lists["A"].append(new)
+            if letter == "R" and post(old):
+                lists["D"].append(old)
+        elif post(old):
+            lists[letter if letter in "AD" else "M"].append(old)
+    reason = ""
+    if shared_changed:
+        reason = "shared inputs changed: " + ", ".join(sorted(set(shared_changed)))
+    return ChangeSet(
+        since,
+        until,
+        added=tuple(sorted(lists["A"])),
+        modified=tuple(sorted(lists["M"])),
+        deleted=tuple(sorted(lists["D"])),
+        renamed=tuple(sorted(renamed)),
+        full_rescan_needed=bool(shared_changed),
+        reason=reason,
+    )
+
+
+def _matches(path: str, patterns: Sequence[str]) -> bool:
+    return any(path.startswith(p) if p.endswith("/") else path == p for p in patterns)
+
+
+def _git_error(command: str, stderr: str, hint: str) -> UserError:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    said = lines[0] if lines else "failed with no message"
+    for prefix in ("fatal: ", "error: "):
+        said = said.removeprefix(prefix)
+    if "dubious ownership" in said:
+        hint = "mark it safe: git config --global --add safe.directory <path>"
+    return UserError(f"git {command}: {said}", hint=hint, code="git")
+
+
+def _gitpython() -> Any:
+    try:
+        import git
+    except ImportError as exc:  # gitpython refuses to import without a git executable
+        raise UserError(
+            "git is not installed or not on PATH", hint="install git", code="git"
+        ) from exc
+    return git

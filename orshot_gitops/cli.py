@@ -20,6 +20,8 @@ from orshot_gitops.errors import UsageError, UserError
 COMMAND_MODULES = [
     "orshot_gitops.commands.validate",
     "orshot_gitops.commands.accounts",
+    "orshot_gitops.commands.sandbox",
+    "orshot_gitops.commands.plan",
 ]
 
 

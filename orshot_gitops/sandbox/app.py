@@ -51,11 +51,13 @@ class Stats:
         self._by_endpoint: dict[str, dict[str, int]] = {}
         self._requests = 0
         self._rate_limited = 0
+        self._server_errors = 0
 
     def record(self, endpoint: str, status: int) -> None:
         with self._lock:
             self._requests += 1
             self._rate_limited += status == 429
+            self._server_errors += status >= 500
             counts = self._by_endpoint.setdefault(endpoint, {})
             counts[str(status)] = counts.get(str(status), 0) + 1
 
@@ -64,6 +66,8 @@ class Stats:
             return {
                 "requests": self._requests,
                 "rate_limited": self._rate_limited,
+                # Beyond the shape: how many 5xx answers (injected or not) were sent.
+                "server_errors": self._server_errors,
                 "by_endpoint": {k: dict(v) for k, v in self._by_endpoint.items()},
             }
 

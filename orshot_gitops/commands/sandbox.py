@@ -1,0 +1,70 @@
+"""`orshot-gitops sandbox`: run the local Orshot-compatible API until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from orshot_gitops.console import Console
+
+NAME = "sandbox"
+SUMMARY = "Run a local Orshot-compatible API (posts log, accounts, faults) for demos and tests."
+EXAMPLES = [
+    "orshot-gitops sandbox",
+    "orshot-gitops sandbox --port 9000 --data /tmp/orshot-sandbox",
+    "orshot-gitops sandbox --config sandbox.yaml   # accounts, keys, rate limit, faults",
+]
+DEFAULT_PORT = 8787
+DEFAULT_KEY = "sandbox"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's options."""
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        default=".orshot-sandbox",
+        help="where the posts log is kept across restarts (default .orshot-sandbox)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML or JSON overriding api_keys, rate_limit, accounts, templates, faults",
+    )
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    """Serve until interrupted; Ctrl-C is the normal way to stop, so it exits 0."""
+    from orshot_gitops.errors import UserError
+    from orshot_gitops.sandbox import SandboxConfig, SandboxServer
+
+    config = SandboxConfig.load(args.config) if args.config else SandboxConfig.default()
+    server = SandboxServer(data_dir=Path(args.data), config=config, host=args.host, port=args.port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            hint="choose another --port",
+        ) from exc
+    # The default key is a public placeholder; a configured key is a secret and never echoed.
+    key = server.api_key if server.api_key == DEFAULT_KEY else "<a key from your --config>"
+    console.print(f"Orshot sandbox listening on {server.base_url} (posts log in {args.data})")
+    console.print("Point orshot-gitops at it with:")
+    console.print(f"  export ORSHOT_BASE_URL={server.base_url} ORSHOT_API_KEY={key}")
+    console.print(console.style("Press Ctrl-C to stop.", "dim"))
+    try:
+        while True:
+            time.sleep(3600)  # the server runs on its own thread; sleep is woken by SIGINT
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.stop()
+    return 0

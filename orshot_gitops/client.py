@@ -497,6 +497,7 @@ class OrshotClient:
                 if attempt < self.max_retries and wait <= self.max_wait:
                     attempt += 1
                     self._wait(wait, "rate limited by Orshot (429)")
+                    self._pacer.waited()  # Retry-After is the server's word: no second wait
                     continue
                 raise self._mark(
                     self._error(response, method, full_path, retry_after=retry_after), uncertain

@@ -286,6 +286,13 @@ def test_an_invalid_state_is_never_written(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="bug: refusing to write an invalid state"):
         write_state(tmp_path, bad)
     assert not (tmp_path / STATE_PATH).exists()
+    # With a file on disk only changed posts are checked: the change must still be caught.
+    good = write_state(tmp_path, rich_state())
+    kept = state_text(tmp_path)
+    late = account(status=AccountStatus.SCHEDULED, scheduled_for="tomorrow")
+    with pytest.raises(ValueError, match="'tomorrow' does not match"):
+        write_state(tmp_path, good.with_account("2027/01/teaser", "acme-x", late))
+    assert state_text(tmp_path) == kept
 
 
 # --- the schema ---------------------------------------------------------------------------

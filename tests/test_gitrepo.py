@@ -355,3 +355,24 @@ def test_push_errors_carry_what_git_said(two_clones: tuple[GitRepo, GitRepo, Pat
     git(a.root, "checkout", "--quiet", "--detach")
     with pytest.raises(UserError, match="HEAD is detached"):
         a.push()
+
+
+def test_a_push_refused_by_the_remote_is_an_error_not_a_lost_race(
+    two_clones: tuple[GitRepo, GitRepo, Path],
+) -> None:
+    a, _, remote = two_clones
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'main is protected' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    record(a, '{"serial": 1}\n')
+    with pytest.raises(UserError) as caught:
+        a.push()
+    assert caught.value.message == (
+        "git push to origin/main was refused: [remote rejected] (pre-receive hook declined)"
+    )
+
+
+def test_a_bare_repository_is_not_a_content_root(two_clones: tuple[GitRepo, GitRepo, Path]) -> None:
+    _, _, remote = two_clones
+    with pytest.raises(UserError, match="is a bare git repository"):
+        open_repo(remote)

@@ -120,6 +120,7 @@ __all__ = [
     "ServerError",
     "SyncResult",
     "UnknownOutcome",
+    "normalize_base_url",
 ]
 
 log = logging.getLogger(__name__)

@@ -318,7 +318,8 @@ def test_a_read_that_always_fails_gives_up_with_a_server_error(
         client.get_post(1)
     assert info.value.status == 500
     assert len(slept) == 3
-    assert slept == sorted(slept) or max(slept) <= 2.0  # growing, within the jitter
+    # Equal jitter keeps each wait in [ceiling/2, ceiling]: the waits grow despite the jitter.
+    assert slept == sorted(slept) and 0.25 <= slept[0] <= 0.5 and 1.0 <= slept[2] <= 2.0
 
 
 def test_a_create_answered_500_is_an_unknown_outcome_and_not_repeated(

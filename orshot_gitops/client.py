@@ -432,6 +432,8 @@ class OrshotClient:
         uncertain = False  # an earlier attempt of this request may have been done
         attempt = 0
         while True:
+            attempt += 1
+            can_retry = attempt <= self.max_retries
             self._pace()
             try:
                 response = self._http.request(
@@ -444,8 +446,7 @@ class OrshotClient:
                 )
             except _NOT_SENT as exc:
                 cause = self._scrub(f"{type(exc).__name__}: {exc}")
-                if attempt < self.max_retries:
-                    attempt += 1
+                if can_retry:
                     self._wait(self._backoff(attempt), f"cannot connect ({cause}); retrying")
                     continue
                 raise self._mark(
@@ -472,8 +473,7 @@ class OrshotClient:
                         summary=summary,
                     ) from exc
                 uncertain = True
-                if attempt < self.max_retries:
-                    attempt += 1
+                if can_retry:
                     self._wait(self._backoff(attempt), f"no answer ({cause}); retrying")
                     continue
                 raise self._mark(
@@ -494,9 +494,8 @@ class OrshotClient:
             if status == 429:
                 retry_after = _retry_after(response)
                 wait = retry_after if retry_after is not None else self._pacer.window_wait()
-                wait = wait if wait > 0 else self._backoff(attempt + 1)
-                if attempt < self.max_retries and wait <= self.max_wait:
-                    attempt += 1
+                wait = wait if wait > 0 else self._backoff(attempt)
+                if can_retry and wait <= self.max_wait:
                     self._wait(wait, "rate limited by Orshot (429)")
                     self._pacer.waited()  # Retry-After is the server's word: no second wait
                     continue
@@ -516,8 +515,7 @@ class OrshotClient:
                         summary=summary,
                     )
                 uncertain = True
-                if attempt < self.max_retries:
-                    attempt += 1
+                if can_retry:
                     self._wait(self._backoff(attempt), f"Orshot answered {status}; retrying")
                     continue
             if status >= 400:

@@ -12,7 +12,7 @@ The errors are in `orshot_gitops.client_errors`; the transport (pacing, retries,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: Sent with every create so posts made by this tool can be told apart in the Posts Log.
@@ -147,7 +147,7 @@ class SyncResult:
     post_id: int
     status: str
     synced: bool
-    platforms: tuple[AccountResult, ...] = field(default=())
+    platforms: tuple[AccountResult, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------

@@ -51,6 +51,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx clients expect
     server_version = "OrshotSandbox/1"
+    # Headers and body go out in two writes; with Nagle on, each answer waits ~40 ms for the
+    # client's delayed ACK.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()

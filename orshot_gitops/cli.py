@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "orshot_gitops.commands.validate",
     "orshot_gitops.commands.accounts",
     "orshot_gitops.commands.sandbox",
+    "orshot_gitops.commands.plan",
+    "orshot_gitops.commands.apply",
 ]
 
 

@@ -229,6 +229,33 @@ class GitRepo:
         names = (self._relative(name) for name in out.split("\0") if name)
         return tuple(sorted(n for n in names if n is not None and n.endswith(tuple(suffixes))))
 
+    def dirty_paths(self, under: Sequence[str]) -> tuple[str, ...]:
+        """Paths under `under` that differ from HEAD in the working tree or index, untracked
+        ones included (one `git status`). A rename shows as its new path."""
+        _, out, _ = self._git(
+            "status",
+            "--porcelain",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            *(self._full(p) for p in under),
+        )
+        entries = out.split("\0")
+        paths: list[str] = []
+        skip_next = False
+        for entry in entries:
+            if skip_next:  # the old path of a rename or copy
+                skip_next = False
+                continue
+            if len(entry) < 4:
+                continue
+            if entry[0] in "RC":
+                skip_next = True
+            relative = self._relative(entry[3:])
+            if relative is not None:
+                paths.append(relative)
+        return tuple(sorted(paths))
+
     def show_file(self, rev: str, path: str) -> str | None:
         """The text of `path` in commit `rev` (e.g. 'origin/main'), or None if it has no
         such file. An unknown `rev` is a UserError."""
@@ -289,6 +316,16 @@ class GitRepo:
             env=_NO_PROMPT,
             hint=f"check that remote '{remote}' exists and that this job may read it",
         )
+
+    def reset_hard(self, rev: str) -> None:
+        """Move the branch and the work tree to `rev`: used only to drop our own commit of
+        intents that lost a push race (nothing was sent for it)."""
+        self._git("reset", "--hard", "--quiet", rev, hint="is the commit fetched?")
+
+    def fast_forward(self, rev: str) -> bool:
+        """Fast-forward the current branch to `rev`; False when that is not possible."""
+        status, _, _ = self._git("merge", "--ff-only", "--quiet", rev, ok=None)
+        return status == 0
 
     def remote_head(self, remote: str = "origin", branch: str | None = None) -> str | None:
         """The sha of REMOTE/BRANCH as of the last fetch (no network), or None if unknown.

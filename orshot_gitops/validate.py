@@ -54,7 +54,7 @@ def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> Valid
     for spec in specs:
         post, compile_problems = compiler.compile(spec)
         problems.extend(compile_problems)
-        problems.extend(_option_targets(spec, config))
+        problems.extend(option_problems(spec, config))
         if post is not None:
             problems.extend(platform_problems(post))
             if (
@@ -106,7 +106,7 @@ def _past_schedule(post: CompiledPost, now: datetime) -> Diagnostic:
     )
 
 
-def _option_targets(spec: PostSpec, config: Config) -> list[Diagnostic]:
+def option_problems(spec: PostSpec, config: Config) -> list[Diagnostic]:
     """platform_options must name a targeted account, and only options its platform has."""
     problems = []
     targeted = {str(ref) for ref in spec.accounts}

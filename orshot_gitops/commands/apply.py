@@ -1,0 +1,129 @@
+"""orshot-gitops apply: send what the plan says, two-phase, and record the results in git."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import FrameType
+
+from orshot_gitops.console import Console
+
+NAME = "apply"
+SUMMARY = (
+    "Publish, schedule, edit or discard posts as planned, and commit the results to the state file."
+)
+EXAMPLES = [
+    "ORSHOT_API_KEY=... orshot-gitops apply",
+    "orshot-gitops apply plan.json          # exactly a saved, reviewed plan",
+    "orshot-gitops apply --push             # in CI: push intents first, then results",
+    "orshot-gitops apply --format json | jq .counts",
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "plan_file",
+        nargs="?",
+        metavar="PLAN",
+        help="a plan saved by 'plan --out' (default: plan now)",
+    )
+    parser.add_argument(
+        "--push", action="store_true", help="push intents before sending and results after (CI)"
+    )
+    parser.add_argument(
+        "--remote", default="origin", help="the remote to push to (default: origin)"
+    )
+    parser.add_argument(
+        "--no-commit", action="store_true", help="write the state file but do not commit it"
+    )
+    parser.add_argument(
+        "--settle-after",
+        type=float,
+        default=float(os.environ.get("ORSHOT_SETTLE_AFTER", 900)),
+        metavar="SECONDS",
+        help="leave another run's unanswered draft alone this long before settling it (default 900)",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+class _StopFlag:
+    """First SIGINT/SIGTERM: finish the request in flight, record it, stop. Second: stop now."""
+
+    def __init__(self, console: Console) -> None:
+        self.requested = False
+        self.console = console
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.console.error("stopping after the request in flight (again to stop at once)…")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.client import OrshotClient
+    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.report import plan as plan_report
+    from orshot_gitops.runner import ApplyOptions, outcomes_json, run_apply
+
+    root = Path(args.repo)
+    stop = _StopFlag(console)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    interactive = sys.stderr.isatty()
+
+    def progress(message: str) -> None:
+        console.error(("  " if interactive else "") + message)
+
+    def on_wait(seconds: float, reason: str) -> None:
+        if seconds >= 1:
+            progress(f"waiting {seconds:.0f} s: {reason}")
+
+    options = ApplyOptions(
+        push=args.push,
+        remote=args.remote,
+        plan_file=Path(args.plan_file) if args.plan_file else None,
+        settle_after=timedelta(seconds=args.settle_after),
+        commit=not args.no_commit,
+    )
+    try:
+        with open_repo(root) as git:
+            report = run_apply(
+                root,
+                git,
+                lambda: OrshotClient.from_env(os.environ, on_wait=on_wait),
+                lambda: datetime.now(timezone.utc),
+                options,
+                progress=progress,
+                should_stop=lambda: stop.requested,
+            )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if args.format == "json":
+        console.print(
+            json.dumps(outcomes_json(report), indent=2, sort_keys=True, ensure_ascii=False)
+        )
+    else:
+        for diagnostic in report.plan.diagnostics:
+            console.print(diagnostic.format())
+        for action in report.plan.actions:
+            if action.severity == "error":
+                console.print(f"{action.path}: error: {action.reason}")
+        counts = report.counts()
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items()) or report.note
+        for outcome in report.outcomes:
+            if not outcome.ok:
+                console.print(
+                    f"{outcome.status}: {outcome.post_id} → {outcome.account}: {outcome.error}"
+                )
+        console.print(
+            f"Apply: {summary}." + (f" Recorded in {report.commit[:12]}." if report.commit else "")
+        )
+        if not report.outcomes and report.plan.actions:
+            console.print(plan_report.summary_line(report.plan))
+    return 0 if report.ok else 1

@@ -1,0 +1,56 @@
+"""orshot-gitops plan: what apply would send, to whom, when and why. No key, no network."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orshot_gitops.console import Console
+
+NAME = "plan"
+SUMMARY = "Show what apply would publish, schedule, edit or discard, per post and account, and why."
+EXAMPLES = [
+    "orshot-gitops plan",
+    "orshot-gitops plan --format markdown > plan.md   # for a pull request comment",
+    "orshot-gitops plan --out plan.json && orshot-gitops apply plan.json",
+    "orshot-gitops plan --detailed-exitcode           # 0 no changes, 2 changes, 1 errors",
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", help="output format"
+    )
+    parser.add_argument(
+        "--out", metavar="FILE", help="also save the plan as JSON, for 'apply FILE'"
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when there is nothing to do, 2 when there are changes, 1 on errors",
+    )
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.reconcile import make_plan
+    from orshot_gitops.report import plan as report
+
+    now = datetime.now(timezone.utc)
+    root = Path(args.repo)
+    with open_repo(root) as git:
+        plan, _, _ = make_plan(root, git, now)
+    if args.out:
+        Path(args.out).write_text(report.as_json(plan) + "\n", encoding="utf-8")
+    if args.format == "json":
+        console.print(report.as_json(plan))
+    elif args.format == "markdown":
+        console.print(report.as_markdown(plan, now).rstrip("\n"))
+    else:
+        console.print(report.as_text(plan, console))
+    if plan.errors or any(a.severity == "error" for a in plan.actions):
+        return 1
+    if args.detailed_exitcode and plan.has_changes:
+        return 2
+    return 0

@@ -1,0 +1,443 @@
+"""The plan: for each (post, account), what `apply` would do and why. A pure function of values.
+
+`decide` compares the compiled posts (what the repository wants) with the state (what was
+sent), following the table in DESIGN.md, "The reconciler's rules". The plan is a value:
+saved as JSON, shown as text or Markdown, and executed by `apply` exactly as shown.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from orshot_gitops import platforms
+from orshot_gitops.compile import CompiledPost
+from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.state import AccountState, AccountStatus, State
+
+PLAN_VERSION = 1
+
+
+class Kind(str, enum.Enum):
+    CREATE = "create"  # publish, schedule or keep as a draft, as the file says (`mode`)
+    RETRY = "retry"  # failed before: send again to this account only
+    EDIT = "edit"  # a post Orshot still holds (draft, or scheduled and not fired): PATCH in place
+    PUBLISH_DRAFT = "publish-draft"  # the user's draft, now `draft: false`: publish it by id
+    SETTLE = "settle"  # an interrupted step: confirm with Orshot before anything else
+    SYNC = "sync"  # Instagram/TikTok `processing`: ask for the final state
+    DISCARD = "discard"  # file deleted, post still held, `prune: true`: DELETE it
+    RENAME = "rename"  # the file moved: the same post, nothing is sent
+    REMOVED = "removed"  # file deleted: noted (nothing can or will be done)
+    CHANGED_AFTER_PUBLISH = "changed-after-publish"  # live posts are immutable
+    PAST_SCHEDULE = "past-schedule"  # never sent and its time has passed: an error
+
+    @property
+    def sends(self) -> bool:
+        return self in _SENDING
+
+
+_SENDING = {
+    Kind.CREATE,
+    Kind.RETRY,
+    Kind.EDIT,
+    Kind.PUBLISH_DRAFT,
+    Kind.SETTLE,
+    Kind.SYNC,
+    Kind.DISCARD,
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One (post, account) and what to do about it, with everything needed to do it."""
+
+    post_id: str
+    path: str
+    account: str
+    account_id: int
+    platform: str
+    kind: Kind
+    reason: str
+    mode: str | None = None  # publish | schedule | draft
+    severity: str = ""  # "", "warning" or "error"
+    fingerprint: str | None = None
+    revision: int = 1
+    group: str | None = None  # accounts of one post that share one Orshot post
+    content: str | None = None
+    media_urls: tuple[str, ...] = ()
+    render: Mapping[str, Any] | None = None
+    platform_options: Mapping[str, Any] = field(default_factory=dict)
+    scheduled_for: str | None = None
+    timezone: str | None = None
+    orshot_post_id: int | None = None
+    previous_post_id: str | None = None
+    caption_length: int | None = None
+    caption_limit: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        data["media_urls"] = list(self.media_urls)
+        data["render"] = dict(self.render) if self.render is not None else None
+        data["platform_options"] = dict(self.platform_options)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Action:
+        return cls(**{**data, "kind": Kind(data["kind"]), "media_urls": tuple(data["media_urls"])})
+
+
+@dataclass(frozen=True)
+class Plan:
+    head: str | None
+    base_commit: str | None
+    state_lineage: str
+    state_serial: int
+    created_at: str
+    actions: tuple[Action, ...]
+    unchanged: int = 0
+    paused: bool = False
+    full_rescan: str = ""
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def sending(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.kind.sends)
+
+    @property
+    def has_changes(self) -> bool:
+        """Anything to send or to record (a rename changes the state without a request)."""
+        return any(a.kind.sends or a.kind is Kind.RENAME for a in self.actions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": PLAN_VERSION,
+            "head": self.head,
+            "base_commit": self.base_commit,
+            "state_lineage": self.state_lineage,
+            "state_serial": self.state_serial,
+            "created_at": self.created_at,
+            "paused": self.paused,
+            "full_rescan": self.full_rescan,
+            "unchanged": self.unchanged,
+            "summary": summary_counts(self),
+            "actions": [a.to_json() for a in self.actions],
+            "diagnostics": [d.as_dict() for d in self.diagnostics],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        diagnostics = tuple(
+            Diagnostic(**{**d, "severity": Severity(d["severity"])})
+            for d in data.get("diagnostics", [])
+        )
+        return cls(
+            head=data["head"],
+            base_commit=data["base_commit"],
+            state_lineage=data["state_lineage"],
+            state_serial=data["state_serial"],
+            created_at=data["created_at"],
+            actions=tuple(Action.from_json(a) for a in data["actions"]),
+            unchanged=data.get("unchanged", 0),
+            paused=data.get("paused", False),
+            full_rescan=data.get("full_rescan", ""),
+            diagnostics=diagnostics,
+        )
+
+
+def summary_counts(plan: Plan) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for action in plan.actions:
+        label = action.mode if action.kind is Kind.CREATE and action.mode else action.kind.value
+        counts[label] = counts.get(label, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _mode(post: CompiledPost) -> str:
+    if post.spec.draft:
+        return "draft"
+    return "schedule" if post.scheduled_for is not None else "publish"
+
+
+def group_key(post_id: str, *parts: object) -> str:
+    digest = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:10]
+    return f"{post_id}#{digest}"
+
+
+def decide(
+    posts: Iterable[CompiledPost],
+    state: State,
+    now: datetime,
+    *,
+    present_post_ids: Iterable[str],
+    renames: Mapping[str, str] = {},
+    prune: bool = False,
+) -> tuple[list[Action], int]:
+    """Actions for the compiled posts and for every state entry that needs attention.
+
+    `present_post_ids` are all post ids in the repository (compiled or not); `renames` maps a
+    new post id to the recorded one it continues. Returns the actions and how many
+    (post, account) pairs need nothing.
+    """
+    actions: list[Action] = []
+    unchanged = 0
+    compiled_ids = set()
+    for post in posts:
+        compiled_ids.add(post.spec.id)
+        recorded_id = renames.get(post.spec.id, post.spec.id)
+        if recorded_id != post.spec.id:
+            actions.extend(_rename_actions(post, recorded_id, state))
+        post_actions, post_unchanged = _decide_post(post, state, recorded_id, now)
+        actions.extend(post_actions)
+        unchanged += post_unchanged
+    present = set(present_post_ids)
+    renamed_from = set(renames.values())
+    for post_id, key, record in state.entries():
+        gone = post_id not in present and post_id not in renamed_from
+        if gone:
+            actions.append(_removed(post_id, state.posts[post_id].path, key, record, now, prune))
+    return _with_groups(actions), unchanged
+
+
+def _rename_actions(post: CompiledPost, recorded_id: str, state: State) -> list[Action]:
+    recorded = state.posts[recorded_id]
+    return [
+        Action(
+            post_id=post.spec.id,
+            path=post.spec.path,
+            account=key,
+            account_id=record.account_id,
+            platform="",
+            kind=Kind.RENAME,
+            reason=f"moved from {recorded.path}: the same post, nothing is sent",
+            previous_post_id=recorded_id,
+            orshot_post_id=record.post_id,
+        )
+        for key, record in sorted(recorded.accounts.items())
+    ]
+
+
+def _decide_post(
+    post: CompiledPost, state: State, recorded_id: str, now: datetime
+) -> tuple[list[Action], int]:
+    spec = post.spec
+    mode = _mode(post)
+    scheduled_iso = post.scheduled_for.isoformat() if post.scheduled_for else None
+    past = post.scheduled_for is not None and post.scheduled_for <= now
+    actions: list[Action] = []
+    unchanged = 0
+    targeted = set()
+    for payload in post.payloads:
+        account = payload.account
+        targeted.add(account.alias)
+        record = state.account(recorded_id, account.alias)
+        has_media = bool(payload.media_urls or post.render)
+        base: dict[str, Any] = {
+            "post_id": spec.id,
+            "path": spec.path,
+            "account": account.alias,
+            "account_id": account.id,
+            "platform": account.platform,
+            "mode": mode,
+            "fingerprint": payload.fingerprint,
+            "revision": spec.revision,
+            "content": payload.content,
+            "media_urls": payload.media_urls,
+            "render": None
+            if post.render is None
+            else {
+                "template": post.render.template,
+                "modifications": dict(post.render.modifications),
+                "format": post.render.format,
+            },
+            "platform_options": payload.platform_options,
+            "scheduled_for": scheduled_iso,
+            "timezone": post.timezone,
+            "caption_length": platforms.caption_length(account.platform, payload.content),
+            "caption_limit": platforms.caption_limit(
+                account.platform, premium=account.premium, with_media=has_media
+            ),
+            "orshot_post_id": record.post_id if record else None,
+        }
+        kind, reason, severity = _rule(
+            record, payload.fingerprint, spec.revision, mode, past, post, now
+        )
+        if kind is None:
+            unchanged += 1
+            continue
+        if kind is Kind.SETTLE and record is not None:
+            base["group"] = record.group  # settle the accounts of one interrupted request together
+        actions.append(Action(kind=kind, reason=reason, severity=severity, **base))
+    # Accounts dropped from the file's `accounts:` are handled like a deleted file, per account.
+    recorded = state.posts.get(recorded_id)
+    if recorded is not None:
+        for key, record in sorted(recorded.accounts.items()):
+            if key not in targeted:
+                removed = _removed(spec.id, spec.path, key, record, now, prune=False)
+                actions.append(removed)
+    return actions, unchanged
+
+
+def _fired(record: AccountState, now: datetime) -> bool:
+    if record.scheduled_for is None:
+        return False
+    return datetime.fromisoformat(record.scheduled_for) <= now
+
+
+def _rule(
+    record: AccountState | None,
+    fingerprint: str,
+    revision: int,
+    mode: str,
+    past: bool,
+    post: CompiledPost,
+    now: datetime,
+) -> tuple[Kind | None, str, str]:
+    """DESIGN.md's table, row by row. Returns (kind or None for nothing to do, reason, severity)."""
+    when = f" for {post.scheduled_for:%Y-%m-%d %H:%M} UTC" if post.scheduled_for else ""
+    new_verb = {
+        "publish": "publish now",
+        "schedule": f"schedule{when}",
+        "draft": "create as a draft",
+    }[mode]
+    if record is None:
+        if past and mode != "draft":
+            return Kind.PAST_SCHEDULE, f"never sent, and its schedule{when} has passed", "error"
+        return Kind.CREATE, f"new: {new_verb}", ""
+    status = record.status
+    if status in (AccountStatus.PENDING, AccountStatus.UNKNOWN):
+        return (
+            Kind.SETTLE,
+            f"an earlier run did not finish its {record.step.value if record.step else 'step'}: confirm with Orshot first",
+            "warning",
+        )
+    if status is AccountStatus.PROCESSING:
+        return Kind.SYNC, "still processing on the platform: ask Orshot for the final state", ""
+    live = status is AccountStatus.PUBLISHED or (
+        status is AccountStatus.SCHEDULED and _fired(record, now)
+    )
+    if record.revision != revision and (live or status is AccountStatus.FAILED):
+        if past and mode != "draft":
+            return (
+                Kind.PAST_SCHEDULE,
+                f"revision {revision} was never sent, and its schedule{when} has passed",
+                "error",
+            )
+        return (
+            Kind.CREATE,
+            f"revision {revision} (was {record.revision}): {new_verb} as a new post",
+            "",
+        )
+    if status is AccountStatus.FAILED:
+        if past and mode != "draft":
+            return (
+                Kind.PAST_SCHEDULE,
+                f"failed before ({record.error or 'no reason given'}), and its schedule{when} has passed",
+                "error",
+            )
+        attempt = f" (attempt {record.attempts + 1})" if record.attempts else ""
+        return (
+            Kind.RETRY,
+            f"failed before: {record.error or 'no reason given'}; {new_verb}{attempt}",
+            "",
+        )
+    if live:
+        if record.fingerprint != fingerprint:
+            return (
+                Kind.CHANGED_AFTER_PUBLISH,
+                "changed after it was published: live posts cannot be edited, nothing is sent "
+                "(bump 'revision' to post it again)",
+                "warning",
+            )
+        return None, "", ""
+    # Held by Orshot: a draft, or scheduled and not yet fired.
+    held_mode = "draft" if status is AccountStatus.DRAFTED else "schedule"
+    changed = record.fingerprint != fingerprint
+    if held_mode == "draft" and mode != "draft":
+        if past and mode == "schedule":
+            return Kind.PAST_SCHEDULE, f"the draft's schedule{when} has passed", "error"
+        return (
+            Kind.PUBLISH_DRAFT,
+            f"draft: false now: {new_verb} the existing draft"
+            + (" (edited first)" if changed else ""),
+            "",
+        )
+    if not changed and held_mode == mode:
+        return None, "", ""
+    if past and mode == "schedule":
+        return Kind.PAST_SCHEDULE, f"changed, but its new schedule{when} has passed", "error"
+    what = {"draft": "back to a draft", "publish": "publish now", "schedule": f"reschedule{when}"}[
+        mode
+    ]
+    if mode == held_mode:
+        what = "edit in place (same Orshot post)"
+    return Kind.EDIT, f"still held by Orshot: {what}", ""
+
+
+def _removed(
+    post_id: str, path: str, key: str, record: AccountState, now: datetime, prune: bool
+) -> Action:
+    held = record.status is AccountStatus.DRAFTED or (
+        record.status is AccountStatus.SCHEDULED and not _fired(record, now)
+    )
+    base: dict[str, Any] = {
+        "post_id": post_id,
+        "path": path,
+        "account": key,
+        "account_id": record.account_id,
+        "platform": "",
+        "orshot_post_id": record.post_id,
+        "revision": record.revision,
+    }
+    if held and prune and record.post_id is not None:
+        return Action(
+            kind=Kind.DISCARD,
+            reason="removed from the repository: discard the post Orshot still holds",
+            **base,
+        )
+    if record.status is AccountStatus.SCHEDULED and held:
+        reason = (
+            f"removed from the repository, but still scheduled for {record.scheduled_for}: it WILL go out "
+            "(set 'prune: true' in orshot.yaml to discard it)"
+        )
+        return Action(kind=Kind.REMOVED, reason=reason, severity="warning", **base)
+    if record.status is AccountStatus.DRAFTED:
+        reason = "removed from the repository; its draft stays in Orshot (set 'prune: true' to discard it)"
+        return Action(kind=Kind.REMOVED, reason=reason, **base)
+    return Action(
+        kind=Kind.REMOVED, reason="removed from the repository; live posts are not deleted", **base
+    )
+
+
+def _with_groups(actions: list[Action]) -> list[Action]:
+    """Accounts of one post that get the same caption and media share one Orshot post."""
+    from dataclasses import replace
+
+    grouped = []
+    for action in actions:
+        if action.kind in (Kind.CREATE, Kind.RETRY):
+            key = group_key(
+                action.post_id,
+                action.kind.value,
+                action.mode,
+                action.content,
+                action.media_urls,
+                sorted((action.render or {}).items(), key=str),
+                action.scheduled_for,
+                action.revision,
+            )
+            action = replace(action, group=key)
+        elif action.kind is Kind.SETTLE and action.group:
+            pass
+        elif action.orshot_post_id is not None:
+            action = replace(action, group=f"{action.post_id}#orshot-{action.orshot_post_id}")
+        grouped.append(action)
+    return sorted(grouped, key=lambda a: (a.post_id, a.account, a.kind.value))

@@ -1,0 +1,133 @@
+"""Build a plan from a repository: the I/O around `plan.decide` (files, git, the state file).
+
+The cost follows the change, not the repository: `git diff` from the recorded commit names
+the post files to compile; files the state does not know, entries that still need work and
+uncommitted edits join them; everything else is unchanged by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from orshot_gitops.compile import CompiledPost, Compiler
+from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.load import discover_posts, load_config, load_posts, post_id_for
+from orshot_gitops.model import CONFIG_FILE, Config
+from orshot_gitops.plan import Action, Kind, Plan, decide
+from orshot_gitops.state import State, load_state
+from orshot_gitops.templating import TemplateEngine
+from orshot_gitops.validate import option_problems, platform_problems
+
+
+def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | None, State]:
+    """The plan for the repository at root (its working tree) against its state file."""
+    state = load_state(root)
+    head = git.head_commit()
+    config, problems = load_config(root)
+    if config is None:
+        return _plan(state, head, now, [], problems), None, state
+
+    posts_prefix = config.posts_dir + "/"
+    shared = (CONFIG_FILE, config.templates_dir + "/")
+    changes = git.changed_paths(state.commit, "HEAD", under=(posts_prefix,), shared=shared)
+    dirty = git.dirty_paths((posts_prefix, *shared))
+    files, found_problems = discover_posts(root, config)
+    problems.extend(found_problems)
+    ids = {post_id_for(f, config.posts_dir): f for f in files}
+
+    renames: dict[str, str] = {}
+    for old_path, new_path in changes.renamed:
+        old_id, new_id = (
+            post_id_for(old_path, config.posts_dir),
+            post_id_for(new_path, config.posts_dir),
+        )
+        if old_id in state.posts and new_id not in state.posts and old_id not in ids:
+            renames[new_id] = old_id
+
+    full_rescan = changes.reason if changes.full_rescan_needed else ""
+    if any(path == CONFIG_FILE or path.startswith(shared[1]) for path in dirty):
+        full_rescan = full_rescan or "orshot.yaml or templates/ have uncommitted changes"
+    if full_rescan:
+        candidates = set(files)
+    else:
+        candidates = (
+            set(changes.added) | set(changes.modified) | {new for _, new in changes.renamed}
+        )
+        candidates |= {p for p in dirty if p in ids.values()}
+        for post_id, path in ids.items():
+            recorded = state.posts.get(renames.get(post_id, post_id))
+            if recorded is None or any(a.status.needs_work for a in recorded.accounts.values()):
+                candidates.add(path)
+    candidates &= set(files)
+
+    specs, load_problems = load_posts(root, config, sorted(candidates))
+    problems.extend(load_problems)
+    compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
+    compiled: list[CompiledPost] = []
+    for spec in specs:
+        post, compile_problems = compiler.compile(spec)
+        problems.extend(compile_problems)
+        problems.extend(option_problems(spec, config))
+        if post is not None:
+            problems.extend(platform_problems(post))
+            compiled.append(post)
+    failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
+    compiled = [p for p in compiled if p.spec.path not in failed_paths]
+
+    actions, unchanged = decide(
+        compiled, state, now, present_post_ids=ids, renames=renames, prune=config.prune
+    )
+    compiled_ids = {p.spec.id for p in compiled} | {renames.get(p.spec.id, "") for p in compiled}
+    unchanged += sum(
+        len(post.accounts)
+        for post_id, post in state.posts.items()
+        if post_id not in compiled_ids and post_id in ids
+    )
+    problems.extend(_prune_everything(actions, state))
+    plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
+    return replace(plan, full_rescan=full_rescan), config, state
+
+
+def _prune_everything(actions: list[Action], state: State) -> list[Diagnostic]:
+    """Like Argo CD: a plan that would discard every post Orshot holds is refused."""
+    discards = sum(a.kind is Kind.DISCARD for a in actions)
+    entries = sum(1 for _ in state.entries())
+    if discards and discards == entries:
+        return [
+            Diagnostic(
+                CONFIG_FILE,
+                0,
+                0,
+                Severity.ERROR,
+                "prune-everything",
+                f"this plan would discard all {discards} posts Orshot holds for this repository",
+                "if that is intended, discard them in the Orshot dashboard; is posts_dir right?",
+            )
+        ]
+    return []
+
+
+def _plan(
+    state: State,
+    head: str | None,
+    now: datetime,
+    actions: list[Action],
+    problems: list[Diagnostic],
+    *,
+    unchanged: int = 0,
+    paused: bool = False,
+) -> Plan:
+    return Plan(
+        head=head,
+        base_commit=state.commit,
+        state_lineage=state.lineage,
+        state_serial=state.serial,
+        created_at=now.isoformat(timespec="seconds"),
+        actions=tuple(actions),
+        unchanged=unchanged,
+        paused=paused,
+        diagnostics=tuple(sorted(set(problems))),
+    )

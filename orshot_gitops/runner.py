@@ -1,0 +1,322 @@
+"""One `apply` run end to end: plan, lock, send, record in git (and push, with `--push`).
+
+With `--push` git itself is the lock between runs (DESIGN.md): the intents are committed and
+pushed before the first request; a rejected push means another run got there first, so we
+drop our commit, take theirs, and plan again. Results are pushed the same way, merging
+state entry by entry (`merge_states`) when someone else pushed meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from orshot_gitops.apply import Applier, Outcome
+from orshot_gitops.client import OrshotClient
+from orshot_gitops.crashpoints import crash_point
+from orshot_gitops.errors import UserError
+from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.model import CONFIG_FILE
+from orshot_gitops.plan import Kind, Plan
+from orshot_gitops.reconcile import make_plan
+from orshot_gitops.state import (
+    STATE_PATH,
+    AccountStatus,
+    State,
+    Step,
+    load_state,
+    merge_states,
+    parse_state,
+    write_state,
+)
+
+MAX_PUSH_RACES = 5
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    plan: Plan
+    outcomes: tuple[Outcome, ...]
+    commit: str | None
+    pushed: bool
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.plan.errors
+            and all(o.ok for o in self.outcomes)
+            and not any(a.severity == "error" for a in self.plan.actions)
+        )
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(o.status for o in self.outcomes).items()))
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    push: bool = False
+    remote: str = "origin"
+    plan_file: Path | None = None
+    settle_after: timedelta = timedelta(minutes=15)
+    commit: bool = True
+
+
+@contextlib.contextmanager
+def _local_lock(git: GitRepo) -> Iterator[None]:
+    """Two applies in one checkout would both write the state file: refuse the second."""
+    path = git.root / ".git" / "orshot-apply.lock"
+    if not path.parent.is_dir():  # a worktree or submodule: .git is a file; no local lock
+        yield
+        return
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                "another orshot-gitops apply is running in this repository",
+                hint="wait for it to finish; two runs must never send at once",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_apply(
+    root: Path,
+    git: GitRepo,
+    client_factory: Callable[[], OrshotClient],
+    now: Callable[[], datetime],
+    options: ApplyOptions,
+    *,
+    progress: Callable[[str], None] = lambda message: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> ApplyReport:
+    _refuse_uncommitted(git)
+    with _local_lock(git):
+        branch = git.current_branch() if options.push else None
+        if options.push:
+            git.fetch(options.remote, branch)
+            remote = git.remote_head(options.remote, branch)
+            if remote and remote != git.head_commit() and not git.fast_forward(remote):
+                raise UserError(
+                    f"this checkout has diverged from {options.remote}/{branch}",
+                    hint="apply --push runs on the tip of the branch: pull or re-run the job",
+                )
+        plan, state = _plan_and_mark(root, git, now, options, branch)
+        if plan.errors or plan.paused or not plan.has_changes:
+            return _finish_without_sending(root, git, plan, state, options, branch)
+        marked_state = state
+        # A plan of renames alone needs no key and no network.
+        client = client_factory() if plan.sending else None
+        with contextlib.ExitStack() as stack:
+            if client is not None:
+                stack.enter_context(client)
+            applier = Applier(
+                client,
+                plan,
+                state,
+                lambda s: write_state(root, s),
+                now,
+                progress=progress,
+                should_stop=should_stop,
+                settle_after=options.settle_after,
+            )
+            outcomes = applier.run()
+        final = applier.state
+        if plan.head is not None and not plan.errors:
+            final = write_state(root, final.with_commit(plan.head))
+        commit, pushed = _record(root, git, final, marked_state, outcomes, options, branch)
+        return ApplyReport(plan, tuple(outcomes), commit, pushed)
+
+
+def _refuse_uncommitted(git: GitRepo) -> None:
+    dirty = [p for p in git.dirty_paths(("posts/", CONFIG_FILE, "templates/")) if p != STATE_PATH]
+    if dirty:
+        raise UserError(
+            f"{dirty[0]} has uncommitted changes"
+            + (f" (and {len(dirty) - 1} more)" if len(dirty) > 1 else ""),
+            hint="apply publishes what is committed, as reviewed: commit or stash first",
+        )
+
+
+def _plan_and_mark(
+    root: Path, git: GitRepo, now: Callable[[], datetime], options: ApplyOptions, branch: str | None
+) -> tuple[Plan, State]:
+    for _ in range(MAX_PUSH_RACES):
+        plan, _, state = make_plan(root, git, now())
+        if options.plan_file is not None:
+            plan = _saved_plan(options.plan_file, plan)
+        if not options.push or plan.errors or plan.paused or not plan.sending:
+            return plan, state
+        marked = write_state(root, mark_intents(state, plan, now()))
+        git.commit_paths([STATE_PATH], _intent_message(plan))
+        result = git.push(options.remote, branch)
+        if not result.rejected:
+            return plan, marked
+        # Another run pushed first. Nothing was sent for our intents: take theirs, plan again.
+        git.fetch(options.remote, branch)
+        remote = git.remote_head(options.remote, branch)
+        assert remote is not None
+        git.reset_hard(remote)
+        if options.plan_file is not None:
+            raise UserError(
+                "the branch moved while applying a saved plan",
+                hint="make a new plan: a saved plan is only valid for the commit it was made on",
+            )
+    raise UserError("other runs kept pushing first", hint="run apply again when they are done")
+
+
+def _saved_plan(path: Path, current: Plan) -> Plan:
+    try:
+        saved = Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(
+            f"cannot read the saved plan {path}: {exc}", hint="make it again with 'plan --out'"
+        ) from None
+    if saved.head != current.head:
+        raise UserError(
+            f"the saved plan was made on commit {str(saved.head)[:12]}, but HEAD is {str(current.head)[:12]}",
+            hint="make a new plan: what you reviewed is not what would be sent",
+        )
+    if (saved.state_lineage, saved.state_serial) != (current.state_lineage, current.state_serial):
+        raise UserError(
+            "the state changed since the plan was saved (another apply ran)",
+            hint="make a new plan with 'orshot-gitops plan --out'",
+        )
+    return saved
+
+
+def mark_intents(state: State, plan: Plan, now: datetime) -> State:
+    """Every request the plan will make, marked pending: what another run must not redo."""
+    stamp = now.isoformat(timespec="seconds")
+    from orshot_gitops.state import AccountState, PostState
+
+    steps = {
+        Kind.CREATE: Step.DRAFT,
+        Kind.RETRY: Step.DRAFT,
+        Kind.EDIT: Step.PATCH,
+        Kind.PUBLISH_DRAFT: Step.PATCH,
+    }
+    steps[Kind.DISCARD] = Step.DISCARD
+    for action in plan.actions:
+        step = steps.get(action.kind)
+        if step is None:
+            continue
+        post = state.posts.get(action.post_id) or PostState(
+            path=action.path, revision=action.revision
+        )
+        record = post.accounts.get(action.account)
+        if record is None or step is Step.DRAFT:
+            record = AccountState(
+                account_id=action.account_id,
+                fingerprint=action.fingerprint or "",
+                revision=action.revision,
+                status=AccountStatus.PENDING,
+                attempts=record.attempts if record else 0,
+                first_attempt_at=stamp,
+                group=action.group,
+            )
+        record = replace(record, status=AccountStatus.PENDING, step=step, last_attempt_at=stamp)
+        state = state.with_post(action.post_id, post.with_account(action.account, record))
+    return state
+
+
+def _finish_without_sending(
+    root: Path, git: GitRepo, plan: Plan, state: State, options: ApplyOptions, branch: str | None
+) -> ApplyReport:
+    note = ""
+    if plan.errors:
+        note = "nothing was sent: fix the errors above"
+    elif plan.paused:
+        note = "paused (orshot.yaml paused: true): nothing was sent"
+    elif not plan.sending and not plan.errors and plan.head and state.commit != plan.head:
+        # Nothing to send: remember how far we looked, so the next diff starts here.
+        final = write_state(root, state.with_commit(plan.head))
+        commit, pushed = _record(root, git, final, state, [], options, branch)
+        return ApplyReport(plan, (), commit, pushed, "nothing to send")
+    return ApplyReport(plan, (), None, False, note or "nothing to send")
+
+
+def _record(
+    root: Path,
+    git: GitRepo,
+    final: State,
+    base: State,
+    outcomes: list[Outcome],
+    options: ApplyOptions,
+    branch: str | None,
+) -> tuple[str | None, bool]:
+    if not options.commit:
+        return None, False
+    message = results_message(outcomes)
+    commit = git.commit_paths([STATE_PATH], message)
+    if not options.push:
+        return commit, False
+    for _ in range(MAX_PUSH_RACES):
+        crash_point("before-push")
+        result = git.push(options.remote, branch)
+        if not result.rejected:
+            return git.head_commit(), True
+        # Someone pushed meanwhile (a merge, another run): merge the states entry by entry.
+        git.fetch(options.remote, branch)
+        remote = git.remote_head(options.remote, branch)
+        assert remote is not None
+        theirs_text = git.show_file(remote, STATE_PATH)
+        theirs = parse_state(theirs_text) if theirs_text else base
+        merged = merge_states(base, final, theirs)
+        git.reset_hard(remote)
+        final = write_state(root, replace(merged, serial=load_state(root).serial))
+        git.commit_paths([STATE_PATH], message)
+    raise UserError(
+        "could not push the results: other runs kept pushing first",
+        hint="the results are committed locally; push them by hand (git push) — never re-run blindly",
+    )
+
+
+def _intent_message(plan: Plan) -> str:
+    lines = [f"orshot: sending {len(plan.sending)} post(s) [skip ci]", ""]
+    for action in plan.sending:
+        lines.append(f"{action.kind.value:<14} {action.post_id} → {action.account}")
+    return "\n".join(lines)
+
+
+def results_message(outcomes: list[Outcome]) -> str:
+    counts = Counter(o.status for o in outcomes)
+    title = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "state updated"
+    lines = [f"orshot: {title} [skip ci]", ""]
+    for o in sorted(outcomes, key=lambda o: (o.post_id, o.account)):
+        detail = o.url or o.error or ""
+        lines.append(
+            f"{o.status:<10} {o.post_id} → {o.account}" + (f"  {detail}" if detail else "")
+        )
+    return "\n".join(lines)
+
+
+def outcomes_json(report: ApplyReport) -> Mapping[str, object]:
+    return {
+        "ok": report.ok,
+        "commit": report.commit,
+        "pushed": report.pushed,
+        "note": report.note,
+        "counts": report.counts(),
+        "outcomes": [
+            {
+                "post": o.post_id,
+                "account": o.account,
+                "action": o.kind.value,
+                "status": o.status,
+                "url": o.url,
+                "error": o.error,
+                "orshot_post_id": o.orshot_post_id,
+            }
+            for o in sorted(report.outcomes, key=lambda o: (o.post_id, o.account))
+        ],
+    }

@@ -110,15 +110,10 @@ class App:
             verdict = self._window.hit(now)
             if not verdict.allowed:
                 answer: tuple[int, Mapping[str, object]] = (429, {"error": "Rate limit exceeded"})
+            elif route is None and path_known:
+                answer = (405, {"error": "Method not allowed"})
             elif route is None:
-                answer = (
-                    (405, {"error": "Method not allowed"})
-                    if path_known
-                    else (
-                        404,
-                        {"error": "Not found"},
-                    )
-                )
+                answer = (404, {"error": "Not found"})
             else:
                 self.workspace.tick(now)
                 answer = self._run(route.handler, params, query, body, now, method, started)

@@ -153,11 +153,9 @@ class Workspace:
             if post.discarded:
                 continue
             updated = post
-            due = post.scheduled_for is not None and post.scheduled_for <= now
-            if post.status == SCHEDULED and post.scheduled_for is not None and due:
-                updated = self._send(
-                    post, post.scheduled_for, schedule=False, count_scheduled=False
-                )
+            when = post.scheduled_for
+            if post.status == SCHEDULED and when is not None and when <= now:
+                updated = self._send(post, when, schedule=False, count_scheduled=False)
             updated = self._settle(updated, now, force=False)
             if updated != post:
                 self.store.save(updated)

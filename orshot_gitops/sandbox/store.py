@@ -36,8 +36,9 @@ class Store:
         self._posts = {post.id: post for post in (Post.from_record(json.loads(r[0])) for r in rows)}
 
     def __iter__(self) -> Iterator[Post]:
-        """Every post, discarded ones included, oldest first."""
-        return iter(sorted(self._posts.values(), key=lambda p: p.id))
+        """Every post, discarded ones included, oldest first: rows load in id order and new
+        ids only grow, so the dict's insertion order already is id order."""
+        return iter(self._posts.values())
 
     def get(self, post_id: int) -> Post | None:
         return self._posts.get(post_id)

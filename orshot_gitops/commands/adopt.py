@@ -1,0 +1,44 @@
+"""orshot-gitops adopt: record posts as already published, sending nothing."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orshot_gitops.console import Console
+from orshot_gitops.errors import UsageError
+
+NAME = "adopt"
+SUMMARY = "Record posts as already published without sending anything (for posts that went out by other means)."
+EXAMPLES = [
+    "orshot-gitops adopt 2026/12/launch         # one post, by id",
+    "orshot-gitops adopt --all                  # onboarding: everything in posts/ went out already",
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "posts", nargs="*", metavar="POST", help="post ids (paths under posts/ without extension)"
+    )
+    parser.add_argument("--all", action="store_true", help="every post in the repository")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.manage import adopt
+    from orshot_gitops.state import load_state, write_state
+
+    if bool(args.posts) == bool(args.all):
+        raise UsageError(
+            "name the posts to adopt, or pass --all", hint="see 'orshot-gitops adopt --help'"
+        )
+    root = Path(args.repo)
+    state, adopted = adopt(root, load_state(root), args.posts, datetime.now(timezone.utc))
+    if adopted:
+        write_state(root, state)
+    for line in adopted:
+        console.print(f"adopted {line}")
+    console.print(
+        f"{len(adopted)} account(s) recorded as published; nothing was sent. Commit .orshot/state.json."
+    )
+    return 0

@@ -1,0 +1,49 @@
+"""orshot-gitops resolve: settle by hand an outcome a run could not confirm."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orshot_gitops.console import Console
+
+NAME = "resolve"
+SUMMARY = "Mark an unknown or pending (post, account) as published or failed after checking the platform yourself."
+EXAMPLES = [
+    "orshot-gitops resolve 2026/12/launch --as published            # it did go out: never send again",
+    "orshot-gitops resolve 2026/12/launch --account acme-x --as failed  # it did not: the next apply retries",
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "post", metavar="POST", help="the post id, as 'orshot-gitops status' shows it"
+    )
+    parser.add_argument(
+        "--account",
+        metavar="ALIAS",
+        help="one account (default: every unsettled account of the post)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_status",
+        choices=("published", "failed"),
+        required=True,
+        help="what happened",
+    )
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.manage import resolve
+    from orshot_gitops.state import load_state, write_state
+
+    root = Path(args.repo)
+    state, changed = resolve(
+        load_state(root), args.post, args.account, args.as_status, datetime.now(timezone.utc)
+    )
+    write_state(root, state)
+    for line in changed:
+        console.print(f"resolved {line}")
+    console.print("Commit .orshot/state.json to record it.")
+    return 0

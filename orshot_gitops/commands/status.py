@@ -1,0 +1,63 @@
+"""orshot-gitops status: what the state file says went out, where, and what failed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from orshot_gitops.console import Console
+
+NAME = "status"
+SUMMARY = (
+    "List every post and account the state records: status, when, URL, or error and what to do."
+)
+EXAMPLES = [
+    "orshot-gitops status",
+    "orshot-gitops status --failed            # what needs attention",
+    "orshot-gitops status --format json | jq '.[] | select(.status == \"scheduled\")'",
+]
+_FILTERS = ("published", "scheduled", "drafted", "processing", "failed", "pending", "unknown")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    for name in ("failed", "scheduled", "unknown", "pending", "drafted"):
+        parser.add_argument(f"--{name}", action="store_true", help=f"only {name} entries")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.manage import status_rows
+    from orshot_gitops.state import load_state
+
+    wanted = [name for name in _FILTERS if getattr(args, name, False)]
+    if args.unknown:
+        wanted.append("pending")  # an interrupted step is an unknown outcome until settled
+    rows = status_rows(load_state(Path(args.repo)), wanted)
+    if args.format == "json":
+        console.print(json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        console.print(
+            "No posts recorded"
+            + (" with that status." if wanted else " yet: run 'orshot-gitops apply'.")
+        )
+        return 0
+    colors = {
+        "published": "green",
+        "scheduled": "cyan",
+        "failed": "red",
+        "unknown": "red",
+        "pending": "yellow",
+    }
+    width = max(len(f"{r.post} → {r.account}") for r in rows)
+    for r in rows:
+        where = f"{r.post} → {r.account}".ljust(width)
+        detail = r.url or ""
+        if r.error and r.status != "published":
+            detail = r.error + (f" (action: {r.action})" if r.action else "")
+        when = (r.when or "")[:16].replace("T", " ")
+        status = console.style(f"{r.status:<10}", colors.get(r.status, "dim"))
+        console.print(f"{where}  {status} {when:<16}  {detail}".rstrip())
+    return 0

@@ -1,0 +1,228 @@
+"""The state by hand: `status` (read it), `adopt` (record posts sent by other means),
+`resolve` (settle an unknown outcome a person checked), `refresh` (compare with Orshot).
+
+All of them change the state only through `write_state`, never send a post, and say exactly
+what they changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from orshot_gitops.compile import Compiler
+from orshot_gitops.errors import Severity, UserError
+from orshot_gitops.load import discover_posts, load_config, load_posts
+from orshot_gitops.state import AccountState, AccountStatus, PostState, State, Step
+from orshot_gitops.templating import TemplateEngine
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of `status`: a (post, account) record, flattened for display."""
+
+    post: str
+    account: str
+    status: str
+    when: str | None
+    url: str | None
+    error: str | None
+    action: str | None
+    orshot_post_id: int | None
+    attempts: int
+
+
+def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
+    wanted = set(statuses)
+    rows = []
+    for post_id, key, record in state.entries():
+        if wanted and record.status.value not in wanted:
+            continue
+        rows.append(
+            Row(
+                post=post_id,
+                account=key,
+                status=record.status.value,
+                when=record.scheduled_for or record.last_attempt_at,
+                url=record.url,
+                error=record.error,
+                action=record.action,
+                orshot_post_id=record.post_id,
+                attempts=record.attempts,
+            )
+        )
+    return rows
+
+
+def adopt(
+    root: Path, state: State, post_ids: Sequence[str], now: datetime
+) -> tuple[State, list[str]]:
+    """Record posts as already published, sending nothing: they will never go out again.
+
+    `post_ids` empty means every post in the repository. Posts with errors are refused whole.
+    """
+    config, problems = load_config(root)
+    if config is None:
+        raise UserError(problems[0].message, path=problems[0].path, hint=problems[0].hint)
+    files, _ = discover_posts(root, config)
+    if post_ids:
+        by_id = {f[len(config.posts_dir) + 1 :].rsplit(".", 1)[0]: f for f in files}
+        missing = [p for p in post_ids if p not in by_id]
+        if missing:
+            raise UserError(
+                f"no post {missing[0]!r} in {config.posts_dir}/",
+                hint="name posts by their id, e.g. 2026/12/launch",
+            )
+        files = [by_id[p] for p in post_ids]
+    specs, load_problems = load_posts(root, config, files)
+    compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
+    adopted: list[str] = []
+    stamp = now.isoformat(timespec="seconds")
+    for spec in specs:
+        post, compile_problems = compiler.compile(spec)
+        errors = [
+            d
+            for d in (*load_problems, *compile_problems)
+            if d.severity is Severity.ERROR and d.path == spec.path
+        ]
+        if post is None or errors:
+            raise UserError(
+                errors[0].message if errors else "cannot compile",
+                path=spec.path,
+                line=errors[0].line if errors else 0,
+                hint="fix the post first (orshot-gitops validate)",
+            )
+        record_post = state.posts.get(spec.id) or PostState(path=spec.path, revision=spec.revision)
+        for payload in post.payloads:
+            if payload.account.alias in record_post.accounts:
+                continue  # already recorded: adopt never overwrites what apply wrote
+            record_post = record_post.with_account(
+                payload.account.alias,
+                AccountState(
+                    account_id=payload.account.id,
+                    fingerprint=payload.fingerprint,
+                    revision=spec.revision,
+                    status=AccountStatus.PUBLISHED,
+                    error="adopted: sent by other means, not through orshot-gitops",
+                    last_attempt_at=stamp,
+                ),
+            )
+            adopted.append(f"{spec.id} → {payload.account.alias}")
+        state = state.with_post(spec.id, record_post)
+    return state, adopted
+
+
+def resolve(
+    state: State, post_id: str, account: str | None, as_status: str, now: datetime
+) -> tuple[State, list[str]]:
+    """Settle by hand what a run could not: a person checked the platform and says what happened."""
+    post = state.posts.get(post_id)
+    if post is None:
+        raise UserError(
+            f"the state has no post {post_id!r}",
+            hint="see 'orshot-gitops status' for the posts it records",
+        )
+    keys = [account] if account else sorted(post.accounts)
+    changed = []
+    for key in keys:
+        record = post.accounts.get(key)
+        if record is None:
+            raise UserError(
+                f"post {post_id!r} has no account {key!r} in the state",
+                hint=f"its accounts: {', '.join(sorted(post.accounts))}",
+            )
+        if not account and not (record.status.needs_work):
+            continue
+        new_status = AccountStatus(as_status)
+        note = f"resolved by hand as {as_status} at {now.isoformat(timespec='seconds')}"
+        updated = replace(
+            record,
+            status=new_status,
+            step=None if new_status is AccountStatus.PUBLISHED else record.step or Step.DRAFT,
+            error=note,
+        )
+        post = post.with_account(key, updated)
+        changed.append(f"{post_id} → {key}: {record.status.value} → {as_status}")
+    if not changed:
+        raise UserError(
+            f"nothing to resolve for {post_id!r}: no account is pending, unknown or failed",
+            hint="name an account with --account to change it anyway",
+        )
+    return state.with_post(post_id, post), changed
+
+
+@dataclass(frozen=True)
+class Drift:
+    post: str
+    account: str
+    recorded: str
+    orshot: str
+    note: str
+
+
+def refresh(state: State, client: object) -> tuple[State, list[Drift]]:
+    """Read every post Orshot still holds (or is processing) and record what it says now."""
+    from orshot_gitops.client import NotFound, OrshotClient
+
+    assert isinstance(client, OrshotClient)
+    drifts: list[Drift] = []
+    open_statuses = {AccountStatus.DRAFTED, AccountStatus.SCHEDULED, AccountStatus.PROCESSING}
+    by_orshot_id: dict[int, list[tuple[str, str, AccountState]]] = {}
+    for post_id, key, record in state.entries():
+        if record.status in open_statuses and record.post_id is not None:
+            by_orshot_id.setdefault(record.post_id, []).append((post_id, key, record))
+    for orshot_id, entries in sorted(by_orshot_id.items()):
+        try:
+            remote = client.get_post(orshot_id)
+        except NotFound:
+            for post_id, key, record in entries:
+                drifts.append(
+                    Drift(
+                        post_id,
+                        key,
+                        record.status.value,
+                        "missing",
+                        "discarded in the dashboard? it will not go out",
+                    )
+                )
+                state = state.with_account(
+                    post_id,
+                    key,
+                    replace(
+                        record,
+                        status=AccountStatus.FAILED,
+                        step=Step.DRAFT,
+                        error="not found in Orshot (discarded in the dashboard?)",
+                    ),
+                )
+            continue
+        for post_id, key, record in entries:
+            result = next((a for a in remote.accounts if a.account_id == record.account_id), None)
+            remote_status = result.status if result else remote.status
+            mapped = {
+                "draft": AccountStatus.DRAFTED,
+                "drafted": AccountStatus.DRAFTED,
+                "scheduled": AccountStatus.SCHEDULED,
+                "published": AccountStatus.PUBLISHED,
+                "processing": AccountStatus.PROCESSING,
+            }.get(remote_status, AccountStatus.FAILED)
+            if mapped is record.status:
+                continue
+            drifts.append(
+                Drift(post_id, key, record.status.value, remote_status, "updated from Orshot")
+            )
+            state = state.with_account(
+                post_id,
+                key,
+                replace(
+                    record,
+                    status=mapped,
+                    url=result.url if result else record.url,
+                    error=result.error if result else record.error,
+                    action=result.action if result else record.action,
+                    step=Step.DRAFT if mapped is AccountStatus.FAILED else None,
+                ),
+            )
+    return state, drifts

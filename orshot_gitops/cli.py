@@ -23,6 +23,10 @@ COMMAND_MODULES = [
     "orshot_gitops.commands.sandbox",
     "orshot_gitops.commands.plan",
     "orshot_gitops.commands.apply",
+    "orshot_gitops.commands.status",
+    "orshot_gitops.commands.adopt",
+    "orshot_gitops.commands.resolve",
+    "orshot_gitops.commands.refresh",
 ]
 
 

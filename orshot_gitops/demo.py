@@ -1,0 +1,130 @@
+"""`orshot-gitops demo`: the whole product in one minute, with nothing configured and no network.
+
+It starts the sandbox in-process on a free port, copies the example content repository into
+a fresh git repository and runs the real commands, exactly as a user would type them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from orshot_gitops.console import Console
+from orshot_gitops.errors import UserError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# The demo shows the product, not the rate limit: a roomy limit keeps it under a minute.
+DEMO_SANDBOX = {"rate_limit": {"requests": 300, "per_seconds": 60}, "processing_seconds": 1}
+
+
+def examples_dir() -> Path:
+    for candidate in (Path(__file__).resolve().parent / "examples", EXAMPLES):
+        if (candidate / "orshot.yaml").is_file():
+            return candidate
+    raise UserError(
+        "the example repository is missing from this installation", hint="reinstall orshot-gitops"
+    )
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "orshot-gitops demo"),
+        "GIT_AUTHOR_EMAIL": os.environ.get("GIT_AUTHOR_EMAIL", "demo@orshot-gitops.invalid"),
+        "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", "orshot-gitops demo"),
+        "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL", "demo@orshot-gitops.invalid"),
+    }
+    result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"git {args[0]} failed: {result.stderr.strip()}", hint="is git installed?")
+
+
+def run_demo(directory: Path | None, console: Console) -> int:
+    from orshot_gitops.cli import main
+    from orshot_gitops.sandbox import SandboxConfig, SandboxServer
+
+    keep = directory is not None
+    workspace = directory or Path(tempfile.mkdtemp(prefix="orshot-demo-"))
+    repo = workspace / "content"
+    if repo.exists():
+        raise UserError(f"{repo} already exists", hint="pass an empty --dir, or remove it")
+    repo.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(examples_dir(), repo, ignore=shutil.ignore_patterns("workflows"))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "Our posts for December")
+
+    def step(title: str, *argv: str) -> int:
+        console.print("")
+        console.print(console.style(f"## {title}", "bold"))
+        console.print(console.style(f"$ orshot-gitops {' '.join(argv)}", "cyan"))
+        return main([*argv, "--repo", str(repo)])
+
+    config = SandboxConfig.from_mapping(DEMO_SANDBOX)
+    with SandboxServer(data_dir=workspace / "sandbox-data", config=config, port=0) as server:
+        env = {"ORSHOT_BASE_URL": server.base_url, "ORSHOT_API_KEY": server.api_key}
+        console.print(
+            f"Sandbox (a local stand-in for Orshot) at {server.base_url}; content repo at {repo}"
+        )
+        with _environment(**env):
+            codes = [
+                step("1. Check the posts (no key, no network)", "validate"),
+                step("2. Review what would go out (what a pull request shows)", "plan"),
+                step(
+                    "3. Publish: draft first, then publish by id; results committed to git", "apply"
+                ),
+                step("4. What went out, with links", "status"),
+                step(
+                    "5. Run again: nothing is sent twice (Instagram posts still processing are checked)",
+                    "apply",
+                ),
+            ]
+            post = repo / "posts/2026/12/year-in-review.yaml"
+            post.write_text(
+                post.read_text(encoding="utf-8").replace("draft: true", "draft: false"),
+                encoding="utf-8",
+            )
+            _git(repo, "commit", "-q", "-am", "Year in review: ready to go")
+            codes.append(
+                step("6. A reviewed edit: publish the draft we kept (same Orshot post)", "plan")
+            )
+            codes.append(step("7. Apply the edit", "apply"))
+        console.print("")
+        console.print(
+            console.style("Done.", "green", "bold") + f" The content repository is {repo}"
+        )
+        console.print(f"  git -C {repo} log --stat          # every run recorded as a commit")
+        console.print(f"  cat {repo}/.orshot/state.json     # what was sent, per post and account")
+        console.print(f"  the sandbox's posts log: {workspace / 'sandbox-data'}")
+        if keep:
+            console.print(
+                f"  orshot-gitops sandbox --data {workspace / 'sandbox-data'} &   # the same posts log, again"
+            )
+            console.print(
+                f"  ORSHOT_BASE_URL=http://127.0.0.1:8787 ORSHOT_API_KEY={server.api_key} orshot-gitops plan --repo {repo}"
+            )
+        else:
+            console.print(
+                "  (a temporary directory: pass --dir DIR to keep the repo and the sandbox's posts log)"
+            )
+    failed = [c for c in codes if c != 0]
+    return 1 if failed else 0

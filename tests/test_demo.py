@@ -1,0 +1,35 @@
+"""The demo a newcomer runs first: it publishes through the sandbox, never twice, and exits 0."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orshot_gitops.cli import main
+from orshot_gitops.sandbox import SandboxConfig, SandboxServer
+
+
+def test_demo_publishes_once_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "published" in out
+    assert "Plan: 1 publish-draft; 17 unchanged." in out
+    assert f"The content repository is {tmp_path / 'demo' / 'content'}" in out
+
+    # The sandbox's posts log survives the demo: read it back as ground truth.
+    with SandboxServer(data_dir=tmp_path / "demo" / "sandbox-data", config=SandboxConfig.default()) as server:
+        posts = httpx.get(
+            f"{server.base_url}/_sandbox/posts", headers={"Authorization": f"Bearer {server.api_key}"}
+        ).json()["data"]
+    sent = Counter(
+        (post["request"].get("content"), platform["account_id"])
+        for post in posts
+        for platform in post["platforms"]
+        if platform["status"] not in ("drafted", "draft")
+    )
+    assert sent, "the demo published nothing"
+    assert [key for key, count in sent.items() if count > 1] == []
+    assert sum(sent.values()) == 18  # every (post, account) of examples/, once

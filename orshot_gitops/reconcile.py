@@ -76,6 +76,7 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
             compiled.append(post)
     failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed_paths]
+    renames.update(_renames_by_content(compiled, state, set(ids), renames))
 
     actions, unchanged = decide(
         compiled, state, now, present_post_ids=ids, renames=renames, prune=config.prune
@@ -89,6 +90,31 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     problems.extend(_prune_everything(actions, state))
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
     return replace(plan, full_rescan=full_rescan), config, state
+
+
+def _renames_by_content(
+    compiled: list[CompiledPost], state: State, present: set[str], known: dict[str, str]
+) -> dict[str, str]:
+    """Moves git could not name (a force-push, a rewritten history): a new post whose every
+    account matches, fingerprint for fingerprint, a recorded post whose file is gone is that
+    post moved, not a new one. Sending it again would be a duplicate."""
+    gone = {pid for pid in state.posts if pid not in present and pid not in known.values()}
+    if not gone:
+        return {}
+    found: dict[str, str] = {}
+    for post in compiled:
+        if post.spec.id in state.posts or post.spec.id in known or not post.payloads:
+            continue
+        for old_id in sorted(gone - set(found.values())):
+            accounts = state.posts[old_id].accounts
+            if all(
+                (record := accounts.get(p.account.alias)) is not None
+                and record.fingerprint == p.fingerprint
+                for p in post.payloads
+            ):
+                found[post.spec.id] = old_id
+                break
+    return found
 
 
 def _prune_everything(actions: list[Action], state: State) -> list[Diagnostic]:

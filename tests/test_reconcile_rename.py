@@ -1,0 +1,57 @@
+"""A moved post is the same post, even when git cannot say so (history rewritten)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import SandboxFactory
+from repo_fixtures import content_repo
+
+from orshot_gitops.cli import main
+
+CONFIG = "accounts:\n  x: {id: 1, platform: twitter}\n  li: {id: 2, platform: linkedin}\n"
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def plan_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    assert main(["plan", "--repo", str(repo), "--format", "json"]) == 0
+    result: dict[str, object] = json.loads(capsys.readouterr().out)
+    return result
+
+
+def test_move_after_a_force_push_is_a_rename_not_a_new_post(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = sandbox_factory({"rate_limit": {"requests": 1000, "per_seconds": 60}})
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", server.api_key)
+    repo = content_repo(tmp_path / "repo", {"posts/launch.yaml": "accounts: [x, li]\ncontent: We launched\n"}, CONFIG)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "launch")
+    assert main(["apply", "--repo", str(repo)]) == 0
+    capsys.readouterr()
+
+    # History rewritten: a fresh root commit where the post lives elsewhere.
+    git(repo, "checkout", "-q", "--orphan", "rewritten")
+    (repo / "posts/2026").mkdir()
+    git(repo, "mv", "posts/launch.yaml", "posts/2026/launch.yaml")
+    git(repo, "commit", "-qm", "reorganise")
+
+    plan = plan_json(repo, capsys)
+    actions = plan["actions"]
+    assert isinstance(actions, list)
+    assert [(a["post_id"], a["account"], a["kind"]) for a in actions] == [
+        ("2026/launch", "li", "rename"),
+        ("2026/launch", "x", "rename"),
+    ]
+    assert "not an ancestor" in str(plan["full_rescan"])

@@ -176,7 +176,10 @@ class Applier:
         stamp = self._stamp()
         for action in actions:
             current = self.state.account(action.post_id, action.account)
-            attempts = (current.attempts if current else 0) + 1
+            # An attempt is a try at sending this account, not each request of the protocol.
+            attempts = (current.attempts if current else 0) + (
+                1 if step is Step.DRAFT or not current else 0
+            )
             first = current.first_attempt_at if current and current.first_attempt_at else stamp
             changes: dict[str, Any] = {
                 "status": AccountStatus.PENDING,

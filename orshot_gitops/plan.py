@@ -364,10 +364,14 @@ def _rule(
     if held_mode == "draft" and mode != "draft":
         if past and mode == "schedule":
             return Kind.PAST_SCHEDULE, f"the draft's schedule{when} has passed", "error"
+        verb = (
+            "publish the existing draft now"
+            if mode == "publish"
+            else f"schedule the existing draft{when}"
+        )
         return (
             Kind.PUBLISH_DRAFT,
-            f"draft: false now: {new_verb} the existing draft"
-            + (" (edited first)" if changed else ""),
+            f"draft: false now: {verb}" + (" (edited first)" if changed else ""),
             "",
         )
     if not changed and held_mode == mode:
@@ -377,8 +381,13 @@ def _rule(
     what = {"draft": "back to a draft", "publish": "publish now", "schedule": f"reschedule{when}"}[
         mode
     ]
+    moved = (
+        post.scheduled_for is not None
+        and record.scheduled_for is not None
+        and datetime.fromisoformat(record.scheduled_for) != post.scheduled_for
+    )
     if mode == held_mode:
-        what = "edit in place (same Orshot post)"
+        what = f"reschedule{when}, same Orshot post" if moved else "edit in place, same Orshot post"
     return Kind.EDIT, f"still held by Orshot: {what}", ""
 
 
@@ -404,8 +413,9 @@ def _removed(
             **base,
         )
     if record.status is AccountStatus.SCHEDULED and held:
+        when = datetime.fromisoformat(record.scheduled_for or "").strftime("%Y-%m-%d %H:%M UTC")
         reason = (
-            f"removed from the repository, but still scheduled for {record.scheduled_for}: it WILL go out "
+            f"removed from the repository, but still scheduled for {when}: it WILL go out "
             "(set 'prune: true' in orshot.yaml to discard it)"
         )
         return Action(kind=Kind.REMOVED, reason=reason, severity="warning", **base)

@@ -324,10 +324,19 @@ def test_dumped_states_match_the_schema(state: State) -> None:
     assert [e.message for e in validator.iter_errors(json.loads(dump_state(state)))] == []
 
 
-def test_the_schema_requires_a_post_id_for_a_post_orshot_holds() -> None:
-    data = json.loads(dump_state(launch_state(**{"acme-x": account(post_id=None)})))
+@pytest.mark.parametrize(
+    "status", [AccountStatus.SCHEDULED, AccountStatus.DRAFTED, AccountStatus.PROCESSING]
+)
+def test_the_schema_requires_a_post_id_for_a_post_orshot_holds(status: AccountStatus) -> None:
+    data = json.loads(dump_state(launch_state(**{"acme-x": account(status=status, post_id=None)})))
     errors = list(Draft202012Validator(schema()).iter_errors(data))
     assert [e.message for e in errors] == ["None is not of type 'integer'"]
+
+
+def test_an_adopted_post_is_published_without_an_orshot_id() -> None:
+    # `orshot-gitops adopt` records posts that went out by other means: no Orshot id exists.
+    data = json.loads(dump_state(launch_state(**{"acme-x": account(post_id=None, url=None)})))
+    assert list(Draft202012Validator(schema()).iter_errors(data)) == []
 
 
 # --- values -------------------------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""docs/reconciler.md shows the exact `plan` output for each rule: this test replays every case
+against a real git repository and the sandbox and checks the document still says the truth.
+
+UPDATE_DOCS=1 python -m pytest tests/test_reconciler_doc.py rewrites the blocks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import SandboxFactory
+from repo_fixtures import content_repo
+
+from orshot_gitops.cli import main
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "reconciler.md"
+CONFIG = """\
+accounts:
+  acme-x: {id: 1, platform: twitter}
+  acme-linkedin: {id: 2, platform: linkedin}
+  acme-insta: {id: 3, platform: instagram}
+timezone: Europe/Berlin
+"""
+LAUNCH = "accounts: [acme-x, acme-linkedin]\ncontent: Acme 2.0 is live!\n"
+SCHEDULED = "accounts: [acme-x]\ncontent: Holiday hours\nschedule: 2030-12-23T09:00\n"
+DRAFT = "accounts: [acme-linkedin]\ncontent: Year in review\ndraft: true\n"
+
+
+class Repo:
+    def __init__(self, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.root = root
+        self.capsys = capsys
+
+    def git(self, *args: str) -> None:
+        subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True)
+
+    def write(self, path: str, text: str, message: str = "edit") -> None:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        self.git("add", "-A")
+        self.git("commit", "-qm", message)
+
+    def apply(self) -> None:
+        assert main(["apply", "--repo", str(self.root)]) in (0, 1)
+        self.capsys.readouterr()
+
+    def plan(self) -> str:
+        main(["plan", "--repo", str(self.root)])
+        return self.capsys.readouterr().out.rstrip("\n")
+
+
+Scenario = Callable[[Repo], None]
+
+
+def new_posts(repo: Repo) -> None:
+    repo.write("posts/launch.yaml", LAUNCH)
+    repo.write("posts/holiday.yaml", SCHEDULED)
+    repo.write("posts/review.yaml", DRAFT)
+
+
+def published_then_unchanged(repo: Repo) -> None:
+    new_posts(repo)
+    repo.apply()
+
+
+def changed_after_publish(repo: Repo) -> None:
+    published_then_unchanged(repo)
+    repo.write("posts/launch.yaml", LAUNCH.replace("live!", "live! 🚀"))
+
+
+def revision_bump(repo: Repo) -> None:
+    changed_after_publish(repo)
+    repo.write("posts/launch.yaml", LAUNCH.replace("live!", "live! 🚀") + "revision: 2\n")
+
+
+def held_posts_edited(repo: Repo) -> None:
+    published_then_unchanged(repo)
+    repo.write("posts/holiday.yaml", SCHEDULED.replace("09:00", "10:30"))
+    repo.write("posts/review.yaml", DRAFT.replace("draft: true", "draft: false"))
+
+
+def moved_and_removed(repo: Repo) -> None:
+    published_then_unchanged(repo)
+    (repo.root / "posts/2030").mkdir()
+    repo.git("mv", "posts/launch.yaml", "posts/2030/launch.yaml")
+    repo.git("rm", "-q", "posts/holiday.yaml")
+    repo.git("commit", "-qm", "tidy up")
+
+
+def pruned(repo: Repo) -> None:
+    published_then_unchanged(repo)
+    repo.write("orshot.yaml", CONFIG + "prune: true\n")
+    repo.git("rm", "-q", "posts/holiday.yaml")
+    repo.git("commit", "-qm", "cancel the holiday post")
+
+
+def failed_then_retry(repo: Repo) -> None:
+    repo.write("posts/photo.yaml", "accounts: [acme-x, acme-insta]\ncontent: New office\n")
+    repo.apply()
+
+
+def past_schedule(repo: Repo) -> None:
+    repo.write(
+        "posts/late.yaml", "accounts: [acme-x]\ncontent: Too late\nschedule: 2020-01-01T09:00\n"
+    )
+
+
+SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
+    "new": (new_posts, {}),
+    "unchanged": (published_then_unchanged, {}),
+    "changed-after-publish": (changed_after_publish, {}),
+    "revision": (revision_bump, {}),
+    "held-edits": (held_posts_edited, {}),
+    "moved-and-removed": (moved_and_removed, {}),
+    "pruned": (pruned, {}),
+    # The Instagram account's token has expired: that account fails, the other succeeds.
+    "retry": (
+        failed_then_retry,
+        {
+            "accounts": [
+                {"id": 1, "platform": "twitter", "username": "acmehq", "name": "Acme HQ"},
+                {
+                    "id": 3,
+                    "platform": "instagram",
+                    "username": "acmeinsta",
+                    "name": "Acme",
+                    "token_expired": True,
+                },
+            ]
+        },
+    ),
+    "past-schedule": (past_schedule, {}),
+}
+_BLOCK = re.compile(r"<!-- plan: (?P<name>[\w-]+) -->\n```text\n(?P<body>.*?)```", re.S)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_document_shows_the_real_plan(
+    name: str,
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    scenario, sandbox_config = SCENARIOS[name]
+    server = sandbox_factory(
+        {"rate_limit": {"requests": 1000, "per_seconds": 60}, **sandbox_config}
+    )
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", server.api_key)
+    repo = Repo(content_repo(tmp_path / "repo", {}, CONFIG), capsys)
+    repo.git("init", "-q")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "config")
+    scenario(repo)
+    actual = repo.plan()
+
+    text = DOC.read_text(encoding="utf-8")
+    blocks = {m["name"]: m for m in _BLOCK.finditer(text)}
+    assert name in blocks, f"docs/reconciler.md has no '<!-- plan: {name} -->' block"
+    if os.environ.get("UPDATE_DOCS"):
+        match = blocks[name]
+        DOC.write_text(
+            text[: match.start("body")] + actual + "\n" + text[match.end("body") :],
+            encoding="utf-8",
+        )
+        return
+    assert blocks[name]["body"] == actual + "\n"

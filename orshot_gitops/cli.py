@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "orshot_gitops.commands.adopt",
     "orshot_gitops.commands.resolve",
     "orshot_gitops.commands.refresh",
+    "orshot_gitops.commands.ci",
     "orshot_gitops.commands.demo",
 ]
 

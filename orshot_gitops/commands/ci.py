@@ -1,0 +1,231 @@
+"""orshot-gitops ci: what the GitHub Action runs. Validate, plan or apply, the GitHub way.
+
+On a pull request: every problem as an annotation on its file and line, then the plan as
+Markdown in the job summary and in ONE sticky comment (edited, never duplicated). No Orshot
+key and no network besides GitHub's API: a pull request from a fork gets the full review.
+On a push to the default branch (and on a schedule, to retry what failed): `apply --push`,
+with what went out, and links, in the job summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orshot_gitops.console import Console
+from orshot_gitops.errors import UsageError, UserError
+
+if TYPE_CHECKING:
+    from orshot_gitops.github import GitHubContext
+
+NAME = "ci"
+SUMMARY = (
+    "Run in GitHub Actions: annotate problems, put the plan in the job summary and one sticky "
+    "pull-request comment, or apply on a push to the default branch."
+)
+EXAMPLES = [
+    "orshot-gitops ci                      # by the event: pull_request plans, push applies",
+    "orshot-gitops ci --command plan       # validate + plan + comment (no Orshot key needed)",
+    "orshot-gitops ci --command apply      # apply --push; results in the job summary",
+    "orshot-gitops ci --command plan --no-comment",
+]
+_PR_EVENTS = ("pull_request", "pull_request_target")
+_APPLY_EVENTS = ("push", "schedule", "workflow_dispatch")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--command",
+        choices=("auto", "validate", "plan", "apply"),
+        default=os.environ.get("INPUT_COMMAND") or "auto",
+        help="what to run (default: auto, by the event: pull_request plans, "
+        "push/schedule/workflow_dispatch apply, anything else validates)",
+    )
+    parser.add_argument(
+        "--no-comment",
+        action="store_true",
+        help="do not comment on the pull request (the job summary still gets the plan)",
+    )
+    parser.add_argument(
+        "--remote", default="origin", help="the remote apply pushes to (default: origin)"
+    )
+    parser.add_argument(
+        "--plan-out",
+        metavar="FILE",
+        help="where to save the plan as JSON (default: $RUNNER_TEMP/orshot-plan.json)",
+    )
+
+
+def choose(command: str, event_name: str) -> str:
+    """The command `auto` stands for, by the workflow event."""
+    if command != "auto":
+        return command
+    if event_name in _PR_EVENTS:
+        return "plan"
+    if event_name in _APPLY_EVENTS:
+        return "apply"
+    return "validate"
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.github import GitHubContext
+
+    env = dict(os.environ)
+    context = GitHubContext.from_env(env)
+    command = choose(args.command, context.event_name)
+    root = Path(args.repo)
+    now = datetime.now(timezone.utc)
+    if args.no_comment or os.environ.get("INPUT_COMMENT", "true").strip().lower() == "false":
+        comment = False
+    else:
+        comment = True
+    ok = annotate(root, now, console)
+    if command == "validate":
+        return 0 if ok else 1
+    if command == "plan":
+        plan_out = Path(args.plan_out) if args.plan_out else _default_plan_path(env)
+        return (
+            0
+            if ci_plan(root, context, now, console, comment=comment, plan_out=plan_out) and ok
+            else 1
+        )
+    return 0 if ci_apply(root, context, console, remote=args.remote, env=env) else 1
+
+
+def _default_plan_path(env: Mapping[str, str]) -> Path:
+    return Path(env.get("RUNNER_TEMP") or tempfile.gettempdir()) / "orshot-plan.json"
+
+
+def annotate(root: Path, now: datetime, console: Console) -> bool:
+    """Every problem as a `::error file=…,line=…::` annotation; False when there are errors."""
+    from orshot_gitops.report import diagnostics as report
+    from orshot_gitops.validate import validate_repo
+
+    result = validate_repo(root, now)
+    console.print(report.as_github(result.diagnostics, result.files_checked, console))
+    return not result.errors
+
+
+def ci_plan(
+    root: Path,
+    context: GitHubContext,
+    now: datetime,
+    console: Console,
+    *,
+    comment: bool,
+    plan_out: Path,
+) -> bool:
+    """The plan to the job summary, the sticky comment and the outputs; False on errors."""
+    from orshot_gitops import github
+    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.reconcile import make_plan
+    from orshot_gitops.report import plan as report
+    from orshot_gitops.report.markdown import GITHUB_COMMENT_LIMIT
+
+    with open_repo(root) as git:
+        plan, _, _ = make_plan(root, git, now)
+    plan_out.parent.mkdir(parents=True, exist_ok=True)
+    plan_out.write_text(report.as_json(plan) + "\n", encoding="utf-8")
+    markdown = report.as_markdown(
+        plan, now, max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1
+    )
+    github.append_summary(context.summary_path, markdown)
+    console.print(report.summary_line(plan))
+    github.write_outputs(
+        context.output_path,
+        {"has-changes": str(plan.has_changes).lower(), "plan-json": str(plan_out)},
+    )
+    number = context.pull_request_number
+    if comment and number is not None:
+        try:
+            result = github.upsert_comment(context, number, markdown)
+        except github.CommentError as exc:
+            # A fork's token is read-only: that is expected, and the summary has the plan.
+            level = "notice" if context.is_fork else "warning"
+            console.print(f"::{level}::{_one_line(str(exc))}")
+        else:
+            console.print(f"plan comment {result.action}: {result.url}")
+            github.write_outputs(context.output_path, {"comment-url": result.url})
+    return not plan.errors and not any(a.severity == "error" for a in plan.actions)
+
+
+def ci_apply(
+    root: Path, context: GitHubContext, console: Console, *, remote: str, env: Mapping[str, str]
+) -> bool:
+    """apply --push on the default branch; what went out to the summary and outputs."""
+    from orshot_gitops import github
+    from orshot_gitops.client import OrshotClient
+    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.report.review import apply_summary
+    from orshot_gitops.runner import ApplyOptions, run_apply
+
+    if context.event_name in _PR_EVENTS:
+        raise UsageError(
+            "apply never runs for a pull request: nothing may be sent before the merge",
+            hint="use 'command: plan' for pull requests and 'command: apply' on push to main",
+        )
+    default = context.default_branch
+    if context.event_name == "push" and default and context.ref != f"refs/heads/{default}":
+        raise UserError(
+            f"this push is to {context.ref or 'an unknown ref'}, not to the default branch {default}",
+            hint=f"apply publishes only the default branch: limit the workflow's push trigger to branches: [{default}]",
+        )
+
+    def progress(message: str) -> None:
+        console.print(message)
+
+    # Progress lines name posts and quote Orshot's errors: text we do not control must never
+    # be read as a workflow command, so commands are off until the run is over.
+    resume = secrets.token_hex(16)
+    console.print(f"::stop-commands::{resume}")
+    try:
+        with open_repo(root) as git:
+            report = run_apply(
+                root,
+                git,
+                lambda: OrshotClient.from_env(env),
+                lambda: datetime.now(timezone.utc),
+                ApplyOptions(push=True, remote=remote),
+                progress=progress,
+            )
+    finally:
+        console.print(f"::{resume}::")
+    counts = report.counts()
+    published = sum(1 for o in report.outcomes if o.ok)
+    failed = sum(1 for o in report.outcomes if not o.ok)
+    title = "orshot-gitops apply: " + (
+        ", ".join(f"{n} {status}" for status, n in counts.items()) or report.note
+    )
+    problems = [d.format() for d in report.plan.errors]
+    problems += [f"{a.path}: {a.reason}" for a in report.plan.actions if a.severity == "error"]
+    note = report.note if counts else ""
+    if problems:
+        note = (note + " " if note else "") + "Errors: " + "; ".join(problems)
+    summary = apply_summary(
+        report.outcomes,
+        title=title,
+        note=note,
+        commit_url=context.commit_url(report.commit) if report.commit and report.pushed else None,
+    )
+    github.append_summary(context.summary_path, summary)
+    github.write_outputs(context.output_path, {"published": str(published), "failed": str(failed)})
+    for outcome in report.outcomes:
+        if not outcome.ok:
+            console.print(
+                f"::error::{_one_line(f'{outcome.status}: {outcome.post_id} → {outcome.account}: {outcome.error}')}"
+            )
+    for line in problems:
+        console.print(f"::error::{_one_line(line)}")
+    console.print(title + (f" (recorded in {report.commit[:12]})" if report.commit else ""))
+    return report.ok
+
+
+def _one_line(text: str) -> str:
+    """A workflow command's message: one line, `%` escaped (GitHub's own rule)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

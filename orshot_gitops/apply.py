@@ -98,6 +98,7 @@ class Applier:
         self.should_stop = should_stop
         self.settle_after = settle_after
         self.outcomes: list[Outcome] = []
+        self.total = sum(1 for a in plan.actions if a.kind.sends or a.kind is Kind.RENAME)
 
     # --- the run --------------------------------------------------------------------------
 
@@ -209,8 +210,11 @@ class Applier:
         self.outcomes.append(Outcome(item.post_id, item.account, item.kind, status, **details))
         label = {"skipped": "skipped", "unknown": "UNKNOWN"}.get(status, status)
         extra = details.get("url") or details.get("error") or ""
+        # "[3/18]": how far the run is, so a long, rate-limited run shows what is left.
+        counter = f"[{len(self.outcomes)}/{max(self.total, len(self.outcomes))}]"
         self.progress(
-            f"{label:<10} {item.post_id} → {item.account}" + (f"  {extra}" if extra else "")
+            f"{counter} {label:<10} {item.post_id} → {item.account}"
+            + (f"  {extra}" if extra else "")
         )
 
     def _results(

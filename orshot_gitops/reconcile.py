@@ -87,9 +87,23 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         for post_id, post in state.posts.items()
         if post_id not in compiled_ids and post_id in ids
     )
-    problems.extend(_prune_everything(actions, state))
+    problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
     return replace(plan, full_rescan=full_rescan), config, state
+
+
+def inputs_changed(root: Path, git: GitRepo, since: str | None, until: str) -> bool:
+    """Whether a post, orshot.yaml or a template changed from `since` to `until`.
+
+    A run with nothing to send records HEAD so the next diff starts there, but only when an
+    input moved: if only our own state commits lie between, recording would itself be a new
+    commit, one per run, for ever."""
+    config, _ = load_config(root)
+    if config is None:
+        return True
+    shared = (CONFIG_FILE, config.templates_dir + "/")
+    changes = git.changed_paths(since, until, under=(config.posts_dir + "/",), shared=shared)
+    return not changes.is_empty
 
 
 def _renames_by_content(
@@ -117,11 +131,12 @@ def _renames_by_content(
     return found
 
 
-def _prune_everything(actions: list[Action], state: State) -> list[Diagnostic]:
-    """Like Argo CD: a plan that would discard every post Orshot holds is refused."""
-    discards = sum(a.kind is Kind.DISCARD for a in actions)
-    entries = sum(1 for _ in state.entries())
-    if discards and discards == entries:
+def _prune_everything(actions: list[Action], state: State, present: set[str]) -> list[Diagnostic]:
+    """Like Argo CD's `allowEmpty` guard: a plan that discards while not one recorded post is
+    left in the repository is refused. That is what a wrong posts_dir or a botched move looks
+    like; comparing with the held posts alone would miss it whenever something was published."""
+    discarded = {a.post_id for a in actions if a.kind is Kind.DISCARD}
+    if discarded and not any(post_id in present for post_id in state.posts):
         return [
             Diagnostic(
                 CONFIG_FILE,
@@ -129,7 +144,8 @@ def _prune_everything(actions: list[Action], state: State) -> list[Diagnostic]:
                 0,
                 Severity.ERROR,
                 "prune-everything",
-                f"this plan would discard all {discards} posts Orshot holds for this repository",
+                f"every recorded post is gone from the repository: this plan would discard "
+                f"all {len(discarded)} post(s) Orshot still holds for it",
                 "if that is intended, discard them in the Orshot dashboard; is posts_dir right?",
             )
         ]
@@ -149,7 +165,9 @@ def _plan(
     return Plan(
         head=head,
         base_commit=state.commit,
-        state_lineage=state.lineage,
+        # No state file yet (serial 0): its lineage is made up on each load, so a saved plan
+        # could never match it. "" says "no state" and matches the next load's.
+        state_lineage=state.lineage if state.serial else "",
         state_serial=state.serial,
         created_at=now.isoformat(timespec="seconds"),
         actions=tuple(actions),

@@ -12,7 +12,9 @@ from orshot_gitops.cli import main
 from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 
 
-def test_demo_publishes_once_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_publishes_once_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "published" in out
@@ -20,9 +22,12 @@ def test_demo_publishes_once_and_exits_0(tmp_path: Path, capsys: pytest.CaptureF
     assert f"The content repository is {tmp_path / 'demo' / 'content'}" in out
 
     # The sandbox's posts log survives the demo: read it back as ground truth.
-    with SandboxServer(data_dir=tmp_path / "demo" / "sandbox-data", config=SandboxConfig.default()) as server:
+    with SandboxServer(
+        data_dir=tmp_path / "demo" / "sandbox-data", config=SandboxConfig.default()
+    ) as server:
         posts = httpx.get(
-            f"{server.base_url}/_sandbox/posts", headers={"Authorization": f"Bearer {server.api_key}"}
+            f"{server.base_url}/_sandbox/posts",
+            headers={"Authorization": f"Bearer {server.api_key}"},
         ).json()["data"]
     sent = Counter(
         (post["request"].get("content"), platform["account_id"])

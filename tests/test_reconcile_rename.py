@@ -34,7 +34,11 @@ def test_move_after_a_force_push_is_a_rename_not_a_new_post(
     server = sandbox_factory({"rate_limit": {"requests": 1000, "per_seconds": 60}})
     monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
     monkeypatch.setenv("ORSHOT_API_KEY", server.api_key)
-    repo = content_repo(tmp_path / "repo", {"posts/launch.yaml": "accounts: [x, li]\ncontent: We launched\n"}, CONFIG)
+    repo = content_repo(
+        tmp_path / "repo",
+        {"posts/launch.yaml": "accounts: [x, li]\ncontent: We launched\n"},
+        CONFIG,
+    )
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "launch")

@@ -129,7 +129,7 @@ DEFAULT_BASE_URL = "https://api.orshot.com"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 SANDBOX_HINT = (
     "set ORSHOT_API_KEY to your Orshot API key; for the local sandbox use "
-    "ORSHOT_API_KEY=sandbox ORSHOT_BASE_URL=http://127.0.0.1:8765"
+    "ORSHOT_API_KEY=sandbox ORSHOT_BASE_URL=http://127.0.0.1:8787"
 )
 
 OnWait = Callable[[float, str], None]

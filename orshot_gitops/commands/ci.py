@@ -42,8 +42,9 @@ _APPLY_EVENTS = ("push", "schedule", "workflow_dispatch")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--command",
+        dest="ci_command",  # `command` is the subcommand's own name in cli.py
         choices=("auto", "validate", "plan", "apply"),
-        default=os.environ.get("INPUT_COMMAND") or "auto",
+        default="auto",
         help="what to run (default: auto, by the event: pull_request plans, "
         "push/schedule/workflow_dispatch apply, anything else validates)",
     )
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     env = dict(os.environ)
     context = GitHubContext.from_env(env)
-    command = choose(args.command, context.event_name)
+    command = choose(args.ci_command, context.event_name)
     root = Path(args.repo)
     now = datetime.now(timezone.utc)
     if args.no_comment or os.environ.get("INPUT_COMMENT", "true").strip().lower() == "false":
@@ -148,7 +149,8 @@ def ci_plan(
         except github.CommentError as exc:
             # A fork's token is read-only: that is expected, and the summary has the plan.
             level = "notice" if context.is_fork else "warning"
-            console.print(f"::{level}::{_one_line(str(exc))}")
+            hint = f" ({exc.hint})" if exc.hint else ""
+            console.print(f"::{level}::{_one_line(exc.message + hint)}")
         else:
             console.print(f"plan comment {result.action}: {result.url}")
             github.write_outputs(context.output_path, {"comment-url": result.url})
@@ -171,9 +173,9 @@ def ci_apply(
             hint="use 'command: plan' for pull requests and 'command: apply' on push to main",
         )
     default = context.default_branch
-    if context.event_name == "push" and default and context.ref != f"refs/heads/{default}":
+    if default and context.ref and context.ref != f"refs/heads/{default}":
         raise UserError(
-            f"this push is to {context.ref or 'an unknown ref'}, not to the default branch {default}",
+            f"this run is for {context.ref}, not for the default branch {default}",
             hint=f"apply publishes only the default branch: limit the workflow's push trigger to branches: [{default}]",
         )
 

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "orshot_gitops.commands.resolve",
     "orshot_gitops.commands.refresh",
     "orshot_gitops.commands.ci",
+    "orshot_gitops.commands.init",
     "orshot_gitops.commands.demo",
 ]
 

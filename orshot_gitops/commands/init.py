@@ -1,0 +1,66 @@
+"""orshot-gitops init: scaffold a content repository that validates, plans and publishes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from orshot_gitops.console import Console
+
+NAME = "init"
+SUMMARY = (
+    "Create a content repository here: orshot.yaml, an example post, templates/ and the "
+    "GitHub workflow. Never overwrites a file."
+)
+EXAMPLES = [
+    "orshot-gitops init                       # the sandbox's accounts, to try things locally",
+    "ORSHOT_API_KEY=... orshot-gitops init    # your workspace's accounts",
+    "orshot-gitops init --repo social && cd social && git init && orshot-gitops validate",
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sandbox-accounts",
+        action="store_true",
+        help="use the sandbox's accounts even when ORSHOT_API_KEY is set",
+    )
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.client_models import Account
+    from orshot_gitops.commands.accounts import aliases
+    from orshot_gitops.sandbox.config import DEFAULT_ACCOUNTS
+    from orshot_gitops.scaffold import scaffold_files, write_scaffold
+
+    root = Path(args.repo)
+    from_api = bool(os.environ.get("ORSHOT_API_KEY", "").strip()) and not args.sandbox_accounts
+    if from_api:
+        from orshot_gitops.client import OrshotClient
+
+        with OrshotClient.from_env(os.environ) as client:
+            accounts = tuple(client.list_accounts())
+        if not accounts:
+            from orshot_gitops.errors import UserError
+
+            raise UserError(
+                "the Orshot workspace has no connected social accounts",
+                hint="connect one in Orshot first, or run with --sandbox-accounts to try things",
+            )
+    else:
+        accounts = tuple(Account(a.id, a.platform, a.username, a.name) for a in DEFAULT_ACCOUNTS)
+    files = scaffold_files(accounts, aliases(accounts), from_api=from_api)
+    root.mkdir(parents=True, exist_ok=True)
+    written = write_scaffold(root, files)
+    for path in written:
+        console.print(f"created {path}")
+    source = "your workspace" if from_api else "the sandbox (replace them for production)"
+    console.print(
+        f"\n{len(accounts)} account(s) from {source}. Next:\n"
+        "  git init && git add -A && git commit -m 'orshot-gitops init'\n"
+        "  orshot-gitops validate && orshot-gitops plan\n"
+        "  push to GitHub and add the ORSHOT_API_KEY secret: pull requests then get a plan "
+        "comment, and merges publish."
+    )
+    return 0

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "orshot_gitops.commands.refresh",
     "orshot_gitops.commands.ci",
     "orshot_gitops.commands.init",
+    "orshot_gitops.commands.hook",
     "orshot_gitops.commands.demo",
 ]
 

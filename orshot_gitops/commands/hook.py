@@ -1,0 +1,62 @@
+"""orshot-gitops hook: publish on `git push` to any git server, or validate before pushing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from orshot_gitops.console import Console
+from orshot_gitops.errors import UsageError
+
+NAME = "hook"
+SUMMARY = (
+    "Install git hooks: --server (post-receive in a bare repository: a push to the default "
+    "branch publishes) or --client (pre-push: validate first)."
+)
+EXAMPLES = [
+    "orshot-gitops hook install --server --repo /srv/git/social.git",
+    "echo ORSHOT_API_KEY=... > /srv/git/social.git/orshot.env && chmod 600 $_",
+    "orshot-gitops hook install --client     # in your clone: validate before every push",
+]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        choices=("install", "post-receive"),
+        help="install a hook; post-receive is what the installed server hook runs",
+    )
+    side = parser.add_mutually_exclusive_group()
+    side.add_argument("--server", action="store_true", help="post-receive in a bare repository")
+    side.add_argument("--client", action="store_true", help="pre-push in a working clone")
+    parser.add_argument("--force", action="store_true", help="replace a hook that is not ours")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops import hooks
+
+    root = Path(args.repo)
+    if args.action == "post-receive":
+
+        def say(line: str) -> None:
+            console.print(line)
+            sys.stdout.flush()
+
+        updates = hooks.parse_updates(sys.stdin)
+        return hooks.post_receive(root, updates, dict(os.environ), say)
+    if not (args.server or args.client):
+        raise UsageError(
+            "say which hook: --server or --client", hint="see 'orshot-gitops hook --help'"
+        )
+    path = hooks.install(root, server=args.server, force=args.force)
+    console.print(f"installed {path}")
+    if args.server:
+        console.print(
+            f"Pushes to the default branch now publish. Put ORSHOT_API_KEY=... (and "
+            f"ORSHOT_BASE_URL=... for a sandbox) in {path.parent.parent / hooks.ENV_FILE}, mode 600."
+        )
+    else:
+        console.print("git push now runs 'orshot-gitops validate' first and stops on errors.")
+    return 0

@@ -26,9 +26,11 @@ from orshot_gitops.client import (
     AccountResult,
     ApiError,
     AuthError,
+    BadRequest,
     NotFound,
     OrshotClient,
     PaidPlanRequired,
+    Post,
     PublishRequest,
     UnknownOutcome,
 )
@@ -281,8 +283,18 @@ class Applier:
         record = self.state.account(action.post_id, action.account)
         return record.fingerprint if record else ""
 
-    def _failed(self, actions: Sequence[Action], error: ApiError, step: Step) -> None:
-        unknown = isinstance(error, UnknownOutcome)
+    def _failed(
+        self, actions: Sequence[Action], error: ApiError, step: Step, *, held: bool = False
+    ) -> None:
+        """Record a request that did not succeed: `unknown` when it may have been done.
+
+        `held`: the request acted on a post Orshot already holds (phase two, an edit). Whatever
+        the error, only reading that post by id can say what it did, so the record stays
+        `unknown`, with its post id, and the next run settles it by id. Recorded as `failed`,
+        the plan would retry with a new post beside the held one: a public duplicate if the
+        first went out (an answer lost after the retries) or fires on its schedule.
+        """
+        unknown = isinstance(error, UnknownOutcome) or error.after_uncertain_attempt or held
         status = AccountStatus.UNKNOWN if unknown else AccountStatus.FAILED
         message = error.message
         for action in actions:
@@ -330,6 +342,18 @@ class Applier:
         )
         self.save()
         return result.media_urls
+
+    def _recorded_media(self, actions: Sequence[Action]) -> tuple[str, ...] | None:
+        """The media a draft of these actions was made with, if known without rendering."""
+        first = actions[0]
+        if not first.render:
+            return tuple(first.media_urls)
+        post = self.state.posts.get(first.post_id)
+        if post is None or post.render is None:
+            return None
+        if post.render.fingerprint != fingerprint(dict(first.render)):
+            return None
+        return tuple(post.render.media_urls)
 
     def _create(self, actions: list[Action]) -> None:
         media = self._media(actions)
@@ -386,8 +410,11 @@ class Applier:
                     scheduled_for=first.scheduled_for,
                     accounts=[a.account_id for a in actions],
                 )
+            except NotFound as error:
+                self._failed(actions, error, Step.DRAFT)  # the draft is gone: nothing is held
+                return
             except ApiError as error:
-                self._failed(actions, error, Step.SCHEDULE)
+                self._failed(actions, error, Step.SCHEDULE, held=True)
                 return
             if post.status != "scheduled":
                 self._results(actions, post.accounts, post_id)
@@ -409,12 +436,30 @@ class Applier:
         self.progress(f"publishing {first.post_id} → {', '.join(a.account for a in actions)}")
         try:
             result = self.client.publish_post(post_id)
+        except BadRequest as error:
+            if "only draft or scheduled" in error.message.lower():
+                # The guard: it went out already (a dead run's publish landed after our read).
+                self._read_back(actions, post_id, Step.PUBLISH)
+            else:
+                self._failed(actions, error, Step.PUBLISH, held=True)
+            return
+        except NotFound as error:
+            self._failed(actions, error, Step.DRAFT)  # the draft is gone: nothing went out
+            return
         except ApiError as error:
             # Publishing by id is guarded: the next run reads the post and settles it.
-            self._failed(actions, error, Step.PUBLISH)
+            self._failed(actions, error, Step.PUBLISH, held=True)
             return
         crash_point("after-publish")
         self._results(actions, result.platforms, post_id)
+
+    def _read_back(self, actions: Sequence[Action], post_id: int, step: Step) -> None:
+        try:
+            post = self.client.get_post(post_id)
+        except ApiError as error:
+            self._failed(actions, error, step, held=True)
+            return
+        self._results(_as_sent(actions, post), post.accounts, post_id)
 
     def _check_stop_recorded(self, actions: Sequence[Action], post_id: int) -> None:
         if self.should_stop():
@@ -457,8 +502,11 @@ class Applier:
         self.progress(f"editing   {first.post_id} (Orshot post {post_id})")
         try:
             post = self.client.update_post(post_id, **fields)
+        except NotFound as error:
+            self._failed(keep, error, Step.DRAFT)  # discarded meanwhile: nothing is held
+            return
         except ApiError as error:
-            self._failed(keep, error, Step.PATCH)
+            self._failed(keep, error, Step.PATCH, held=True)
             return
         if first.mode == "publish":
             self._second_phase(keep, post_id)
@@ -533,6 +581,10 @@ class Applier:
                 self._settle_by_id(group, post_id)
             elif step in (Step.DRAFT, None):
                 self._settle_draft(group)
+            elif step is Step.RENDER:
+                # A render whose answer was lost: it posted nothing (no publish object), so
+                # rendering again costs a credit and nothing else.
+                self._create([replace(a, kind=Kind.CREATE) for a in group])
             else:
                 self._failed(
                     group,
@@ -555,20 +607,36 @@ class Applier:
                     error=f"could not read Orshot post {post_id}: {error.message}",
                 )
             return
-        desired_public = actions[0].mode != "draft"
+        self._settle_post(actions, post)
+
+    def _settle_post(self, actions: list[Action], post: Post) -> None:
+        """Finish an interrupted step from what Orshot holds now (read by id, or found)."""
+        post_id = post.id
+        first = actions[0]
+        record = self.state.account(first.post_id, first.account)
+        held = post.status in ("draft", "scheduled")
+        if held and record is not None and record.step is Step.PATCH:
+            # An edit whose answer was lost: PATCH sets fields, so sending it again is safe.
+            self._edit([replace(a, kind=Kind.EDIT, orshot_post_id=post_id) for a in actions])
+            return
+        desired_public = first.mode != "draft"
         if post.status == "draft" and desired_public:
-            self.progress(f"settled   {actions[0].post_id}: Orshot post {post_id} is still a draft")
+            self.progress(f"settled   {first.post_id}: Orshot post {post_id} is still a draft")
             self._second_phase(actions, post_id)
             return
-        if post.status == "scheduled" and actions[0].mode == "publish":
+        if post.status == "scheduled" and first.mode == "publish":
             self._second_phase(actions, post_id)
             return
-        self._results(
-            [replace(a, fingerprint=a.fingerprint) for a in actions], post.accounts, post_id
-        )
+        self._results(_as_sent(actions, post), post.accounts, post_id)
 
     def _settle_draft(self, actions: list[Action]) -> None:
-        """A draft create that got no answer: adopt the orphan draft, or prove there is none."""
+        """A draft create that got no answer: find what it left behind, or prove it left nothing.
+
+        Every post created since the attempt is searched, not only drafts: the orphan may have
+        gone further since (a run that published it was killed before its results reached
+        git, and CI's next job starts from the pushed intents). "No draft" does not prove
+        "nothing went out"; only "no post at all" does.
+        """
         records = [self.state.account(a.post_id, a.account) for a in actions]
         newest = max((r.last_attempt_at for r in records if r and r.last_attempt_at), default=None)
         if newest and self.now() - datetime.fromisoformat(newest) < self.settle_after:
@@ -583,13 +651,21 @@ class Applier:
         first = actions[0]
         since = min((r.first_attempt_at for r in records if r and r.first_attempt_at), default=None)
         wanted_ids = sorted(a.account_id for a in actions)
+        media = self._recorded_media(actions)
+        # Posts other records already own (a user's draft with the same caption) are not orphans.
+        owned = {r.post_id for _, _, r in self.state.entries() if r.post_id is not None}
         matches = []
         try:
-            for post in self.client.list_posts(status="draft"):
+            for post in self.client.list_posts():
                 if since and post.created_at and post.created_at < _earlier(since):
                     break  # newest first: everything further is older than our attempt
                 ids = sorted(r.account_id for r in post.accounts if r.account_id is not None)
-                if post.content == first.content and ids == wanted_ids:
+                if (
+                    post.id not in owned
+                    and post.content == first.content
+                    and ids == wanted_ids
+                    and (media is None or tuple(post.media_urls) == media)
+                ):
                     matches.append(post)
         except ApiError as error:
             for action in actions:
@@ -600,6 +676,17 @@ class Applier:
         if not matches:
             self.progress(f"settled   {first.post_id}: no draft was left behind; creating it")
             self._create([replace(a, kind=Kind.CREATE) for a in actions])
+            return
+        gone_out = [p for p in matches if p.status != "draft"]
+        if gone_out:
+            # It went further than a draft: record what Orshot says, send nothing. Drafts made
+            # beside it by retried creates are invisible leftovers: discard them.
+            for draft in (p for p in matches if p.status == "draft"):
+                with contextlib.suppress(ApiError):
+                    self.client.discard_post(draft.id)
+            found = gone_out[-1]  # the oldest: the one the first attempt made
+            self.progress(f"settled   {first.post_id}: Orshot post {found.id} is {found.status}")
+            self._settle_post(actions, found)
             return
         adopted, extra = matches[0], matches[1:]
         for duplicate in extra:
@@ -621,6 +708,13 @@ class Applier:
                 self._outcome(action, "drafted", orshot_post_id=adopted.id)
         else:
             self._second_phase(actions, adopted.id)
+
+
+def _as_sent(actions: Sequence[Action], post: Post) -> list[Action]:
+    """Actions whose fingerprint says what Orshot holds: the desired one if the post carries
+    the desired caption, else the record's (what was sent before the file changed), so a
+    changed file is flagged "changed after publish" instead of being taken as sent."""
+    return [a if post.content == a.content else replace(a, fingerprint=None) for a in actions]
 
 
 def _earlier(stamp: str) -> str:

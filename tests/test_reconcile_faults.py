@@ -1,0 +1,314 @@
+"""The reconciler under faults: killed at every point of an apply, racing other runs, and
+losing answers. The sandbox's Posts Log is the ground truth; the promise checked after every
+run is the one in DESIGN.md: nothing public twice, no stray draft, nothing silently missing.
+
+`apply` runs as a real process wherever it gets killed (SIGKILL through ORSHOT_CRASH_AT, or a
+plain kill while the sandbox holds its request in flight); where nothing is killed, it runs in
+this process so the client's backoff can be made short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_helpers import (
+    Gate,
+    apply,
+    assert_created_once,
+    assert_no_orphan_drafts,
+    assert_no_public_duplicates,
+    assert_state_parses,
+    check_truthful,
+    content_remote,
+    converge,
+    desired_pairs,
+    finish,
+    logged_posts,
+    reported,
+    start_apply,
+    state_at,
+)
+
+from orshot_gitops.client import OrshotClient
+from orshot_gitops.gitrepo import open_repo
+from orshot_gitops.runner import ApplyOptions, ApplyReport, run_apply
+from orshot_gitops.sandbox import SandboxServer
+from orshot_gitops.state import AccountStatus, Step, parse_state
+
+SandboxFactory = Callable[..., SandboxServer]
+# Generous: the tests are about faults, not pacing. Instagram settles at the first sync.
+FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
+DRAFT_CREATE = "POST /v1/social/publish"
+PUBLISH_BY_ID = "POST /v1/social/posts/{id}/publish"
+READ_BY_ID = "GET /v1/social/posts/{id}"
+
+
+@pytest.fixture
+def gates() -> Iterator[list[Gate]]:
+    made: list[Gate] = []
+    yield made
+    for gate in made:
+        gate.close()
+
+
+def assert_converged(repo: Path, server: SandboxServer) -> None:
+    """Everything asked for is live (or a draft, as asked) exactly once, and the state says so."""
+    state = assert_state_parses(repo)
+    assert_no_public_duplicates(server)
+    assert_no_orphan_drafts(server, state)
+    check_truthful(server, state, desired_pairs(repo), settled=True)
+
+
+# --- 1. killed at each point ----------------------------------------------------------------
+
+# Where the first groups of examples/ reach each point (in plan order: carousel, then hiring,
+# scheduled, then single-image): the draft's pending mark, the draft's answer, the gap between
+# the phases, the publish's pending mark, and the publish's answer.
+CRASHES = ["after-intent", "after-draft:2", "between-phases", "after-intent:2", "after-publish:2"]
+
+
+@pytest.mark.parametrize("crash_at", CRASHES)
+def test_killed_at_a_crash_point_then_rerun(
+    tmp_path: Path, sandbox_factory: SandboxFactory, crash_at: str
+) -> None:
+    server = sandbox_factory(FAST)
+    repo = content_remote(tmp_path).clone()
+    pairs = desired_pairs(repo)
+
+    crashed = apply(repo, server, crash_at=crash_at)
+
+    assert crashed.killed, crashed.describe()
+    state = assert_state_parses(repo)
+    assert_no_public_duplicates(server)
+    check_truthful(server, state, pairs)  # what the dead run recorded is true as far as it goes
+    assert any(r.status is AccountStatus.PENDING for _, _, r in state.entries())
+
+    runs = converge(repo, server)
+
+    assert_converged(repo, server)
+    assert_created_once(server)  # the orphan draft was adopted, not drafted again
+    assert runs[0].returncode == 0, runs[0].describe()
+
+
+def test_killed_while_the_draft_request_is_in_flight(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    held = gate.hold(DRAFT_CREATE)
+    repo = content_remote(tmp_path).clone()
+    pairs = desired_pairs(repo)
+
+    process = start_apply(repo, server)
+    assert held.arrived.wait(20), finish(process).describe()
+    process.kill()
+    assert finish(process).killed
+
+    # Another run right away: the draft may still be in the making, so it is left alone and
+    # reported, and everything else goes ahead.
+    early = apply(repo, server)
+    assert early.returncode == 1
+    state = assert_state_parses(repo)
+    check_truthful(server, state, pairs, reported(early))
+    skipped = {key for key, status in reported(early).items() if status == "skipped"}
+    assert skipped == {("2026/12/carousel", "acme-insta"), ("2026/12/carousel", "acme-linkedin")}
+    carousel = "From sketch to launch pad"
+    assert not any(carousel in p["request"]["content"] for p in logged_posts(server))
+
+    # The request lands after its client died; a later run finds the orphan and adopts it.
+    held.release.set()
+    assert held.done.wait(20)
+    converge(repo, server)
+
+    assert_converged(repo, server)
+    assert_created_once(server)
+
+
+def test_killed_while_the_publish_request_is_in_flight(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    """The worst interleaving: the dead run's publish lands between the next run's read of
+    the draft and that run's own publish by id."""
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    held = gate.hold(PUBLISH_BY_ID)
+
+    def land_the_held_publish() -> None:
+        if held.arrived.is_set() and not held.done.is_set():
+            held.release.set()
+            held.done.wait(20)
+
+    gate.after(READ_BY_ID, land_the_held_publish)
+    repo = content_remote(tmp_path).clone()
+
+    process = start_apply(repo, server)
+    assert held.arrived.wait(20), finish(process).describe()
+    process.kill()
+    assert finish(process).killed
+    state = assert_state_parses(repo)
+    carousel = state.account("2026/12/carousel", "acme-linkedin")
+    assert carousel is not None and carousel.step is Step.PUBLISH
+    assert carousel.post_id is not None
+
+    converge(repo, server)
+
+    assert held.done.is_set()
+    assert_converged(repo, server)
+    assert_created_once(server)
+
+
+def test_killed_before_the_results_push_then_rerun_in_the_same_clone(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    server = sandbox_factory(FAST)
+    remote = content_remote(tmp_path)
+    repo = remote.clone()
+
+    crashed = apply(repo, server, "--push", crash_at="before-push")
+
+    assert crashed.killed
+    pushed = parse_state(state_at(remote))
+    assert {r.status for _, _, r in pushed.entries()} == {AccountStatus.PENDING}
+    converge(repo, server, "--push")
+
+    assert_converged(repo, server)
+    assert_created_once(server)
+    assert state_at(remote) == (repo / ".orshot/state.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("crash_at", ["before-push", "after-publish:3", "between-phases:2"])
+def test_killed_in_ci_then_rerun_from_a_fresh_clone(
+    tmp_path: Path, sandbox_factory: SandboxFactory, crash_at: str
+) -> None:
+    """In CI the killed runner's disk is gone: the next job sees only the pushed intents."""
+    server = sandbox_factory(FAST)
+    remote = content_remote(tmp_path)
+
+    crashed = apply(remote.clone(), server, "--push", crash_at=crash_at)
+
+    assert crashed.killed
+    fresh = remote.clone()
+    converge(fresh, server, "--push")
+
+    assert_converged(fresh, server)
+    assert_no_public_duplicates(server)
+
+
+# --- 2. three clones at once ----------------------------------------------------------------
+
+
+def test_three_clones_apply_at_once_and_each_post_goes_out_once(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    server = sandbox_factory(FAST)
+    remote = content_remote(tmp_path)
+    clones = [remote.clone() for _ in range(3)]
+
+    processes = [start_apply(clone, server, "--push") for clone in clones]
+    runs = [finish(process) for process in processes]
+
+    assert not any(run.killed for run in runs)
+    assert any(run.returncode == 0 for run in runs), "\n".join(r.describe() for r in runs)
+    assert_no_public_duplicates(server)
+    assert_created_once(server)
+    # Whatever the losers could not confirm, a later run settles without sending it again.
+    fresh = remote.clone()
+    converge(fresh, server, "--push")
+    assert_converged(fresh, server)
+    assert_created_once(server)
+
+
+# --- 3. lost answers, in process ------------------------------------------------------------
+
+
+def apply_in_process(repo: Path, server: SandboxServer) -> ApplyReport:
+    def client() -> OrshotClient:
+        return OrshotClient(server.base_url, server.api_key, backoff_base=0.002, backoff_cap=0.01)
+
+    with open_repo(repo) as git:
+        return run_apply(
+            repo,
+            git,
+            client,
+            lambda: datetime.now(timezone.utc),
+            ApplyOptions(settle_after=timedelta(0)),
+        )
+
+
+def run_until_done(
+    repo: Path, server: SandboxServer, pairs: Mapping[tuple[str, str], bool], max_runs: int
+) -> list[ApplyReport]:
+    """Apply until a run has nothing left to do, checking the promise after every run."""
+    reports = []
+    for _ in range(max_runs):
+        report = apply_in_process(repo, server)
+        reports.append(report)
+        state = assert_state_parses(repo)
+        assert_no_public_duplicates(server)
+        said = {(o.post_id, o.account): o.status for o in report.outcomes}
+        check_truthful(server, state, pairs, said)
+        assert report.ok == all(o.ok for o in report.outcomes)
+        if report.ok and not report.outcomes:
+            return reports
+    raise AssertionError(f"not done after {max_runs} runs: {[r.counts() for r in reports]}")
+
+
+def test_lost_answers_on_every_endpoint(tmp_path: Path, sandbox_factory: SandboxFactory) -> None:
+    faults = {"drop_response_rate": 0.3, "seed": 7}
+    server = sandbox_factory({**FAST, "faults": faults})
+    repo = content_remote(tmp_path).clone()
+    pairs = desired_pairs(repo)
+
+    reports = run_until_done(repo, server, pairs, max_runs=12)
+
+    assert_converged(repo, server)
+    lost = sum(o.status == "unknown" for r in reports for o in r.outcomes)
+    assert lost > 0, "the faults never hit a create: the test proves nothing"
+
+
+# --- 4. a storm ---------------------------------------------------------------------------
+
+STORM_CONFIG = """\
+accounts:
+  x: {id: 1, platform: twitter}
+  li: {id: 2, platform: linkedin}
+  fb: {id: 4, platform: facebook}
+"""
+
+
+def storm_posts(count: int) -> dict[str, str]:
+    posts = {"orshot.yaml": STORM_CONFIG}
+    for i in range(count):
+        body = f"accounts: [x, li, fb]\ncontent: 'Storm update {i}, all systems nominal.'\n"
+        if i % 5 == 1:  # a caption per platform: one draft per account
+            body = (
+                "accounts: [x, li, fb]\n"
+                f"content: 'Storm {i} on {{{{ platform }}}}'\n"
+                "media_url: https://cdn.example.com/storm.png\n"
+            )
+        if i % 7 == 3:
+            body += "schedule: 2031-01-01T09:00:00Z\n"
+        posts[f"posts/storm/{i:02d}.yaml"] = body
+    return posts
+
+
+def test_fault_storm_converges_without_duplicates(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    faults = {"server_error_rate": 0.25, "drop_response_rate": 0.15, "seed": 2024}
+    server = sandbox_factory({**FAST, "faults": faults})
+    repo = content_remote(tmp_path, storm_posts(40)).clone()
+    pairs = desired_pairs(repo)
+    assert len(pairs) == 120
+
+    reports = run_until_done(repo, server, pairs, max_runs=15)
+
+    assert_converged(repo, server)
+    statuses = {o.status for r in reports for o in r.outcomes}
+    assert {"unknown", "published", "scheduled"} <= statuses

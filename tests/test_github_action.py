@@ -93,3 +93,12 @@ def test_example_workflow_is_safe_for_forks_and_never_cancels_an_apply() -> None
     assert apply["concurrency"]["cancel-in-progress"] is False
     for job in (plan, apply):
         assert job["steps"][0]["with"]["fetch-depth"] == 0
+
+
+def test_the_gitlab_recipe_passes_gitlabs_schema() -> None:
+    path = ROOT / "examples" / "ci" / "gitlab-ci.yml"
+    result = check_jsonschema("vendor.gitlab-ci", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = load(path)
+    assert jobs["orshot-apply"]["interruptible"] is False
+    assert "resource_group" in jobs["orshot-apply"]

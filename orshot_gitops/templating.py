@@ -9,21 +9,29 @@ template fails fast instead of hanging the run or eating memory.
 
 from __future__ import annotations
 
+import json
 import operator
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
 MAX_LOOP_STEPS = 100_000  # iterations of range() per render
 MAX_SEQUENCE = 100_000  # largest string or list a template may build with '*'
 MAX_STRING_ARGUMENT = 10_000  # widths for center(), indent(), ljust() and the like
 _MARKERS = ("{{", "{%", "{#")
+# str methods that multiply their input by an argument and are no use in a caption.
+_AMPLIFYING_STR_METHODS = frozenset({"translate", "maketrans", "expandtabs", "format_map"})
+# Widths and precisions in printf-style and str.format fields ('%99999d', '{:>99999}').
+_FORMAT_WIDTH = re.compile(r"%[#0 +\-]*(\d*)(?:\.(\d*))?|\{[^{}]*?:[^{}\d]*(\d*)(?:\.(\d*))?")
 
 
 class TemplateProblem(Exception):
@@ -46,6 +54,47 @@ class _Budget:
         self.steps += 1
         if self.steps > MAX_LOOP_STEPS:
             raise TemplateProblem("limit", f"the template loops more than {MAX_LOOP_STEPS:,} times")
+
+
+def _check_size(size: int) -> None:
+    """Refuse, before building it, a string the output could never hold."""
+    if size > MAX_OUTPUT_CHARS:
+        raise TemplateProblem(
+            "limit", f"the template would build more than {MAX_OUTPUT_CHARS:,} characters"
+        )
+
+
+def _check_format_string(text: object) -> None:
+    if isinstance(text, str):
+        for match in _FORMAT_WIDTH.finditer(text):
+            for digits in match.groups():
+                if digits and (len(digits) > 6 or int(digits) > MAX_STRING_ARGUMENT):
+                    raise TemplateProblem("limit", "a width in a format string is too large")
+
+
+def _replaced_size(text: object, old: object, new: object, count: object = None) -> int:
+    text, old, new = str(text), str(old), str(new)
+    times = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        times = min(times, count)
+    return len(text) + times * len(new)
+
+
+class _Bounds(NodeTransformer):
+    """Every loop iteration counts against the budget, and every '~' result is measured:
+    nested loops over long strings or doubling by concatenation cannot hang or eat memory."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        loop = self.generic_visit(node)
+        assert isinstance(loop, nodes.For)
+        loop.iter = nodes.Filter(loop.iter, "_orshot_counted", [], [], None, None)
+        loop.iter.set_lineno(loop.lineno)
+        return loop
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        sized = nodes.Filter(self.generic_visit(node), "_orshot_sized", [], [], None, None)
+        sized.set_lineno(node.lineno)
+        return sized
 
 
 class _RepoLoader(jinja2.BaseLoader):
@@ -72,7 +121,7 @@ class _RepoLoader(jinja2.BaseLoader):
 
 
 class _Environment(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(self, templates_dir: Path | None) -> None:
         super().__init__(
@@ -88,6 +137,31 @@ class _Environment(SandboxedEnvironment):
         self.globals["range"] = self._range
         for name in ("center", "indent", "wordwrap", "batch", "slice", "truncate", "format"):
             self.filters[name] = self._bounded(self.filters[name])
+        for name in ("join", "replace", "tojson"):
+            self.filters[name] = self._bounded(self.filters[name])
+        self.filters["_orshot_counted"] = self._counted
+        self.filters["_orshot_sized"] = self._sized
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        bounded: nodes.Template = _Bounds().visit(tree)
+        return bounded
+
+    @jinja2.pass_context  # never folded at compile time: the budget is per render
+    def _counted(self, context: jinja2.runtime.Context, iterable: Any) -> Iterator[Any]:
+        for item in iterable:
+            self.budget.step()
+            yield item
+
+    @jinja2.pass_context
+    def _sized(self, context: jinja2.runtime.Context, value: Any) -> Any:
+        _check_size(len(value))
+        return value
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str) and attr in _AMPLIFYING_STR_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
 
     def _range(self, *args: int) -> Iterator[int]:
         numbers = range(*args)
@@ -98,9 +172,15 @@ class _Environment(SandboxedEnvironment):
             yield number
 
     def _bounded(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        name = function.__name__
+
         def checked(*args: Any, **kwargs: Any) -> Any:
             _check_arguments(args, kwargs)
-            return function(*args, **kwargs)
+            args = _estimate_filter(name, args, kwargs)
+            result = function(*args, **kwargs)
+            if isinstance(result, str | list | tuple):
+                _check_size(len(result))
+            return result
 
         # Jinja inspects pass_context/pass_environment markers on the function object.
         checked.__dict__.update(function.__dict__)
@@ -113,6 +193,18 @@ class _Environment(SandboxedEnvironment):
             if isinstance(right, int) and abs(right) > 64:
                 raise TemplateProblem("limit", "exponent too large in '**'")
             return operator.pow(left, right)
+        if operator_ == "%":
+            _check_format_string(left)
+            if isinstance(left, str) and "*" in left:
+                _check_arguments(right if isinstance(right, tuple) else (right,), {})
+            result = operator.mod(left, right)
+            if isinstance(result, str):
+                _check_size(len(result))
+            return result
+        if operator_ == "+":
+            if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+                _check_size(len(left) + len(right))
+            return operator.add(left, right)
         if isinstance(left, int) and isinstance(right, str | list | tuple):
             left, right = right, left
         if (
@@ -124,10 +216,29 @@ class _Environment(SandboxedEnvironment):
         return operator.mul(left, right)
 
     def call(self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        # str methods such as ljust, center, zfill, expandtabs take a size: bound it.
-        if getattr(__obj, "__self__", None) is not None and isinstance(__obj.__self__, str | bytes):
+        # Every call counts (macros calling themselves twice must not run forever); str
+        # methods such as ljust, center, zfill take a size, replace and join multiply: bound them.
+        self.budget.step()
+        # Jinja wraps str.format (and format_map) in a function; look through the wrapper.
+        receiver = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        if isinstance(receiver, str | bytes):
             _check_arguments(args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+            method = getattr(__obj, "__name__", "")
+            if method == "replace" and len(args) >= 2:
+                _check_size(_replaced_size(receiver, *args[:3]))
+            elif method == "join" and args:
+                items = list(args[0])
+                _check_size(
+                    sum(len(i) for i in items if isinstance(i, str | bytes))
+                    + len(receiver) * max(len(items) - 1, 0)
+                )
+                args = (items, *args[1:])
+            elif method == "format":
+                _check_format_string(receiver)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if isinstance(result, str | bytes | list | tuple):
+            _check_size(len(result))
+        return result
 
 
 def _check_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
@@ -140,6 +251,38 @@ def _check_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
             raise TemplateProblem(
                 "limit", f"the number {value} is too large for a string operation"
             )
+
+
+def _estimate_filter(
+    name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """Refuse a filter call whose result would be too large, before it is built. Returns the
+    arguments to call it with (an iterable to join is read once, here)."""
+    named = dict(kwargs)
+    if name == "do_join" and len(args) >= 2:
+        items = list(args[1])
+        separator = args[2] if len(args) > 2 else named.get("d", "")
+        _check_size(sum(len(str(i)) for i in items) + len(str(separator)) * max(len(items) - 1, 0))
+        return (args[0], items, *args[2:])
+    if name == "do_replace" and len(args) >= 4:
+        _check_size(_replaced_size(*args[1:5]))
+    elif name == "do_indent" and args:
+        width = args[1] if len(args) > 1 else named.get("width", 4)
+        per_line = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+        _check_size(len(str(args[0])) + (str(args[0]).count("\n") + 1) * per_line)
+    elif name == "do_wordwrap" and len(args) >= 2:
+        wrap = args[4] if len(args) > 4 else named.get("wrapstring")
+        _check_size(len(str(args[1])) * (1 + len(str(wrap or "\n"))))
+    elif name == "do_format" and args:
+        _check_format_string(args[0])
+    elif name == "do_tojson" and len(args) >= 2:
+        indent = args[2] if len(args) > 2 else named.get("indent")
+        try:
+            compact = len(json.dumps(args[1], default=str))
+        except (TypeError, ValueError):
+            compact = 0
+        _check_size(compact * (1 + (indent if isinstance(indent, int) else 0)))
+    return args
 
 
 @dataclass
@@ -197,6 +340,9 @@ class TemplateEngine:
             raise TemplateProblem("limit", "the template recurses too deeply") from None
         except MemoryError:
             raise TemplateProblem("limit", "the template needs too much memory") from None
+        except jinja2.TemplateError as exc:  # e.g. '{% extends %}' twice
+            line, name = _template_line(exc)
+            raise TemplateProblem("error", exc.message or type(exc).__name__, line, name) from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
             line, name = _template_line(exc)
             raise TemplateProblem("error", f"{type(exc).__name__}: {exc}", line, name) from None

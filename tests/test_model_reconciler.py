@@ -1,0 +1,448 @@
+"""A model-based test of the reconciler (hypothesis stateful testing).
+
+The machine keeps a model of the content repository (which posts exist, at which path, for
+which accounts, at which revision, draft or not, scheduled or not) and drives a real git
+repository and a real sandbox through random sequences of user steps, interleaved with
+`apply` runs under random faults: 500s, lost responses, and an account whose token expired.
+After every step it checks the product's first promise against the sandbox's Posts Log (the
+ground truth of what went out) and the state file:
+
+- no (post, account, revision) is live twice;
+- every approved post (committed, not a draft) that an apply has seen is published,
+  scheduled, processing, failed (pending a retry) or reported unknown: never missing, and
+  every record that claims Orshot holds a post points at a post that exists there;
+- the state file always parses and matches `schemas/state.schema.json`;
+- after applies with the faults off, the next `plan --detailed-exitcode` exits 0.
+
+Each post's caption starts with a marker `[p<uid>r<revision>]` that survives renames and
+edits, so the Posts Log says which post and revision each Orshot post is; a revision bump gets
+a new marker, so its new post is not counted as a duplicate of the old one.
+
+The default run is small enough for CI; ORSHOT_MODEL_EXAMPLES=200 (read at import time:
+conftest.py clears ORSHOT_* variables inside tests) makes it longer, and
+ORSHOT_MODEL_STEPS sets the steps per example.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from orshot_gitops.cli import main
+from orshot_gitops.client import OrshotClient
+from orshot_gitops.errors import UserError
+from orshot_gitops.gitrepo import open_repo
+from orshot_gitops.runner import ApplyOptions, run_apply
+from orshot_gitops.sandbox import SandboxConfig, SandboxServer
+from orshot_gitops.state import STATE_PATH, AccountStatus, load_state
+
+EXAMPLES = int(os.environ.get("ORSHOT_MODEL_EXAMPLES", "15"))
+STEPS = int(os.environ.get("ORSHOT_MODEL_STEPS", "12"))
+
+API_KEY = "sk_model_test_key_51c0ffee"
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "schemas" / "state.schema.json").read_text("utf-8")
+)
+# Three platforms that publish synchronously; `fb` is the account whose token may expire.
+ACCOUNTS = {"x": (1, "twitter"), "li": (2, "linkedin"), "fb": (4, "facebook")}
+ACCOUNT_KEYS = tuple(ACCOUNTS)
+ACCOUNT_KEY_BY_ID = {number: key for key, (number, _) in ACCOUNTS.items()}
+CONFIG = (
+    "accounts:\n"
+    + "".join(f"  {key}: {{id: {n}, platform: {p}}}\n" for key, (n, p) in ACCOUNTS.items())
+    + "timezone: UTC\n"
+)
+MARKER = re.compile(r"^\[p(\d+)r(\d+)\]")
+WORDS = st.sampled_from(["launch", "hiring", "holiday", "rockets", "news", "café", "🚀", "v2"])
+TEXT = st.lists(WORDS, min_size=1, max_size=4).map(" ".join)
+# Far enough ahead that no schedule fires during a run.
+SCHEDULES = st.sampled_from(["2031-05-01T09:00", "2032-11-23T18:30", "2033-02-14T07:15"])
+LIVE_OR_HELD = ("published", "processing", "scheduled")
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    server_error_rate: float = 0.0
+    drop_response_rate: float = 0.0
+    expired: bool = False
+    seed: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.server_error_rate or self.drop_response_rate or self.expired)
+
+    def sandbox(self) -> SandboxConfig:
+        return SandboxConfig.from_mapping(
+            {
+                "api_keys": [API_KEY],
+                "rate_limit": {"requests": 100_000, "per_seconds": 60},
+                "processing_seconds": 0,
+                "accounts": [
+                    {
+                        "id": number,
+                        "platform": platform,
+                        "username": key,
+                        "token_expired": self.expired and key == "fb",
+                    }
+                    for key, (number, platform) in ACCOUNTS.items()
+                ],
+                "faults": {
+                    "server_error_rate": self.server_error_rate,
+                    "drop_response_rate": self.drop_response_rate,
+                    "seed": self.seed,
+                },
+            }
+        )
+
+
+FAULTS = st.builds(
+    FaultConfig,
+    server_error_rate=st.sampled_from([0.0, 0.0, 0.2, 0.5]),
+    drop_response_rate=st.sampled_from([0.0, 0.0, 0.2, 0.5]),
+    expired=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+
+
+@dataclass(frozen=True)
+class PostModel:
+    """What one post file says."""
+
+    uid: int
+    name: str
+    accounts: tuple[str, ...]
+    text: str
+    revision: int = 1
+    draft: bool = False
+    schedule: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"posts/{self.name}.yaml"
+
+    @property
+    def post_id(self) -> str:
+        return self.name
+
+    def yaml(self) -> str:
+        caption = f"[p{self.uid}r{self.revision}] {self.text}"
+        lines = [
+            f"accounts: [{', '.join(self.accounts)}]",
+            f"content: {json.dumps(caption, ensure_ascii=False)}",
+        ]
+        if self.revision != 1:
+            lines.append(f"revision: {self.revision}")
+        if self.draft:
+            lines.append("draft: true")
+        if self.schedule:
+            lines.append(f"schedule: {self.schedule}")
+        return "\n".join(lines) + "\n"
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, encoding="utf-8"
+    )
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+class ReconcilerMachine(RuleBasedStateMachine):
+    posts = Bundle("posts")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = Path(tempfile.mkdtemp(prefix="orshot-model-"))
+        self.root = self.tmp / "repo"
+        self.root.mkdir()
+        (self.root / "orshot.yaml").write_text(CONFIG, encoding="utf-8")
+        git(self.root, "init", "-q")
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-qm", "config")
+        self.model: dict[int, PostModel] = {}
+        self.next_uid = 0
+        self.faults = FaultConfig()
+        self.server = SandboxServer(self.tmp / "sandbox", self.faults.sandbox()).start()
+        # What the repository asked for when apply last ran: the approved posts it has seen.
+        self.applied: dict[int, PostModel] = {}
+        self.applies = 0
+        self.log: list[str] = []
+
+    def teardown(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- the repository: user steps, each one commit --------------------------------------
+
+    def _commit(self, message: str) -> None:
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-qm", message, "--allow-empty")
+        self.log.append(message)
+
+    def _write(self, post: PostModel, message: str) -> None:
+        target = self.root / post.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(post.yaml(), encoding="utf-8")
+        self.model[post.uid] = post
+        self._commit(message)
+
+    @rule(
+        target=posts,
+        accounts=st.lists(st.sampled_from(ACCOUNT_KEYS), min_size=1, max_size=3, unique=True),
+        text=TEXT,
+        draft=st.booleans(),
+        schedule=st.none() | SCHEDULES,
+    )
+    def add_post(self, accounts: list[str], text: str, draft: bool, schedule: str | None) -> int:
+        uid = self.next_uid
+        self.next_uid += 1
+        post = PostModel(uid, f"post-{uid}", tuple(sorted(accounts)), text, draft=draft)
+        self._write(replace(post, schedule=schedule), f"add {post.post_id}")
+        return uid
+
+    @rule(uid=posts, text=TEXT)
+    def edit_post(self, uid: int, text: str) -> None:
+        if uid in self.model:
+            self._write(replace(self.model[uid], text=text), f"edit p{uid}")
+
+    @rule(uid=posts)
+    def rename_post(self, uid: int) -> None:
+        if uid not in self.model:
+            return
+        post = self.model[uid]
+        moved = replace(post, name=f"moved/{post.name}-{len(self.log)}")
+        (self.root / moved.path).parent.mkdir(parents=True, exist_ok=True)
+        git(self.root, "mv", post.path, moved.path)
+        self.model[uid] = moved
+        self._commit(f"rename p{uid} to {moved.path}")
+
+    @rule(uid=consumes(posts))
+    def delete_post(self, uid: int) -> None:
+        if uid not in self.model:
+            return
+        git(self.root, "rm", "-q", self.model.pop(uid).path)
+        self._commit(f"delete p{uid}")
+
+    @rule(uid=posts)
+    def bump_revision(self, uid: int) -> None:
+        if uid in self.model:
+            post = self.model[uid]
+            self._write(replace(post, revision=post.revision + 1), f"bump p{uid}")
+
+    @rule(uid=posts)
+    def flip_draft(self, uid: int) -> None:
+        if uid in self.model:
+            post = self.model[uid]
+            self._write(replace(post, draft=not post.draft), f"flip draft p{uid}")
+
+    @rule(uid=posts, account=st.sampled_from(ACCOUNT_KEYS))
+    def add_account(self, uid: int, account: str) -> None:
+        if uid in self.model and account not in self.model[uid].accounts:
+            post = self.model[uid]
+            accounts = tuple(sorted((*post.accounts, account)))
+            self._write(replace(post, accounts=accounts), f"add {account} to p{uid}")
+
+    @rule(uid=posts, schedule=st.none() | SCHEDULES)
+    def set_schedule(self, uid: int, schedule: str | None) -> None:
+        if uid in self.model:
+            self._write(replace(self.model[uid], schedule=schedule), f"schedule p{uid}")
+
+    # --- Orshot: faults and apply runs ----------------------------------------------------
+
+    @rule(faults=FAULTS)
+    def restart_sandbox(self, faults: FaultConfig) -> None:
+        """A restart over the same Posts Log, with other faults (or none)."""
+        self.server.stop()
+        self.faults = faults
+        self.server = SandboxServer(self.tmp / "sandbox", faults.sandbox()).start()
+        self.log.append(f"sandbox {faults}")
+
+    def _apply(self) -> None:
+        base_url = self.server.base_url
+
+        def client() -> OrshotClient:
+            # No real sleeping between retries: the faults are many, the test is short.
+            return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=10.0)
+
+        desired = {uid: post for uid, post in self.model.items()}
+        with open_repo(self.root) as repo:
+            try:
+                report = run_apply(
+                    self.root,
+                    repo,
+                    client,
+                    lambda: datetime.now(timezone.utc),
+                    ApplyOptions(settle_after=timedelta(0)),
+                )
+            except UserError as exc:
+                # A run may end early (e.g. the API is failing); it must say why, not crash.
+                self.log.append(f"apply ended: {exc}")
+                report = None
+        self.applies += 1
+        self.applied = desired
+        if report is not None:
+            self.log.append(f"apply: {report.counts()} {report.note}")
+        assert not git(self.root, "status", "--porcelain", "--", STATE_PATH).strip(), (
+            "apply left the state file uncommitted"
+        )
+
+    @rule()
+    def apply(self) -> None:
+        self._apply()
+
+    @precondition(lambda self: self.applies > 0 or self.model)
+    @rule()
+    def clean_apply_converges(self) -> None:
+        """Faults off, token renewed: a few applies settle everything; then the plan is empty."""
+        if not self.faults.clean:
+            self.restart_sandbox(FaultConfig())
+        for _ in range(3):
+            self._apply()
+            self.check_state_covers_approved_posts()
+            if self._plan_exit() == 0:
+                break
+        assert self._plan_exit() == 0, "the plan still has changes after clean applies:\n" + (
+            self._plan_text()
+        )
+
+    def _plan_exit(self) -> int:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = main(["plan", "--repo", str(self.root), "--detailed-exitcode"])
+        assert code in (0, 2), f"plan exited {code}:\n{out.getvalue()}"
+        return code
+
+    def _plan_text(self) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            main(["plan", "--repo", str(self.root)])
+        return out.getvalue() + "\nsteps:\n" + "\n".join(self.log)
+
+    # --- invariants -----------------------------------------------------------------------
+
+    def _logged_posts(self) -> list[dict[str, Any]]:
+        answer = httpx.get(
+            f"{self.server.base_url}/_sandbox/posts",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        data: list[dict[str, Any]] = answer.json()["data"]
+        return data
+
+    @invariant()
+    def nothing_is_live_twice(self) -> None:
+        live: Counter[tuple[int, int, str]] = Counter()
+        for entry in self._logged_posts():
+            if entry["status"] == "discarded":
+                continue
+            found = MARKER.match(str(entry["request"].get("content", "")))
+            assert found, f"a post the model never wrote went out: {entry}"
+            uid, revision = int(found[1]), int(found[2])
+            for target in entry["platforms"]:
+                if target["status"] in LIVE_OR_HELD:
+                    live[(uid, revision, ACCOUNT_KEY_BY_ID[target["account_id"]])] += 1
+        twice = {key: n for key, n in live.items() if n > 1}
+        assert not twice, f"(post, revision, account) live more than once: {twice}\n" + "\n".join(
+            self.log
+        )
+
+    @invariant()
+    def state_parses_and_matches_schema(self) -> None:
+        path = self.root / STATE_PATH
+        if not path.exists():
+            return
+        jsonschema.validate(json.loads(path.read_text("utf-8")), SCHEMA)
+        load_state(self.root)
+
+    @invariant()
+    def check_state_covers_approved_posts(self) -> None:
+        """Every approved post apply has seen is accounted for, and every record that says
+        Orshot holds a post points at a post Orshot really holds for that account."""
+        if not (self.root / STATE_PATH).exists():
+            assert not any(not p.draft for p in self.applied.values()) or self.applies == 0
+            return
+        state = load_state(self.root)
+        accounted = {
+            AccountStatus.PUBLISHED,
+            AccountStatus.SCHEDULED,
+            AccountStatus.PROCESSING,
+            AccountStatus.FAILED,
+            AccountStatus.UNKNOWN,
+            AccountStatus.PENDING,
+        }
+        for post in self.applied.values():
+            if post.draft:
+                continue
+            for account in post.accounts:
+                record = state.account(post.post_id, account)
+                assert record is not None, (
+                    f"approved {post.post_id} → {account} is missing from the state\n"
+                    + "\n".join(self.log)
+                )
+                if record.status is AccountStatus.DRAFTED:
+                    # Only a post that became approved after its draft was made, and whose
+                    # publish is then pending: the plan must say so.
+                    assert self.model.get(post.uid) != post or self._plan_exit() == 2
+                    continue
+                assert record.status in accounted, (post.post_id, account, record)
+        logged = {entry["post_id"]: entry for entry in self._logged_posts()}
+        for post_id, account, record in state.entries():
+            if record.status not in (AccountStatus.PUBLISHED, AccountStatus.SCHEDULED):
+                continue
+            entry = logged.get(record.post_id)
+            assert entry is not None and entry["status"] != "discarded", (
+                f"{post_id} → {account} says {record.status.value} as Orshot post "
+                f"{record.post_id}, which Orshot does not hold"
+            )
+            statuses = {t["account_id"]: t["status"] for t in entry["platforms"]}
+            assert statuses.get(record.account_id) in LIVE_OR_HELD, (
+                post_id,
+                account,
+                record,
+                entry,
+            )
+
+
+def test_reconciler_model() -> None:
+    run_state_machine_as_test(
+        ReconcilerMachine,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+
+
+@pytest.mark.parametrize("uid", [3])
+def test_marker_survives_the_yaml(uid: int) -> None:
+    post = PostModel(uid, "p", ("x",), "café 🚀", revision=2, schedule="2031-05-01T09:00")
+    assert MARKER.match(json.loads(post.yaml().splitlines()[1].split(": ", 1)[1]))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.fastschema import Check, compile_schema, conforms
 from orshot_gitops.yamlload import Document
 
 if TYPE_CHECKING:
@@ -43,8 +44,18 @@ def validator(name: str) -> Validator:
     return Draft202012Validator(load_schema(name), format_checker=FormatChecker())
 
 
+@functools.cache
+def fast_check(name: str) -> Check | None:
+    """A compiled yes-check of the schema: a valid file (the usual case) skips jsonschema."""
+    from jsonschema import FormatChecker
+
+    return compile_schema(load_schema(name), FormatChecker().conforms)
+
+
 def schema_diagnostics(document: Document, schema_name: str) -> list[Diagnostic]:
     """Every schema violation in the document, each at the line of the offending key or value."""
+    if conforms(fast_check(schema_name), document.data):
+        return []
     errors = validator(schema_name).iter_errors(document.data)
     found = [_diagnostic(document, error) for error in errors]
     return sorted(set(found))

@@ -308,11 +308,13 @@ class Applier:
 
     def _rename(self, action: Action) -> None:
         old = action.previous_post_id
-        if old is None or old not in self.state.posts:
+        if old is not None and old in self.state.posts:
+            moved = replace(self.state.posts[old], path=action.path)
+            self.state = self.state.without_post(old).with_post(action.post_id, moved)
+            self.save()
+        elif action.post_id not in self.state.posts:
             return
-        moved = replace(self.state.posts[old], path=action.path)
-        self.state = self.state.without_post(old).with_post(action.post_id, moved)
-        self.save()
+        # One outcome per account, though the first account's action moved the whole post.
         self._outcome(action, "renamed", orshot_post_id=action.orshot_post_id)
 
     def _media(self, actions: Sequence[Action]) -> tuple[str, ...] | None:

@@ -24,7 +24,7 @@ from orshot_gitops.errors import UserError
 from orshot_gitops.gitrepo import GitRepo
 from orshot_gitops.model import CONFIG_FILE
 from orshot_gitops.plan import Kind, Plan
-from orshot_gitops.reconcile import make_plan
+from orshot_gitops.reconcile import inputs_changed, make_plan
 from orshot_gitops.state import (
     STATE_PATH,
     AccountStatus,
@@ -237,7 +237,12 @@ def _finish_without_sending(
         note = "nothing was sent: fix the errors above"
     elif plan.paused:
         note = "paused (orshot.yaml paused: true): nothing was sent"
-    elif not plan.sending and not plan.errors and plan.head and state.commit != plan.head:
+    elif (
+        not plan.sending
+        and plan.head
+        and state.commit != plan.head
+        and inputs_changed(root, git, state.commit, plan.head)
+    ):
         # Nothing to send: remember how far we looked, so the next diff starts here.
         final = write_state(root, state.with_commit(plan.head))
         commit, pushed = _record(root, git, final, state, [], options, branch)

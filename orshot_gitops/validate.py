@@ -7,6 +7,8 @@ module adds the rules of the platforms (caption limits, media, options) and of t
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +17,7 @@ from pathlib import Path
 from orshot_gitops import platforms
 from orshot_gitops.compile import CompiledPost, Compiler
 from orshot_gitops.errors import Diagnostic, Severity, UsageError
-from orshot_gitops.load import discover_posts, load_config, load_posts
+from orshot_gitops.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.model import STATE_FILE, Account, Config, PostSpec
 from orshot_gitops.templating import TemplateEngine
 from orshot_gitops.yamlload import JsonPath
@@ -46,10 +48,70 @@ def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> Valid
     else:
         relatives, found_problems = discover_posts(root, config)
         problems.extend(found_problems)
+    already_sent = recorded_post_ids(root)
+    chunks = _split(relatives, config.posts_dir, _jobs(len(relatives)))
+    if len(chunks) > 1:
+        # Each file is checked on its own, and a large repository's time is all CPU (Jinja
+        # compiles most of it): one process per core, this one doing the first share.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(
+            len(chunks) - 1, mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            futures = [
+                pool.submit(_check_posts, root, config, chunk, now, already_sent)
+                for chunk in chunks[1:]
+            ]
+            results = [_check_posts(root, config, chunks[0], now, already_sent)]
+            results += [future.result() for future in futures]
+    else:
+        results = [_check_posts(root, config, relatives, now, already_sent)]
+    compiled: list[CompiledPost] = []
+    for chunk_problems, chunk_posts in results:
+        problems.extend(chunk_problems)
+        compiled.extend(chunk_posts)
+    return ValidationReport(tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled))
+
+
+# Below this many files a second process costs more than it saves.
+PARALLEL_MIN_FILES = 1000
+
+
+def _jobs(files: int) -> int:
+    if sys.platform != "linux" or files < PARALLEL_MIN_FILES:
+        return 1  # fork is only safe and cheap on Linux
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(cores, files // (PARALLEL_MIN_FILES // 2), 8))
+
+
+def _split(relatives: list[str], posts_dir: str, parts: int) -> list[list[str]]:
+    """`parts` consecutive runs of files; files that share a post id stay together, so the
+    duplicate-post check sees them (and reports them) as it does in one process."""
+    if parts <= 1:
+        return [relatives]
+    last = {post_id_for(r, posts_dir): i for i, r in enumerate(relatives)}
+    chunks: list[list[str]] = []
+    start = 0
+    reach = -1  # the last index a file so far shares its post id with
+    for index, relative in enumerate(relatives):
+        reach = max(reach, last[post_id_for(relative, posts_dir)])
+        target = len(relatives) * (len(chunks) + 1) // parts
+        if index + 1 >= target and reach == index and len(chunks) < parts - 1:
+            chunks.append(relatives[start : index + 1])
+            start = index + 1
+    chunks.append(relatives[start:])
+    return [chunk for chunk in chunks if chunk]
+
+
+def _check_posts(
+    root: Path, config: Config, relatives: list[str], now: datetime, already_sent: frozenset[str]
+) -> tuple[list[Diagnostic], list[CompiledPost]]:
+    """Load, compile and check these post files: the problems, and the posts that compiled."""
+    problems: list[Diagnostic] = []
     specs, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
     compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
-    already_sent = recorded_post_ids(root)
     compiled: list[CompiledPost] = []
     for spec in specs:
         post, compile_problems = compiler.compile(spec)
@@ -64,7 +126,7 @@ def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> Valid
             ):
                 problems.append(_past_schedule(post, now))
             compiled.append(post)
-    return ValidationReport(tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled))
+    return problems, compiled
 
 
 def _post_path(root: Path, config: Config, given: str) -> str:

@@ -143,6 +143,22 @@ _PATCH_FIELDS = frozenset(
 )
 
 
+def parse_rate_limit(text: str) -> tuple[int, float]:
+    """`ORSHOT_RATE_LIMIT`, "REQUESTS/SECONDS" (e.g. "20/2" or "60/60"), for `rate_limit`."""
+    requests, _, seconds = text.partition("/")
+    try:
+        result = (int(requests), float(seconds or 60))
+    except ValueError:
+        result = (0, 0.0)
+    if result[0] < 1 or not result[1] > 0:
+        raise UserError(
+            f"ORSHOT_RATE_LIMIT={text!r} is not REQUESTS/SECONDS",
+            hint="for example ORSHOT_RATE_LIMIT=60/60 (60 requests per minute)",
+            code="rate-limit",
+        )
+    return result
+
+
 def normalize_base_url(base_url: str) -> str:
     """The API's origin, from what a user may type: trailing '/' and '/v1' are tolerated.
 
@@ -243,6 +259,9 @@ class OrshotClient:
         if not key:
             raise UserError("ORSHOT_API_KEY is not set", hint=SANDBOX_HINT, code="api-key")
         base_url = env.get("ORSHOT_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        limit = env.get("ORSHOT_RATE_LIMIT", "").strip()
+        if limit and "rate_limit" not in options:
+            options = {**options, "rate_limit": parse_rate_limit(limit)}
         return cls(base_url, key, **options)
 
     def __repr__(self) -> str:

@@ -81,6 +81,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # As argparse would print it, without importing every command module first.
+        sys.stdout.write(f"orshot-gitops {__version__}\n")
+        return 0
     try:
         parser, modules = build_parser()
         args = parser.parse_args(argv)

@@ -29,7 +29,7 @@ MAX_SEQUENCE = 100_000  # largest string or list a template may build with '*'
 MAX_STRING_ARGUMENT = 10_000  # widths for center(), indent(), ljust() and the like
 _MARKERS = ("{{", "{%", "{#")
 # str methods that multiply their input by an argument and are no use in a caption.
-_AMPLIFYING_STR_METHODS = frozenset({"translate", "maketrans", "expandtabs", "format_map"})
+_AMPLIFYING_STR_METHODS = frozenset({"translate", "maketrans", "expandtabs"})
 # Widths and precisions in printf-style and str.format fields ('%99999d', '{:>99999}').
 _FORMAT_WIDTH = re.compile(r"%[#0 +\-]*(\d*)(?:\.(\d*))?|\{[^{}]*?:[^{}\d]*(\d*)(?:\.(\d*))?")
 

@@ -537,9 +537,22 @@ class Applier:
     def _discard(self, actions: list[Action]) -> None:
         post_id = actions[0].orshot_post_id
         assert post_id is not None
+        leaving = {(a.post_id, a.account) for a in actions}
+        # Accounts that keep this Orshot post (the others of its group): take ours off it
+        # with PATCH instead of discarding it for everyone.
+        staying = sorted(
+            record.account_id
+            for pid, key, record in self.state.entries()
+            if record.post_id == post_id
+            and (pid, key) not in leaving
+            and not record.status.needs_work
+        )
         self._intent(actions, Step.DISCARD, post_id=post_id)
         try:
-            self.client.discard_post(post_id)
+            if staying:
+                self.client.update_post(post_id, accounts=staying)
+            else:
+                self.client.discard_post(post_id)
         except NotFound:
             pass  # already gone: the outcome we wanted
         except ApiError as error:

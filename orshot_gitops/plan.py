@@ -276,13 +276,16 @@ def _decide_post(
         if kind is Kind.SETTLE and record is not None:
             base["group"] = record.group  # settle the accounts of one interrupted request together
         actions.append(Action(kind=kind, reason=reason, severity=severity, **base))
-    # Accounts dropped from the file's `accounts:` are handled like a deleted file, per account.
+    # An account dropped from a reviewed file's `accounts:` is an edit, not an accident: a post
+    # Orshot still holds for it is taken back (DESIGN.md: accounts changed -> edit in place),
+    # with or without `prune`; what is live stays live and is noted.
     recorded = state.posts.get(recorded_id)
     if recorded is not None:
         for key, record in sorted(recorded.accounts.items()):
             if key not in targeted:
-                removed = _removed(spec.id, spec.path, key, record, now, prune=False)
-                actions.append(removed)
+                actions.append(
+                    _removed(spec.id, spec.path, key, record, now, prune=True, dropped=True)
+                )
     return actions, unchanged
 
 
@@ -392,7 +395,13 @@ def _rule(
 
 
 def _removed(
-    post_id: str, path: str, key: str, record: AccountState, now: datetime, prune: bool
+    post_id: str,
+    path: str,
+    key: str,
+    record: AccountState,
+    now: datetime,
+    prune: bool,
+    dropped: bool = False,
 ) -> Action:
     held = record.status is AccountStatus.DRAFTED or (
         record.status is AccountStatus.SCHEDULED and not _fired(record, now)
@@ -407,9 +416,16 @@ def _removed(
         "revision": record.revision,
     }
     if held and prune and record.post_id is not None:
+        reason = (
+            "no longer in this post's accounts: take it off the post Orshot still holds"
+            if dropped
+            else "removed from the repository: discard the post Orshot still holds"
+        )
+        return Action(kind=Kind.DISCARD, reason=reason, **base)
+    if dropped:
         return Action(
-            kind=Kind.DISCARD,
-            reason="removed from the repository: discard the post Orshot still holds",
+            kind=Kind.REMOVED,
+            reason="no longer in this post's accounts; live posts are not deleted",
             **base,
         )
     if record.status is AccountStatus.SCHEDULED and held:

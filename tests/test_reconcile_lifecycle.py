@@ -226,6 +226,32 @@ def test_a_scheduled_post_edited_before_it_fires_keeps_its_orshot_id(ws: Workspa
         )
 
 
+def test_an_account_dropped_from_a_scheduled_post_is_taken_off_it(ws: Workspace) -> None:
+    ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "li", "fb"), schedule=FUTURE))
+    assert ws.apply().code == 0
+    [scheduled] = ws.sent()
+
+    # Review removes LinkedIn: the held post must not go out there (no prune needed: it is an
+    # edit of a reviewed file, not a deleted one).
+    ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "fb"), schedule=FUTURE))
+    review = ws.plan()
+    assert review.out.splitlines() == [
+        "2026/webinar  (posts/2026/webinar.yaml)",
+        "  - discard li: no longer in this post's accounts: take it off the post Orshot still holds",
+        "Plan: 1 discard; 2 unchanged.",
+    ]
+    run = ws.apply()
+    assert run.code == 0, run.output
+    held = ws.orshot_post(scheduled["post_id"])
+    assert (held["status"], sorted(a["account_id"] for a in held["accounts"])) == (
+        "scheduled",
+        [1, 4],
+    )
+    assert sorted(ws.state()["posts"]["2026/webinar"]["accounts"]) == ["fb", "x"]
+    assert ws.calls("DELETE /v1/social/posts/{id}") == 0
+    assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."
+
+
 def test_a_deleted_scheduled_post_is_only_warned_about_until_prune_discards_it(
     ws: Workspace,
 ) -> None:

@@ -8,6 +8,7 @@ and every (post, account) is either live exactly once or reported as failed or u
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -131,7 +132,14 @@ class Run:
         return self.returncode == 0 and self.report is not None and not self.outcomes
 
     def describe(self) -> str:
-        return f"exit {self.returncode}\n{json.dumps(self.report, indent=1)}\n{self.stderr[-3000:]}"
+        if self.report is None:
+            return f"exit {self.returncode}: {self.stderr[-2000:]}"
+        bad = [
+            f"  {o['status']} {o['post']} → {o['account']}: {o['error']}"
+            for o in self.outcomes
+            if o["status"] in ("failed", "unknown", "skipped")
+        ]
+        return f"exit {self.returncode}, {self.report['counts']}\n" + "\n".join(bad)
 
 
 def start_apply(
@@ -328,6 +336,7 @@ class Gate:
         self._lock = threading.Lock()
         self._seen: dict[str, int] = defaultdict(int)
         self._rules: dict[tuple[str, int], Held] = {}
+        self._drops: set[tuple[str, int]] = set()
         self._after: list[tuple[str, Callable[[], None]]] = []
         self._app.handle = self._intercept  # type: ignore[method-assign]
 
@@ -335,6 +344,13 @@ class Gate:
         held = Held(endpoint)
         self._rules[(endpoint, nth)] = held
         return held
+
+    def drop_next(self, endpoint: str, count: int = 1) -> None:
+        """Do the next `count` requests to `endpoint`, then close the connection each time
+        instead of answering."""
+        with self._lock:
+            seen = self._seen[endpoint]
+            self._drops.update((endpoint, seen + n) for n in range(1, count + 1))
 
     def after(self, endpoint: str, callback: Callable[[], None]) -> None:
         """Call `callback` each time a request to `endpoint` has been handled."""
@@ -350,11 +366,13 @@ class Gate:
         with self._lock:
             self._seen[endpoint] += 1
             held = self._rules.get((endpoint, self._seen[endpoint]))
+            dropped = (endpoint, self._seen[endpoint]) in self._drops
         if held is not None:
             held.arrived.set()
             held.release.wait(30)
         try:
-            return self._handle(method, target, authorization, body)
+            reply = self._handle(method, target, authorization, body)
+            return dataclasses.replace(reply, drop=True) if dropped else reply
         finally:
             if held is not None:
                 held.done.set()

@@ -27,6 +27,7 @@ from fault_helpers import (
     converge,
     desired_pairs,
     finish,
+    git,
     logged_posts,
     reported,
     start_apply,
@@ -241,6 +242,10 @@ def apply_in_process(repo: Path, server: SandboxServer) -> ApplyReport:
         )
 
 
+def reported_by(report: ApplyReport) -> dict[tuple[str, str], str]:
+    return {(o.post_id, o.account): o.status for o in report.outcomes}
+
+
 def run_until_done(
     repo: Path, server: SandboxServer, pairs: Mapping[tuple[str, str], bool], max_runs: int
 ) -> list[ApplyReport]:
@@ -251,8 +256,7 @@ def run_until_done(
         reports.append(report)
         state = assert_state_parses(repo)
         assert_no_public_duplicates(server)
-        said = {(o.post_id, o.account): o.status for o in report.outcomes}
-        check_truthful(server, state, pairs, said)
+        check_truthful(server, state, pairs, reported_by(report))
         assert report.ok == all(o.ok for o in report.outcomes)
         if report.ok and not report.outcomes:
             return reports
@@ -270,6 +274,45 @@ def test_lost_answers_on_every_endpoint(tmp_path: Path, sandbox_factory: Sandbox
     assert_converged(repo, server)
     lost = sum(o.status == "unknown" for r in reports for o in r.outcomes)
     assert lost > 0, "the faults never hit a create: the test proves nothing"
+
+
+def test_lost_answers_to_a_render_and_to_an_edit(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    """A render posts nothing, so one whose answer was lost is done again; an edit of a held
+    post whose answers were all lost is settled on that post, never with a second one."""
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    gate.drop_next("POST /v1/studio/render")
+    repo = content_remote(tmp_path).clone()
+    pairs = desired_pairs(repo)
+
+    first = apply_in_process(repo, server)
+    said = {(o.post_id, o.account): o.status for o in first.outcomes}
+    assert said[("2026/12/studio-render", "acme-x")] == "unknown"
+    check_truthful(server, assert_state_parses(repo), pairs, said)
+    run_until_done(repo, server, pairs, max_runs=4)
+    hiring = assert_state_parses(repo).account("2026/12/hiring", "acme-pins")
+    assert hiring is not None and hiring.status is AccountStatus.SCHEDULED
+
+    post_file = repo / "posts/2026/12/hiring.yaml"
+    post_file.write_text(
+        post_file.read_text(encoding="utf-8").replace("in Berlin", "in Munich"), encoding="utf-8"
+    )
+    git(repo, "commit", "--quiet", "-am", "hiring: Munich")
+    gate.drop_next("PATCH /v1/social/posts/{id}", 5)  # and the client's 4 retries
+
+    edit = apply_in_process(repo, server)
+    assert {o.status for o in edit.outcomes} == {"unknown"}
+    check_truthful(server, assert_state_parses(repo), pairs, reported_by(edit))
+    run_until_done(repo, server, pairs, max_runs=4)
+
+    assert_converged(repo, server)
+    edited = assert_state_parses(repo).account("2026/12/hiring", "acme-pins")
+    assert edited is not None and edited.post_id == hiring.post_id
+    held = [p for p in logged_posts(server) if "propulsion" in str(p["request"]["content"])]
+    assert len(held) == 1 and held[0]["status"] == "scheduled"
 
 
 # --- 4. a storm ---------------------------------------------------------------------------

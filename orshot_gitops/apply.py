@@ -394,6 +394,11 @@ class Applier:
             else:
                 drafted.append(action)
         if drafted:
+            # The draft's id on disk first: from here on a crash is settled by reading the
+            # post by id, not by searching the Posts Log for it.
+            for action in drafted:
+                self._record(action, post_id=result.post_id)
+            self.save()
             self._second_phase(drafted, result.post_id)
         else:
             self.save()

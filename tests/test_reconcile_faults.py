@@ -86,7 +86,12 @@ def test_killed_at_a_crash_point_then_rerun(
     state = assert_state_parses(repo)
     assert_no_public_duplicates(server)
     check_truthful(server, state, pairs)  # what the dead run recorded is true as far as it goes
-    assert any(r.status is AccountStatus.PENDING for _, _, r in state.entries())
+    pending = [r for _, _, r in state.entries() if r.status is AccountStatus.PENDING]
+    assert pending
+    if crash_at.startswith("between-phases"):  # the draft's id is on disk: settled by id
+        assert any(r.post_id is not None and r.step is Step.DRAFT for r in pending)
+    if crash_at.startswith("after-draft"):  # its answer died with the run: found by search
+        assert all(r.post_id is None for r in pending)
 
     runs = converge(repo, server)
 

@@ -17,7 +17,7 @@ from typing import Any
 from orshot_gitops import platforms
 from orshot_gitops.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
-from orshot_gitops.state import AccountState, AccountStatus, State
+from orshot_gitops.state import AccountState, AccountStatus, State, Step
 
 PLAN_VERSION = 1
 
@@ -415,6 +415,20 @@ def _removed(
         "orshot_post_id": record.post_id,
         "revision": record.revision,
     }
+    interrupted = record.status in (AccountStatus.PENDING, AccountStatus.UNKNOWN)
+    if interrupted and record.step is Step.DISCARD and record.post_id is not None:
+        # A discard cut off mid-way: send it again (a repeated DELETE is harmless: 404 = done).
+        return Action(
+            kind=Kind.DISCARD, reason="an earlier discard did not finish: discard it again", **base
+        )
+    if interrupted:
+        return Action(
+            kind=Kind.REMOVED,
+            reason=f"removed while its {record.step.value if record.step else 'last'} step was unfinished: "
+            "nothing is sent; check it with 'orshot-gitops refresh', settle it with 'resolve'",
+            severity="warning",
+            **base,
+        )
     if held and prune and record.post_id is not None:
         reason = (
             "no longer in this post's accounts: take it off the post Orshot still holds"

@@ -17,20 +17,20 @@ from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError, UserError
 
 # Each module defines NAME, SUMMARY, EXAMPLES, configure(parser) and run(args, console) -> int.
-COMMAND_MODULES = [
+COMMAND_MODULES = [  # in the order a newcomer meets them: try, start, write, review, publish, operate
+    "orshot_gitops.commands.demo",
+    "orshot_gitops.commands.init",
     "orshot_gitops.commands.validate",
-    "orshot_gitops.commands.accounts",
-    "orshot_gitops.commands.sandbox",
     "orshot_gitops.commands.plan",
     "orshot_gitops.commands.apply",
     "orshot_gitops.commands.status",
-    "orshot_gitops.commands.adopt",
-    "orshot_gitops.commands.resolve",
     "orshot_gitops.commands.refresh",
+    "orshot_gitops.commands.resolve",
+    "orshot_gitops.commands.adopt",
+    "orshot_gitops.commands.accounts",
     "orshot_gitops.commands.ci",
-    "orshot_gitops.commands.init",
     "orshot_gitops.commands.hook",
-    "orshot_gitops.commands.demo",
+    "orshot_gitops.commands.sandbox",
 ]
 
 

@@ -18,8 +18,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from orshot_gitops.client import (
@@ -44,7 +43,6 @@ from orshot_gitops.state import (
     Render,
     State,
     Step,
-    write_state,
 )
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
@@ -677,7 +675,7 @@ class Applier:
         matches = []
         try:
             for post in self.client.list_posts():
-                if since and post.created_at and post.created_at < _earlier(since):
+                if since and post.created_at and _instant(post.created_at) < _earlier(since):
                     break  # newest first: everything further is older than our attempt
                 ids = sorted(r.account_id for r in post.accounts if r.account_id is not None)
                 if (
@@ -737,9 +735,16 @@ def _as_sent(actions: Sequence[Action], post: Post) -> list[Action]:
     return [a if post.content == a.content else replace(a, fingerprint=None) for a in actions]
 
 
-def _earlier(stamp: str) -> str:
+def _earlier(stamp: str) -> datetime:
     # Clocks differ between us and Orshot: search a little further back than our own stamp.
-    return (datetime.fromisoformat(stamp) - timedelta(minutes=10)).isoformat()
+    return _instant(stamp) - timedelta(minutes=10)
+
+
+def _instant(stamp: str) -> datetime:
+    """An ISO 8601 time as an aware datetime: compared as times, not as strings, because
+    Orshot may write another offset, a 'Z' or fractions of a second."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00").replace("z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _groups(actions: list[Action]) -> list[list[Action]]:
@@ -747,7 +752,3 @@ def _groups(actions: list[Action]) -> list[list[Action]]:
     for action in actions:
         grouped[action.group or f"{action.post_id}/{action.account}"].append(action)
     return [grouped[key] for key in sorted(grouped)]
-
-
-def save_to(root: Path) -> Callable[[State], State]:
-    return lambda state: write_state(root, state)

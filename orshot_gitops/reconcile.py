@@ -11,15 +11,14 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from orshot_gitops.compile import CompiledPost, Compiler
+from orshot_gitops.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
 from orshot_gitops.gitrepo import GitRepo
-from orshot_gitops.load import discover_posts, load_config, load_posts, post_id_for
+from orshot_gitops.load import discover_posts, load_config, post_id_for
 from orshot_gitops.model import CONFIG_FILE, Config
 from orshot_gitops.plan import Action, Kind, Plan, decide
 from orshot_gitops.state import State, load_state
-from orshot_gitops.templating import TemplateEngine
-from orshot_gitops.validate import option_problems, platform_problems
+from orshot_gitops.validate import check_posts
 
 
 def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | None, State]:
@@ -63,17 +62,8 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
                 candidates.add(path)
     candidates &= set(files)
 
-    specs, load_problems = load_posts(root, config, sorted(candidates))
-    problems.extend(load_problems)
-    compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
-    compiled: list[CompiledPost] = []
-    for spec in specs:
-        post, compile_problems = compiler.compile(spec)
-        problems.extend(compile_problems)
-        problems.extend(option_problems(spec, config))
-        if post is not None:
-            problems.extend(platform_problems(post))
-            compiled.append(post)
+    post_problems, compiled = check_posts(root, config, sorted(candidates))
+    problems.extend(post_problems)
     failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed_paths]
     renames.update(_renames_by_content(compiled, state, set(ids), renames))

@@ -108,6 +108,20 @@ def _check_posts(
     root: Path, config: Config, relatives: list[str], now: datetime, already_sent: frozenset[str]
 ) -> tuple[list[Diagnostic], list[CompiledPost]]:
     """Load, compile and check these post files: the problems, and the posts that compiled."""
+    problems, compiled = check_posts(root, config, relatives)
+    for post in compiled:
+        due = post.scheduled_for
+        if due is not None and due <= now and post.spec.id not in already_sent:
+            problems.append(_past_schedule(post, now))
+    return problems, compiled
+
+
+def check_posts(
+    root: Path, config: Config, relatives: list[str]
+) -> tuple[list[Diagnostic], list[CompiledPost]]:
+    """Every check of these post files that does not depend on time or on the state: syntax,
+    schema, templates, accounts, options and platform limits. `plan` shares it, so a post
+    it plans was checked exactly as `validate` checks it."""
     problems: list[Diagnostic] = []
     specs, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
@@ -119,12 +133,6 @@ def _check_posts(
         problems.extend(option_problems(spec, config))
         if post is not None:
             problems.extend(platform_problems(post))
-            if (
-                post.scheduled_for is not None
-                and post.scheduled_for <= now
-                and spec.id not in already_sent
-            ):
-                problems.append(_past_schedule(post, now))
             compiled.append(post)
     return problems, compiled
 

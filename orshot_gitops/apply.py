@@ -667,6 +667,11 @@ class Applier:
                 )
             return
         first = actions[0]
+        # The file may have been edited since the attempt: then what was sent is not what the
+        # plan wants now, and the orphan carries the old caption. Match it on accounts and time
+        # alone, and bring it to the new text with an edit (or flag it, if it already went out).
+        sent = records[0].fingerprint if records and records[0] else None
+        edited_since = bool(first.fingerprint and sent and sent != first.fingerprint)
         since = min((r.first_attempt_at for r in records if r and r.first_attempt_at), default=None)
         wanted_ids = sorted(a.account_id for a in actions)
         media = self._recorded_media(actions)
@@ -678,12 +683,10 @@ class Applier:
                 if since and post.created_at and _instant(post.created_at) < _earlier(since):
                     break  # newest first: everything further is older than our attempt
                 ids = sorted(r.account_id for r in post.accounts if r.account_id is not None)
-                if (
-                    post.id not in owned
-                    and post.content == first.content
-                    and ids == wanted_ids
-                    and (media is None or tuple(post.media_urls) == media)
-                ):
+                same_text = post.content == first.content and (
+                    media is None or tuple(post.media_urls) == media
+                )
+                if post.id not in owned and ids == wanted_ids and (same_text or edited_since):
                     matches.append(post)
         except ApiError as error:
             for action in actions:
@@ -718,10 +721,13 @@ class Applier:
                 status=AccountStatus.DRAFTED,
                 step=None,
                 post_id=adopted.id,
-                fingerprint=action.fingerprint or "",
+                fingerprint=(sent if edited_since else action.fingerprint) or "",
             )
         self.save()
-        if first.mode == "draft":
+        if edited_since:
+            # The draft holds the old text: edit it to what the plan wants, then go on.
+            self._edit([replace(a, kind=Kind.EDIT, orshot_post_id=adopted.id) for a in actions])
+        elif first.mode == "draft":
             for action in actions:
                 self._outcome(action, "drafted", orshot_post_id=adopted.id)
         else:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fault_helpers import (
     Gate,
@@ -38,7 +39,7 @@ from orshot_gitops.client import OrshotClient
 from orshot_gitops.gitrepo import open_repo
 from orshot_gitops.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
-from orshot_gitops.state import AccountStatus, Step, parse_state
+from orshot_gitops.state import AccountStatus, Step, load_state, parse_state
 
 SandboxFactory = Callable[..., SandboxServer]
 # Generous: the tests are about faults, not pacing. Instagram settles at the first sync.
@@ -360,3 +361,44 @@ def test_fault_storm_converges_without_duplicates(
     assert_converged(repo, server)
     statuses = {o.status for r in reports for o in r.outcomes}
     assert {"unknown", "published", "scheduled"} <= statuses
+
+
+# --- 6. the file edited between the crash and the re-run ------------------------------------
+
+
+def test_a_post_edited_after_a_crash_goes_out_once_with_the_new_text(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    """The draft's answer died with the run; before the next run someone edits the caption.
+    The orphan (old text) must be found on accounts and time, edited to the new text and
+    published by id: one public post, with the caption the repository now holds."""
+    server = sandbox_factory(FAST)
+    files = {
+        "orshot.yaml": "accounts:\n  x: {id: 1, platform: twitter}\n  li: {id: 2, platform: linkedin}\n",
+        "posts/launch.yaml": "accounts: [x, li]\ncontent: Launch day, v1\n",
+    }
+    repo = content_remote(tmp_path, files).clone()
+    crashed = apply(repo, server, crash_at="after-draft")
+    assert crashed.killed, crashed.describe()
+    assert [p["status"] for p in logged_posts(server)] == ["draft"]
+
+    (repo / "posts/launch.yaml").write_text("accounts: [x, li]\ncontent: Launch day, v2\n")
+    git(repo, "commit", "--quiet", "-am", "better caption")
+    converge(repo, server)
+
+    posts = logged_posts(server)
+    assert len(posts) == 1, posts  # the orphan was adopted, not drafted again
+    assert posts[0]["status"] == "published"
+    assert sorted(p["status"] for p in posts[0]["platforms"]) == ["published", "published"]
+    state = load_state(repo)
+    assert {k: r.status for _, k, r in state.entries()} == {
+        "li": AccountStatus.PUBLISHED,
+        "x": AccountStatus.PUBLISHED,
+    }
+    assert_no_public_duplicates(server)
+    # The live text is the new one: read it back through the API.
+    live = httpx.get(
+        f"{server.base_url}/v1/social/posts/{posts[0]['post_id']}",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+    ).json()["data"]
+    assert live["content"] == "Launch day, v2"

@@ -9,12 +9,17 @@ template fails fast instead of hanging the run or eating memory.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
+import marshal
 import operator
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -23,13 +28,22 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from orshot_gitops.cache import DiskCache, key_of
+
 MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
 MAX_LOOP_STEPS = 100_000  # iterations of range() per render
 MAX_SEQUENCE = 100_000  # largest string or list a template may build with '*'
 MAX_STRING_ARGUMENT = 10_000  # widths for center(), indent(), ljust() and the like
 _MARKERS = ("{{", "{%", "{#")
+# Compiled template code is kept on disk between runs (see TemplateEngine). Its key already
+# covers this module's source, Jinja's version and the Python bytecode format; bump this when
+# anything else that shapes the generated code changes (e.g. a Jinja setting made elsewhere).
+TEMPLATE_CACHE_VERSION = 1
 # str methods that multiply their input by an argument and are no use in a caption.
 _AMPLIFYING_STR_METHODS = frozenset({"translate", "maketrans", "expandtabs"})
+# The start of a '{% for' tag as Jinja's lexer reads it ('{%', '-' or '+', whitespace, the
+# name). Matching more (inside a comment or a string) is fine: it only decides whether to look.
+_FOR_TAG = re.compile(r"\{%[-+]?\s*for\b")
 # Widths and precisions in printf-style and str.format fields ('%99999d', '{:>99999}').
 _FORMAT_WIDTH = re.compile(r"%[#0 +\-]*(\d*)(?:\.(\d*))?|\{[^{}]*?:[^{}\d]*(\d*)(?:\.(\d*))?")
 
@@ -144,8 +158,15 @@ class _Environment(SandboxedEnvironment):
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
-        bounded: nodes.Template = _Bounds().visit(tree)
-        return bounded
+        # _Bounds rewrites only For and Concat nodes and hands every other node back as it
+        # is, so a tree with neither comes out unchanged: don't rebuild it. Only a '{% for'
+        # tag makes a For and only '~' a Concat; without either, there is nothing to look for.
+        if (_FOR_TAG.search(source) or "~" in source) and next(
+            tree.find_all((nodes.For, nodes.Concat)), None
+        ) is not None:
+            bounded: nodes.Template = _Bounds().visit(tree)
+            return bounded
+        return tree
 
     @jinja2.pass_context  # never folded at compile time: the budget is per render
     def _counted(self, context: jinja2.runtime.Context, iterable: Any) -> Iterator[Any]:
@@ -287,13 +308,23 @@ def _estimate_filter(
 
 @dataclass
 class TemplateEngine:
-    """Compiles each distinct template once and renders it within the bounds above."""
+    """Compiles each distinct template once and renders it within the bounds above.
+
+    Compiling is most of `validate`'s time (~0.35 ms per distinct caption: parse, code
+    generation, Python `compile()`), and a caption's code depends only on its text and on this
+    module: so the code is also kept on disk (`orshot_gitops.cache`, "templates"), keyed by the
+    sha256 of the source and of everything that shapes the code, and a later run loads it.
+    """
 
     templates_dir: Path | None = None
+    # None: the configured cache directory (ORSHOT_CACHE_DIR, off to disable).
+    code_cache: DiskCache | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._env = _Environment(self.templates_dir)
         self._compiled: dict[str, jinja2.Template] = {}
+        if self.code_cache is None:
+            self.code_cache = DiskCache.named("templates")
 
     def compile(self, source: str) -> jinja2.Template | None:
         """The compiled template, or None for plain text (no Jinja markers: nothing to do)."""
@@ -302,11 +333,39 @@ class TemplateEngine:
         template = self._compiled.get(source)
         if template is None:
             try:
-                template = self._env.from_string(source)
+                code = self._code(source)
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateProblem("syntax", exc.message or "syntax error", exc.lineno) from None
+            # What Environment.from_string does after compiling.
+            env = self._env
+            template = env.template_class.from_code(env, code, env.make_globals(None), None)
             self._compiled[source] = template
         return template
+
+    def flush(self) -> None:
+        """Write the compiled code still buffered to the disk cache (it writes in batches)."""
+        if self.code_cache is not None:
+            self.code_cache.flush()
+
+    def _code(self, source: str) -> CodeType:
+        """The module code of `source` (hardened by _Environment._parse), from disk if there."""
+        cache = self.code_cache
+        fingerprint = _code_fingerprint() if cache is not None and cache.enabled else None
+        if cache is None or fingerprint is None:
+            return self._env.compile(source)
+        key = key_of(fingerprint, source.encode("utf-8", "surrogatepass"))
+        stored = cache.get(key)
+        if stored is not None:
+            try:
+                code = marshal.loads(stored)
+            except (ValueError, EOFError, TypeError):
+                code = None
+            if isinstance(code, CodeType):
+                return code
+        # A syntax error raises here and is not stored: it is reported, and rare.
+        code = self._env.compile(source)
+        cache.put(key, marshal.dumps(code))
+        return code
 
     def render(self, source: str, variables: Mapping[str, Any]) -> str:
         template = self.compile(source)
@@ -346,6 +405,29 @@ class TemplateEngine:
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
             line, name = _template_line(exc)
             raise TemplateProblem("error", f"{type(exc).__name__}: {exc}", line, name) from None
+
+
+_FINGERPRINT: list[bytes | None] = []
+
+
+def _code_fingerprint() -> bytes | None:
+    """Everything besides the source that the generated code depends on: this module (the
+    environment, _Bounds, the filters whose markers codegen reads), Jinja, and the Python
+    bytecode format (marshal'd code only loads into the interpreter version that made it).
+    None if this module's source cannot be read: then nothing is cached."""
+    if not _FINGERPRINT:
+        try:
+            module = Path(__file__).read_bytes()
+        except OSError:
+            _FINGERPRINT.append(None)
+        else:
+            header = f"{TEMPLATE_CACHE_VERSION}|{jinja2.__version__}|{sys.implementation.cache_tag}"
+            _FINGERPRINT.append(
+                hashlib.sha256(
+                    header.encode() + b"|" + importlib.util.MAGIC_NUMBER + b"|" + module
+                ).digest()
+            )
+    return _FINGERPRINT[0]
 
 
 def _collect(chunks: Iterator[str]) -> str:

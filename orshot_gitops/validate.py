@@ -125,7 +125,8 @@ def check_posts(
     problems: list[Diagnostic] = []
     specs, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
-    compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
+    engine = TemplateEngine(root / config.templates_dir)
+    compiler = Compiler(config, engine)
     compiled: list[CompiledPost] = []
     for spec in specs:
         post, compile_problems = compiler.compile(spec)
@@ -134,6 +135,8 @@ def check_posts(
         if post is not None:
             problems.extend(platform_problems(post))
             compiled.append(post)
+    # Now, not at exit: validate's forked workers end without running exit handlers.
+    engine.flush()
     return problems, compiled
 
 

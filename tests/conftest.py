@@ -20,7 +20,8 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     home = tmp_path_factory.mktemp("home")
     saved = dict(os.environ)
     for name in list(os.environ):
-        if name.startswith(("GIT_", "ORSHOT_", "GITHUB_")):
+        # XDG_CACHE_HOME too: the template cache then lands in this test's temporary HOME.
+        if name.startswith(("GIT_", "ORSHOT_", "GITHUB_")) or name == "XDG_CACHE_HOME":
             del os.environ[name]
     os.environ.update(
         {

@@ -1,8 +1,9 @@
 """A small on-disk cache of work that depends only on its input's bytes.
 
-Its user is `templating.TemplateEngine`: Jinja's parse, code generation and Python
+Two users: `templating.TemplateEngine` (Jinja's parse, code generation and Python
 `compile()` are most of `validate`'s time, and a caption's compiled code never changes while
-its text (and orshot-gitops, Jinja and Python) do not.
+its text, and orshot-gitops, Jinja and Python, do not), and `state.parse_state`, which notes
+the state files whose exact bytes passed its checks (0.2 s of every `plan` on 10,000 posts).
 
 Where: `$ORSHOT_CACHE_DIR`, else `$XDG_CACHE_HOME/orshot-gitops`, else
 `~/.cache/orshot-gitops`; `ORSHOT_CACHE_DIR=off` turns it off. Each kind of entry has its own

@@ -200,10 +200,15 @@ def decide(
         unchanged += post_unchanged
     present = set(present_post_ids)
     renamed_from = set(renames.values())
-    for post_id, key, record in state.entries():
-        gone = post_id not in present and post_id not in renamed_from
-        if gone:
-            actions.append(_removed(post_id, state.posts[post_id].path, key, record, now, prune))
+    # In state.entries() order, but only the posts that are gone are looked at: the state
+    # builds a post's records when first asked, and most posts are present.
+    for post_id in sorted(state.posts):
+        if post_id in present or post_id in renamed_from:
+            continue
+        recorded = state.posts[post_id]
+        for key in sorted(recorded.accounts):
+            record = recorded.accounts[key]
+            actions.append(_removed(post_id, recorded.path, key, record, now, prune))
     return _with_groups(actions), unchanged
 
 

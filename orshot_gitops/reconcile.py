@@ -57,8 +57,9 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         )
         candidates |= {p for p in dirty if p in ids.values()}
         for post_id, path in ids.items():
-            recorded = state.posts.get(renames.get(post_id, post_id))
-            if recorded is None or any(a.status.needs_work for a in recorded.accounts.values()):
+            # Asked of the state, not of its posts: answered without building each one.
+            recorded_id = renames.get(post_id, post_id)
+            if recorded_id not in state.posts or state.post_needs_work(recorded_id):
                 candidates.add(path)
     candidates &= set(files)
 
@@ -73,8 +74,8 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     )
     compiled_ids = {p.spec.id for p in compiled} | {renames.get(p.spec.id, "") for p in compiled}
     unchanged += sum(
-        len(post.accounts)
-        for post_id, post in state.posts.items()
+        state.account_count(post_id)
+        for post_id in state.posts
         if post_id not in compiled_ids and post_id in ids
     )
     problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))

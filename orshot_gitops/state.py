@@ -12,11 +12,15 @@ passes through this module.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
+import gc
+import hashlib
 import importlib
 import json
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
@@ -24,9 +28,12 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.errors import UserError
+
+if TYPE_CHECKING:
+    from orshot_gitops.cache import DiskCache
 
 STATE_PATH = ".orshot/state.json"
 """Where the state lives, relative to the content repository root (posix separators)."""
@@ -109,6 +116,16 @@ class AccountState:
     def from_json(cls, data: Mapping[str, Any]) -> AccountState:
         # The schema guarantees exactly our fields, so they map one to one.
         step = data["step"]
+        status = _STATUSES.get(data["status"])
+        if data.keys() == _ACCOUNT_FIELDS and status is not None and (not step or step in _STEPS):
+            # A plan reads every record (24,500 for 10,000 posts): filling the instance's
+            # __dict__ is 3x faster than the frozen __init__'s setattr per field, and gives
+            # the same value, since every field is present and there is no __post_init__.
+            record = object.__new__(cls)
+            record.__dict__.update(data)
+            record.__dict__["status"] = status
+            record.__dict__["step"] = _STEPS[step] if step else None
+            return record
         return cls(
             **{
                 **data,
@@ -116,6 +133,11 @@ class AccountState:
                 "step": Step(step) if step else None,
             }
         )
+
+
+_ACCOUNT_FIELDS = frozenset(f.name for f in fields(AccountState))
+_STATUSES = {status.value: status for status in AccountStatus}
+_STEPS = {step.value: step for step in Step}
 
 
 @dataclass(frozen=True)
@@ -167,12 +189,29 @@ class PostState:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PostState:
         render = data.get("render")
+        if data.keys() == _POST_FIELDS:
+            # As in AccountState.from_json: the same value as __init__ and __post_init__ make.
+            post = object.__new__(cls)
+            post.__dict__.update(
+                path=data["path"],
+                revision=data["revision"],
+                render=Render(render["fingerprint"], tuple(render["media_urls"]))
+                if render
+                else None,
+                accounts=MappingProxyType(
+                    {k: AccountState.from_json(v) for k, v in data["accounts"].items()}
+                ),
+            )
+            return post
         return cls(
             path=data["path"],
             revision=data["revision"],
             render=Render(render["fingerprint"], tuple(render["media_urls"])) if render else None,
             accounts={k: AccountState.from_json(v) for k, v in data["accounts"].items()},
         )
+
+
+_POST_FIELDS = frozenset(f.name for f in fields(PostState))
 
 
 @dataclass(frozen=True)
@@ -191,7 +230,8 @@ class State:
     posts: Mapping[str, PostState] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
+        if not isinstance(self.posts, _RecordedPosts):  # that one is read-only already
+            object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
 
     def account(self, post_id: str, account_key: str) -> AccountState | None:
         """The record of (post, account), or None if there is none."""
@@ -204,6 +244,26 @@ class State:
             accounts = self.posts[post_id].accounts
             for key in sorted(accounts):
                 yield post_id, key, accounts[key]
+
+    def post_needs_work(self, post_id: str) -> bool:
+        """Whether any account of the recorded post needs work (False if it is not recorded).
+        Answered from the file's own values when the post was not looked up yet: `plan` asks
+        it of every post, and building them all cost 0.1 s of every plan on 10,000 posts."""
+        if isinstance(self.posts, _RecordedPosts):
+            raw = self.posts.unbuilt(post_id)
+            if raw is not None:
+                return any(_STATUSES[a["status"]].needs_work for a in raw["accounts"].values())
+        post = self.posts.get(post_id)
+        return post is not None and any(a.status.needs_work for a in post.accounts.values())
+
+    def account_count(self, post_id: str) -> int:
+        """How many accounts the post has records for (0 if it is not recorded)."""
+        if isinstance(self.posts, _RecordedPosts):
+            raw = self.posts.unbuilt(post_id)
+            if raw is not None:
+                return len(raw["accounts"])
+        post = self.posts.get(post_id)
+        return len(post.accounts) if post is not None else 0
 
     def needing_work(self) -> Iterator[tuple[str, str, AccountState]]:
         """The entries that join every plan: pending, failed, processing or unknown."""
@@ -247,12 +307,48 @@ class State:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> State:
+        """The state of the (schema-valid) JSON `data`, which it takes over: each post is
+        built when first looked up (a plan looks at the few that changed)."""
         return cls(
             serial=data["serial"],
             lineage=data["lineage"],
             commit=data["commit"],
-            posts={k: PostState.from_json(v) for k, v in data["posts"].items()},
+            posts=_RecordedPosts(data["posts"]),
         )
+
+
+class _RecordedPosts(Mapping[str, PostState]):
+    """The posts of a state file: a read-only mapping over the file's JSON that builds each
+    PostState the first time it is looked up, and keeps it. Equal to, and read like, the
+    mapping of built posts it stands for; only the building is deferred."""
+
+    __slots__ = ("_built", "_raw")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+        self._built: dict[str, PostState] = {}
+
+    def __getitem__(self, post_id: str) -> PostState:
+        post = self._built.get(post_id)
+        if post is None:
+            post = self._built[post_id] = PostState.from_json(self._raw[post_id])
+        return post
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, post_id: object) -> bool:
+        return post_id in self._raw
+
+    def __repr__(self) -> str:
+        return f"mappingproxy({dict(self.items())!r})"
+
+    def unbuilt(self, post_id: str) -> Any:
+        """The JSON of a post not built yet (None if built, or not recorded)."""
+        return None if post_id in self._built else self._raw.get(post_id)
 
 
 def new_state(lineage: str | None = None) -> State:
@@ -286,8 +382,25 @@ def load_state(repo_root: Path) -> State:
 
 def parse_state(text: str, source: str = STATE_PATH) -> State:
     """Parse and validate the text of a state file (`source` names it in errors)."""
+    # Parsing builds ~500,000 objects for 10,000 posts, none of them in a cycle; the cyclic
+    # collector would walk them all again and again while they are made (measured: the parse,
+    # check and build took 0.6 s with it, 0.3 s without).
+    with _collector_paused():
+        return _parse_state(text, source)
+
+
+def _parse_state(text: str, source: str) -> State:
+    memo, key = _valid_memo(text)
+    if memo is not None and memo.get(key) is not None:
+        # These exact bytes passed every check below before (same schema, same code, the key
+        # says so): only the values are needed, and the C parser alone gives the same ones.
+        return State.from_json(json.loads(text))
     data = _decode(text, source)
-    error = _first_schema_error(data)
+    from orshot_gitops.fastschema import conforms
+
+    # Only the compiled check's yes is remembered: it depends on nothing outside the key.
+    trusted = conforms(_fast_check(), data)
+    error = None if trusted else _first_schema_error(data)
     if error is not None:
         where, message = error
         line, column = _locate(text, where)
@@ -299,7 +412,50 @@ def parse_state(text: str, source: str = STATE_PATH) -> State:
             hint=_RESTORE_HINT,
             code="state-schema",
         )
-    return State.from_json(data)
+    state = State.from_json(data)
+    if memo is not None and trusted:
+        memo.put(key, b"")
+        memo.flush()
+    return state
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _valid_memo(text: str) -> tuple[DiskCache | None, str]:
+    """The "checked and valid" memo (orshot_gitops.cache) and this text's key in it; the memo
+    is None when the cache is off. Checking a 15 MB state costs 0.2 s on every plan; hashing
+    it 0.02 s. Keyed by the sha256 of the bytes and of everything the verdict depends on."""
+    from orshot_gitops.cache import DiskCache, key_of
+
+    memo = DiskCache.named("state")
+    if not memo.enabled:
+        return None, ""
+    try:
+        fingerprint = _verdict_fingerprint()
+    except OSError:  # our own source is not a readable file (a zip import): no memo
+        return None, ""
+    return memo, key_of(fingerprint, text.encode("utf-8", "surrogatepass"))
+
+
+@functools.lru_cache(maxsize=1)
+def _verdict_fingerprint() -> bytes:
+    # The schema, the code that decodes and checks (this module and fastschema), Python (its
+    # json module): a change to any of them and every state is checked afresh.
+    from orshot_gitops import fastschema
+
+    digest = hashlib.sha256(f"{STATE_VERSION}|{sys.version}".encode())
+    for path in (_schema_path(SCHEMA_NAME), Path(__file__), Path(fastschema.__file__)):
+        digest.update(b"|" + path.read_bytes())
+    return digest.digest()
 
 
 def _decode(text: str, source: str) -> Any:

@@ -8,12 +8,19 @@ Every comparison is a ratio of two sides measured in the same run, alternating t
 (A B B A ...), each the median of several runs: absolute times on a shared machine drift, the
 ratio much less. Each side is a fresh process, as a user or CI would run it. Peak memory is the
 child's maximum resident set size (`wait4`).
+
+`validate` and `plan` keep a cache between runs (compiled templates, the state file's checked
+bytes: orshot_gitops/cache.py), so both are measured twice: warm (ORSHOT_CACHE_DIR filled by
+the warm-up run, as on a developer's machine or a CI runner that keeps the directory) and cold
+(a new, empty ORSHOT_CACHE_DIR for every run, as on a fresh CI runner). No run uses the
+caller's own cache.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -28,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -91,39 +99,67 @@ def _check(timings: list[Timing], what: str, ok: Sequence[int] = (0,)) -> None:
 # --- scenarios ----------------------------------------------------------------------------
 
 
-def bench_validate(corpus: Path, runs: int) -> dict[str, object]:
+def _command(
+    argv: Sequence[str], cwd: Path, env: Callable[[], dict[str, str]] | None = None
+) -> Callable[[], Timing]:
+    """One side of a comparison: run argv, with the environment env() gives for each run."""
+    return lambda: run_once(argv, cwd, env() if env is not None else None)
+
+
+class CacheDirs:
+    """ORSHOT_CACHE_DIR for each run: one shared directory (warm), or a new one (cold)."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self._fresh = itertools.count()
+
+    def warm(self) -> dict[str, str]:
+        return {**os.environ, "ORSHOT_CACHE_DIR": str(self.work / "cache-warm")}
+
+    def cold(self) -> dict[str, str]:
+        return {**os.environ, "ORSHOT_CACHE_DIR": str(self.work / f"cache-{next(self._fresh)}")}
+
+
+def bench_validate(corpus: Path, runs: int, caches: CacheDirs) -> dict[str, object]:
     files = sorted(str(p.relative_to(corpus)) for p in (corpus / "posts").rglob("*.yaml"))
-    ours, peer = alternate(
-        lambda: run_once([*ORSHOT, "validate", "--repo", str(corpus)], corpus),
-        lambda: run_once([*PEER, *files], corpus),
-        runs,
-    )
-    _check(ours, "orshot-gitops validate")
-    _check(peer, "check-jsonschema")
-    return {
-        "files": len(files),
-        "ours": median(ours),
-        "peer": median(peer),
-        "ratio": median(ours) / median(peer),
-        "rss": max(t.max_rss_mb for t in ours),
-        "peer_rss": max(t.max_rss_mb for t in peer),
-    }
+    results: dict[str, object] = {"files": len(files)}
+    for temperature in ("warm", "cold"):
+        env = caches.warm if temperature == "warm" else caches.cold
+        ours, peer = alternate(
+            _command([*ORSHOT, "validate", "--repo", str(corpus)], corpus, env),
+            _command([*PEER, *files], corpus),
+            runs,
+        )
+        _check(ours, f"orshot-gitops validate ({temperature})")
+        _check(peer, "check-jsonschema")
+        results[temperature] = {
+            "ours": median(ours),
+            "peer": median(peer),
+            "ratio": median(ours) / median(peer),
+            "rss": max(t.max_rss_mb for t in ours),
+            "peer_rss": max(t.max_rss_mb for t in peer),
+        }
+    return results
 
 
-def bench_plan(small: Path, large: Path, runs: int) -> dict[str, object]:
-    one, ten = alternate(
-        lambda: run_once([*ORSHOT, "plan", "--repo", str(small)], small),
-        lambda: run_once([*ORSHOT, "plan", "--repo", str(large)], large),
-        runs,
-    )
-    _check(one, "plan (1,000)")
-    _check(ten, "plan (10,000)")
-    return {
-        "small": median(one),
-        "large": median(ten),
-        "ratio": median(ten) / median(one),
-        "rss": max(t.max_rss_mb for t in ten),
-    }
+def bench_plan(small: Path, large: Path, runs: int, caches: CacheDirs) -> dict[str, object]:
+    results: dict[str, object] = {}
+    for temperature in ("warm", "cold"):
+        env = caches.warm if temperature == "warm" else caches.cold
+        one, ten = alternate(
+            _command([*ORSHOT, "plan", "--repo", str(small)], small, env),
+            _command([*ORSHOT, "plan", "--repo", str(large)], large, env),
+            runs,
+        )
+        _check(one, f"plan (1,000, {temperature})")
+        _check(ten, f"plan (10,000, {temperature})")
+        results[temperature] = {
+            "small": median(one),
+            "large": median(ten),
+            "ratio": median(ten) / median(one),
+            "rss": max(t.max_rss_mb for t in ten),
+        }
+    return results
 
 
 def bench_startup(runs: int) -> dict[str, object]:
@@ -186,6 +222,7 @@ def bench_apply(
     try:
         env = {
             **os.environ,
+            "ORSHOT_CACHE_DIR": str(work / "cache-apply"),
             "ORSHOT_BASE_URL": server.base_url,
             "ORSHOT_API_KEY": server.api_key,
             "ORSHOT_RATE_LIMIT": f"{limit[0]}/{limit[1]:g}",
@@ -254,52 +291,70 @@ def machine() -> dict[str, str]:
     }
 
 
-def table(results: dict[str, dict[str, object]]) -> list[tuple[str, str, str, str, str]]:
+def table(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
     v, p, a, s = results["validate"], results["plan"], results["apply"], results["startup"]
+    vw, vc, pw, pc = v["warm"], v["cold"], p["warm"], p["cold"]
+    rss_validate = max(vw["rss"], vc["rss"])
+    rss_plan = max(pw["rss"], pc["rss"])
     rows = [
         (
-            f"1. `validate`, {v['files']:,} posts, vs `check-jsonschema` on the same files",
-            f"{v['ours']:.2f} s vs {v['peer']:.2f} s",
-            f"{v['ratio']:.2f}x",
+            f"1. `validate`, {v['files']:,} posts, vs `check-jsonschema` on the same files; "
+            "**warm** cache (repeated runs: what the target compares)",
+            f"{vw['ours']:.2f} s vs {vw['peer']:.2f} s",
+            f"{vw['ratio']:.2f}x",
             "<= 0.5x",
-            _ok(float(v["ratio"]) <= 0.5),  # type: ignore[arg-type]
+            _ok(vw["ratio"] <= 0.5),
         ),
         (
-            "2. `plan`, 10 changed posts: 10,000-post repo vs 1,000-post repo",
-            f"{p['large']:.2f} s vs {p['small']:.2f} s",
-            f"{p['ratio']:.2f}x",
+            "1b. the same, **cold** cache (a first run: empty cache, which it fills)",
+            f"{vc['ours']:.2f} s vs {vc['peer']:.2f} s",
+            f"{vc['ratio']:.2f}x",
+            "<= 0.5x",
+            _ok(vc["ratio"] <= 0.5),
+        ),
+        (
+            "2. `plan`, 10 changed posts: 10,000-post repo vs 1,000-post repo; **warm** cache",
+            f"{pw['large']:.2f} s vs {pw['small']:.2f} s",
+            f"{pw['ratio']:.2f}x",
             "<= 1.5x",
-            _ok(float(p["ratio"]) <= 1.5),  # type: ignore[arg-type]
+            _ok(pw["ratio"] <= 1.5),
+        ),
+        (
+            "2b. the same, **cold** cache (a new, empty cache for every run)",
+            f"{pc['large']:.2f} s vs {pc['small']:.2f} s",
+            f"{pc['ratio']:.2f}x",
+            "<= 1.5x",
+            _ok(pc["ratio"] <= 1.5),
         ),
         (
             f"3. `apply`, {a['posts']} immediate posts, sandbox at 20 requests / 2 s",
             f"{a['requests']} requests ({a['per_post']:.2f}/post), {a['rate_limited']} x 429; "
             f"first to last request {a['sending']:.1f} s, whole command {a['seconds']:.1f} s, "
             f"ideal {a['ideal']:.1f} s",
-            f"{float(a['sending_efficiency']):.0%} of ideal sending "  # type: ignore[arg-type]
-            f"({float(a['efficiency']):.0%} whole command)",  # type: ignore[arg-type]
+            f"{float(a['sending_efficiency']):.0%} of ideal sending "
+            f"({float(a['efficiency']):.0%} whole command)",
             "<= 2/post, >= 90%, 0 x 429",
             _ok(
-                float(a["per_post"]) <= 2  # type: ignore[arg-type]
-                and float(a["sending_efficiency"]) >= 0.9  # type: ignore[arg-type]
+                float(a["per_post"]) <= 2
+                and float(a["sending_efficiency"]) >= 0.9
                 and a["rate_limited"] == 0
             ),
         ),
         (
             "4. `orshot-gitops --version` vs `python -c pass`",
-            f"{float(s['ours']) * 1000:.0f} ms vs {float(s['python']) * 1000:.0f} ms "  # type: ignore[arg-type]
-            f"(--help {float(s['help']) * 1000:.0f} ms)",  # type: ignore[arg-type]
+            f"{float(s['ours']) * 1000:.0f} ms vs {float(s['python']) * 1000:.0f} ms "
+            f"(--help {float(s['help']) * 1000:.0f} ms)",
             f"{s['ratio']:.2f}x",
             "<= 4x",
-            _ok(float(s["ratio"]) <= 4),  # type: ignore[arg-type]
+            _ok(float(s["ratio"]) <= 4),
         ),
         (
-            "5. peak memory (max RSS), 10,000 posts",
-            f"validate {v['rss']:.0f} MB, plan {p['rss']:.0f} MB "
-            f"(check-jsonschema {v['peer_rss']:.0f} MB)",
-            f"{max(float(v['rss']), float(p['rss'])):.0f} MB",  # type: ignore[arg-type]
+            "5. peak memory (max RSS), 10,000 posts, warm or cold",
+            f"validate {rss_validate:.0f} MB, plan {rss_plan:.0f} MB "
+            f"(check-jsonschema {vw['peer_rss']:.0f} MB)",
+            f"{max(rss_validate, rss_plan):.0f} MB",
             "< 200 MB",
-            _ok(max(float(v["rss"]), float(p["rss"])) < 200),  # type: ignore[arg-type]
+            _ok(max(rss_validate, rss_plan) < 200),
         ),
     ]
     return rows
@@ -323,7 +378,11 @@ def render_markdown(
         f"- {info['python']}; {info['versions']}",
         f"- Method: each side a fresh process, sides alternated (A B B A ...), median of {runs} "
         "runs after one warm-up each; ratios from medians of the same run. Corpus from "
-        "`bench/make_corpus.py` (see its docstring). The whole run took "
+        "`bench/make_corpus.py` (see its docstring). `validate` and `plan` cache compiled "
+        "templates and the state file's checked bytes between runs (`orshot_gitops/cache.py`): "
+        "**warm** is ORSHOT_CACHE_DIR filled by the warm-up run (a developer's machine, a CI "
+        "runner that keeps the directory); **cold** is a new, empty ORSHOT_CACHE_DIR for every "
+        "run (a fresh CI runner). The whole run took "
         f"{total / 60:.1f} minutes.",
         "",
         "| scenario | measured | ratio | target | |",
@@ -366,13 +425,14 @@ def main(argv: list[str] | None = None) -> int:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-        results: dict[str, dict[str, object]] = {}
+        results: dict[str, dict[str, Any]] = {}
+        caches = CacheDirs(work)
         print("startup ...", file=sys.stderr)
         results["startup"] = bench_startup(max(args.runs, 10))
         print("validate ...", file=sys.stderr)
-        results["validate"] = bench_validate(large, args.runs)
+        results["validate"] = bench_validate(large, args.runs, caches)
         print("plan ...", file=sys.stderr)
-        results["plan"] = bench_plan(small, large, args.runs)
+        results["plan"] = bench_plan(small, large, args.runs, caches)
         print("apply ...", file=sys.stderr)
         results["apply"] = bench_apply(work)
     finally:

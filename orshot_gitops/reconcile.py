@@ -56,10 +56,11 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
             set(changes.added) | set(changes.modified) | {new for _, new in changes.renamed}
         )
         candidates |= {p for p in dirty if p in ids.values()}
+        # Asked of the state, not of its posts: answered without building each one.
+        needing_work = state.post_ids_needing_work()
         for post_id, path in ids.items():
-            # Asked of the state, not of its posts: answered without building each one.
             recorded_id = renames.get(post_id, post_id)
-            if recorded_id not in state.posts or state.post_needs_work(recorded_id):
+            if recorded_id not in state.posts or recorded_id in needing_work:
                 candidates.add(path)
     candidates &= set(files)
 

@@ -138,6 +138,7 @@ class AccountState:
 _ACCOUNT_FIELDS = frozenset(f.name for f in fields(AccountState))
 _STATUSES = {status.value: status for status in AccountStatus}
 _STEPS = {step.value: step for step in Step}
+_NEEDS_WORK = frozenset(status.value for status in AccountStatus if status.needs_work)
 
 
 @dataclass(frozen=True)
@@ -245,23 +246,22 @@ class State:
             for key in sorted(accounts):
                 yield post_id, key, accounts[key]
 
-    def post_needs_work(self, post_id: str) -> bool:
-        """Whether any account of the recorded post needs work (False if it is not recorded).
-        Answered from the file's own values when the post was not looked up yet: `plan` asks
-        it of every post, and building them all cost 0.1 s of every plan on 10,000 posts."""
+    def post_ids_needing_work(self) -> set[str]:
+        """The posts with an account that needs work. Answered from the file's own values
+        when the posts came from one: `plan` asks it of every post, and building them all
+        cost 0.1 s of every plan on 10,000 posts."""
         if isinstance(self.posts, _RecordedPosts):
-            raw = self.posts.unbuilt(post_id)
-            if raw is not None:
-                return any(_STATUSES[a["status"]].needs_work for a in raw["accounts"].values())
-        post = self.posts.get(post_id)
-        return post is not None and any(a.status.needs_work for a in post.accounts.values())
+            return self.posts.ids_needing_work()
+        return {
+            post_id
+            for post_id, post in self.posts.items()
+            if any(a.status.needs_work for a in post.accounts.values())
+        }
 
     def account_count(self, post_id: str) -> int:
         """How many accounts the post has records for (0 if it is not recorded)."""
         if isinstance(self.posts, _RecordedPosts):
-            raw = self.posts.unbuilt(post_id)
-            if raw is not None:
-                return len(raw["accounts"])
+            return self.posts.account_count(post_id)
         post = self.posts.get(post_id)
         return len(post.accounts) if post is not None else 0
 
@@ -346,9 +346,18 @@ class _RecordedPosts(Mapping[str, PostState]):
     def __repr__(self) -> str:
         return f"mappingproxy({dict(self.items())!r})"
 
-    def unbuilt(self, post_id: str) -> Any:
-        """The JSON of a post not built yet (None if built, or not recorded)."""
-        return None if post_id in self._built else self._raw.get(post_id)
+    # A built post is made from its JSON and never changes, so the JSON answers for both.
+
+    def ids_needing_work(self) -> set[str]:
+        return {
+            post_id
+            for post_id, post in self._raw.items()
+            if any(a["status"] in _NEEDS_WORK for a in post["accounts"].values())
+        }
+
+    def account_count(self, post_id: str) -> int:
+        post = self._raw.get(post_id)
+        return len(post["accounts"]) if post is not None else 0
 
 
 def new_state(lineage: str | None = None) -> State:

@@ -27,6 +27,15 @@ POSTS = {
 CONFIG = "accounts:\n  x: {id: 1, platform: twitter}\n  li: {id: 2, platform: linkedin}\n  ig: {id: 3, platform: instagram}\n"
 
 
+@pytest.fixture
+def server(sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """A fast sandbox, and the environment pointed at it as a user would."""
+    started = sandbox_factory(FAST)
+    monkeypatch.setenv("ORSHOT_BASE_URL", started.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", started.api_key)
+    return started
+
+
 def git_repo(root: Path) -> Path:
     content_repo(root, POSTS, config=CONFIG)
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "posts"]):
@@ -40,14 +49,8 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 
 def test_status_after_apply_then_refresh_settles_processing(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server = sandbox_factory(FAST)
-    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
-    monkeypatch.setenv("ORSHOT_API_KEY", server.api_key)
     repo = git_repo(tmp_path / "repo")
     assert cli(capsys, "apply", "--repo", str(repo))[0] == 0
 
@@ -73,14 +76,8 @@ def test_status_after_apply_then_refresh_settles_processing(
 
 
 def test_adopt_records_without_sending_and_apply_then_sends_nothing(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server = sandbox_factory(FAST)
-    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
-    monkeypatch.setenv("ORSHOT_API_KEY", server.api_key)
     repo = git_repo(tmp_path / "repo")
     code, out = cli(capsys, "adopt", "--repo", str(repo), "--all")
     assert code == 0

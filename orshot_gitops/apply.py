@@ -424,18 +424,7 @@ class Applier:
             if post.status != "scheduled":
                 self._results(actions, post.accounts, post_id)
                 return
-            for action in actions:
-                self._record(
-                    action,
-                    status=AccountStatus.SCHEDULED,
-                    step=None,
-                    post_id=post_id,
-                    fingerprint=action.fingerprint or "",
-                    scheduled_for=action.scheduled_for,
-                    error=None,
-                )
-                self._outcome(action, "scheduled", orshot_post_id=post_id)
-            self.save()
+            self._held(actions, AccountStatus.SCHEDULED, post_id)
             return
         self._intent(actions, Step.PUBLISH, post_id=post_id)
         self.progress(f"publishing {first.post_id} → {', '.join(a.account for a in actions)}")
@@ -457,6 +446,22 @@ class Applier:
             return
         crash_point("after-publish")
         self._results(actions, result.platforms, post_id)
+
+    def _held(self, actions: Sequence[Action], status: AccountStatus, post_id: int) -> None:
+        """Record posts Orshot now holds as asked: a draft, or scheduled for the planned time."""
+        for action in actions:
+            self._record(
+                action,
+                status=status,
+                step=None,
+                post_id=post_id,
+                fingerprint=action.fingerprint or "",
+                revision=action.revision,
+                scheduled_for=action.scheduled_for if status is AccountStatus.SCHEDULED else None,
+                error=None,
+            )
+            self._outcome(action, status.value, orshot_post_id=post_id)
+        self.save()
 
     def _read_back(self, actions: Sequence[Action], post_id: int, step: Step) -> None:
         try:
@@ -517,21 +522,7 @@ class Applier:
             self._second_phase(keep, post_id)
         else:
             status = AccountStatus.DRAFTED if first.mode == "draft" else AccountStatus.SCHEDULED
-            for action in keep:
-                self._record(
-                    action,
-                    status=status,
-                    step=None,
-                    post_id=post.id,
-                    fingerprint=action.fingerprint or "",
-                    revision=action.revision,
-                    scheduled_for=action.scheduled_for
-                    if status is AccountStatus.SCHEDULED
-                    else None,
-                    error=None,
-                )
-                self._outcome(action, status.value, orshot_post_id=post.id)
-            self.save()
+            self._held(keep, status, post.id)
         for group in split:
             self._create(
                 [replace(a, group=f"{a.post_id}#split", orshot_post_id=None) for a in group]

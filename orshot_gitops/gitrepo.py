@@ -229,14 +229,16 @@ class GitRepo:
         names = (self._relative(name) for name in out.split("\0") if name)
         return tuple(sorted(n for n in names if n is not None and n.endswith(tuple(suffixes))))
 
-    def dirty_paths(self, under: Sequence[str]) -> tuple[str, ...]:
+    def dirty_paths(self, under: Sequence[str], *, ignored: bool = False) -> tuple[str, ...]:
         """Paths under `under` that differ from HEAD in the working tree or index, untracked
-        ones included (one `git status`). A rename shows as its new path."""
+        ones included (one `git status`). A rename shows as its new path. `ignored` adds
+        files .gitignore hides, one by one: on disk, in no commit."""
         _, out, _ = self._git(
             "status",
             "--porcelain",
             "-z",
             "--untracked-files=all",
+            *(("--ignored=traditional",) if ignored else ()),
             "--",
             *(self._full(p) for p in under),
         )

@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 
 from orshot_gitops.compile import CompiledPost
-from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.gitrepo import GitRepo
 from orshot_gitops.load import discover_posts, load_config, post_id_for
 from orshot_gitops.model import CONFIG_FILE, Config
 from orshot_gitops.plan import Action, Kind, Plan, decide
-from orshot_gitops.state import State, load_state
+from orshot_gitops.state import STATE_PATH, State, load_state
 from orshot_gitops.validate import check_posts
 
 
@@ -167,3 +167,26 @@ def _plan(
         paused=paused,
         diagnostics=tuple(sorted(set(problems))),
     )
+
+
+def refuse_uncommitted_inputs(root: Path, git: GitRepo, why: str) -> None:
+    """Raise UserError when a post, a template or orshot.yaml differs from HEAD.
+
+    What apply sends, and what a saved plan holds, must be what a commit holds: the review
+    was of commits. The directories are the configuration's own (`posts_dir`,
+    `templates_dir`), not the defaults: a repository that moved its posts moved the risk too.
+    Untracked files count (a new post file is the commonest uncommitted input), and so do
+    ignored ones: discovery reads the disk, and no commit holds them.
+    """
+    config, _ = load_config(root)
+    posts_dir = config.posts_dir if config else "posts"
+    templates_dir = config.templates_dir if config else "templates"
+    under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/")
+    dirty = [path for path in git.dirty_paths(under, ignored=True) if path != STATE_PATH]
+    if dirty:
+        more = f" (and {len(dirty) - 1} more)" if len(dirty) > 1 else ""
+        raise UserError(
+            f"{dirty[0]} has uncommitted changes{more}",
+            hint=f"{why}: commit or stash first",
+            code="uncommitted",
+        )

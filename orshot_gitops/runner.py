@@ -22,9 +22,8 @@ from orshot_gitops.client import OrshotClient
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
 from orshot_gitops.gitrepo import GitRepo
-from orshot_gitops.model import CONFIG_FILE
 from orshot_gitops.plan import Kind, Plan
-from orshot_gitops.reconcile import inputs_changed, make_plan
+from orshot_gitops.reconcile import inputs_changed, make_plan, refuse_uncommitted_inputs
 from orshot_gitops.state import (
     STATE_PATH,
     AccountStatus,
@@ -99,7 +98,7 @@ def run_apply(
     progress: Callable[[str], None] = lambda message: None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ApplyReport:
-    _refuse_uncommitted(git)
+    refuse_uncommitted_inputs(root, git, "apply publishes what is committed, as reviewed")
     with _local_lock(git):
         branch = git.current_branch() if options.push else None
         if options.push:
@@ -135,16 +134,6 @@ def run_apply(
             final = write_state(root, final.with_commit(plan.head))
         commit, pushed = _record(root, git, final, marked_state, outcomes, options, branch)
         return ApplyReport(plan, tuple(outcomes), commit, pushed)
-
-
-def _refuse_uncommitted(git: GitRepo) -> None:
-    dirty = [p for p in git.dirty_paths(("posts/", CONFIG_FILE, "templates/")) if p != STATE_PATH]
-    if dirty:
-        raise UserError(
-            f"{dirty[0]} has uncommitted changes"
-            + (f" (and {len(dirty) - 1} more)" if len(dirty) > 1 else ""),
-            hint="apply publishes what is committed, as reviewed: commit or stash first",
-        )
 
 
 def _plan_and_mark(
@@ -191,7 +180,26 @@ def _saved_plan(path: Path, current: Plan) -> Plan:
             "the state changed since the plan was saved (another apply ran)",
             hint="make a new plan with 'orshot-gitops plan --out'",
         )
+    if _as_reviewed(saved) != _as_reviewed(current):
+        # Same commit, same state, yet other requests: the plan was saved from uncommitted
+        # files (then stashed) or edited after it was saved. Either way nobody reviewed what
+        # the committed files would send, and a saved plan is sent as saved.
+        raise UserError(
+            "the saved plan does not match what the committed files would send now",
+            hint="it was made from uncommitted changes or edited since; make a new plan "
+            "with 'orshot-gitops plan --out' from committed files",
+        )
     return saved
+
+
+def _as_reviewed(plan: Plan) -> list[str]:
+    """The requests a plan stands for, in a comparable form: every field of every action
+    that sends or records something (captions, media, options, times, targets)."""
+    return sorted(
+        json.dumps(action.to_json(), sort_keys=True)
+        for action in plan.actions
+        if action.kind.sends or action.kind is Kind.RENAME
+    )
 
 
 def mark_intents(state: State, plan: Plan, now: datetime) -> State:

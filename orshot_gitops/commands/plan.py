@@ -23,7 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--format", choices=("text", "json", "markdown"), default="text", help="output format"
     )
     parser.add_argument(
-        "--out", metavar="FILE", help="also save the plan as JSON, for 'apply FILE'"
+        "--out",
+        metavar="FILE",
+        help="also save the plan as JSON, for 'apply FILE' (refused with uncommitted changes)",
     )
     parser.add_argument(
         "--detailed-exitcode",
@@ -34,12 +36,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.gitrepo import open_repo
-    from orshot_gitops.reconcile import make_plan
+    from orshot_gitops.reconcile import make_plan, refuse_uncommitted_inputs
     from orshot_gitops.report import plan as report
 
     now = datetime.now(timezone.utc)
     root = Path(args.repo)
     with open_repo(root) as git:
+        if args.out:
+            # A saved plan is applied as saved: it must hold what a commit holds.
+            refuse_uncommitted_inputs(root, git, "a saved plan is sent exactly as saved")
         plan, _, _ = make_plan(root, git, now)
     if args.out:
         Path(args.out).write_text(report.as_json(plan) + "\n", encoding="utf-8")

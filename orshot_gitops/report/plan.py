@@ -7,7 +7,11 @@ from collections import defaultdict
 from datetime import datetime
 
 from orshot_gitops.console import Console
-from orshot_gitops.plan import Action, Kind, Plan, summary_counts
+from orshot_gitops.plan import Action, Kind, Plan
+from orshot_gitops.report.review import plan_review
+from orshot_gitops.report.summary import summary_line
+
+__all__ = ["as_json", "as_markdown", "as_text", "summary_line"]
 
 _SYMBOLS = {
     Kind.CREATE: "+",
@@ -53,19 +57,6 @@ def as_text(plan: Plan, console: Console) -> str:
     return "\n".join(lines)
 
 
-def summary_line(plan: Plan) -> str:
-    if plan.errors:
-        return f"Plan has {len(plan.errors)} error(s): nothing will be sent until they are fixed."
-    counts = summary_counts(plan)
-    parts = [f"{n} {label}" for label, n in counts.items()]
-    text = (
-        "Plan: " + (", ".join(parts) if parts else "no changes") + f"; {plan.unchanged} unchanged."
-    )
-    if plan.paused:
-        text += " PAUSED (orshot.yaml paused: true): apply will send nothing."
-    return text
-
-
 def as_json(plan: Plan) -> str:
     return json.dumps(plan.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
 
@@ -73,6 +64,4 @@ def as_json(plan: Plan) -> str:
 def as_markdown(plan: Plan, now: datetime, *, max_chars: int = 65536) -> str:
     """The review a pull request shows: day by day, each caption exactly as each account gets it,
     safe to render (see `report.review`), cut with a note to fit in `max_chars`."""
-    from orshot_gitops.report.review import plan_review
-
     return plan_review(plan, now, max_chars=max_chars)

@@ -20,6 +20,7 @@ from orshot_gitops import platforms
 from orshot_gitops.errors import Severity
 from orshot_gitops.plan import Action, Kind, Plan
 from orshot_gitops.report import markdown as md
+from orshot_gitops.report.summary import summary_line
 
 TITLE = "### 🗓️ orshot-gitops plan"
 _CUT_NOTE = (
@@ -275,8 +276,6 @@ def _glance(posts: Sequence[_Post], zone: ZoneInfo) -> list[str]:
 
 
 def _header(plan: Plan, posts: Sequence[_Post], zone_name: str) -> list[str]:
-    from orshot_gitops.report.plan import summary_line
-
     lines = [TITLE, ""]
     sending = plan.sending
     accounts = len({(a.post_id, a.account) for a in sending})

@@ -148,14 +148,12 @@ def post_receive(
     updates: list[Update],
     env: Mapping[str, str],
     say: Callable[[str], None],
+    publish: Callable[[Path], int],
 ) -> int:
-    """Apply the default branch if this push moved it; every line goes back to the pusher."""
-    from datetime import datetime, timezone
+    """Apply the default branch if this push moved it; every line goes back to the pusher.
 
-    from orshot_gitops.client import OrshotClient
-    from orshot_gitops.gitrepo import open_repo
-    from orshot_gitops.runner import ApplyOptions, run_apply
-
+    `publish(clone)` runs the apply in a fresh clone of the default branch and returns the
+    exit code: the command passes it in, so git plumbing never imports the reconciler."""
     if env.get(RECURSION_GUARD):
         return 0  # our own push of intents and results: nothing new to apply
     git_env = clean_env(env)
@@ -178,21 +176,4 @@ def post_receive(
     with tempfile.TemporaryDirectory(prefix="orshot-hook-") as tmp:
         work = Path(tmp) / "work"
         _git(Path(tmp), "clone", "--quiet", "--branch", default, str(bare), str(work))
-        with open_repo(work) as git:
-            report = run_apply(
-                work,
-                git,
-                lambda: OrshotClient.from_env(os.environ),
-                lambda: datetime.now(timezone.utc),
-                ApplyOptions(push=True, remote="origin"),
-                progress=lambda message: say(f"orshot-gitops: {message}"),
-            )
-    for outcome in sorted(report.outcomes, key=lambda o: (o.post_id, o.account)):
-        detail = outcome.url or outcome.error or ""
-        say(f"orshot-gitops: {outcome.status:<10} {outcome.post_id} → {outcome.account}  {detail}")
-    for diagnostic in report.plan.errors:
-        say(f"orshot-gitops: {diagnostic.format()}")
-    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items()) or report.note
-    recorded = f"; results in {report.commit[:12]} (git pull)" if report.commit else ""
-    say(f"orshot-gitops: {counts}{recorded}")
-    return 0 if report.ok else 1
+        return publish(work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from orshot_gitops.console import Console
@@ -45,7 +46,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
             sys.stdout.flush()
 
         updates = hooks.parse_updates(sys.stdin)
-        return hooks.post_receive(root, updates, dict(os.environ), say)
+        return hooks.post_receive(
+            root, updates, dict(os.environ), say, lambda clone: _apply_clone(clone, say)
+        )
     if not (args.server or args.client):
         raise UsageError(
             "say which hook: --server or --client", hint="see 'orshot-gitops hook --help'"
@@ -60,3 +63,31 @@ def run(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print("git push now runs 'orshot-gitops validate' first and stops on errors.")
     return 0
+
+
+def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
+    """`apply --push` in the server hook's fresh clone; every line goes back to the pusher."""
+    from datetime import datetime, timezone
+
+    from orshot_gitops.client import OrshotClient
+    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.runner import ApplyOptions, run_apply
+
+    with open_repo(work) as git:
+        report = run_apply(
+            work,
+            git,
+            lambda: OrshotClient.from_env(os.environ),
+            lambda: datetime.now(timezone.utc),
+            ApplyOptions(push=True, remote="origin"),
+            progress=lambda message: say(f"orshot-gitops: {message}"),
+        )
+    for outcome in sorted(report.outcomes, key=lambda o: (o.post_id, o.account)):
+        detail = outcome.url or outcome.error or ""
+        say(f"orshot-gitops: {outcome.status:<10} {outcome.post_id} → {outcome.account}  {detail}")
+    for diagnostic in report.plan.errors:
+        say(f"orshot-gitops: {diagnostic.format()}")
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items()) or report.note
+    recorded = f"; results in {report.commit[:12]} (git pull)" if report.commit else ""
+    say(f"orshot-gitops: {counts}{recorded}")
+    return 0 if report.ok else 1

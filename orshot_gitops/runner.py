@@ -223,6 +223,8 @@ def mark_intents(state: State, plan: Plan, now: datetime) -> State:
                 attempts=record.attempts if record else 0,
                 first_attempt_at=stamp,
                 group=action.group,
+                # A new post replaces the one held: that one stays this record's.
+                earlier_post_ids=record.owned_post_ids() if record else (),
             )
         record = replace(record, status=AccountStatus.PENDING, step=step, last_attempt_at=stamp)
         state = state.with_post(action.post_id, post.with_account(action.account, record))

@@ -14,6 +14,7 @@ from pathlib import Path
 from orshot_gitops.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
 from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.identity import follow_account_ids
 from orshot_gitops.load import discover_posts, load_config, post_id_for
 from orshot_gitops.model import CONFIG_FILE, Config
 from orshot_gitops.plan import Action, Kind, Plan, decide
@@ -29,6 +30,7 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     if config is None:
         return _plan(state, head, now, [], problems), None, state
 
+    state = follow_account_ids(state, config)
     posts_prefix = config.posts_dir + "/"
     shared = (CONFIG_FILE, config.templates_dir + "/")
     changes = git.changed_paths(state.commit, "HEAD", under=(posts_prefix,), shared=shared)

@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -286,6 +286,14 @@ class State:
             if any(a.status.needs_work for a in post.accounts.values())
         }
 
+    def post_ids_with_aliases_outside(self, known: Iterable[str]) -> set[str]:
+        """The posts with a record under an alias not in `known` (an alias renamed or
+        dropped in orshot.yaml). From the file's own values, like `post_ids_needing_work`."""
+        aliases = set(known)
+        if isinstance(self.posts, _RecordedPosts):
+            return self.posts.ids_with_aliases_outside(aliases)
+        return {pid for pid, post in self.posts.items() if not aliases.issuperset(post.accounts)}
+
     def account_count(self, post_id: str) -> int:
         """How many accounts the post has records for (0 if it is not recorded)."""
         if isinstance(self.posts, _RecordedPosts):
@@ -381,6 +389,13 @@ class _RecordedPosts(Mapping[str, PostState]):
             post_id
             for post_id, post in self._raw.items()
             if any(a["status"] in _NEEDS_WORK for a in post["accounts"].values())
+        }
+
+    def ids_with_aliases_outside(self, aliases: set[str]) -> set[str]:
+        return {
+            post_id
+            for post_id, post in self._raw.items()
+            if not aliases.issuperset(post["accounts"])
         }
 
     def account_count(self, post_id: str) -> int:

@@ -45,6 +45,9 @@ class ChangeSet:
     renamed: tuple[tuple[str, str], ...] = ()
     full_rescan_needed: bool = False
     reason: str = ""
+    base_missing: bool = False
+    """No diff from a recorded commit was possible (none recorded, not in this repository,
+    or not an ancestor): git cannot say which files are new and which moved."""
 
     @property
     def is_empty(self) -> bool:
@@ -158,6 +161,22 @@ class GitRepo:
         _, out, _ = self._git("rev-parse", "--is-shallow-repository")
         return out.strip() == "true"
 
+    def deepen_to(self, commit: str, remote: str = "origin") -> bool:
+        """In a shallow clone (CI's default), fetch the history back to `commit` so a diff
+        from it can follow renames. Returns whether `commit` is now an ancestor of HEAD.
+
+        Best effort, never an error: without the history the plan falls back to matching
+        posts by their recorded identity, and holds back what it cannot tell apart."""
+        if not self.is_shallow():
+            return self.resolve(commit) is not None and self.is_ancestor(commit)
+        status, _, _ = self._git("remote", "get-url", remote, ok=None)
+        if status != 0:
+            return False
+        # All of it: a post repository's history is small, and a depth that is a guess can
+        # stop one commit short of the recorded one.
+        self._git("fetch", "--quiet", "--unshallow", remote, env=_NO_PROMPT, ok=None)
+        return self.resolve(commit) is not None and self.is_ancestor(commit)
+
     # --- what changed -------------------------------------------------------------------
 
     def changed_paths(
@@ -184,7 +203,11 @@ class GitRepo:
             raise UserError(f"unknown commit {until!r}", hint="pass a commit, branch or tag")
         if since is None:
             return ChangeSet(
-                None, until_sha, full_rescan_needed=True, reason="no reconciled commit recorded"
+                None,
+                until_sha,
+                full_rescan_needed=True,
+                reason="no reconciled commit recorded",
+                base_missing=True,
             )
         since_sha = self.resolve(since)
         if since_sha is None:
@@ -194,10 +217,14 @@ class GitRepo:
                 else "history rewritten?"
             )
             reason = f"the recorded commit {since[:12]} is not in this repository ({why})"
-            return ChangeSet(since, until_sha, full_rescan_needed=True, reason=reason)
+            return ChangeSet(
+                since, until_sha, full_rescan_needed=True, reason=reason, base_missing=True
+            )
         if not self.is_ancestor(since_sha, until_sha):
             reason = f"the recorded commit {since[:12]} is not an ancestor of {until} (force-push?)"
-            return ChangeSet(since_sha, until_sha, full_rescan_needed=True, reason=reason)
+            return ChangeSet(
+                since_sha, until_sha, full_rescan_needed=True, reason=reason, base_missing=True
+            )
         _, out, _ = self._git(
             "diff",
             "--name-status",

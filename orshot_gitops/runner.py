@@ -131,7 +131,7 @@ def run_apply(
             )
             outcomes = applier.run()
         final = applier.state
-        if plan.head is not None and not plan.errors:
+        if plan.head is not None and not plan.errors and not plan.holds_back:
             final = write_state(root, final.with_commit(plan.head))
         commit, pushed = _record(root, git, final, marked_state, outcomes, options, branch)
         return ApplyReport(plan, tuple(outcomes), commit, pushed)
@@ -241,6 +241,7 @@ def _finish_without_sending(
         note = "paused (orshot.yaml paused: true): nothing was sent"
     elif (
         not plan.sending
+        and not plan.holds_back
         and plan.head
         and state.commit != plan.head
         and inputs_changed(root, git, state.commit, plan.head)

@@ -4,12 +4,25 @@ already went out. The sandbox's Posts Log is the ground truth of what went out."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SandboxFactory
-from reconcile_helpers import CONFIG, Workspace, actions, post_yaml, sandbox_config
+from fault_helpers import (
+    apply,
+    assert_no_public_duplicates,
+    content_remote,
+    converge,
+    logged_posts,
+    reported,
+)
+from fault_helpers import git as fgit
+from reconcile_helpers import CONFIG, Workspace, actions, git, post_yaml, sandbox_config
+
+FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
 
 
 @pytest.fixture
@@ -60,3 +73,144 @@ def test_renaming_an_account_alias_republishes_nothing(ws: Workspace) -> None:
         ),
     )
     assert actions(ws.plan_json()) == [("later", "acme-x", "edit")]
+
+
+# --- a moved and edited post, when git cannot show the move -----------------------------------
+
+
+def moved_and_edited(ws: Workspace) -> None:
+    """launch.yaml moves to 2026/launch.yaml with a new caption (too different for git alone
+    to see a rename once history is gone)."""
+    (ws.root / "posts/2026").mkdir(parents=True, exist_ok=True)
+    git(ws.root, "mv", "posts/launch.yaml", "posts/2026/launch.yaml")
+    ws.write("posts/2026/launch.yaml", post_yaml("Rockets are go. Read all about it today"))
+    ws.commit("move and edit the launch post")
+
+
+def assert_held_back(ws: Workspace, run_output: str) -> None:
+    assert "2026/launch" in run_output
+    assert "adopt" in run_output and "resolve" in run_output
+
+
+def test_a_move_after_squashed_history_is_held_back_not_published_again(ws: Workspace) -> None:
+    ws.post("launch", post_yaml("We launched"))
+    assert ws.apply().code == 0
+    sent_before = ws.sent()
+
+    # Squash everything into one new root commit: the recorded commit is gone.
+    git(ws.root, "checkout", "--quiet", "--orphan", "squashed")
+    moved_and_edited(ws)
+    git(ws.root, "branch", "-D", "main")
+    git(ws.root, "branch", "-m", "main")
+    git(ws.root, "reflog", "expire", "--expire=now", "--all")
+    git(ws.root, "gc", "--quiet", "--prune=now")
+
+    plan = ws.plan_json()
+    assert ("2026/launch", "x", "ambiguous") in actions(plan)
+    run = ws.apply()
+    assert run.code == 1
+    assert_held_back(ws, run.output)
+    assert ws.sent() == sent_before
+    # Held back on every later run too, not just the first one.
+    assert ws.apply().code == 1
+    assert ws.sent() == sent_before
+
+    # The user says what it is: the launch post moved.
+    assert ws.cli("adopt", "2026/launch", "--from", "launch").code == 0
+    ws.commit("the launch post moved")
+    run = ws.apply()
+    assert run.code == 0, run.output
+    assert ws.sent() == sent_before
+
+
+def test_a_move_after_a_state_without_commit_is_held_back(ws: Workspace) -> None:
+    ws.post("launch", post_yaml("We launched"))
+    ws.post("other", post_yaml("Something else", accounts=("x",)))
+    assert ws.apply().code == 0
+    sent_before = ws.sent()
+    state = ws.state()
+    state["commit"] = None  # what a merge of two runs, or a killed first run, leaves
+    ws.write(".orshot/state.json", json.dumps(state, indent=2, sort_keys=True) + "\n")
+    ws.commit("state without a commit")
+    moved_and_edited(ws)
+
+    run = ws.apply()
+    assert run.code == 1
+    assert_held_back(ws, run.output)
+    assert ws.sent() == sent_before
+
+
+def test_a_new_post_after_a_deletion_is_published_once_the_deletion_is_confirmed(
+    ws: Workspace,
+) -> None:
+    ws.post("launch", post_yaml("We launched"))
+    assert ws.apply().code == 0
+    state = ws.state()
+    state["commit"] = None
+    ws.write(".orshot/state.json", json.dumps(state, indent=2, sort_keys=True) + "\n")
+    ws.delete("launch")
+    ws.post("hiring", post_yaml("We are hiring"))
+
+    assert ws.apply().code == 1  # could be the launch post moved: nothing sent
+    assert len(ws.sent()) == 1
+    assert ws.cli("resolve", "launch", "--as", "deleted").code == 0
+    ws.commit("launch was deleted on purpose")
+    run = ws.apply()
+    assert run.code == 0, run.output
+    assert [p["request"]["content"] for p in ws.sent()] == ["We launched\n", "We are hiring\n"]
+
+
+def test_a_move_seen_from_a_shallow_clone_is_a_rename(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    """CI checks out one commit (actions/checkout's fetch-depth: 1): the history the diff
+    needs is fetched, and the move is a move."""
+    server = sandbox_factory(FAST)
+    remote = content_remote(
+        tmp_path, {"orshot.yaml": CONFIG, "posts/launch.yaml": post_yaml("We launched")}
+    )
+    first = remote.clone()
+    converge(first, server, "--push")
+    sent_before = logged_posts(server)
+    (first / "posts/2026").mkdir()
+    fgit(first, "mv", "posts/launch.yaml", "posts/2026/launch.yaml")
+    (first / "posts/2026/launch.yaml").write_text(post_yaml("We launched!"))
+    for n in range(3):
+        (first / f"posts/filler-{n}.yaml").write_text(post_yaml(f"Filler {n}", draft=True))
+        fgit(first, "add", "--all")
+        fgit(first, "commit", "--quiet", "-m", f"filler {n}")
+    fgit(first, "push", "--quiet", "origin", "main")
+
+    shallow = tmp_path / "shallow"
+    fgit(tmp_path, "clone", "--quiet", "--depth", "1", f"file://{remote.bare}", str(shallow))
+    run = apply(shallow, server, "--push")
+    assert run.returncode == 0, run.describe()
+    assert reported(run).get(("2026/launch", "x")) == "renamed"
+    assert [p for p in logged_posts(server) if p["request"]["content"].startswith("We")] == [
+        p for p in sent_before
+    ]
+    assert_no_public_duplicates(server)
+
+
+def test_a_move_after_a_first_apply_killed_after_publishing_is_not_published_again(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    server = sandbox_factory(FAST)
+    remote = content_remote(
+        tmp_path, {"orshot.yaml": CONFIG, "posts/launch.yaml": post_yaml("We launched")}
+    )
+    repo = remote.clone()
+    crashed = apply(repo, server, crash_at="after-publish")
+    assert crashed.killed, crashed.describe()
+    fgit(repo, "add", "--all")
+    fgit(repo, "commit", "--quiet", "-m", "the intents the killed run left")
+    (repo / "posts/2026").mkdir()
+    fgit(repo, "mv", "posts/launch.yaml", "posts/2026/launch.yaml")
+    (repo / "posts/2026/launch.yaml").write_text(post_yaml("Rockets are go. Read all about it"))
+    fgit(repo, "commit", "--quiet", "-am", "move and edit")
+
+    apply(repo, server, "--settle-after", "0")
+    apply(repo, server, "--settle-after", "0")
+    assert_no_public_duplicates(server)
+    public = [p for p in logged_posts(server) if p["status"] != "draft"]
+    assert len(public) == 1, public

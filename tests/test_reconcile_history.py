@@ -157,7 +157,7 @@ def test_a_new_post_after_a_deletion_is_published_once_the_deletion_is_confirmed
     ws.commit("launch was deleted on purpose")
     run = ws.apply()
     assert run.code == 0, run.output
-    assert [p["request"]["content"] for p in ws.sent()] == ["We launched\n", "We are hiring\n"]
+    assert [p["request"]["content"] for p in ws.sent()] == ["We launched", "We are hiring"]
 
 
 def test_a_move_seen_from_a_shallow_clone_is_a_rename(

@@ -10,6 +10,7 @@ UserError carrying what git said, never a traceback.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +177,31 @@ class GitRepo:
         # stop one commit short of the recorded one.
         self._git("fetch", "--quiet", "--unshallow", remote, env=_NO_PROMPT, ok=None)
         return self.resolve(commit) is not None and self.is_ancestor(commit)
+
+    def recorded_versions(self, path: str, reflog_entries: int = 20) -> list[str]:
+        """The texts of `path` at every branch and remote-tracking tip and at HEAD's recent
+        reflog entries, each distinct version once: where a newer state may survive a
+        force-push that dropped it from this branch. A fixed number of git calls."""
+        _, tips, _ = self._git(
+            "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes"
+        )
+        _, reflog, _ = self._git(
+            "reflog", "show", f"-n{reflog_entries}", "--format=%H", "HEAD", ok=None
+        )
+        commits = sorted({c for c in (*tips.split(), *reflog.split()) if c})
+        if not commits:
+            return []
+        full = self._full(path)
+        lookups = "".join(f"{commit}:{full}\n" for commit in commits)
+        _, checked, _ = self._git_with_input(
+            ("cat-file", "--batch-check=%(objectname) %(objecttype)"), lookups
+        )
+        blobs = sorted({line.split()[0] for line in checked.splitlines() if line.endswith(" blob")})
+        texts = []
+        for blob in blobs:
+            _, text, _ = self._git("cat-file", "blob", blob)
+            texts.append(text)
+        return texts
 
     # --- what changed -------------------------------------------------------------------
 
@@ -414,6 +440,21 @@ class GitRepo:
             raise UserError("git is not installed or not on PATH", hint="install git") from exc
         if ok is not None and status not in ok:
             raise _git_error(args[0], err, hint)
+        return int(status), str(out), str(err)
+
+    def _git_with_input(self, args: Sequence[str], text: str) -> tuple[int, str, str]:
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(text.encode("utf-8"))
+            stdin.seek(0)
+            status, out, err = self._repo.git.execute(
+                ["git", *args],
+                istream=stdin,
+                with_extended_output=True,
+                with_exceptions=False,
+                strip_newline_in_stdout=False,
+            )
+        if status != 0:
+            raise _git_error(args[0], err, "")
         return int(status), str(out), str(err)
 
     def _has_committer_identity(self) -> bool:

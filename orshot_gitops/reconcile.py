@@ -14,6 +14,7 @@ from pathlib import Path
 from orshot_gitops.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
 from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.history import went_backwards
 from orshot_gitops.identity import follow_account_ids, unexplained_posts
 from orshot_gitops.load import discover_posts, load_config, post_id_for
 from orshot_gitops.model import CONFIG_FILE, Config
@@ -27,6 +28,9 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     state = load_state(root)
     head = git.head_commit()
     config, problems = load_config(root)
+    behind = went_backwards(git, state)
+    if behind is not None:
+        problems.append(behind)
     if config is None:
         return _plan(state, head, now, [], problems), None, state
 

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from orshot_gitops.apply import Applier, Outcome
-from orshot_gitops.client import OrshotClient
+from orshot_gitops.client import ApiError, OrshotClient
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
 from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.history import REBUILD_HINT, found_in_posts_log
 from orshot_gitops.model import CONFIG_FILE
 from orshot_gitops.plan import Kind, Plan
 from orshot_gitops.reconcile import inputs_changed, make_plan
@@ -110,7 +111,7 @@ def run_apply(
                     f"this checkout has diverged from {options.remote}/{branch}",
                     hint="apply --push runs on the tip of the branch: pull or re-run the job",
                 )
-        plan, state = _plan_and_mark(root, git, now, options, branch)
+        plan, state = _plan_and_mark(root, git, now, options, branch, client_factory)
         if plan.errors or plan.paused or not plan.has_changes:
             return _finish_without_sending(root, git, plan, state, options, branch)
         marked_state = state
@@ -148,12 +149,19 @@ def _refuse_uncommitted(git: GitRepo) -> None:
 
 
 def _plan_and_mark(
-    root: Path, git: GitRepo, now: Callable[[], datetime], options: ApplyOptions, branch: str | None
+    root: Path,
+    git: GitRepo,
+    now: Callable[[], datetime],
+    options: ApplyOptions,
+    branch: str | None,
+    client_factory: Callable[[], OrshotClient],
 ) -> tuple[Plan, State]:
     for _ in range(MAX_PUSH_RACES):
         plan, _, state = make_plan(root, git, now())
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
+        if not plan.errors and not plan.paused:
+            _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or plan.paused or not plan.sending:
             return plan, state
         marked = write_state(root, mark_intents(state, plan, now()))
@@ -172,6 +180,30 @@ def _plan_and_mark(
                 hint="make a new plan: a saved plan is only valid for the commit it was made on",
             )
     raise UserError("other runs kept pushing first", hint="run apply again when they are done")
+
+
+def _refuse_what_went_out(
+    plan: Plan, state: State, client_factory: Callable[[], OrshotClient]
+) -> None:
+    """Before the first intent: a post the plan would create that Orshot already holds,
+    exactly, outside any record, means the state went backwards (a dropped results commit
+    that git no longer has). Sending would post it twice; nothing is sent."""
+    if not any(a.kind is Kind.CREATE for a in plan.actions):
+        return
+    try:
+        with client_factory() as client:
+            found = found_in_posts_log(plan.actions, state, client.list_posts())
+    except ApiError as error:
+        raise UserError(
+            f"could not read Orshot's Posts Log to check the state: {error.message}",
+            hint="nothing was sent; run apply again",
+            code="state-check",
+        ) from None
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise UserError(
+            found[0].message() + more, path=STATE_PATH, hint=REBUILD_HINT, code="state-behind"
+        )
 
 
 def _saved_plan(path: Path, current: Plan) -> Plan:

@@ -214,3 +214,62 @@ def test_a_move_after_a_first_apply_killed_after_publishing_is_not_published_aga
     assert_no_public_duplicates(server)
     public = [p for p in logged_posts(server) if p["status"] != "draft"]
     assert len(public) == 1, public
+
+
+# --- a state that went backwards --------------------------------------------------------------
+
+
+def drop_the_results(ws: Workspace, commits: int) -> None:
+    """Someone force-pushes the branch without the last `commits` commits (the results)."""
+    git(ws.root, "reset", "--quiet", "--hard", f"HEAD~{commits}")
+    git(ws.root, "push", "--quiet", "--force", "origin", "main")
+
+
+def test_a_state_that_went_backwards_is_refused_until_rebuilt(ws: Workspace) -> None:
+    ws.post("launch", post_yaml("We launched"))
+    ws.post("hiring", post_yaml("We are hiring", accounts=("x",)))
+    git(ws.root, "push", "--quiet", "origin", "main")
+    assert ws.apply("--push").code == 0
+    sent_before = ws.sent()
+    drop_the_results(ws, 2)  # the intents and the results commits
+
+    run = ws.plan()
+    assert run.code == 1
+    assert "refresh --rebuild" in run.output
+    run = ws.apply("--push")
+    assert run.code == 1 and "refresh --rebuild" in run.output
+    assert ws.sent() == sent_before
+
+    run = ws.cli("refresh", "--rebuild", "--format", "json")
+    assert run.code == 0, run.output
+    found = run.json()
+    assert sorted((r["post"], r["account"], r["status"]) for r in found["recorded"]) == [
+        ("hiring", "x", "published"),
+        ("launch", "li", "published"),
+        ("launch", "x", "published"),
+    ]
+    assert ws.sent() == sent_before  # rebuilding reads; it never sends
+    ws.commit("rebuilt state")
+    run = ws.apply("--push")
+    assert run.code == 0, run.output
+    assert ws.sent() == sent_before
+
+
+def test_a_state_that_went_backwards_is_caught_by_the_posts_log_in_a_fresh_clone(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """CI's fresh clone has no reflog and no ref that remembers the dropped results: only
+    Orshot's Posts Log says what went out."""
+    ws.post("launch", post_yaml("We launched"))
+    git(ws.root, "push", "--quiet", "origin", "main")
+    assert ws.apply("--push").code == 0
+    sent_before = ws.sent()
+    drop_the_results(ws, 2)
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "--quiet", str(ws.remote), str(fresh))
+    ws.root = fresh
+
+    run = ws.apply("--push")
+    assert run.code == 1, run.output
+    assert "refresh --rebuild" in run.output
+    assert ws.sent() == sent_before

@@ -313,7 +313,11 @@ def _record(
         theirs = parse_state(theirs_text) if theirs_text else base
         merged = merge_states(base, final, theirs)
         git.reset_hard(remote)
-        final = write_state(root, replace(merged, serial=load_state(root).serial))
+        # Past both sides' serials: our own results commit, reset away just now, stays in the
+        # reflog, and a lower serial here would read as a state that went backwards.
+        final = write_state(
+            root, replace(merged, serial=max(merged.serial, load_state(root).serial))
+        )
         git.commit_paths([STATE_PATH], message)
     raise UserError(
         "could not push the results: other runs kept pushing first",

@@ -407,8 +407,9 @@ def test_a_post_edited_after_a_crash_goes_out_once_with_the_new_text(
 # --- 7. a revision bump interrupted, then edited --------------------------------------------
 
 
+@pytest.mark.parametrize("options", [(), ("--push",)], ids=["local", "ci"])
 def test_an_interrupted_revision_bump_then_an_edit_never_adopts_the_old_revision(
-    tmp_path: Path, sandbox_factory: SandboxFactory
+    tmp_path: Path, sandbox_factory: SandboxFactory, options: tuple[str, ...]
 ) -> None:
     """Revision 1 is live. Revision 2's draft is created, and the run dies before its answer is
     recorded; a typo is then fixed. The next run must find revision 2's draft (what was sent
@@ -419,20 +420,20 @@ def test_an_interrupted_revision_bump_then_an_edit_never_adopts_the_old_revision
         "posts/launch.yaml": "accounts: [x, li]\ncontent: Launch day\n",
     }
     repo = content_remote(tmp_path, files).clone()
-    converge(repo, server)
+    converge(repo, server, *options)
     first_id = load_state(repo).account("launch", "x").post_id  # type: ignore[union-attr]
 
     (repo / "posts/launch.yaml").write_text(
         "accounts: [x, li]\ncontent: Launch day, agian\nrevision: 2\n"
     )
     git(repo, "commit", "--quiet", "-am", "post it again")
-    crashed = apply(repo, server, crash_at="after-draft")
+    crashed = apply(repo, server, *options, crash_at="after-draft")
     assert crashed.killed, crashed.describe()
     (repo / "posts/launch.yaml").write_text(
         "accounts: [x, li]\ncontent: Launch day, again\nrevision: 2\n"
     )
     git(repo, "commit", "--quiet", "-am", "typo")
-    converge(repo, server)
+    converge(repo, server, *options)
 
     posts = sorted(logged_posts(server), key=lambda p: int(p["post_id"]))
     assert [p["status"] for p in posts] == ["published", "published"], posts

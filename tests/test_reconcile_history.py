@@ -273,3 +273,23 @@ def test_a_state_that_went_backwards_is_caught_by_the_posts_log_in_a_fresh_clone
     assert run.code == 1, run.output
     assert "refresh --rebuild" in run.output
     assert ws.sent() == sent_before
+
+    # Rebuilt from the Posts Log, the state is trusted again: nothing goes out twice.
+    assert ws.cli("refresh", "--rebuild").code == 0
+    ws.commit("rebuilt state")
+    run = ws.apply("--push")
+    assert run.code == 0, run.output
+    assert ws.sent() == sent_before
+
+
+def test_a_deleted_state_file_is_a_state_that_went_backwards(ws: Workspace) -> None:
+    ws.post("launch", post_yaml("We launched"))
+    assert ws.apply().code == 0
+    sent_before = ws.sent()
+    git(ws.root, "rm", "--quiet", ".orshot/state.json")
+    ws.commit("start over")
+
+    run = ws.apply()
+    assert run.code == 1
+    assert "went backwards" in run.output and "refresh --rebuild" in run.output
+    assert ws.sent() == sent_before

@@ -15,14 +15,18 @@ holds (it reads, never sends) and its state is committed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from orshot_gitops.errors import Diagnostic, Severity
 from orshot_gitops.gitrepo import GitRepo
 from orshot_gitops.plan import Action, Kind
 from orshot_gitops.state import STATE_PATH, State, sent_digest
+
+if TYPE_CHECKING:  # plan imports this module, and needs no HTTP client (150 ms to import)
+    from orshot_gitops.client import Post
 
 REBUILD_HINT = (
     "run 'orshot-gitops refresh --rebuild' (it reads Orshot's Posts Log and records what "
@@ -81,15 +85,13 @@ class AlreadyOut:
 
 
 def found_in_posts_log(
-    actions: Iterable[Action], state: State, posts: Iterator[object]
+    actions: Iterable[Action], state: State, posts: Iterable[Post]
 ) -> list[AlreadyOut]:
     """The planned creates that Orshot's Posts Log already holds, exactly (accounts, caption
     and media) and outside any record: what a dropped results commit leaves behind.
 
     Only posts newer than the state's latest attempt can be ones it forgot, so the search
     stops there (newest first); a state with no attempt at all searches the whole log."""
-    from orshot_gitops.client import Post
-
     creating: dict[tuple[tuple[int, ...], str], str] = {}
     groups: dict[str, list[Action]] = {}
     for action in actions:
@@ -105,7 +107,6 @@ def found_in_posts_log(
     since = _instant(max(stamps, key=_instant)) - timedelta(minutes=10) if stamps else None
     found: list[AlreadyOut] = []
     for post in posts:
-        assert isinstance(post, Post)
         if since is not None and post.created_at and _instant(post.created_at) < since:
             break
         if post.id in owned or post.status in ("draft", "discarded"):

@@ -43,6 +43,7 @@ from orshot_gitops.state import (
     Render,
     State,
     Step,
+    sent_digest,
 )
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
@@ -192,7 +193,8 @@ class Applier:
                 **extra,
             }
             if step is Step.DRAFT:
-                # A new post for this account: forget the old one's id and outcome.
+                # A new post for this account: forget the old one's outcome, but keep its id
+                # among the record's earlier posts, so no settle search takes it for an orphan.
                 changes.update(
                     fingerprint=action.fingerprint or "",
                     revision=action.revision,
@@ -201,6 +203,7 @@ class Applier:
                     error=None,
                     action=None,
                     scheduled_for=action.scheduled_for,
+                    earlier_post_ids=current.owned_post_ids() if current else (),
                 )
             self._record(action, **changes)
         self.save()
@@ -360,7 +363,7 @@ class Applier:
         if media is None:
             return
         first = actions[0]
-        self._intent(actions, Step.DRAFT)
+        self._intent(actions, Step.DRAFT, sent_digest=sent_digest(first.content, media))
         request = PublishRequest(
             accounts=tuple(a.account_id for a in actions),
             content=first.content,
@@ -658,26 +661,35 @@ class Applier:
                 )
             return
         first = actions[0]
-        # The file may have been edited since the attempt: then what was sent is not what the
-        # plan wants now, and the orphan carries the old caption. Match it on accounts and time
-        # alone, and bring it to the new text with an edit (or flag it, if it already went out).
+        # The file may have been edited since the attempt: then what the plan wants now is not
+        # what was sent. The orphan is matched on what the record says was sent (its digest),
+        # never on accounts and time alone: that would take any post of these accounts.
         sent = records[0].fingerprint if records and records[0] else None
         edited_since = bool(first.fingerprint and sent and sent != first.fingerprint)
         since = min((r.first_attempt_at for r in records if r and r.first_attempt_at), default=None)
         wanted_ids = sorted(a.account_id for a in actions)
+        sent_digests = {r.sent_digest for r in records if r is not None and r.sent_digest}
         media = self._recorded_media(actions)
-        # Posts other records already own (a user's draft with the same caption) are not orphans.
-        owned = {r.post_id for _, _, r in self.state.entries() if r.post_id is not None}
+        # Posts a record owns, this one's earlier revisions included, are nobody's orphans.
+        owned = _owned_post_ids(self.state)
         matches = []
         try:
             for post in self.client.list_posts():
                 if since and post.created_at and _instant(post.created_at) < _earlier(since):
                     break  # newest first: everything further is older than our attempt
                 ids = sorted(r.account_id for r in post.accounts if r.account_id is not None)
-                same_text = post.content == first.content and (
-                    media is None or tuple(post.media_urls) == media
-                )
-                if post.id not in owned and ids == wanted_ids and (same_text or edited_since):
+                if post.id in owned or ids != wanted_ids:
+                    continue
+                if sent_digests:
+                    carried = sent_digest(post.content, tuple(post.media_urls))
+                    same = carried in sent_digests
+                else:
+                    # A record from before digests were kept: only the caption the plan wants
+                    # now (and its media, when known) is proof enough.
+                    same = post.content == first.content and (
+                        media is None or tuple(post.media_urls) == media
+                    )
+                if same:
                     matches.append(post)
         except ApiError as error:
             for action in actions:
@@ -723,6 +735,10 @@ class Applier:
                 self._outcome(action, "drafted", orshot_post_id=adopted.id)
         else:
             self._second_phase(actions, adopted.id)
+
+
+def _owned_post_ids(state: State) -> set[int]:
+    return {post_id for _, _, record in state.entries() for post_id in record.owned_post_ids()}
 
 
 def _as_sent(actions: Sequence[Action], post: Post) -> list[Action]:

@@ -10,6 +10,7 @@ UserError carrying what git said, never a traceback.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,9 @@ class ChangeSet:
     renamed: tuple[tuple[str, str], ...] = ()
     full_rescan_needed: bool = False
     reason: str = ""
+    base_missing: bool = False
+    """No diff from a recorded commit was possible (none recorded, not in this repository,
+    or not an ancestor): git cannot say which files are new and which moved."""
 
     @property
     def is_empty(self) -> bool:
@@ -158,6 +162,47 @@ class GitRepo:
         _, out, _ = self._git("rev-parse", "--is-shallow-repository")
         return out.strip() == "true"
 
+    def deepen_to(self, commit: str, remote: str = "origin") -> bool:
+        """In a shallow clone (CI's default), fetch the history back to `commit` so a diff
+        from it can follow renames. Returns whether `commit` is now an ancestor of HEAD.
+
+        Best effort, never an error: without the history the plan falls back to matching
+        posts by their recorded identity, and holds back what it cannot tell apart."""
+        if not self.is_shallow():
+            return self.resolve(commit) is not None and self.is_ancestor(commit)
+        status, _, _ = self._git("remote", "get-url", remote, ok=None)
+        if status != 0:
+            return False
+        # All of it: a post repository's history is small, and a depth that is a guess can
+        # stop one commit short of the recorded one.
+        self._git("fetch", "--quiet", "--unshallow", remote, env=_NO_PROMPT, ok=None)
+        return self.resolve(commit) is not None and self.is_ancestor(commit)
+
+    def recorded_versions(self, path: str, reflog_entries: int = 20) -> list[str]:
+        """The texts of `path` at every branch and remote-tracking tip and at HEAD's recent
+        reflog entries, each distinct version once: where a newer state may survive a
+        force-push that dropped it from this branch. A fixed number of git calls."""
+        _, tips, _ = self._git(
+            "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes"
+        )
+        _, reflog, _ = self._git(
+            "reflog", "show", f"-n{reflog_entries}", "--format=%H", "HEAD", ok=None
+        )
+        commits = sorted({c for c in (*tips.split(), *reflog.split()) if c})
+        if not commits:
+            return []
+        full = self._full(path)
+        lookups = "".join(f"{commit}:{full}\n" for commit in commits)
+        _, checked, _ = self._git_with_input(
+            ("cat-file", "--batch-check=%(objectname) %(objecttype)"), lookups
+        )
+        blobs = sorted({line.split()[0] for line in checked.splitlines() if line.endswith(" blob")})
+        texts = []
+        for blob in blobs:
+            _, text, _ = self._git("cat-file", "blob", blob)
+            texts.append(text)
+        return texts
+
     # --- what changed -------------------------------------------------------------------
 
     def changed_paths(
@@ -184,7 +229,11 @@ class GitRepo:
             raise UserError(f"unknown commit {until!r}", hint="pass a commit, branch or tag")
         if since is None:
             return ChangeSet(
-                None, until_sha, full_rescan_needed=True, reason="no reconciled commit recorded"
+                None,
+                until_sha,
+                full_rescan_needed=True,
+                reason="no reconciled commit recorded",
+                base_missing=True,
             )
         since_sha = self.resolve(since)
         if since_sha is None:
@@ -194,10 +243,14 @@ class GitRepo:
                 else "history rewritten?"
             )
             reason = f"the recorded commit {since[:12]} is not in this repository ({why})"
-            return ChangeSet(since, until_sha, full_rescan_needed=True, reason=reason)
+            return ChangeSet(
+                since, until_sha, full_rescan_needed=True, reason=reason, base_missing=True
+            )
         if not self.is_ancestor(since_sha, until_sha):
             reason = f"the recorded commit {since[:12]} is not an ancestor of {until} (force-push?)"
-            return ChangeSet(since_sha, until_sha, full_rescan_needed=True, reason=reason)
+            return ChangeSet(
+                since_sha, until_sha, full_rescan_needed=True, reason=reason, base_missing=True
+            )
         _, out, _ = self._git(
             "diff",
             "--name-status",
@@ -389,6 +442,21 @@ class GitRepo:
             raise UserError("git is not installed or not on PATH", hint="install git") from exc
         if ok is not None and status not in ok:
             raise _git_error(args[0], err, hint)
+        return int(status), str(out), str(err)
+
+    def _git_with_input(self, args: Sequence[str], text: str) -> tuple[int, str, str]:
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(text.encode("utf-8"))
+            stdin.seek(0)
+            status, out, err = self._repo.git.execute(
+                ["git", *args],
+                istream=stdin,
+                with_extended_output=True,
+                with_exceptions=False,
+                strip_newline_in_stdout=False,
+            )
+        if status != 0:
+            raise _git_error(args[0], err, "")
         return int(status), str(out), str(err)
 
     def _has_committer_identity(self) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orshot_gitops.compile import Compiler
 from orshot_gitops.errors import Severity, UserError
-from orshot_gitops.load import discover_posts, load_config, load_posts
+from orshot_gitops.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.state import AccountState, AccountStatus, PostState, State, Step
 from orshot_gitops.templating import TemplateEngine
 
@@ -226,3 +226,71 @@ def refresh(state: State, client: object) -> tuple[State, list[Drift]]:
                 ),
             )
     return state, drifts
+
+
+def _post_files(root: Path) -> dict[str, str]:
+    """Every post id in the repository and its file."""
+    config, problems = load_config(root)
+    if config is None:
+        raise UserError(problems[0].message, path=problems[0].path, hint=problems[0].hint)
+    files, _ = discover_posts(root, config)
+    return {post_id_for(f, config.posts_dir): f for f in files}
+
+
+def adopt_move(root: Path, state: State, post_id: str, moved_from: str) -> tuple[State, list[str]]:
+    """Record that `post_id` is the recorded post `moved_from`, moved (and maybe edited): its
+    records, Orshot post ids included, follow it. Sends nothing; what the plan then says
+    is the ordinary rule for that post (live and edited: "changed after publish")."""
+    files = _post_files(root)
+    if post_id not in files:
+        raise UserError(f"no post {post_id!r} in the repository", hint="name it by its id")
+    if post_id in state.posts:
+        raise UserError(
+            f"the state already has a record of {post_id!r}",
+            hint="only a post the state does not know can take over another one's record",
+        )
+    old = state.posts.get(moved_from)
+    if old is None:
+        raise UserError(
+            f"the state has no post {moved_from!r}",
+            hint="see 'orshot-gitops status' for the posts it records",
+        )
+    if moved_from in files:
+        raise UserError(
+            f"{files[moved_from]} is still in the repository: {moved_from!r} did not move",
+            hint="a move leaves no file behind",
+        )
+    moved = replace(old, path=files[post_id])
+    state = state.without_post(moved_from).with_post(post_id, moved)
+    return state, [f"{moved_from} → {post_id} ({key})" for key in sorted(moved.accounts)]
+
+
+def forget_deleted(
+    root: Path, state: State, post_id: str, now: datetime
+) -> tuple[State, list[str]]:
+    """Forget the record of a post whose file was deleted on purpose, so that no new post is
+    taken for it moved. Refused while Orshot may still hold it or its outcome is unsettled:
+    that record is what keeps a held post from going out twice."""
+    post = state.posts.get(post_id)
+    if post is None:
+        raise UserError(
+            f"the state has no post {post_id!r}",
+            hint="see 'orshot-gitops status' for the posts it records",
+        )
+    files = _post_files(root)
+    if post_id in files:
+        raise UserError(
+            f"{files[post_id]} is still in the repository: it was not deleted",
+            hint="delete the file first, or adopt the post it moved to",
+        )
+    for key, record in sorted(post.accounts.items()):
+        scheduled = record.status is AccountStatus.SCHEDULED and (
+            record.scheduled_for is None or datetime.fromisoformat(record.scheduled_for) > now
+        )
+        if record.status.needs_work or record.status is AccountStatus.DRAFTED or scheduled:
+            raise UserError(
+                f"{post_id} → {key} is {record.status.value}: Orshot may still hold it",
+                hint="settle it first ('orshot-gitops refresh', then apply or resolve), "
+                "or discard it with 'prune: true'",
+            )
+    return state.without_post(post_id), [f"{post_id} → {key}" for key in sorted(post.accounts)]

@@ -34,6 +34,7 @@ class Kind(str, enum.Enum):
     REMOVED = "removed"  # file deleted: noted (nothing can or will be done)
     CHANGED_AFTER_PUBLISH = "changed-after-publish"  # live posts are immutable
     PAST_SCHEDULE = "past-schedule"  # never sent and its time has passed: an error
+    AMBIGUOUS = "ambiguous"  # no history says it is new: it may be a recorded post moved
 
     @property
     def sends(self) -> bool:
@@ -113,6 +114,12 @@ class Plan:
         return tuple(a for a in self.actions if a.kind.sends)
 
     @property
+    def holds_back(self) -> bool:
+        """A post is held back until a person says what it is: the reconciled commit must
+        not move past it, or the next run would take it for new."""
+        return any(a.kind is Kind.AMBIGUOUS for a in self.actions)
+
+    @property
     def has_changes(self) -> bool:
         """Anything to send or to record (a rename changes the state without a request)."""
         return any(a.kind.sends or a.kind is Kind.RENAME for a in self.actions)
@@ -180,12 +187,14 @@ def decide(
     present_post_ids: Iterable[str],
     renames: Mapping[str, str] = {},
     prune: bool = False,
+    held_back: Mapping[str, tuple[str, ...]] = {},
 ) -> tuple[list[Action], int]:
     """Actions for the compiled posts and for every state entry that needs attention.
 
     `present_post_ids` are all post ids in the repository (compiled or not); `renames` maps a
-    new post id to the recorded one it continues. Returns the actions and how many
-    (post, account) pairs need nothing.
+    new post id to the recorded one it continues; `held_back` maps a post no history
+    explains to the recorded posts it may be (moved), and nothing is sent for it. Returns
+    the actions and how many (post, account) pairs need nothing.
     """
     actions: list[Action] = []
     unchanged = 0
@@ -195,6 +204,9 @@ def decide(
         recorded_id = renames.get(post.spec.id, post.spec.id)
         if recorded_id != post.spec.id:
             actions.extend(_rename_actions(post, recorded_id, state))
+        if post.spec.id in held_back:
+            actions.extend(_held_back(post, held_back[post.spec.id], state))
+            continue
         post_actions, post_unchanged = _decide_post(post, state, recorded_id, now)
         actions.extend(post_actions)
         unchanged += post_unchanged
@@ -227,6 +239,34 @@ def _rename_actions(post: CompiledPost, recorded_id: str, state: State) -> list[
             orshot_post_id=record.post_id,
         )
         for key, record in sorted(recorded.accounts.items())
+    ]
+
+
+def _held_back(post: CompiledPost, maybe: tuple[str, ...], state: State) -> list[Action]:
+    """Fail closed: this post may be a recorded one moved and edited (git cannot show it),
+    and sending it would then post it twice. Nothing is sent until a person says which."""
+    old = maybe[0]
+    others = f" (or {', '.join(maybe[1:])})" if len(maybe) > 1 else ""
+    reason = (
+        f"no git history says where it came from, and it may be {state.posts[old].path}"
+        f"{others} moved and edited: nothing is sent. If it is: 'orshot-gitops adopt "
+        f"{post.spec.id} --from {old}'; if {old} was deleted on purpose: 'orshot-gitops "
+        f"resolve {old} --as deleted' ('orshot-gitops refresh' shows what Orshot holds)"
+    )
+    return [
+        Action(
+            post_id=post.spec.id,
+            path=post.spec.path,
+            account=payload.account.alias,
+            account_id=payload.account.id,
+            platform=payload.account.platform,
+            kind=Kind.AMBIGUOUS,
+            reason=reason,
+            severity="error",
+            fingerprint=payload.fingerprint,
+            revision=post.spec.revision,
+        )
+        for payload in post.payloads
     ]
 
 

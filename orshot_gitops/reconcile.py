@@ -14,6 +14,8 @@ from pathlib import Path
 from orshot_gitops.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.history import went_backwards
+from orshot_gitops.identity import follow_account_ids, unexplained_posts
 from orshot_gitops.load import discover_posts, load_config, post_id_for
 from orshot_gitops.model import CONFIG_FILE, Config
 from orshot_gitops.plan import Action, Kind, Plan, decide
@@ -26,12 +28,19 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     state = load_state(root)
     head = git.head_commit()
     config, problems = load_config(root)
+    behind = went_backwards(git, state)
+    if behind is not None:
+        problems.append(behind)
     if config is None:
         return _plan(state, head, now, [], problems), None, state
 
+    state = follow_account_ids(state, config)
     posts_prefix = config.posts_dir + "/"
     shared = (CONFIG_FILE, config.templates_dir + "/")
     changes = git.changed_paths(state.commit, "HEAD", under=(posts_prefix,), shared=shared)
+    if changes.base_missing and state.commit and git.deepen_to(state.commit):
+        # A shallow clone: the recorded commit is fetched now, and git can follow moves.
+        changes = git.changed_paths(state.commit, "HEAD", under=(posts_prefix,), shared=shared)
     dirty = git.dirty_paths((posts_prefix, *shared))
     files, found_problems = discover_posts(root, config)
     problems.extend(found_problems)
@@ -69,9 +78,21 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed_paths]
     renames.update(_renames_by_content(compiled, state, set(ids), renames))
+    explained: set[str] = set()
+    if not changes.base_missing:
+        explained = set(changes.added) | {new for _, new in changes.renamed} | set(dirty)
+    held_back = unexplained_posts(
+        compiled, state, present=set(ids), renames=renames, explained_paths=explained
+    )
 
     actions, unchanged = decide(
-        compiled, state, now, present_post_ids=ids, renames=renames, prune=config.prune
+        compiled,
+        state,
+        now,
+        present_post_ids=ids,
+        renames=renames,
+        prune=config.prune,
+        held_back=held_back,
     )
     compiled_ids = {p.spec.id for p in compiled} | {renames.get(p.spec.id, "") for p in compiled}
     unchanged += sum(

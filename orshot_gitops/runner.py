@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from orshot_gitops.apply import Applier, Outcome
-from orshot_gitops.client import OrshotClient
+from orshot_gitops.client import ApiError, OrshotClient
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
 from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.history import REBUILD_HINT, found_in_posts_log
 from orshot_gitops.plan import Kind, Plan
 from orshot_gitops.reconcile import inputs_changed, make_plan, refuse_uncommitted_inputs
 from orshot_gitops.state import (
@@ -109,7 +110,7 @@ def run_apply(
                     f"this checkout has diverged from {options.remote}/{branch}",
                     hint="apply --push runs on the tip of the branch: pull or re-run the job",
                 )
-        plan, state = _plan_and_mark(root, git, now, options, branch)
+        plan, state = _plan_and_mark(root, git, now, options, branch, client_factory)
         if plan.errors or plan.paused or not plan.has_changes:
             return _finish_without_sending(root, git, plan, state, options, branch)
         marked_state = state
@@ -130,19 +131,26 @@ def run_apply(
             )
             outcomes = applier.run()
         final = applier.state
-        if plan.head is not None and not plan.errors:
+        if plan.head is not None and not plan.errors and not plan.holds_back:
             final = write_state(root, final.with_commit(plan.head))
         commit, pushed = _record(root, git, final, marked_state, outcomes, options, branch)
         return ApplyReport(plan, tuple(outcomes), commit, pushed)
 
 
 def _plan_and_mark(
-    root: Path, git: GitRepo, now: Callable[[], datetime], options: ApplyOptions, branch: str | None
+    root: Path,
+    git: GitRepo,
+    now: Callable[[], datetime],
+    options: ApplyOptions,
+    branch: str | None,
+    client_factory: Callable[[], OrshotClient],
 ) -> tuple[Plan, State]:
     for _ in range(MAX_PUSH_RACES):
         plan, _, state = make_plan(root, git, now())
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
+        if not plan.errors and not plan.paused:
+            _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or plan.paused or not plan.sending:
             return plan, state
         marked = write_state(root, mark_intents(state, plan, now()))
@@ -161,6 +169,30 @@ def _plan_and_mark(
                 hint="make a new plan: a saved plan is only valid for the commit it was made on",
             )
     raise UserError("other runs kept pushing first", hint="run apply again when they are done")
+
+
+def _refuse_what_went_out(
+    plan: Plan, state: State, client_factory: Callable[[], OrshotClient]
+) -> None:
+    """Before the first intent: a post the plan would create that Orshot already holds,
+    exactly, outside any record, means the state went backwards (a dropped results commit
+    that git no longer has). Sending would post it twice; nothing is sent."""
+    if not any(a.kind is Kind.CREATE for a in plan.actions):
+        return
+    try:
+        with client_factory() as client:
+            found = found_in_posts_log(plan.actions, state, client.list_posts())
+    except ApiError as error:
+        raise UserError(
+            f"could not read Orshot's Posts Log to check the state: {error.message}",
+            hint="nothing was sent; run apply again",
+            code="state-check",
+        ) from None
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise UserError(
+            found[0].message() + more, path=STATE_PATH, hint=REBUILD_HINT, code="state-behind"
+        )
 
 
 def _saved_plan(path: Path, current: Plan) -> Plan:
@@ -231,6 +263,8 @@ def mark_intents(state: State, plan: Plan, now: datetime) -> State:
                 attempts=record.attempts if record else 0,
                 first_attempt_at=stamp,
                 group=action.group,
+                # A new post replaces the one held: that one stays this record's.
+                earlier_post_ids=record.owned_post_ids() if record else (),
             )
         record = replace(record, status=AccountStatus.PENDING, step=step, last_attempt_at=stamp)
         state = state.with_post(action.post_id, post.with_account(action.account, record))
@@ -247,6 +281,7 @@ def _finish_without_sending(
         note = "paused (orshot.yaml paused: true): nothing was sent"
     elif (
         not plan.sending
+        and not plan.holds_back
         and plan.head
         and state.commit != plan.head
         and inputs_changed(root, git, state.commit, plan.head)
@@ -286,7 +321,11 @@ def _record(
         theirs = parse_state(theirs_text) if theirs_text else base
         merged = merge_states(base, final, theirs)
         git.reset_hard(remote)
-        final = write_state(root, replace(merged, serial=load_state(root).serial))
+        # Past both sides' serials: our own results commit, reset away just now, stays in the
+        # reflog, and a lower serial here would read as a state that went backwards.
+        final = write_state(
+            root, replace(merged, serial=max(merged.serial, load_state(root).serial))
+        )
         git.commit_paths([STATE_PATH], message)
     raise UserError(
         "could not push the results: other runs kept pushing first",

@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,37 +105,65 @@ class AccountState:
     last_attempt_at: str | None = None
     scheduled_for: str | None = None
     group: str | None = None
+    # What the last draft request carried (`sent_digest`) and the posts earlier revisions
+    # made (`earlier_post_ids`): a draft whose answer was lost is then found by exactly what
+    # was sent, and never confused with a post this record made before. Optional in the file.
+    sent_digest: str | None = None
+    earlier_post_ids: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["status"] = self.status.value
         data["step"] = self.step.value if self.step else None
+        # Optional fields are written only when they say something: files without them
+        # stay byte-identical, and older versions' files read the same.
+        for name, default in _OPTIONAL_ACCOUNT_FIELDS.items():
+            if data[name] == default:
+                del data[name]
+        if "earlier_post_ids" in data:
+            data["earlier_post_ids"] = list(self.earlier_post_ids)
         return data
+
+    def owned_post_ids(self) -> tuple[int, ...]:
+        """Every Orshot post this record made: its earlier revisions' and the current one."""
+        if self.post_id is None or self.post_id in self.earlier_post_ids:
+            return self.earlier_post_ids
+        return (*self.earlier_post_ids, self.post_id)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AccountState:
         # The schema guarantees exactly our fields, so they map one to one.
         step = data["step"]
         status = _STATUSES.get(data["status"])
-        if data.keys() == _ACCOUNT_FIELDS and status is not None and (not step or step in _STEPS):
+        keys = data.keys()
+        if (
+            _REQUIRED_ACCOUNT_FIELDS <= keys <= _ACCOUNT_FIELDS
+            and status is not None
+            and (not step or step in _STEPS)
+        ):
             # A plan reads every record (24,500 for 10,000 posts): filling the instance's
             # __dict__ is 3x faster than the frozen __init__'s setattr per field, and gives
             # the same value, since every field is present and there is no __post_init__.
             record = object.__new__(cls)
+            record.__dict__.update(_OPTIONAL_ACCOUNT_FIELDS)
             record.__dict__.update(data)
             record.__dict__["status"] = status
             record.__dict__["step"] = _STEPS[step] if step else None
+            record.__dict__["earlier_post_ids"] = tuple(data.get("earlier_post_ids", ()))
             return record
         return cls(
             **{
                 **data,
                 "status": AccountStatus(data["status"]),
                 "step": Step(step) if step else None,
+                "earlier_post_ids": tuple(data.get("earlier_post_ids", ())),
             }
         )
 
 
 _ACCOUNT_FIELDS = frozenset(f.name for f in fields(AccountState))
+_OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {"sent_digest": None, "earlier_post_ids": ()}
+_REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 _STATUSES = {status.value: status for status in AccountStatus}
 _STEPS = {step.value: step for step in Step}
 _NEEDS_WORK = frozenset(status.value for status in AccountStatus if status.needs_work)
@@ -258,6 +286,14 @@ class State:
             if any(a.status.needs_work for a in post.accounts.values())
         }
 
+    def post_ids_with_aliases_outside(self, known: Iterable[str]) -> set[str]:
+        """The posts with a record under an alias not in `known` (an alias renamed or
+        dropped in orshot.yaml). From the file's own values, like `post_ids_needing_work`."""
+        aliases = set(known)
+        if isinstance(self.posts, _RecordedPosts):
+            return self.posts.ids_with_aliases_outside(aliases)
+        return {pid for pid, post in self.posts.items() if not aliases.issuperset(post.accounts)}
+
     def account_count(self, post_id: str) -> int:
         """How many accounts the post has records for (0 if it is not recorded)."""
         if isinstance(self.posts, _RecordedPosts):
@@ -355,9 +391,28 @@ class _RecordedPosts(Mapping[str, PostState]):
             if any(a["status"] in _NEEDS_WORK for a in post["accounts"].values())
         }
 
+    def ids_with_aliases_outside(self, aliases: set[str]) -> set[str]:
+        return {
+            post_id
+            for post_id, post in self._raw.items()
+            if not aliases.issuperset(post["accounts"])
+        }
+
     def account_count(self, post_id: str) -> int:
         post = self._raw.get(post_id)
         return len(post["accounts"]) if post is not None else 0
+
+
+def sent_digest(content: str | None, media_urls: tuple[str, ...] | list[str]) -> str:
+    """The digest of a caption and media as sent to Orshot: what a post found in the Posts
+    Log must carry, exactly, to be taken for the one a lost draft request made."""
+    canonical = json.dumps(
+        {"content": content or "", "media_urls": list(media_urls)},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def new_state(lineage: str | None = None) -> State:

@@ -170,7 +170,11 @@ def test_a_shared_input_change_needs_a_full_rescan(
 def test_no_recorded_commit_needs_a_full_rescan(repo: tuple[GitRepo, Path, str]) -> None:
     gitrepo, _, first = repo
     assert gitrepo.changed_paths(None) == ChangeSet(
-        None, first, full_rescan_needed=True, reason="no reconciled commit recorded"
+        None,
+        first,
+        full_rescan_needed=True,
+        reason="no reconciled commit recorded",
+        base_missing=True,
     )
 
 

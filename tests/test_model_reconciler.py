@@ -14,6 +14,9 @@ ground truth of what went out) and the state file:
 - the state file always parses and matches `schemas/state.schema.json`;
 - after applies with the faults off, the next `plan --detailed-exitcode` exits 0.
 
+An apply may also run from a shallow clone (depth 1, CI's default checkout) that pushes its
+results to the bare remote the repository then pulls from: the history is shallow.
+
 Each post's caption starts with a marker `[p<uid>r<revision>]` that survives renames and
 edits, so the Posts Log says which post and revision each Orshot post is; a revision bump gets
 a new marker, so its new post is not counted as a duplicate of the old one.
@@ -185,6 +188,11 @@ class ReconcilerMachine(RuleBasedStateMachine):
         git(self.root, "init", "-q")
         git(self.root, "add", "-A")
         git(self.root, "commit", "-qm", "config")
+        # A bare remote, as GitHub: what a shallow CI checkout clones and pushes back to.
+        self.bare = self.tmp / "origin.git"
+        git(self.tmp, "init", "-q", "--bare", str(self.bare))
+        git(self.root, "remote", "add", "origin", str(self.bare))
+        git(self.root, "push", "-q", "origin", "HEAD:refs/heads/main")
         self.model: dict[int, PostModel] = {}
         self.next_uid = 0
         self.faults = FaultConfig()
@@ -283,7 +291,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
         self.server = SandboxServer(self.tmp / "sandbox", faults.sandbox()).start()
         self.log.append(f"sandbox {faults}")
 
-    def _apply(self) -> None:
+    def _apply(self, root: Path | None = None, push: bool = False) -> None:
+        root = root or self.root
         base_url = self.server.base_url
 
         def client() -> OrshotClient:
@@ -291,14 +300,14 @@ class ReconcilerMachine(RuleBasedStateMachine):
             return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=10.0)
 
         desired = {uid: post for uid, post in self.model.items()}
-        with open_repo(self.root) as repo:
+        with open_repo(root) as repo:
             try:
                 report = run_apply(
-                    self.root,
+                    root,
                     repo,
                     client,
                     lambda: datetime.now(timezone.utc),
-                    ApplyOptions(settle_after=timedelta(0)),
+                    ApplyOptions(settle_after=timedelta(0), push=push),
                 )
             except UserError as exc:
                 # A run may end early (e.g. the API is failing); it must say why, not crash.
@@ -308,13 +317,38 @@ class ReconcilerMachine(RuleBasedStateMachine):
         self.applied = desired
         if report is not None:
             self.log.append(f"apply: {report.counts()} {report.note}")
-        assert not git(self.root, "status", "--porcelain", "--", STATE_PATH).strip(), (
+        assert not git(root, "status", "--porcelain", "--", STATE_PATH).strip(), (
             "apply left the state file uncommitted"
         )
 
     @rule()
     def apply(self) -> None:
         self._apply()
+
+    @rule()
+    def apply_from_a_shallow_clone(self) -> None:
+        """The history is shallow: CI's default checkout (fetch-depth: 1) applies and pushes;
+        the repository then takes its results. Moves must stay moves."""
+        git(self.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+        clone = self.tmp / f"shallow-{self.applies}"
+        git(
+            self.tmp,
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--branch",
+            "main",
+            f"file://{self.bare}",
+            str(clone),
+        )
+        try:
+            self._apply(clone, push=True)
+        finally:
+            shutil.rmtree(clone, ignore_errors=True)
+        git(self.root, "fetch", "-q", "origin", "main")
+        git(self.root, "merge", "-q", "--ff-only", "FETCH_HEAD")
+        self.log.append("applied from a shallow clone")
 
     @precondition(lambda self: self.applies > 0 or self.model)
     @rule()

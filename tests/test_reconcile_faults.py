@@ -402,3 +402,46 @@ def test_a_post_edited_after_a_crash_goes_out_once_with_the_new_text(
         headers={"Authorization": f"Bearer {server.api_key}"},
     ).json()["data"]
     assert live["content"] == "Launch day, v2"
+
+
+# --- 7. a revision bump interrupted, then edited --------------------------------------------
+
+
+@pytest.mark.parametrize("options", [(), ("--push",)], ids=["local", "ci"])
+def test_an_interrupted_revision_bump_then_an_edit_never_adopts_the_old_revision(
+    tmp_path: Path, sandbox_factory: SandboxFactory, options: tuple[str, ...]
+) -> None:
+    """Revision 1 is live. Revision 2's draft is created, and the run dies before its answer is
+    recorded; a typo is then fixed. The next run must find revision 2's draft (what was sent
+    is recorded), not settle onto revision 1's live post, and publish revision 2 once."""
+    server = sandbox_factory(FAST)
+    files = {
+        "orshot.yaml": "accounts:\n  x: {id: 1, platform: twitter}\n  li: {id: 2, platform: linkedin}\n",
+        "posts/launch.yaml": "accounts: [x, li]\ncontent: Launch day\n",
+    }
+    repo = content_remote(tmp_path, files).clone()
+    converge(repo, server, *options)
+    first_id = load_state(repo).account("launch", "x").post_id  # type: ignore[union-attr]
+
+    (repo / "posts/launch.yaml").write_text(
+        "accounts: [x, li]\ncontent: Launch day, agian\nrevision: 2\n"
+    )
+    git(repo, "commit", "--quiet", "-am", "post it again")
+    crashed = apply(repo, server, *options, crash_at="after-draft")
+    assert crashed.killed, crashed.describe()
+    (repo / "posts/launch.yaml").write_text(
+        "accounts: [x, li]\ncontent: Launch day, again\nrevision: 2\n"
+    )
+    git(repo, "commit", "--quiet", "-am", "typo")
+    converge(repo, server, *options)
+
+    posts = sorted(logged_posts(server), key=lambda p: int(p["post_id"]))
+    assert [p["status"] for p in posts] == ["published", "published"], posts
+    second_id = posts[1]["post_id"]
+    assert posts[0]["post_id"] == first_id
+    state = load_state(repo)
+    assert {k: (r.post_id, r.status, r.revision) for _, k, r in state.entries()} == {
+        "li": (second_id, AccountStatus.PUBLISHED, 2),
+        "x": (second_id, AccountStatus.PUBLISHED, 2),
+    }
+    assert_converged(repo, server)

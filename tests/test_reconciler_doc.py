@@ -93,6 +93,17 @@ def moved_and_removed(repo: Repo) -> None:
     repo.git("commit", "-qm", "tidy up")
 
 
+def moved_without_history(repo: Repo) -> None:
+    published_then_unchanged(repo)
+    # History squashed into a new root commit: no diff can show the move.
+    repo.git("checkout", "-q", "--orphan", "squashed")
+    (repo.root / "posts/2030").mkdir()
+    repo.git("mv", "posts/launch.yaml", "posts/2030/launch.yaml")
+    repo.write(
+        "posts/2030/launch.yaml", LAUNCH.replace("is live!", "is out now, read all about it")
+    )
+
+
 def pruned(repo: Repo) -> None:
     published_then_unchanged(repo)
     repo.write("orshot.yaml", CONFIG + "prune: true\n")
@@ -118,6 +129,7 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "revision": (revision_bump, {}),
     "held-edits": (held_posts_edited, {}),
     "moved-and-removed": (moved_and_removed, {}),
+    "held-back": (moved_without_history, {}),
     "pruned": (pruned, {}),
     # The Instagram account's token has expired: that account fails, the other succeeds.
     "retry": (

@@ -14,6 +14,7 @@ SUMMARY = "Record posts as already published without sending anything (for posts
 EXAMPLES = [
     "orshot-gitops adopt 2026/12/launch         # one post, by id",
     "orshot-gitops adopt --all                  # onboarding: everything in posts/ went out already",
+    "orshot-gitops adopt 2026/launch --from launch  # posts/launch.yaml moved there: keep its record",
 ]
 
 
@@ -22,6 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "posts", nargs="*", metavar="POST", help="post ids (paths under posts/ without extension)"
     )
     parser.add_argument("--all", action="store_true", help="every post in the repository")
+    parser.add_argument(
+        "--from",
+        dest="moved_from",
+        metavar="OLD",
+        help="the post is the recorded post OLD, moved: its record follows (one POST only)",
+    )
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -33,6 +40,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             "name the posts to adopt, or pass --all", hint="see 'orshot-gitops adopt --help'"
         )
     root = Path(args.repo)
+    if args.moved_from is not None:
+        return _adopt_move(root, args, console)
     state, adopted = adopt(root, load_state(root), args.posts, datetime.now(timezone.utc))
     if adopted:
         write_state(root, state)
@@ -41,4 +50,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"{len(adopted)} account(s) recorded as published; nothing was sent. Commit .orshot/state.json."
     )
+    return 0
+
+
+def _adopt_move(root: Path, args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.manage import adopt_move
+    from orshot_gitops.state import load_state, write_state
+
+    if len(args.posts) != 1:
+        raise UsageError("--from takes exactly one POST", hint="adopt NEW --from OLD")
+    state, moved = adopt_move(root, load_state(root), args.posts[0], args.moved_from)
+    write_state(root, state)
+    for line in moved:
+        console.print(f"moved {line}")
+    console.print("Nothing was sent. Commit .orshot/state.json.")
     return 0

@@ -13,6 +13,7 @@ SUMMARY = "Mark an unknown or pending (post, account) as published or failed aft
 EXAMPLES = [
     "orshot-gitops resolve 2026/12/launch --as published            # it did go out: never send again",
     "orshot-gitops resolve 2026/12/launch --account acme-x --as failed  # it did not: the next apply retries",
+    "orshot-gitops resolve 2026/12/launch --as deleted              # its file was deleted on purpose: forget it",
 ]
 
 
@@ -28,9 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as",
         dest="as_status",
-        choices=("published", "failed"),
+        choices=("published", "failed", "deleted"),
         required=True,
-        help="what happened",
+        help="what happened ('deleted': the file was deleted on purpose, forget the record)",
     )
 
 
@@ -39,6 +40,17 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.state import load_state, write_state
 
     root = Path(args.repo)
+    if args.as_status == "deleted":
+        from orshot_gitops.manage import forget_deleted
+
+        state, forgotten = forget_deleted(
+            root, load_state(root), args.post, datetime.now(timezone.utc)
+        )
+        write_state(root, state)
+        for line in forgotten:
+            console.print(f"forgot {line}")
+        console.print("Commit .orshot/state.json to record it.")
+        return 0
     state, changed = resolve(
         load_state(root), args.post, args.account, args.as_status, datetime.now(timezone.utc)
     )

@@ -25,6 +25,7 @@ _SYMBOLS = {
     Kind.REMOVED: "·",
     Kind.CHANGED_AFTER_PUBLISH: "!",
     Kind.PAST_SCHEDULE: "✗",
+    Kind.AMBIGUOUS: "✗",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

@@ -1,0 +1,123 @@
+"""A state that went backwards: found in git's history, or in Orshot's Posts Log.
+
+The state file is the only record of what went out. A force-push that drops the commit with
+a run's results rolls it back: the posts that run sent look new again, and would be sent
+again. Like Terraform's, our state carries a `lineage` (set once) and a `serial` (bumped on
+every write), so two versions compare: a version with the same lineage and a higher serial
+anywhere git still has it (a branch, a remote-tracking ref, HEAD's reflog) means the one
+checked out is behind. In a fresh CI clone git may have nothing left; then Orshot's Posts
+Log, read by apply with the key, shows a post that went out exactly as a new one would.
+
+Either way nothing is sent until `orshot-gitops refresh --rebuild` has recorded what Orshot
+holds (it reads, never sends) and its state is committed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.gitrepo import GitRepo
+from orshot_gitops.plan import Action, Kind
+from orshot_gitops.state import STATE_PATH, State, sent_digest
+
+if TYPE_CHECKING:  # plan imports this module, and needs no HTTP client (150 ms to import)
+    from orshot_gitops.client import Post
+
+REBUILD_HINT = (
+    "run 'orshot-gitops refresh --rebuild' (it reads Orshot's Posts Log and records what "
+    "went out; it sends nothing), commit .orshot/state.json, then apply again"
+)
+
+# Top-level keys sit at an indent of two spaces in the file we write (sorted, indent 2),
+# and nothing nested does: found without parsing what may be megabytes of JSON.
+_LINEAGE = re.compile(r'^  "lineage": "([^"]*)",?$', re.MULTILINE)
+_SERIAL = re.compile(r'^  "serial": ([0-9]+),?$', re.MULTILINE)
+
+
+def newest_serial_seen(git: GitRepo, lineage: str | None) -> int:
+    """The highest serial of a state of `lineage` (of any, for None) that git still has
+    (0 for none)."""
+    highest = 0
+    for text in git.recorded_versions(STATE_PATH):
+        lineages, serials = _LINEAGE.findall(text), _SERIAL.findall(text)
+        if len(lineages) == 1 and len(serials) == 1 and lineage in (None, lineages[0]):
+            highest = max(highest, int(serials[0]))
+    return highest
+
+
+def went_backwards(git: GitRepo, state: State) -> Diagnostic | None:
+    """An error when git has a newer version of this state than the one checked out. No
+    state file at all, while git has one, counts: its lineage is made up on each load."""
+    newest = newest_serial_seen(git, state.lineage if state.serial else None)
+    if newest <= state.serial:
+        return None
+    return Diagnostic(
+        STATE_PATH,
+        0,
+        0,
+        Severity.ERROR,
+        "state-behind",
+        f"the state went backwards: it has serial {state.serial}, but git still has serial "
+        f"{newest} of the same state (a force-push that dropped a results commit?); posts "
+        "sent since would look new and go out again",
+        REBUILD_HINT,
+    )
+
+
+@dataclass(frozen=True)
+class AlreadyOut:
+    """A post the plan would create, found in the Posts Log, live or held, as it would be sent."""
+
+    post_id: str
+    orshot_post_id: int
+    status: str
+
+    def message(self) -> str:
+        return (
+            f"{self.post_id} is already in Orshot as post {self.orshot_post_id} "
+            f"({self.status}), but the state does not know it: the state went backwards"
+        )
+
+
+def found_in_posts_log(
+    actions: Iterable[Action], state: State, posts: Iterable[Post]
+) -> list[AlreadyOut]:
+    """The planned creates that Orshot's Posts Log already holds, exactly (accounts, caption
+    and media) and outside any record: what a dropped results commit leaves behind.
+
+    Only posts newer than the state's latest attempt can be ones it forgot, so the search
+    stops there (newest first); a state with no attempt at all searches the whole log."""
+    creating: dict[tuple[tuple[int, ...], str], str] = {}
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        if action.kind is Kind.CREATE and not action.render:
+            groups.setdefault(action.group or action.post_id, []).append(action)
+    for group in groups.values():
+        ids = tuple(sorted(a.account_id for a in group))
+        creating[(ids, sent_digest(group[0].content, group[0].media_urls))] = group[0].post_id
+    if not creating:
+        return []
+    owned = {pid for _, _, record in state.entries() for pid in record.owned_post_ids()}
+    stamps = [r.last_attempt_at for _, _, r in state.entries() if r.last_attempt_at]
+    since = _instant(max(stamps, key=_instant)) - timedelta(minutes=10) if stamps else None
+    found: list[AlreadyOut] = []
+    for post in posts:
+        if since is not None and post.created_at and _instant(post.created_at) < since:
+            break
+        if post.id in owned or post.status in ("draft", "discarded"):
+            continue
+        ids = tuple(sorted(r.account_id for r in post.accounts if r.account_id is not None))
+        key = (ids, sent_digest(post.content, post.media_urls))
+        if key in creating:
+            found.append(AlreadyOut(creating[key], post.id, post.status))
+    return sorted(found, key=lambda f: (f.post_id, f.orshot_post_id))
+
+
+def _instant(stamp: str) -> datetime:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

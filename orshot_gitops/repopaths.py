@@ -33,12 +33,22 @@ def link_escape(root: Path, relative: str) -> str:
     for part in PurePosixPath(relative).parts:
         current = current / part
         if current.is_symlink():
-            target = current.resolve()
+            target = _target(current)
+            if target is None:
+                return "cannot be followed (a loop, or a name too long)"
             if not target.is_relative_to(real_root):
                 return "points outside the repository"
             if target.is_relative_to(real_root / GIT_DIR):
                 return f"points into {GIT_DIR}"
     return ""
+
+
+def _target(path: Path) -> Path | None:
+    """Where path leads, or None when no one can tell (a link loop, a name too long)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def dir_problem(root: Path, value: str) -> str:
@@ -53,8 +63,8 @@ def dir_problem(root: Path, value: str) -> str:
     escape = link_escape(root, value)
     if escape:
         return f"goes through a symbolic link that {escape}"
-    resolved = (root / value).resolve()
-    if not resolved.is_relative_to(root.resolve()):
+    resolved = _target(root / value)
+    if resolved is None or not resolved.is_relative_to(root.resolve()):
         return "leads outside the repository"
     return ""
 

@@ -140,6 +140,19 @@ class _RepoLoader(jinja2.BaseLoader):
         if ".git" in pieces:
             raise _refused(template, "is inside .git")
         candidate = self.root.joinpath(*pieces)
+        try:
+            return self._read(template, pieces, candidate)
+        except jinja2.TemplateNotFound:  # an OSError too, to Jinja: let it through
+            raise
+        except (OSError, RuntimeError, ValueError) as exc:
+            # A link loop, a name too long, an embedded NUL, bytes that are not UTF-8: said
+            # as a problem in the caption, never as a traceback.
+            raise _refused(template, f"cannot be read ({_unreadable(exc)})") from None
+
+    def _read(
+        self, template: str, pieces: list[str], candidate: Path
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        assert self.root is not None
         resolved = candidate.resolve()
         if not resolved.is_relative_to(self.root) or any(
             resolved.is_relative_to(system) for system in _SYSTEM_DIRS
@@ -156,6 +169,16 @@ class _RepoLoader(jinja2.BaseLoader):
         source = resolved.read_text(encoding="utf-8")
         mtime = resolved.stat().st_mtime
         return source, str(candidate), lambda: resolved.stat().st_mtime == mtime
+
+
+def _unreadable(exc: BaseException) -> str:
+    if isinstance(exc, RuntimeError):  # Path.resolve() on a link that points at itself
+        return "a symbolic link loop"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return "not a valid file name"
 
 
 def _refused(template: str, why: str) -> TemplateProblem:

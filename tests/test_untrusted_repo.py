@@ -221,3 +221,59 @@ def test_a_state_file_behind_a_link_is_refused_before_anything_is_sent(
         assert re.search(r"^\.orshot/state\.json: error: .*symbolic link", run.output, re.M), (
             run.output
         )
+
+
+LOOP_POST = "accounts: [x]\ncontent: \"hi {% include 'x' %}\"\n"
+
+
+@pytest.mark.parametrize(
+    ("links", "config", "where"),
+    [
+        (
+            {"posts": "posts"},
+            "",
+            r"orshot\.yaml:1:1: error: posts_dir 'posts' .*cannot be followed",
+        ),
+        ({"tpl": "tpl"}, "templates_dir: tpl\n", r"orshot\.yaml:9:16: error: templates_dir"),
+        ({"posts/a.yaml": "a.yaml"}, "", r"posts/a\.yaml: error: symbolic link cannot be followed"),
+        ({"templates/x": "x"}, "", r"posts/p\.yaml:2:\d+: error: .*'x' cannot be read"),
+        ({"templates/x": "y", "templates/y": "x"}, "", r"posts/p\.yaml:2:\d+: error: .*'x'"),
+    ],
+)
+def test_link_loops_are_positioned_errors_not_crashes(
+    ws: Workspace, links: dict[str, str], config: str, where: str
+) -> None:
+    if "posts" not in links:
+        ws.write("posts/p.yaml", LOOP_POST)
+    for link, target in links.items():
+        (ws.root / link).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, ws.root / link)
+    ws.set_config(CONFIG + config)
+    assert_refused_everywhere(ws, where, ())
+
+
+@pytest.mark.parametrize(
+    "include",
+    ["'x' * 300", "('x' * 200 + '/') * 30", "'a\\x00b'", "'latin1.j2'", "'/proc/self/environ'"],
+)
+def test_odd_include_names_are_template_problems(tmp_path: Path, include: str) -> None:
+    from orshot_gitops.templating import TemplateEngine, TemplateProblem
+
+    (tmp_path / "latin1.j2").write_bytes(b"caf\xe9")
+    with pytest.raises(TemplateProblem) as caught:
+        TemplateEngine(tmp_path).render("{% include " + include + " %}", {})
+    assert caught.value.kind == "include" and caught.value.line == 1
+
+
+@pytest.mark.parametrize("tracked", [None, frozenset({"sig.j2"})])
+def test_a_missing_snippet_is_still_missing(tmp_path: Path, tracked: frozenset[str] | None) -> None:
+    """Refusals are errors, but a snippet that is not there stays "not found": `ignore
+    missing` works in validate (working tree) and in plan (what git tracks) alike."""
+    from orshot_gitops.templating import TemplateEngine, TemplateProblem
+
+    (tmp_path / "sig.j2").write_text("-- Acme", encoding="utf-8")
+    engine = TemplateEngine(tmp_path, tracked=tracked)
+    assert engine.render("a{% include 'nope.j2' ignore missing %}b", {}) == "ab"
+    assert engine.render("a {% include 'sig.j2' %}", {}) == "a -- Acme"
+    with pytest.raises(TemplateProblem, match=r"'nope\.j2' not found"):
+        engine.render("{% include 'nope.j2' %}", {})

@@ -155,6 +155,7 @@ def post_receive(
     from orshot_gitops.client import OrshotClient
     from orshot_gitops.gitrepo import open_repo
     from orshot_gitops.runner import ApplyOptions, run_apply
+    from orshot_gitops.settings import check_environment
 
     if env.get(RECURSION_GUARD):
         return 0  # our own push of intents and results: nothing new to apply
@@ -172,6 +173,7 @@ def post_receive(
             "mode 600, or in the environment of the git server)"
         )
         return 1
+    check_environment(settings)  # before the clone and the plan: nothing marked, nothing sent
     say(f"orshot-gitops: publishing {default} at {pushed[-1].new[:12]}…")
     os.environ.clear()
     os.environ.update({**git_env, **settings, RECURSION_GUARD: "1"})

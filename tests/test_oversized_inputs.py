@@ -1,0 +1,96 @@
+"""Numbers and nesting beyond what Python converts or recurses through: an integer of more
+than 4,300 digits (int-string conversion limit, a ValueError) and JSON nested 100,000 deep (a
+RecursionError), in a post file, in orshot.yaml or in the state file. Each is one positioned
+line, exit 1, nothing sent, and the state file and git untouched: never a crash report."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import SandboxFactory
+from reconcile_helpers import CONFIG, Workspace, sandbox_config
+
+LONG = "7" * 5000
+
+
+@pytest.fixture
+def ws(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Workspace]:
+    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
+
+
+def assert_one_line_and_nothing_done(
+    ws: Workspace, where: str, commands: tuple[str, ...] = ("validate", "plan", "apply")
+) -> None:
+    head = ws.head()
+    state = ws.root / ".orshot" / "state.json"
+    before = state.read_bytes() if state.exists() else None
+    for command in commands:
+        run = ws.cli(command, *(["--push"] if command == "apply" else []))
+        assert run.code == 1, (command, run.output)
+        assert "crashed" not in run.output and "Traceback" not in run.output, run.output
+        assert re.search("^" + where, run.output, re.M), (command, run.output)
+        assert max(len(line) for line in run.output.splitlines()) < 400, run.output
+    assert ws.requests() == 0
+    assert ws.head() == head
+    assert (state.read_bytes() if state.exists() else None) == before
+
+
+@pytest.mark.parametrize(
+    ("post", "where"),
+    [
+        (f"accounts: [x]\ncontent: hi\nrevision: {LONG}\n", r"posts/p\.yaml:3:11: error: "),
+        (f"accounts: [x]\ncontent: hi\nvars: {{n: {LONG}}}\n", r"posts/p\.yaml:3:11: error: "),
+        (f"accounts: [x]\ncontent: hi\nvars:\n  ? {LONG}\n  : 1\n", r"posts/p\.yaml:4:5: error: "),
+        (
+            "accounts: [x]\ncontent: hi\nvars: {n: 0x" + "f" * 5000 + "}\n",
+            r"posts/p\.yaml:3:11: error: ",
+        ),
+        (  # YAML 1.1 reads 1:59:59 as a number in base 60: this one has 5,300 digits
+            "accounts: [x]\ncontent: hi\nvars:\n  n: 1" + ":59" * 3000 + "\n",
+            r"posts/p\.yaml:4:6: error: ",
+        ),
+    ],
+)
+def test_a_number_too_long_in_a_post_is_one_line(ws: Workspace, post: str, where: str) -> None:
+    ws.post("p", post)
+    assert_one_line_and_nothing_done(ws, where)
+
+
+def test_a_number_too_long_in_orshot_yaml_is_one_line(ws: Workspace) -> None:
+    ws.set_config(CONFIG + f"prune: {LONG}\n")
+    ws.post("p", "accounts: [x]\ncontent: hi\n")
+    assert_one_line_and_nothing_done(ws, r"orshot\.yaml:9:8: error: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('{"version": 1, "serial": ' + LONG + "}\n", r"\.orshot/state\.json:1:26: error: "),
+        (
+            '{"version": 1,\n "posts": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+            r"\.orshot/state\.json: error: ",
+        ),
+        (
+            '{"version": 1, "posts": ' + "[" * 990 + "]" * 990 + "}\n",
+            r"\.orshot/state\.json: error: ",
+        ),
+    ],
+)
+def test_a_hostile_state_file_is_one_line_and_left_as_it_is(
+    ws: Workspace, text: str, where: str
+) -> None:
+    ws.post("p", "accounts: [x]\ncontent: hi\n")
+    ws.write(".orshot/state.json", text)
+    ws.commit("a state file no orshot-gitops wrote")
+    assert_one_line_and_nothing_done(ws, where, ("plan", "apply"))
+    # validate reads the state only to know which posts went out: it must not crash on it.
+    run = ws.cli("validate")
+    assert run.code == 0 and "crashed" not in run.output, run.output

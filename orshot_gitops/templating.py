@@ -127,7 +127,7 @@ class _RepoLoader(jinja2.BaseLoader):
     local validate), the working tree's files, so a snippet can be tried before committing.
     """
 
-    def __init__(self, templates_dir: Path | None, tracked: frozenset[str] | None) -> None:
+    def __init__(self, templates_dir: Path | None, tracked: frozenset[str] | None = None) -> None:
         self.root = templates_dir.resolve() if templates_dir else None
         self.tracked = tracked
 
@@ -189,7 +189,7 @@ def _refused(template: str, why: str) -> TemplateProblem:
 class _Environment(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
-    def __init__(self, templates_dir: Path | None, tracked: frozenset[str] | None) -> None:
+    def __init__(self, templates_dir: Path | None, tracked: frozenset[str] | None = None) -> None:
         super().__init__(
             loader=_RepoLoader(templates_dir, tracked),
             undefined=jinja2.StrictUndefined,

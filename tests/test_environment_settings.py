@@ -136,3 +136,11 @@ def test_a_deeply_nested_event_payload_is_a_user_error(tmp_path: Path) -> None:
     event.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     with pytest.raises(UserError, match="GITHUB_EVENT_PATH"):
         GitHubContext.from_env({"GITHUB_EVENT_PATH": str(event)})
+
+
+@pytest.mark.parametrize("value", ["~no_such_user_zz/cache", "/dev/null", "relative/dir"])
+def test_an_unusable_cache_dir_means_no_cache_not_a_crash(ws: Workspace, value: str) -> None:
+    ws.post("launch", "accounts: [x]\ncontent: Launch day\n")
+    ws.monkeypatch.setenv("ORSHOT_CACHE_DIR", value)
+    run = ws.cli("validate")
+    assert run.code == 0 and "crashed" not in run.output, run.output

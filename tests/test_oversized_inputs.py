@@ -94,3 +94,16 @@ def test_a_hostile_state_file_is_one_line_and_left_as_it_is(
     # validate reads the state only to know which posts went out: it must not crash on it.
     run = ws.cli("validate")
     assert run.code == 0 and "crashed" not in run.output, run.output
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"head": ' + LONG + "}"])
+def test_a_hostile_saved_plan_is_one_line(ws: Workspace, tmp_path: Path, text: str) -> None:
+    ws.post("p", "accounts: [x]\ncontent: hi\n")
+    saved = tmp_path / "plan.json"
+    saved.write_text(text, encoding="utf-8")
+    head = ws.head()
+    run = ws.apply(str(saved))
+    assert run.code == 1, run.output
+    assert run.output.startswith("error: cannot read the saved plan"), run.output
+    assert "crashed" not in run.output and len(run.output) < 400, run.output
+    assert ws.requests() == 0 and ws.head() == head and not (ws.root / ".orshot").exists()

@@ -29,6 +29,8 @@ DEFAULT_SETTLE_AFTER = 900.0  # seconds: see `apply --settle-after`
 _BASE_URL_HINT = (
     f"use an https:// URL such as {DEFAULT_BASE_URL}, or http://127.0.0.1:PORT for the sandbox"
 )
+# host[:port] exactly: urlsplit ignores what follows a bracketed host ('[::1]x'), httpx does not.
+_NETLOC = re.compile(r"(\[[^\[\]@/]+\]|[^\[\]:@/]+)(:[0-9]*)?")
 # A DNS name as httpx will send it (an internationalized name in its xn-- form).
 _HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
 
@@ -50,6 +52,10 @@ def normalize_base_url(base_url: str) -> str:
     def refuse(why: str) -> UserError:
         return _refuse("ORSHOT_BASE_URL", why, _BASE_URL_HINT, "base-url")
 
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise refuse("contains spaces or characters that are not printable ASCII")
+    if len(url) > 2000:  # httpx refuses a URL over 65,536 characters at the first request
+        raise refuse("is too long for a URL (more than 2,000 characters)")
     try:
         parts = urlsplit(url)
         port = parts.port  # raises for a port that is not a number from 0 to 65535
@@ -60,6 +66,8 @@ def normalize_base_url(base_url: str) -> str:
     if parts.username is not None or parts.password is not None:
         # A key pasted into the URL would end up in every error message that names the URL.
         raise refuse("must not contain credentials")
+    if not _NETLOC.fullmatch(parts.netloc):
+        raise refuse("is not a valid URL (check the host and the port)")
     if parts.query or parts.fragment or "?" in url or "#" in url:
         raise refuse("must not have a query ('?...') or a fragment ('#...')")
     host = parts.hostname or ""

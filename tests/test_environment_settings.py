@@ -20,6 +20,7 @@ BAD_SETTINGS = [
     ("ORSHOT_BASE_URL", "http://127.0.0.1:abc"),
     ("ORSHOT_BASE_URL", "http://127.0.0.1:99999"),
     ("ORSHOT_BASE_URL", "http://127.0.0.1:0"),
+    ("ORSHOT_BASE_URL", "http://[::1]x"),
     ("ORSHOT_BASE_URL", "https://api orshot.com"),
     ("ORSHOT_BASE_URL", "https://exämple.com"),
     ("ORSHOT_RATE_LIMIT", "abc"),

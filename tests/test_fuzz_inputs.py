@@ -406,6 +406,8 @@ SETTING_TEXT = st.lists(SETTING_FRAGMENTS | st.text(max_size=6), max_size=8).map
     after=SETTING_TEXT,
 )
 @example(variable="ORSHOT_BASE_URL", before="http://[x", after="")
+@example(variable="ORSHOT_BASE_URL", before="http://[::1]x", after="")
+@example(variable="ORSHOT_BASE_URL", before="https://", after="http://\x08")
 @example(variable="ORSHOT_BASE_URL", before="http://127.0.0.1:abc", after="")
 @example(variable="ORSHOT_BASE_URL", before="https://api.orshot.com/?key=", after="")
 @example(variable="ORSHOT_BASE_URL", before="https://api.orshot.com:", after="")
@@ -414,7 +416,9 @@ SETTING_TEXT = st.lists(SETTING_FRAGMENTS | st.text(max_size=6), max_size=8).map
 def test_settings_are_checked_without_crashing_or_echoing(
     variable: str, before: str, after: str
 ) -> None:
-    from orshot_gitops.settings import check_environment
+    import httpx
+
+    from orshot_gitops.settings import check_environment, normalize_base_url
 
     for value in (before, before + KEY + after):
         try:
@@ -422,3 +426,7 @@ def test_settings_are_checked_without_crashing_or_echoing(
         except UserError as exc:
             assert variable in exc.message
             assert KEY not in f"{exc} {exc.hint}" and KEY[8:20] not in f"{exc} {exc.hint}"
+        else:
+            if variable == "ORSHOT_BASE_URL" and value.strip():
+                # Accepted means usable: httpx must not refuse it at the first request.
+                httpx.Request("GET", normalize_base_url(value) + "/v1/social/accounts")

@@ -38,6 +38,8 @@ MAX_NODES = 100_000
 # Python refuses to turn an integer of more digits than this into text or back (a ValueError,
 # sys.get_int_max_str_digits()); one in a file would crash whatever prints or hashes it later.
 MAX_INT_DIGITS = 4300
+_TOO_LONG = 10**MAX_INT_DIGITS  # the smallest number of MAX_INT_DIGITS + 1 digits
+_INT_BITS = _TOO_LONG.bit_length() - 1  # numbers of fewer bits are shorter for certain
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -245,9 +247,9 @@ class _Builder:
         # numbers whose decimal form is past it: measured by size, before anything prints them.
         try:
             value: int = _scalars.construct_yaml_int(node)
-        except ValueError:
-            value = 10**MAX_INT_DIGITS
-        if value.bit_length() > MAX_INT_DIGITS * 3:  # 2**12,900 < 10**4,300: a margin
+        except ValueError:  # decimal digits past the limit: Python refuses to convert them
+            value = _TOO_LONG
+        if value.bit_length() > _INT_BITS and abs(value) >= _TOO_LONG:  # cheap test first
             raise self._error(
                 node,
                 f"a number of more than {MAX_INT_DIGITS:,} digits",

@@ -32,7 +32,11 @@ def link_escape(root: Path, relative: str) -> str:
     current = root
     for part in PurePosixPath(relative).parts:
         current = current / part
-        if current.is_symlink():
+        try:
+            is_link = current.is_symlink()
+        except OSError:  # a name too long: is_symlink() raises for it
+            return "cannot be followed (a name too long)"
+        if is_link:
             target = _target(current)
             if target is None:
                 return "cannot be followed (a loop, or a name too long)"
@@ -60,6 +64,8 @@ def dir_problem(root: Path, value: str) -> str:
         return "leads outside the repository"
     if GIT_DIR in parts:
         return f"is inside {GIT_DIR}, git's own folder"
+    if len(value) > 1024 or any(len(part.encode()) > 255 for part in parts):
+        return "is too long for a path"  # the file system refuses it: a crash, not a "no"
     escape = link_escape(root, value)
     if escape:
         return f"goes through a symbolic link that {escape}"
@@ -86,11 +92,16 @@ def config_dir_problems(root: Path, config: Config) -> list[Diagnostic]:
                 column,
                 Severity.ERROR,
                 "unsafe-path",
-                f"{name} {value!r}{default} {why}",
+                f"{name} {_shown(value)}{default} {why}",
                 _DIR_HINT,
             )
         )
     return problems
+
+
+def _shown(value: str) -> str:
+    # The line must stay one line a person can read, whatever the file holds.
+    return repr(value if len(value) <= 80 else value[:60] + "…")
 
 
 def file_escape_problem(root: Path, relative: str) -> Diagnostic | None:

@@ -161,6 +161,8 @@ def test_a_posts_folder_symlinked_outside_is_refused_unread(ws: Workspace, tmp_p
         ("posts_dir: .git", r"posts_dir '\.git' .*\.git"),
         ("templates_dir: .git/hooks", r"templates_dir '\.git/hooks' .*\.git"),
         ("templates_dir: posts/../../elsewhere", r"templates_dir .*outside the repository"),
+        ("posts_dir: " + "a" * 300, r"posts_dir 'a{60}…' is too long for a path"),
+        ("templates_dir: " + "a/" * 3000 + "b", r"templates_dir 'a/a/.*…' is too long for a path"),
     ],
 )
 def test_dirs_outside_the_repository_are_refused_at_their_line(

@@ -279,3 +279,24 @@ def test_a_missing_snippet_is_still_missing(tmp_path: Path, tracked: frozenset[s
     assert engine.render("a {% include 'sig.j2' %}", {}) == "a -- Acme"
     with pytest.raises(TemplateProblem, match=r"'nope\.j2' not found"):
         engine.render("{% include 'nope.j2' %}", {})
+
+
+def test_tracked_snippets_are_regular_files_in_the_index_under_the_content_root(
+    tmp_path: Path,
+) -> None:
+    from orshot_gitops.gitrepo import open_repo
+
+    top = tmp_path / "top"
+    (top / "site" / "templates").mkdir(parents=True)
+    (top / "other").mkdir()
+    (top / "site" / "templates" / "sig.j2").write_text("sig", encoding="utf-8")
+    (top / "site" / "orshot.yaml").write_text("x", encoding="utf-8")
+    (top / "other" / "x.j2").write_text("x", encoding="utf-8")
+    os.symlink("/etc", top / "site" / "templates" / "link")
+    git(top, "init", "-q")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "content in a subfolder")
+    (top / "site" / "templates" / "untracked.j2").write_text("u", encoding="utf-8")
+    with open_repo(top / "site") as repo:
+        assert repo.tracked_regular_files("templates") == {"sig.j2"}
+        assert repo.tracked_regular_files(".") == {"orshot.yaml", "templates/sig.j2"}

@@ -35,6 +35,7 @@ MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
 MAX_LOOP_STEPS = 100_000  # iterations of range() per render
 MAX_SEQUENCE = 100_000  # largest string or list a template may build with '*'
 MAX_STRING_ARGUMENT = 10_000  # widths for center(), indent(), ljust() and the like
+MAX_INT_BITS = (10**4300).bit_length()  # past this, Python refuses to print the number
 _MARKERS = ("{{", "{%", "{#")
 # Compiled template code is kept on disk between runs (see TemplateEngine). Its key already
 # covers this module's source, Jinja's version and the Python bytecode format; bump this when
@@ -77,6 +78,12 @@ def _check_size(size: int) -> None:
         raise TemplateProblem(
             "limit", f"the template would build more than {MAX_OUTPUT_CHARS:,} characters"
         )
+
+
+def _check_int_bits(bits: int) -> None:
+    """Refuse, before computing it, an integer Python could not even print (4,300 digits)."""
+    if bits > MAX_INT_BITS:
+        raise TemplateProblem("limit", "the template would compute a number of over 4,300 digits")
 
 
 def _check_format_string(text: object) -> None:
@@ -265,6 +272,8 @@ class _Environment(SandboxedEnvironment):
         if operator_ == "**":
             if isinstance(right, int) and abs(right) > 64:
                 raise TemplateProblem("limit", "exponent too large in '**'")
+            if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+                _check_int_bits(left.bit_length() * right)
             return operator.pow(left, right)
         if operator_ == "%":
             _check_format_string(left)
@@ -278,6 +287,9 @@ class _Environment(SandboxedEnvironment):
             if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
                 _check_size(len(left) + len(right))
             return operator.add(left, right)
+        if isinstance(left, int) and isinstance(right, int):
+            # Squaring in a loop doubles the digits each time: 30 rounds took 7 s and 128 MB.
+            _check_int_bits(left.bit_length() + right.bit_length())
         if isinstance(left, int) and isinstance(right, str | list | tuple):
             left, right = right, left
         if (

@@ -249,6 +249,11 @@ def templates_dir() -> Iterator[Path]:
 )
 @example(source="{{ (product * 99999)|list|join('y' * 9999) }}")
 @example(source="{{ '{:>99999999}'.format(1) }}")
+# Found by the issue-11 review: squaring in a loop doubles a number's digits each round.
+@example(
+    source="{% set ns = namespace(x=2) %}{% for i in range(40) %}"
+    "{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x > 1 }}"
+)
 def test_templates_render_or_fail_cleanly(templates_dir: Path, source: str) -> None:
     engine = TemplateEngine(templates_dir)
     try:

@@ -107,3 +107,27 @@ def test_a_hostile_saved_plan_is_one_line(ws: Workspace, tmp_path: Path, text: s
     assert run.output.startswith("error: cannot read the saved plan"), run.output
     assert "crashed" not in run.output and len(run.output) < 400, run.output
     assert ws.requests() == 0 and ws.head() == head and not (ws.root / ".orshot").exists()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% set ns = namespace(x=2) %}{% for i in range(40) %}"
+        "{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x > 5 }}",
+        "{% set ns = namespace(x=3) %}{% for i in range(40) %}"
+        "{% set ns.x = ns.x ** 64 %}{% endfor %}{{ ns.x > 5 }}",
+        "{{ n * n * n }}",
+    ],
+)
+def test_a_template_cannot_grow_a_number_without_bound(source: str) -> None:
+    """Squaring in a loop doubles a number's digits each round: before this bound, 30 rounds
+    took 7 s and 128 MB, and 40 would never end. A pull request's caption could hang plan."""
+    import time
+
+    from orshot_gitops.templating import TemplateEngine, TemplateProblem
+
+    started = time.perf_counter()
+    with pytest.raises(TemplateProblem) as caught:
+        TemplateEngine().render(source, {"n": 10**4000})
+    assert caught.value.kind == "limit"
+    assert time.perf_counter() - started < 2.0

@@ -145,3 +145,35 @@ def test_an_unusable_cache_dir_means_no_cache_not_a_crash(ws: Workspace, value: 
     ws.monkeypatch.setenv("ORSHOT_CACHE_DIR", value)
     run = ws.cli("validate")
     assert run.code == 0 and "crashed" not in run.output, run.output
+
+
+def test_the_push_hook_checks_its_settings_before_it_marks_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The post-receive hook runs apply --push: a bad ORSHOT_BASE_URL in the server's env
+    file is said in one line to the pusher, and no intent commit lands on the server."""
+    import subprocess
+
+    from orshot_gitops.cli import main
+
+    bare = tmp_path / "social.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    assert main(["hook", "install", "--server", "--repo", str(bare)]) == 0
+    capsys.readouterr()
+    (bare / "orshot.env").write_text(
+        f"ORSHOT_API_KEY={API_KEY}\nORSHOT_BASE_URL=http://127.0.0.1:abc/?k={API_KEY}\n"
+    )
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    (clone / "orshot.yaml").write_text("accounts:\n  x: {id: 1, platform: twitter}\n")
+    (clone / "posts").mkdir()
+    (clone / "posts" / "p.yaml").write_text("accounts: [x]\ncontent: hi\n")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "hello")
+    pushed = subprocess.run(
+        ["git", "push", "origin", "main"], cwd=clone, capture_output=True, text=True
+    )
+    said = pushed.stderr
+    assert "remote: error: ORSHOT_BASE_URL " in said, said
+    assert "crashed" not in said and API_KEY not in said and "Traceback" not in said
+    assert git(bare, "log", "--format=%s", "main").splitlines() == ["hello"]

@@ -177,3 +177,28 @@ def test_the_push_hook_checks_its_settings_before_it_marks_anything(
     assert "remote: error: ORSHOT_BASE_URL " in said, said
     assert "crashed" not in said and API_KEY not in said and "Traceback" not in said
     assert git(bare, "log", "--format=%s", "main").splitlines() == ["hello"]
+
+
+def test_the_ci_apply_checks_its_settings_before_it_pushes_an_intent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ci` on a push to main is apply --push: a bad ORSHOT_BASE_URL is one line, and
+    nothing (no intent commit) reaches the remote."""
+    from fake_github import FakeGitHub
+    from test_github_ci import LAUNCH, Runner, make_repo
+
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    seed = make_repo(tmp_path / "seed", {"posts/launch.yaml": LAUNCH})
+    git(seed, "push", "-q", str(remote), "main")
+    git(tmp_path, "clone", "-q", str(remote), "checkout")
+    before = git(remote, "rev-parse", "main")
+    with FakeGitHub() as github:
+        runner = Runner(tmp_path, github.api_url, monkeypatch)
+        runner.push()
+        runner.env.update({"ORSHOT_API_KEY": API_KEY, "ORSHOT_BASE_URL": "http://[::1]x"})
+        code, out, err = runner.run(capsys, "--repo", str(tmp_path / "checkout"))
+    assert code == 1, out + err
+    assert "ORSHOT_BASE_URL " in err and "crashed" not in err, out + err
+    assert git(remote, "rev-parse", "main") == before
+    assert not (tmp_path / "checkout" / ".orshot").exists()

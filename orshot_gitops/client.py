@@ -481,8 +481,10 @@ class OrshotClient:
                 raise self._mark(self._error(response, method, full_path), uncertain)
             try:
                 return parse(response.json())
-            except (ValueError, Malformed) as exc:  # ValueError: not JSON at all
-                detail = self._scrub(str(exc))
+            # ValueError: not JSON at all, or a number past Python's conversion limit;
+            # RecursionError: nested deeper than Python reads.
+            except (ValueError, RecursionError, Malformed) as exc:
+                detail = self._scrub(str(exc))[:200]
                 if create:
                     raise UnknownOutcome(
                         f"{where} answered {status} but its body cannot be read ({detail}): "
@@ -532,7 +534,7 @@ class OrshotClient:
         """The server's `error` (and `message`, when it adds something), or the body's start."""
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or past Python's limits
             body = None
         if isinstance(body, Mapping):
             error = body.get("error")

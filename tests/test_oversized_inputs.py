@@ -131,3 +131,40 @@ def test_a_template_cannot_grow_a_number_without_bound(source: str) -> None:
         TemplateEngine().render(source, {"n": 10**4000})
     assert caught.value.kind == "limit"
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("status", [200, 400])
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"data": ' + LONG + "}"])
+def test_an_answer_nested_too_deep_is_an_api_error(status: int, body: str) -> None:
+    """A server (or anything between) answering JSON nested past Python's recursion limit or
+    with a number past its conversion limit: an error the run reports, not a crash."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from orshot_gitops.client import OrshotClient
+    from orshot_gitops.errors import UserError
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payload = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        client = OrshotClient(url, "sk_test", sleep=lambda s: None, max_retries=0)
+        with client, pytest.raises(UserError) as caught:
+            client.list_accounts()
+        assert len(str(caught.value)) < 600
+    finally:
+        server.shutdown()
+        server.server_close()

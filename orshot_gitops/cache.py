@@ -47,7 +47,12 @@ def cache_root(environ: Mapping[str, str] | None = None) -> Path | None:
     env = os.environ if environ is None else environ
     configured = env.get("ORSHOT_CACHE_DIR", "").strip()
     if configured:
-        return None if configured.lower() == OFF else Path(configured).expanduser()
+        if configured.lower() == OFF:
+            return None
+        try:
+            return Path(configured).expanduser()
+        except RuntimeError:  # '~someone' for a user this machine does not know: no cache
+            return None
     xdg = env.get("XDG_CACHE_HOME", "").strip()
     # The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
     if xdg and os.path.isabs(xdg):

@@ -52,7 +52,6 @@ a log line or a file; server messages are scrubbed of it too.
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import logging
 import random
 import time
@@ -60,7 +59,6 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -99,6 +97,12 @@ from orshot_gitops.client_models import (
 )
 from orshot_gitops.client_pacing import RatePacer
 from orshot_gitops.errors import UserError
+from orshot_gitops.settings import (
+    DEFAULT_BASE_URL,
+    check_api_key,
+    normalize_base_url,
+    parse_rate_limit,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -121,11 +125,11 @@ __all__ = [
     "SyncResult",
     "UnknownOutcome",
     "normalize_base_url",
+    "parse_rate_limit",
 ]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.orshot.com"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 SANDBOX_HINT = (
     "set ORSHOT_API_KEY to your Orshot API key; for the local sandbox use "
@@ -141,64 +145,6 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _PATCH_FIELDS = frozenset(
     {"content", "media_urls", "media_url", "accounts", "status", "scheduled_for"}
 )
-
-
-def parse_rate_limit(text: str) -> tuple[int, float]:
-    """`ORSHOT_RATE_LIMIT`, "REQUESTS/SECONDS" (e.g. "20/2" or "60/60"), for `rate_limit`."""
-    requests, _, seconds = text.partition("/")
-    try:
-        result = (int(requests), float(seconds or 60))
-    except ValueError:
-        result = (0, 0.0)
-    if result[0] < 1 or not result[1] > 0:
-        raise UserError(
-            f"ORSHOT_RATE_LIMIT={text!r} is not REQUESTS/SECONDS",
-            hint="for example ORSHOT_RATE_LIMIT=60/60 (60 requests per minute)",
-            code="rate-limit",
-        )
-    return result
-
-
-def normalize_base_url(base_url: str) -> str:
-    """The API's origin, from what a user may type: trailing '/' and '/v1' are tolerated.
-
-    Plain http is refused except to loopback, so the key never crosses a network in clear.
-    """
-    url = base_url.strip().rstrip("/")
-    if url.endswith("/v1"):
-        url = url[: -len("/v1")].rstrip("/")
-    parts = urlsplit(url)
-    hint = (
-        f"use an https:// URL such as {DEFAULT_BASE_URL}, or http://127.0.0.1:PORT for the sandbox"
-    )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(
-            f"ORSHOT_BASE_URL {url!r} is not an http(s) URL", hint=hint, code="base-url"
-        )
-    if parts.username or parts.password:
-        # A key pasted into the URL would end up in every error message that names the URL.
-        raise UserError("ORSHOT_BASE_URL must not contain credentials", hint=hint, code="base-url")
-    if parts.query or parts.fragment:
-        raise UserError(
-            f"ORSHOT_BASE_URL {url!r} has a query or fragment", hint=hint, code="base-url"
-        )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise UserError(
-            f"refusing plain http to {parts.hostname}: the API key would cross the network "
-            "unencrypted",
-            hint=hint,
-            code="base-url",
-        )
-    return url
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class OrshotClient:
@@ -230,13 +176,7 @@ class OrshotClient:
         key = api_key.strip()
         if not key:
             raise UserError("the Orshot API key is empty", hint=SANDBOX_HINT, code="api-key")
-        if not key.isascii() or not key.isprintable() or " " in key:
-            # Said without echoing the key: httpx's own error would quote the header value.
-            raise UserError(
-                "the Orshot API key contains spaces or unprintable characters",
-                hint="copy the key again from the Orshot dashboard",
-                code="api-key",
-            )
+        check_api_key(key)
         self._key = key
         self._own_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout)
@@ -470,7 +410,7 @@ class OrshotClient:
                     continue
                 raise self._mark(
                     ServerError(
-                        f"{where}: cannot connect to {self.base_url}: {cause}",
+                        self._scrub(f"{where}: cannot connect to {self.base_url}: {cause}"),
                         method=method,
                         path=full_path,
                         hint="check ORSHOT_BASE_URL and the network (is the sandbox running?); "
@@ -497,7 +437,7 @@ class OrshotClient:
                     continue
                 raise self._mark(
                     ServerError(
-                        f"{where}: no answer from {self.base_url}: {cause}",
+                        self._scrub(f"{where}: no answer from {self.base_url}: {cause}"),
                         method=method,
                         path=full_path,
                     ),
@@ -541,8 +481,10 @@ class OrshotClient:
                 raise self._mark(self._error(response, method, full_path), uncertain)
             try:
                 return parse(response.json())
-            except (ValueError, Malformed) as exc:  # ValueError: not JSON at all
-                detail = self._scrub(str(exc))
+            # ValueError: not JSON at all, or a number past Python's conversion limit;
+            # RecursionError: nested deeper than Python reads.
+            except (ValueError, RecursionError, Malformed) as exc:
+                detail = self._scrub(str(exc))[:200]
                 if create:
                     raise UnknownOutcome(
                         f"{where} answered {status} but its body cannot be read ({detail}): "
@@ -592,7 +534,7 @@ class OrshotClient:
         """The server's `error` (and `message`, when it adds something), or the body's start."""
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or past Python's limits
             body = None
         if isinstance(body, Mapping):
             error = body.get("error")

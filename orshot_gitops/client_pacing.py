@@ -7,6 +7,7 @@ It only computes waits; the client does the waiting, so the clock stays injectab
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 
@@ -21,8 +22,9 @@ class RatePacer:
     def __init__(
         self, clock: Callable[[], float], rate_limit: tuple[int, float] | None = None
     ) -> None:
-        if rate_limit is not None and (rate_limit[0] < 1 or rate_limit[1] <= 0):
-            raise ValueError(f"rate_limit must be (requests >= 1, seconds > 0), not {rate_limit}")
+        if rate_limit is not None and (rate_limit[0] < 1 or not (0 < rate_limit[1] < math.inf)):
+            # Not echoed: the value may come from ORSHOT_RATE_LIMIT, where a key may be pasted.
+            raise ValueError("rate_limit must be (requests >= 1, 0 < seconds < inf)")
         self._clock = clock
         self._rate_limit = rate_limit
         self.window = rate_limit[1] if rate_limit else DOCUMENTED_WINDOW

@@ -50,7 +50,7 @@ class GitHubContext:
         if event_path:
             try:
                 loaded = json.loads(Path(event_path).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:  # nesting too deep: Recursion
                 raise UserError(
                     f"cannot read the workflow event at GITHUB_EVENT_PATH ({exc})",
                     hint="run this inside GitHub Actions, or point GITHUB_EVENT_PATH at a JSON payload",

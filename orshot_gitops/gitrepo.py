@@ -282,6 +282,22 @@ class GitRepo:
         names = (self._relative(name) for name in out.split("\0") if name)
         return tuple(sorted(n for n in names if n is not None and n.endswith(tuple(suffixes))))
 
+    def tracked_regular_files(self, folder: str) -> frozenset[str]:
+        """The regular files git's index holds under `folder` (content-root relative, "." for
+        all), as paths relative to that folder; links and submodules left out. What a template
+        may include in plan and apply: what the pull request holds, nothing else on disk."""
+        spec = self._full(folder) if folder != "." else (self.prefix or ".")
+        _, out, _ = self._git("ls-files", "--stage", "-z", "--", spec)
+        inner = "" if folder == "." else folder + "/"
+        found = set()
+        for entry in out.split("\0"):
+            meta, _, name = entry.partition("\t")
+            relative = self._relative(name) if name else None
+            regular = meta.split(" ", 1)[0] in ("100644", "100755")
+            if regular and relative is not None and relative.startswith(inner):
+                found.add(relative[len(inner) :])
+        return frozenset(found)
+
     def dirty_paths(self, under: Sequence[str], *, ignored: bool = False) -> tuple[str, ...]:
         """Paths under `under` that differ from HEAD in the working tree or index, untracked
         ones included (one `git status`). A rename shows as its new path. `ignored` adds

@@ -73,7 +73,10 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
                 candidates.add(path)
     candidates &= set(files)
 
-    post_problems, compiled = check_posts(root, config, sorted(candidates))
+    # Templates may include only what git tracks: what the pull request showed, whatever else
+    # the CI workspace holds (docs/security.md).
+    tracked = git.tracked_regular_files(config.templates_dir)
+    post_problems, compiled = check_posts(root, config, sorted(candidates), tracked)
     problems.extend(post_problems)
     failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed_paths]

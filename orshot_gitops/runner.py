@@ -198,9 +198,12 @@ def _refuse_what_went_out(
 def _saved_plan(path: Path, current: Plan) -> Plan:
     try:
         saved = Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than Python reads; ValueError includes a number
+        # past the int-string conversion limit.
+        reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:200]
         raise UserError(
-            f"cannot read the saved plan {path}: {exc}", hint="make it again with 'plan --out'"
+            f"cannot read the saved plan {path}: {reason}", hint="make it again with 'plan --out'"
         ) from None
     if saved.head != current.head:
         raise UserError(

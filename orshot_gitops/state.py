@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import sys
 import tempfile
 import uuid
@@ -557,6 +558,24 @@ def _decode(text: str, source: str) -> Any:
             hint=_RESTORE_HINT,
             code="state-json",
         ) from exc
+    except RecursionError:
+        raise UserError(
+            "the state file nests lists or objects deeper than Python can read",
+            path=source,
+            hint=_RESTORE_HINT,
+            code="state-json",
+        ) from None
+    except ValueError:  # an integer past Python's int-string conversion limit (4,300 digits)
+        long_number = re.search(r"\d{4301,}", text)
+        at = long_number.start() if long_number else 0
+        raise UserError(
+            "the state file holds a number too long to read (more than 4,300 digits)",
+            path=source,
+            line=text.count("\n", 0, at) + 1,
+            column=at - (text.rfind("\n", 0, at) + 1) + 1,
+            hint=_RESTORE_HINT,
+            code="state-json",
+        ) from None
     version = data.get("version") if isinstance(data, dict) else None
     # Checked before the schema: a newer format may well fail our schema, and "upgrade" is
     # the useful thing to say about it.

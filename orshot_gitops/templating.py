@@ -2,9 +2,10 @@
 
 Templates come from anyone who can open a pull request, and `plan` renders them in CI.
 So: Jinja's sandbox (no attribute tricks into Python internals), StrictUndefined (a typo is an
-error, not an empty caption), includes only from the repo's templates/ directory (no symlink
-out of it), no environment access, and hard bounds on work and output so a hostile or careless
-template fails fast instead of hanging the run or eating memory.
+error, not an empty caption), includes only of regular files in the repo's templates directory
+(no link out of it, nothing in .git, only what git tracks in plan and apply), no environment,
+and hard bounds on work and output so a hostile or careless template fails fast instead of
+hanging the run or eating memory.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
 MAX_LOOP_STEPS = 100_000  # iterations of range() per render
 MAX_SEQUENCE = 100_000  # largest string or list a template may build with '*'
 MAX_STRING_ARGUMENT = 10_000  # widths for center(), indent(), ljust() and the like
+MAX_INT_BITS = (10**4300).bit_length()  # past this, Python refuses to print the number
 _MARKERS = ("{{", "{%", "{#")
 # Compiled template code is kept on disk between runs (see TemplateEngine). Its key already
 # covers this module's source, Jinja's version and the Python bytecode format; bump this when
@@ -78,6 +80,12 @@ def _check_size(size: int) -> None:
         )
 
 
+def _check_int_bits(bits: int) -> None:
+    """Refuse, before computing it, an integer Python could not even print (4,300 digits)."""
+    if bits > MAX_INT_BITS:
+        raise TemplateProblem("limit", "the template would compute a number of over 4,300 digits")
+
+
 def _check_format_string(text: object) -> None:
     if isinstance(text, str):
         for match in _FORMAT_WIDTH.finditer(text):
@@ -111,11 +119,24 @@ class _Bounds(NodeTransformer):
         return sized
 
 
-class _RepoLoader(jinja2.BaseLoader):
-    """Loads only regular files inside templates_dir; a symlink that leaves it is refused."""
+# Nothing a template includes may come from here, whatever a link says: the environment
+# (/proc/self/environ holds the API key in the apply job), devices, kernel state.
+_SYSTEM_DIRS = tuple(Path(p) for p in ("/proc", "/sys", "/dev"))
 
-    def __init__(self, templates_dir: Path | None) -> None:
+
+class _RepoLoader(jinja2.BaseLoader):
+    """Loads snippets for `{% include %}`, `{% import %}` and `{% extends %}`: only regular
+    files inside templates_dir, none in `.git`, reached through no link that leaves the folder.
+
+    With `tracked` (plan and apply), only the files git tracks there (paths relative to the
+    folder): what the pull request showed, not what else the CI workspace holds (a
+    credentials file another step wrote, ignored by a committed .gitignore). Without it (a
+    local validate), the working tree's files, so a snippet can be tried before committing.
+    """
+
+    def __init__(self, templates_dir: Path | None, tracked: frozenset[str] | None = None) -> None:
         self.root = templates_dir.resolve() if templates_dir else None
+        self.tracked = tracked
 
     def get_source(
         self, environment: jinja2.Environment, template: str
@@ -123,10 +144,33 @@ class _RepoLoader(jinja2.BaseLoader):
         if self.root is None:
             raise jinja2.TemplateNotFound(template)
         pieces = jinja2.loaders.split_template_path(template)  # refuses '..'
+        if ".git" in pieces:
+            raise _refused(template, "is inside .git")
         candidate = self.root.joinpath(*pieces)
+        try:
+            return self._read(template, pieces, candidate)
+        except jinja2.TemplateNotFound:  # an OSError too, to Jinja: let it through
+            raise
+        except (OSError, RuntimeError, ValueError) as exc:
+            # A link loop, a name too long, an embedded NUL, bytes that are not UTF-8: said
+            # as a problem in the caption, never as a traceback.
+            raise _refused(template, f"cannot be read ({_unreadable(exc)})") from None
+
+    def _read(
+        self, template: str, pieces: list[str], candidate: Path
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        assert self.root is not None
         resolved = candidate.resolve()
-        if not resolved.is_relative_to(self.root):
-            raise SecurityError(f"template {template!r} leaves the templates directory")
+        if not resolved.is_relative_to(self.root) or any(
+            resolved.is_relative_to(system) for system in _SYSTEM_DIRS
+        ):
+            raise _refused(template, "leads out of the templates directory")
+        if resolved.is_relative_to(self.root / ".git"):
+            raise _refused(template, "leads into .git")
+        if self.tracked is not None and "/".join(pieces) not in self.tracked:
+            if not candidate.exists() and not candidate.is_symlink():
+                raise jinja2.TemplateNotFound(template)  # `ignore missing` still works
+            raise _refused(template, "is not tracked by git: commit it, or include another")
         if not resolved.is_file():
             raise jinja2.TemplateNotFound(template)
         source = resolved.read_text(encoding="utf-8")
@@ -134,12 +178,27 @@ class _RepoLoader(jinja2.BaseLoader):
         return source, str(candidate), lambda: resolved.stat().st_mtime == mtime
 
 
+def _unreadable(exc: BaseException) -> str:
+    if isinstance(exc, RuntimeError):  # Path.resolve() on a link that points at itself
+        return "a symbolic link loop"
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return "not a valid file name"
+
+
+def _refused(template: str, why: str) -> TemplateProblem:
+    # A refusal, not "not found": `ignore missing` must not turn it into an innocent caption.
+    return TemplateProblem("include", f"template {template!r} {why}")
+
+
 class _Environment(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
-    def __init__(self, templates_dir: Path | None) -> None:
+    def __init__(self, templates_dir: Path | None, tracked: frozenset[str] | None = None) -> None:
         super().__init__(
-            loader=_RepoLoader(templates_dir),
+            loader=_RepoLoader(templates_dir, tracked),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
@@ -213,6 +272,8 @@ class _Environment(SandboxedEnvironment):
         if operator_ == "**":
             if isinstance(right, int) and abs(right) > 64:
                 raise TemplateProblem("limit", "exponent too large in '**'")
+            if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+                _check_int_bits(left.bit_length() * right)
             return operator.pow(left, right)
         if operator_ == "%":
             _check_format_string(left)
@@ -226,6 +287,9 @@ class _Environment(SandboxedEnvironment):
             if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
                 _check_size(len(left) + len(right))
             return operator.add(left, right)
+        if isinstance(left, int) and isinstance(right, int):
+            # Squaring in a loop doubles the digits each time: 30 rounds took 7 s and 128 MB.
+            _check_int_bits(left.bit_length() + right.bit_length())
         if isinstance(left, int) and isinstance(right, str | list | tuple):
             left, right = right, left
         if (
@@ -317,11 +381,14 @@ class TemplateEngine:
     """
 
     templates_dir: Path | None = None
+    # Files git tracks in templates_dir, relative to it: plan and apply include only these.
+    # None (a local validate): any regular file there (see _RepoLoader).
+    tracked: frozenset[str] | None = None
     # None: the configured cache directory (ORSHOT_CACHE_DIR, off to disable).
     code_cache: DiskCache | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._env = _Environment(self.templates_dir)
+        self._env = _Environment(self.templates_dir, self.tracked)
         self._compiled: dict[str, jinja2.Template] = {}
         if self.code_cache is None:
             self.code_cache = DiskCache.named("templates")

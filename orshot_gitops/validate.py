@@ -117,15 +117,19 @@ def _check_posts(
 
 
 def check_posts(
-    root: Path, config: Config, relatives: list[str]
+    root: Path,
+    config: Config,
+    relatives: list[str],
+    tracked_templates: frozenset[str] | None = None,
 ) -> tuple[list[Diagnostic], list[CompiledPost]]:
     """Every check of these post files that does not depend on time or on the state: syntax,
     schema, templates, accounts, options and platform limits. `plan` shares it, so a post
-    it plans was checked exactly as `validate` checks it."""
+    it plans was checked exactly as `validate` checks it, except that `plan` passes the
+    snippets git tracks (`tracked_templates`) and templates may include only those."""
     problems: list[Diagnostic] = []
     specs, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
-    engine = TemplateEngine(root / config.templates_dir)
+    engine = TemplateEngine(root / config.templates_dir, tracked=tracked_templates)
     compiler = Compiler(config, engine)
     compiled: list[CompiledPost] = []
     for spec in specs:
@@ -163,8 +167,8 @@ def recorded_post_ids(root: Path) -> frozenset[str]:
     try:
         state = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
         return frozenset(state.get("posts", {}))
-    except (OSError, ValueError, AttributeError):
-        return frozenset()
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return frozenset()  # plan and apply report a broken state file; validate checks posts
 
 
 def _past_schedule(post: CompiledPost, now: datetime) -> Diagnostic:

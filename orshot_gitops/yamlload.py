@@ -35,6 +35,11 @@ JsonPath = tuple[str | int, ...]
 
 # A post or config file of a few hundred values is normal; this bound only stops alias bombs.
 MAX_NODES = 100_000
+# Python refuses to turn an integer of more digits than this into text or back (a ValueError,
+# sys.get_int_max_str_digits()); one in a file would crash whatever prints or hashes it later.
+MAX_INT_DIGITS = 4300
+_TOO_LONG = 10**MAX_INT_DIGITS  # the smallest number of MAX_INT_DIGITS + 1 digits
+_INT_BITS = _TOO_LONG.bit_length() - 1  # numbers of fewer bits are shorter for certain
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -228,7 +233,7 @@ class _Builder:
         if tag not in _SCALAR_TAGS:
             self._check_tag(node, f"{_TAG}str")
         if tag == f"{_TAG}int":
-            return _scalars.construct_yaml_int(node)
+            return self._int(node)
         if tag == f"{_TAG}float":
             return _scalars.construct_yaml_float(node)
         if tag == f"{_TAG}bool":
@@ -236,6 +241,22 @@ class _Builder:
         if tag == f"{_TAG}null":
             return None
         return str(node.value)  # str, and timestamps kept as written
+
+    def _int(self, node: ScalarNode) -> int:
+        # Hex, octal and base-60 (1:59:59) digits convert without Python's limit, and make
+        # numbers whose decimal form is past it: measured by size, before anything prints them.
+        try:
+            value: int = _scalars.construct_yaml_int(node)
+        except ValueError:  # decimal digits past the limit: Python refuses to convert them
+            value = _TOO_LONG
+        if value.bit_length() > _INT_BITS and abs(value) >= _TOO_LONG:  # cheap test first
+            raise self._error(
+                node,
+                f"a number of more than {MAX_INT_DIGITS:,} digits",
+                "write a smaller number, or quote it to keep it as text",
+                "number-too-long",
+            )
+        return value
 
     def _mapping(self, node: MappingNode, json_path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}

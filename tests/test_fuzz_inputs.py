@@ -81,6 +81,11 @@ YAML_FRAGMENTS = st.sampled_from(
         "int: 0x_ff\n",
         "octal: 0o777\n",
         "sexagesimal: 190:20:30\n",
+        # Past Python's int-string conversion limit (4,300 digits): a ValueError, not a crash.
+        "big: " + "7" * 5000 + "\n",
+        "bighex: 0x" + "f" * 5000 + "\n",
+        "bigsexagesimal: 1" + ":59" * 3000 + "\n",
+        "deep: " + "[" * 2000 + "]" * 2000 + "\n",
         "yes: no\n",
         "~: null\n",
         "? [complex, key]\n: value\n",
@@ -129,6 +134,11 @@ def test_loader_never_crashes_on_bytes(raw: bytes) -> None:
 
 @FUZZ
 @given(YAMLISH)
+@example("revision: " + "7" * 5000 + "\n")
+@example("vars:\n  ? " + "7" * 5000 + "\n  : 1\n")
+@example("vars: {n: 0x" + "f" * 5000 + "}\n")
+@example("vars:\n  n: 1" + ":59" * 3000 + "\n")
+@example("deep: " + "[" * 100_000 + "]" * 100_000 + "\n")
 def test_loader_never_crashes_on_yamlish_text(text: str) -> None:
     _load(text.encode("utf-8", "surrogatepass"))
 
@@ -239,6 +249,11 @@ def templates_dir() -> Iterator[Path]:
 )
 @example(source="{{ (product * 99999)|list|join('y' * 9999) }}")
 @example(source="{{ '{:>99999999}'.format(1) }}")
+# Found by the issue-11 review: squaring in a loop doubles a number's digits each round.
+@example(
+    source="{% set ns = namespace(x=2) %}{% for i in range(40) %}"
+    "{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x > 1 }}"
+)
 def test_templates_render_or_fail_cleanly(templates_dir: Path, source: str) -> None:
     engine = TemplateEngine(templates_dir)
     try:
@@ -338,3 +353,85 @@ def test_validate_exits_0_or_1_without_a_traceback(content_root: Path, data: st.
     assert "Traceback" not in out.getvalue() + err.getvalue()
     assert "crashed" not in err.getvalue()
     _memory_bounded()
+
+
+# --- the state file: what a pull request (or a bad merge) could leave in .orshot/state.json --
+
+JSON_FRAGMENTS = st.sampled_from(
+    [
+        '{"version": 1, "lineage": "x", "serial": 1, "posts": {}}',
+        '{"version": 1, "serial": ' + "7" * 5000 + "}",
+        '{"version": 1, "posts": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"version": 1, "posts": ' + "[" * 990 + "]" * 990 + "}",
+        '{"version": 99}',
+        '{"a": 1, "a": 2}',
+        "<<<<<<< ours\n",
+        "=======\n",
+        "NaN",
+        "1e999",
+        "[",
+        "}",
+        '"\\ud800"',
+        ",",
+        ":",
+    ]
+)
+
+
+@FUZZ
+@given(st.lists(JSON_FRAGMENTS | st.text(max_size=20), max_size=6).map("".join))
+@example('{"version": 1, "serial": ' + "7" * 5000 + "}")
+@example('{"version": 1, "posts": ' + "[" * 100_000 + "]" * 100_000 + "}")
+@example('{"version": 1, "posts": ' + "[" * 990 + "]" * 990 + "}")
+def test_state_parser_never_crashes(text: str) -> None:
+    from orshot_gitops.state import parse_state
+
+    try:
+        parse_state(text)
+    except UserError as exc:
+        assert exc.message and "\n" not in exc.message
+    _memory_bounded()
+
+
+# --- the environment: settings are checked, never crash, and never echo their value ------------
+
+KEY = "sk_live_FUZZ_key_4d2c1b0a99"
+SETTING_FRAGMENTS = st.sampled_from(
+    ["http://", "https://", "[", "]", ":", "abc", "99999", "0", "/", "?", "#", "@", " ", "v1",
+     "127.0.0.1", "localhost", "[::1]", "api.orshot.com", "inf", "nan", "-", ".", "e999",
+     "7" * 5000, "\u00e9", "%"]
+)  # fmt: skip
+SETTING_TEXT = st.lists(SETTING_FRAGMENTS | st.text(max_size=6), max_size=8).map("".join)
+
+
+@FUZZ
+@given(
+    variable=st.sampled_from(["ORSHOT_BASE_URL", "ORSHOT_RATE_LIMIT", "ORSHOT_SETTLE_AFTER"]),
+    before=SETTING_TEXT,
+    after=SETTING_TEXT,
+)
+@example(variable="ORSHOT_BASE_URL", before="http://[x", after="")
+@example(variable="ORSHOT_BASE_URL", before="http://[::1]x", after="")
+@example(variable="ORSHOT_BASE_URL", before="https://", after="http://\x08")
+@example(variable="ORSHOT_BASE_URL", before="http://127.0.0.1:abc", after="")
+@example(variable="ORSHOT_BASE_URL", before="https://api.orshot.com/?key=", after="")
+@example(variable="ORSHOT_BASE_URL", before="https://api.orshot.com:", after="")
+@example(variable="ORSHOT_RATE_LIMIT", before="10/", after="")
+@example(variable="ORSHOT_SETTLE_AFTER", before="1e300", after="")
+def test_settings_are_checked_without_crashing_or_echoing(
+    variable: str, before: str, after: str
+) -> None:
+    import httpx
+
+    from orshot_gitops.settings import check_environment, normalize_base_url
+
+    for value in (before, before + KEY + after):
+        try:
+            check_environment({variable: value})
+        except UserError as exc:
+            assert variable in exc.message
+            assert KEY not in f"{exc} {exc.hint}" and KEY[8:20] not in f"{exc} {exc.hint}"
+        else:
+            if variable == "ORSHOT_BASE_URL" and value.strip():
+                # Accepted means usable: httpx must not refuse it at the first request.
+                httpx.Request("GET", normalize_base_url(value) + "/v1/social/accounts")

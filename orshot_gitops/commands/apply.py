@@ -43,12 +43,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--settle-after",
-        type=float,
-        default=float(os.environ.get("ORSHOT_SETTLE_AFTER", 900)),
+        type=_seconds,
+        default=None,  # ORSHOT_SETTLE_AFTER, else 900: read in run(), after it is checked
         metavar="SECONDS",
-        help="leave another run's unanswered draft alone this long before settling it (default 900)",
+        help="leave another run's unanswered draft alone this long before settling it "
+        "(default: ORSHOT_SETTLE_AFTER, else 900)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def _seconds(text: str) -> float:
+    from orshot_gitops.errors import UserError
+    from orshot_gitops.settings import parse_seconds
+
+    try:
+        return parse_seconds(text, "--settle-after")
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 class _StopFlag:
@@ -70,7 +81,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.gitrepo import open_repo
     from orshot_gitops.report import plan as plan_report
     from orshot_gitops.runner import ApplyOptions, outcomes_json, run_apply
+    from orshot_gitops.settings import check_environment, settle_after
 
+    # Before anything is planned, marked or written: a bad setting found at the first request
+    # would stop the run after its intents were recorded (and, with --push, pushed).
+    check_environment(os.environ)
+    settle_seconds = (
+        args.settle_after if args.settle_after is not None else settle_after(os.environ)
+    )
     root = Path(args.repo)
     stop = _StopFlag(console)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -87,7 +105,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         push=args.push,
         remote=args.remote,
         plan_file=Path(args.plan_file) if args.plan_file else None,
-        settle_after=timedelta(seconds=args.settle_after),
+        settle_after=timedelta(seconds=settle_seconds),
         commit=not args.no_commit,
     )
     try:

@@ -166,6 +166,7 @@ def ci_apply(
     from orshot_gitops.gitrepo import open_repo
     from orshot_gitops.report.review import apply_summary
     from orshot_gitops.runner import ApplyOptions, run_apply
+    from orshot_gitops.settings import check_environment
 
     if context.event_name in _PR_EVENTS:
         raise UsageError(
@@ -178,6 +179,8 @@ def ci_apply(
             f"this run is for {context.ref}, not for the default branch {default}",
             hint=f"apply publishes only the default branch: limit the workflow's push trigger to branches: [{default}]",
         )
+    # Before anything is planned, marked or pushed (see settings.py).
+    check_environment(env)
 
     def progress(message: str) -> None:
         console.print(message)

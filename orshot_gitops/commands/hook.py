@@ -72,7 +72,9 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
     from orshot_gitops.client import OrshotClient
     from orshot_gitops.gitrepo import open_repo
     from orshot_gitops.runner import ApplyOptions, run_apply
+    from orshot_gitops.settings import check_environment
 
+    check_environment(os.environ)  # before the plan: nothing marked, nothing sent
     with open_repo(work) as git:
         report = run_apply(
             work,

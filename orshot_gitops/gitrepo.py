@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -262,8 +262,56 @@ class GitRepo:
             *(self._full(p) for p in (*under, *shared)),
             hint="the recorded commit and HEAD must both be readable",
         )
-        return _classify(
+        changes = _classify(
             since_sha, until_sha, self._parse_name_status(out), under, shared, suffixes
+        )
+        if changes.added and changes.deleted:
+            changes = self._follow_stepwise_renames(changes, under, rename_threshold)
+        return changes
+
+    def _follow_stepwise_renames(
+        self, changes: ChangeSet, under: Sequence[str], rename_threshold: int
+    ) -> ChangeSet:
+        """A file moved in one commit and rewritten in a later one is a deletion and an
+        addition in the diff of the whole range: too little of it is alike. Walked commit by
+        commit, git sees the move; taken for a new post, it would be published again. Only
+        asked when the range both adds and deletes post files, so it costs nothing otherwise."""
+        _, out, _ = self._git(
+            "log",
+            "--reverse",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--name-status",
+            f"--find-renames={rename_threshold}%",
+            "-z",
+            "--format=%x01",
+            f"{changes.since}..{changes.until}",
+            "--",
+            *(self._full(p) for p in under),
+        )
+        # Each file's path now -> its path at `since` (None: it did not exist then).
+        origin: dict[str, str | None] = {}
+        for commit in out.split("\x01"):
+            for letter, old, new in self._parse_name_status(commit.lstrip("\0\n")):
+                if letter == "R" and new is not None:
+                    origin[new] = origin.pop(old, old)
+                elif letter in "AC":
+                    origin[new or old] = None
+                elif letter == "D":
+                    origin.pop(old, None)
+        deleted, added = set(changes.deleted), set(changes.added)
+        moves = sorted(
+            (was, now)
+            for now, was in origin.items()
+            if was is not None and was in deleted and now in added
+        )
+        if not moves:
+            return changes
+        return replace(
+            changes,
+            added=tuple(sorted(added - {now for _, now in moves})),
+            deleted=tuple(sorted(deleted - {was for was, _ in moves})),
+            renamed=tuple(sorted({*changes.renamed, *moves})),
         )
 
     def tracked_post_files(

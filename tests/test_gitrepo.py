@@ -135,6 +135,37 @@ def test_a_moved_and_edited_post_is_still_a_rename(repo: tuple[GitRepo, Path, st
     assert gitrepo.changed_paths(first, rename_threshold=100).added == ("posts/2027/launch.yaml",)
 
 
+def test_a_move_then_a_rewrite_in_a_later_commit_is_still_a_rename(
+    repo: tuple[GitRepo, Path, str],
+) -> None:
+    """Across the whole range the file is too little alike to pair; one commit at a time,
+    git saw it move. A post added meanwhile, and one deleted, stay what they are."""
+    gitrepo, root, first = repo
+    (root / "posts/2027").mkdir()
+    git(root, "mv", "posts/2026/12/launch.yaml", "posts/2027/launch.yaml")
+    commit_all(root, "move")
+    write_tree(root, {"posts/2027/launch.yaml": "accounts: [acme-x]\ncontent: Rewritten.\n"})
+    write_tree(root, {"posts/2027/other.yaml": "accounts: [acme-x]\ncontent: Other.\n"})
+    (root / "posts/2026/12/teaser.yaml").unlink()
+    last = commit_all(root, "rewrite, add one, delete one")
+    assert gitrepo.changed_paths(first, rename_threshold=100) == ChangeSet(
+        since=first,
+        until=last,
+        added=("posts/2027/other.yaml",),
+        deleted=("posts/2026/12/teaser.yaml",),
+        renamed=(("posts/2026/12/launch.yaml", "posts/2027/launch.yaml"),),
+    )
+    # Moved twice, the second time with the rewrite: still one rename, first to last.
+    git(root, "mv", "posts/2027/launch.yaml", "posts/2027/launch-day.yaml")
+    again = commit_all(root, "rename again")
+    changes = gitrepo.changed_paths(first, rename_threshold=100)
+    assert changes.renamed == (("posts/2026/12/launch.yaml", "posts/2027/launch-day.yaml"),)
+    assert gitrepo.changed_paths(last, rename_threshold=100).renamed == (
+        ("posts/2027/launch.yaml", "posts/2027/launch-day.yaml"),
+    )
+    assert again == gitrepo.head_commit()
+
+
 def test_moving_a_post_out_of_the_posts_is_a_deletion(repo: tuple[GitRepo, Path, str]) -> None:
     gitrepo, root, first = repo
     (root / "archive").mkdir()

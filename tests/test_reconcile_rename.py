@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import SandboxFactory
 from repo_fixtures import content_repo
@@ -59,3 +60,42 @@ def test_move_after_a_force_push_is_a_rename_not_a_new_post(
         ("2026/launch", "x", "rename"),
     ]
     assert "not an ancestor" in str(plan["full_rescan"])
+
+
+def test_a_move_then_a_rewrite_before_the_next_apply_is_not_published_again(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found by the model test: moved in one commit, rewritten in the next, applied once.
+    The diff of the whole range cannot pair the files; commit by commit it is a move, so
+    the live post is "changed after publish" and nothing is sent."""
+    server = sandbox_factory({"rate_limit": {"requests": 1000, "per_seconds": 60}})
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", server.api_key)
+    repo = content_repo(
+        tmp_path / "repo", {"posts/launch.yaml": "accounts: [x]\ncontent: launch launch\n"}, CONFIG
+    )
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "launch")
+    assert main(["apply", "--repo", str(repo)]) == 0
+    (repo / "posts/moved").mkdir()
+    git(repo, "mv", "posts/launch.yaml", "posts/moved/launch.yaml")
+    git(repo, "commit", "-qm", "move")
+    (repo / "posts/moved/launch.yaml").write_text("accounts: [x]\ncontent: hiring\n")
+    git(repo, "commit", "-qam", "rewrite")
+    capsys.readouterr()
+
+    plan = plan_json(repo, capsys)
+    actions = plan["actions"]
+    assert isinstance(actions, list)
+    assert [(a["post_id"], a["kind"]) for a in actions] == [
+        ("moved/launch", "changed-after-publish"),
+        ("moved/launch", "rename"),
+    ]
+    assert main(["apply", "--repo", str(repo)]) == 0
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    logged = httpx.get(f"{server.base_url}/_sandbox/posts", headers=headers).json()["data"]
+    assert [p["request"]["content"] for p in logged] == ["launch launch"]

@@ -105,11 +105,22 @@ class AccountState:
     last_attempt_at: str | None = None
     scheduled_for: str | None = None
     group: str | None = None
+    # Added later, so optional in the file and written only when set: older states load, and
+    # a state that never needed them keeps its bytes.
+    # The held Orshot post this account is moving off (a split or a replacement in progress):
+    # until it is cleared, that post may still hold this account and must be taken off it.
+    replaces: int | None = None
+    # sha256 of the platform_options sent with this account's draft: PATCH cannot change
+    # them, so a held post whose options changed is replaced, not edited.
+    options_fingerprint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["status"] = self.status.value
         data["step"] = self.step.value if self.step else None
+        for name in _OPTIONAL_FIELDS:
+            if data[name] is None:
+                del data[name]
         return data
 
     @classmethod
@@ -117,11 +128,17 @@ class AccountState:
         # The schema guarantees exactly our fields, so they map one to one.
         step = data["step"]
         status = _STATUSES.get(data["status"])
-        if data.keys() == _ACCOUNT_FIELDS and status is not None and (not step or step in _STEPS):
+        keys = data.keys()
+        if (
+            _REQUIRED_FIELDS <= keys <= _ACCOUNT_FIELDS
+            and status is not None
+            and (not step or step in _STEPS)
+        ):
             # A plan reads every record (24,500 for 10,000 posts): filling the instance's
             # __dict__ is 3x faster than the frozen __init__'s setattr per field, and gives
             # the same value, since every field is present and there is no __post_init__.
             record = object.__new__(cls)
+            record.__dict__.update(_OPTIONAL_DEFAULTS)
             record.__dict__.update(data)
             record.__dict__["status"] = status
             record.__dict__["step"] = _STEPS[step] if step else None
@@ -136,6 +153,9 @@ class AccountState:
 
 
 _ACCOUNT_FIELDS = frozenset(f.name for f in fields(AccountState))
+_OPTIONAL_FIELDS = ("replaces", "options_fingerprint")
+_OPTIONAL_DEFAULTS = dict.fromkeys(_OPTIONAL_FIELDS)
+_REQUIRED_FIELDS = _ACCOUNT_FIELDS - set(_OPTIONAL_FIELDS)
 _STATUSES = {status.value: status for status in AccountStatus}
 _STEPS = {step.value: step for step in Step}
 _NEEDS_WORK = frozenset(status.value for status in AccountStatus if status.needs_work)
@@ -255,7 +275,7 @@ class State:
         return {
             post_id
             for post_id, post in self.posts.items()
-            if any(a.status.needs_work for a in post.accounts.values())
+            if any(a.status.needs_work or a.replaces is not None for a in post.accounts.values())
         }
 
     def account_count(self, post_id: str) -> int:
@@ -266,8 +286,11 @@ class State:
         return len(post.accounts) if post is not None else 0
 
     def needing_work(self) -> Iterator[tuple[str, str, AccountState]]:
-        """The entries that join every plan: pending, failed, processing or unknown."""
-        return ((p, k, a) for p, k, a in self.entries() if a.status.needs_work)
+        """The entries that join every plan: pending, failed, processing or unknown, or still
+        moving off a held post."""
+        return (
+            (p, k, a) for p, k, a in self.entries() if a.status.needs_work or a.replaces is not None
+        )
 
     def with_post(self, post_id: str, post: PostState) -> State:
         """A copy with `post_id`'s record set to `post`."""
@@ -352,7 +375,11 @@ class _RecordedPosts(Mapping[str, PostState]):
         return {
             post_id
             for post_id, post in self._raw.items()
-            if any(a["status"] in _NEEDS_WORK for a in post["accounts"].values())
+            # An unfinished move off a held post (`replaces`) needs work whatever its status.
+            if any(
+                a["status"] in _NEEDS_WORK or a.get("replaces") is not None
+                for a in post["accounts"].values()
+            )
         }
 
     def account_count(self, post_id: str) -> int:

@@ -498,7 +498,8 @@ class Applier(HeldPosts):
         self._intent(actions, Step.DISCARD, post_id=post_id)
         try:
             if staying:
-                self.client.update_post(post_id, accounts=staying)
+                answer = self.client.update_post(post_id, accounts=staying)
+                self._note_staying(answer, leaving)
             else:
                 self.client.discard_post(post_id)
         except NotFound:

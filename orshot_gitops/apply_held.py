@@ -151,7 +151,8 @@ class HeldPosts:
             )
             try:
                 if staying:
-                    self.client.update_post(old, accounts=staying)
+                    answer = self.client.update_post(old, accounts=staying)
+                    self._note_staying(answer, leaving={(a.post_id, a.account) for a in movers})
                 else:
                     self.client.discard_post(old)
             except NotFound:
@@ -165,6 +166,41 @@ class HeldPosts:
                 self._record(action, replaces=None)
             self.save()
         return True
+
+    def _note_staying(self, post: Post, leaving: set[tuple[str, str]]) -> None:
+        """A PATCH of the target set answers for every account that stays on the post, and
+        Orshot checks them again: record a failure it reports there (a token that expired
+        since), as every other answer is recorded, account by account."""
+        answers = {a.account_id: a for a in post.accounts if a.account_id is not None}
+        for post_id, key, record in list(self.state.entries()):
+            if (
+                record.post_id != post.id
+                or (post_id, key) in leaving
+                or record.status not in (AccountStatus.SCHEDULED, AccountStatus.DRAFTED)
+            ):
+                continue
+            answer = answers.get(record.account_id)
+            if answer is None or answer.status != "failed":
+                continue
+            failed = replace(
+                record,
+                status=AccountStatus.FAILED,
+                step=Step.DRAFT,
+                error=answer.error,
+                action=answer.action,
+            )
+            self.state = self.state.with_account(post_id, key, failed)
+            item = Action(
+                post_id=post_id,
+                path=self.state.posts[post_id].path,
+                account=key,
+                account_id=record.account_id,
+                platform=answer.platform,
+                kind=Kind.EDIT,
+                reason="stays on the held post",
+            )
+            self._outcome(item, "failed", error=answer.error, action=answer.action)
+        self.save()
 
     def _retire_refused(
         self, movers: Sequence[Action], old: int, new_id: int | None, error: ApiError

@@ -27,9 +27,10 @@ if TYPE_CHECKING:
     from orshot_gitops.plan import Action
 
 CAPTION_DIVERGES = "its caption now differs from the other accounts'"
-OPTIONS_CHANGED = "its platform_options changed, which Orshot cannot edit"
+# "{whose}": "its" for the account itself, or "it shares its post with li, whose".
+OPTIONS_CHANGED = "{whose} platform_options changed, which Orshot cannot edit"
 OPTIONS_UNKNOWN = (
-    "the platform_options it was sent with are not recorded, and Orshot cannot edit them"
+    "{whose} platform_options were sent before they were recorded, and Orshot cannot edit them"
 )
 
 
@@ -92,10 +93,18 @@ def split_held(
         if key == keep_key:
             continue
         moves.append(tuple(groups[key]))
+        problems = {a.account: options_problem(a, records.get(a.account)) for a in groups[key]}
+        blocking = next((account for account, problem in problems.items() if problem), None)
         for action in groups[key]:
-            why[action.account] = (
-                options_problem(action, records.get(action.account)) or CAPTION_DIVERGES
-            )
+            own = problems[action.account]
+            if own is not None:
+                why[action.account] = own.format(whose="its")
+            elif blocking is not None:
+                # Its own payload is unchanged, but it shares its post with one that moves.
+                whose = f"it shares its post with {blocking}, whose"
+                why[action.account] = str(problems[blocking]).format(whose=whose)
+            else:
+                why[action.account] = CAPTION_DIVERGES
     keep = tuple(groups[keep_key]) if keep_key is not None else ()
     return Split(keep, tuple(moves), why)
 

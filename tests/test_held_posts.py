@@ -317,3 +317,71 @@ def test_a_split_killed_at_each_point_leaves_the_truth_and_converges(
     )
     assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."
     assert json.dumps(ws.state()).count(API_KEY) == 0
+
+
+def test_the_accounts_that_stay_on_a_split_post_are_recorded_from_its_answer(
+    ws: Workspace, sandbox_factory: SandboxFactory, data_dir: Path
+) -> None:
+    """Taking LinkedIn off the held post re-targets it: Orshot checks the accounts that stay
+    again, and Facebook's token has expired since. Its record must say so."""
+    ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "li", "fb"), schedule=FUTURE))
+    assert ws.apply().code == 0
+    [shared] = ws.sent()
+    restart(ws, sandbox_factory, data_dir, expired=(4,))
+
+    ws.post("2026/webinar", post_yaml(LI_EDITED, ("x", "li", "fb"), schedule=FUTURE))
+    run = ws.apply()
+    assert targets(ws, shared["post_id"]) == {1: "scheduled", 4: "failed"}
+    fb = ws.record("2026/webinar", "fb")
+    assert (fb["status"], fb["action"]) == ("failed", "reconnect"), fb
+    assert run.code == 1, run.output
+    assert ws.record("2026/webinar", "x")["status"] == "scheduled"
+
+
+def test_a_dropped_account_taken_off_a_held_post_leaves_the_others_recorded_truly(
+    ws: Workspace, sandbox_factory: SandboxFactory, data_dir: Path
+) -> None:
+    ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "li", "fb"), schedule=FUTURE))
+    assert ws.apply().code == 0
+    [shared] = ws.sent()
+    restart(ws, sandbox_factory, data_dir, expired=(4,))
+
+    ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "fb"), schedule=FUTURE))
+    run = ws.apply()
+    assert targets(ws, shared["post_id"]) == {1: "scheduled", 4: "failed"}
+    assert ws.record("2026/webinar", "fb")["status"] == "failed"
+    assert run.code == 1, run.output
+
+
+@pytest.mark.parametrize("draft_after", [True, False])
+def test_changed_options_on_a_users_draft_replace_it(ws: Workspace, draft_after: bool) -> None:
+    ws.post("2026/webinar", post_yaml("Webinar.", ("x", "li"), draft=True))
+    assert ws.apply().code == 0
+    [old] = ws.sent()
+    options = {"li": {"firstComment": "Slides: acme.com/slides"}}
+    text = post_yaml("Webinar.", ("x", "li"), draft=draft_after, platform_options=options)
+    ws.post("2026/webinar", text)
+    review = ws.plan()
+    run = ws.apply()
+    assert run.code == 0, run.output
+    new = [p for p in ws.sent() if p["post_id"] != old["post_id"]]
+    assert [p["request"].get("platformOptions") for p in new] == [
+        {"2": {"firstComment": "Slides: acme.com/slides"}}
+    ]
+    if draft_after:
+        # X is untouched: it stays on the old draft; LinkedIn alone gets a new one.
+        assert targets(ws, new[0]["post_id"]) == {2: "drafted"}
+        assert targets(ws, old["post_id"]) == {1: "drafted"}
+        assert "x (twitter)" not in review.out
+    else:
+        # Both are published now, and X shares LinkedIn's payload: both move to the new post
+        # and the old draft is discarded.
+        assert targets(ws, new[0]["post_id"]) == {1: "published", 2: "published"}
+        assert [p["status"] for p in ws.sent()][0] == "discarded"
+        assert (
+            "x (twitter): draft: false now: it shares its post with li, whose platform_options "
+            "changed, which Orshot cannot edit: a post of its own (a new draft, then taken off "
+            f"Orshot post {old['post_id']})"
+        ) in review.out, review.out
+    assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."
+    assert_no_orphan_drafts(ws.sandbox, load_state(ws.root))

@@ -488,13 +488,9 @@ class Applier(HeldPosts):
         leaving = {(a.post_id, a.account) for a in actions}
         # Accounts that keep this Orshot post (the others of its group): take ours off it
         # with PATCH instead of discarding it for everyone.
-        staying = sorted(
-            record.account_id
-            for pid, key, record in self.state.entries()
-            if record.post_id == post_id
-            and (pid, key) not in leaving
-            and not record.status.needs_work
-        )
+        # Every account the state says the post holds, edits marked pending by `--push`
+        # included: PATCH replaces the target set, so one left out here would be dropped.
+        staying = self._on_post(post_id, leaving)
         self._intent(actions, Step.DISCARD, post_id=post_id)
         try:
             if staying:

@@ -385,3 +385,25 @@ def test_changed_options_on_a_users_draft_replace_it(ws: Workspace, draft_after:
         ) in review.out, review.out
     assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."
     assert_no_orphan_drafts(ws.sandbox, load_state(ws.root))
+
+
+def test_in_ci_an_account_dropped_while_the_others_are_edited_keeps_the_post_for_them(
+    ws: Workspace,
+) -> None:
+    """With --push every edit is marked pending before the first request; taking the dropped
+    account off the held post must still name the edited ones as staying on it."""
+    ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "li", "fb"), schedule=FUTURE))
+    assert ws.apply("--push").code == 0
+    [shared] = ws.sent()
+
+    ws.post("2026/webinar", post_yaml("Webinar moved to Wednesday.", ("x", "fb"), schedule=FUTURE))
+    run = ws.apply("--push")
+    assert run.code == 0, run.output
+    held = ws.orshot_post(shared["post_id"])
+    assert (held["status"], held["content"], targets(ws, shared["post_id"])) == (
+        "scheduled",
+        "Webinar moved to Wednesday.",
+        {1: "scheduled", 4: "scheduled"},
+    )
+    assert len(ws.sent()) == 1
+    assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."

@@ -624,7 +624,14 @@ class Applier(HeldPosts):
         wanted_ids = sorted(a.account_id for a in actions)
         media = self._recorded_media(actions)
         # Posts other records already own (a user's draft with the same caption) are not orphans.
-        owned = {r.post_id for _, _, r in self.state.entries() if r.post_id is not None}
+        # So are the held posts accounts are moving off (`replaces`): the same accounts and,
+        # when only options changed, the same caption, but not what this draft step made.
+        owned = {
+            post_id
+            for _, _, r in self.state.entries()
+            for post_id in (r.post_id, r.replaces)
+            if post_id is not None
+        }
         matches = []
         try:
             for post in self.client.list_posts():

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import SandboxFactory
+from conftest import FakeClock, SandboxFactory
+from fault_helpers import Gate, assert_no_orphan_drafts, assert_no_public_duplicates, converge
 from fault_helpers import apply as apply_process
-from fault_helpers import assert_no_orphan_drafts, assert_no_public_duplicates, converge
-from reconcile_helpers import API_KEY, Workspace, post_yaml, sandbox_config
+from reconcile_helpers import API_KEY, CONFIG, Workspace, post_yaml, sandbox_config
 
 from orshot_gitops.state import load_state
 
@@ -300,7 +301,7 @@ def test_a_split_killed_at_each_point_leaves_the_truth_and_converges(
         and any(t["account_id"] == 2 and t["status"] == "scheduled" for t in p["platforms"])
     ]
     assert len(firing) <= 1, ws.sent()
-    named = {li.post_id, getattr(li, "replaces", None)}
+    named = {li.post_id, li.replaces}
     assert set(firing) <= named, (firing, li)
     assert targets(ws, shared["post_id"]).get(1) == "scheduled"  # X is never dropped
 
@@ -317,6 +318,51 @@ def test_a_split_killed_at_each_point_leaves_the_truth_and_converges(
     )
     assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."
     assert json.dumps(ws.state()).count(API_KEY) == 0
+
+
+def firing_for(ws: Workspace, account_id: int) -> list[int]:
+    """Posts that will go out for this account when their time comes."""
+    return [
+        p["post_id"]
+        for p in ws.sent()
+        if p["status"] == "scheduled"
+        and any(
+            t["account_id"] == account_id and t["status"] == "scheduled" for t in p["platforms"]
+        )
+    ]
+
+
+@pytest.mark.parametrize("crash_at", SPLIT_CRASHES)
+def test_a_replacement_killed_at_each_point_leaves_the_truth_and_converges(
+    ws: Workspace, crash_at: str
+) -> None:
+    """LinkedIn alone on the held post, its options changed: the old post is discarded after
+    the new draft exists; killed anywhere, LinkedIn is on one firing post at most, named."""
+    ws.post("2026/briefing", post_yaml("Briefing.", ("li",), schedule=FUTURE))
+    assert ws.apply().code == 0
+    [old] = ws.sent()
+    options = {"li": {"firstComment": "Slides: acme.com/slides"}}
+    ws.post(
+        "2026/briefing", post_yaml("Briefing.", ("li",), schedule=FUTURE, platform_options=options)
+    )
+
+    crashed = apply_process(ws.root, ws.sandbox, crash_at=crash_at)
+    assert crashed.killed, crashed.describe()
+    li = load_state(ws.root).account("2026/briefing", "li")
+    assert li is not None
+    firing = firing_for(ws, 2)
+    assert len(firing) <= 1, ws.sent()
+    assert set(firing) <= {li.post_id, li.replaces}, (firing, li)
+
+    converge(ws.root, ws.sandbox)
+    assert_no_public_duplicates(ws.sandbox)
+    assert_no_orphan_drafts(ws.sandbox, load_state(ws.root))
+    log = ws.sent()
+    assert log[0]["post_id"] == old["post_id"] and log[0]["status"] == "discarded"
+    [new] = [p for p in log if p["status"] == "scheduled"]
+    assert new["request"]["platformOptions"] == {"2": {"firstComment": "Slides: acme.com/slides"}}
+    assert firing_for(ws, 2) == [new["post_id"]]
+    assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 1 unchanged."
 
 
 def test_the_accounts_that_stay_on_a_split_post_are_recorded_from_its_answer(
@@ -377,7 +423,7 @@ def test_changed_options_on_a_users_draft_replace_it(ws: Workspace, draft_after:
         # Both are published now, and X shares LinkedIn's payload: both move to the new post
         # and the old draft is discarded.
         assert targets(ws, new[0]["post_id"]) == {1: "published", 2: "published"}
-        assert [p["status"] for p in ws.sent()][0] == "discarded"
+        assert ws.sent()[0]["status"] == "discarded"
         assert (
             "x (twitter): draft: false now: it shares its post with li, whose platform_options "
             "changed, which Orshot cannot edit: a post of its own (a new draft, then taken off "
@@ -407,3 +453,47 @@ def test_in_ci_an_account_dropped_while_the_others_are_edited_keeps_the_post_for
     )
     assert len(ws.sent()) == 1
     assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."
+
+
+def test_a_held_post_that_fires_before_the_split_finishes_is_what_the_account_got(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    fake_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The held post's time comes while LinkedIn's new draft is being made: the old caption
+    went out on it. That is recorded, the new draft is discarded, nothing goes out twice."""
+    ws = Workspace(
+        tmp_path, sandbox_factory(sandbox_config(), clock=fake_clock), monkeypatch, capsys
+    )
+    ws.post("2026/webinar", post_yaml(SHARED, schedule=FUTURE))
+    assert ws.apply().code == 0
+    [shared] = ws.sent()
+    ws.post("2026/webinar", post_yaml(LI_EDITED, schedule=FUTURE))
+
+    fires = datetime(2099, 1, 5, 9, 1, tzinfo=timezone.utc).timestamp()
+    gate = Gate(ws.sandbox)
+    try:
+        gate.after("POST /v1/social/publish", lambda: fake_clock.advance(fires - fake_clock()))
+        run = ws.apply()
+    finally:
+        gate.close()
+
+    assert targets(ws, shared["post_id"]) == {1: "published", 2: "published"}
+    assert [p["status"] for p in ws.sent()] == ["published", "discarded"]
+    li = ws.record("2026/webinar", "li")
+    assert (li["status"], li["post_id"], li.get("replaces")) == (
+        "published",
+        shared["post_id"],
+        None,
+    )
+    assert li["url"]
+    assert run.code == 0, run.output
+    assert_no_public_duplicates(ws.sandbox)
+    # What went out is not what the file says now: a plan that compiles it (here after a
+    # change to orshot.yaml) says so, and sends nothing.
+    ws.set_config(CONFIG + "# touched\n")
+    review = ws.plan().out
+    assert "changed-after-publish li" in review, review
+    assert "changed-after-publish x" not in review, review

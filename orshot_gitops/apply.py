@@ -487,9 +487,9 @@ class Applier(HeldPosts):
         assert post_id is not None
         leaving = {(a.post_id, a.account) for a in actions}
         # Accounts that keep this Orshot post (the others of its group): take ours off it
-        # with PATCH instead of discarding it for everyone.
-        # Every account the state says the post holds, edits marked pending by `--push`
-        # included: PATCH replaces the target set, so one left out here would be dropped.
+        # with PATCH instead of discarding it for everyone. PATCH replaces the target set, so
+        # every account the state says the post keeps is named, edits that `--push` marked
+        # pending included: one left out would be dropped.
         staying = self._on_post(post_id, leaving)
         self._intent(actions, Step.DISCARD, post_id=post_id)
         try:

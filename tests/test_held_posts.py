@@ -497,3 +497,29 @@ def test_a_held_post_that_fires_before_the_split_finishes_is_what_the_account_go
     review = ws.plan().out
     assert "changed-after-publish li" in review, review
     assert "changed-after-publish x" not in review, review
+
+
+@pytest.mark.parametrize("crash_at", ["after-draft", "before-retire", "after-retire"])
+def test_a_draft_replacement_killed_is_finished_by_the_next_run(
+    ws: Workspace, crash_at: str
+) -> None:
+    """A draft the user keeps as a draft, its options changed: after a crash the next run
+    adopts the new draft, then takes the account off the old one (the move is unfinished
+    until then, and the plan says so)."""
+    ws.post("2026/notes", post_yaml("Notes.", ("li",), draft=True))
+    assert ws.apply().code == 0
+    [old] = ws.sent()
+    options = {"li": {"firstComment": "More at acme.com"}}
+    ws.post("2026/notes", post_yaml("Notes.", ("li",), draft=True, platform_options=options))
+
+    crashed = apply_process(ws.root, ws.sandbox, crash_at=crash_at)
+    assert crashed.killed, crashed.describe()
+    converge(ws.root, ws.sandbox)
+    log = ws.sent()
+    assert [(p["post_id"], p["status"]) for p in log] == [
+        (old["post_id"], "discarded"),
+        (old["post_id"] + 1, "draft"),
+    ]
+    li = ws.record("2026/notes", "li")
+    assert (li["status"], li["post_id"], li.get("replaces")) == ("drafted", log[1]["post_id"], None)
+    assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 1 unchanged."

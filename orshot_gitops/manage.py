@@ -198,6 +198,13 @@ def refresh(state: State, client: object) -> tuple[State, list[Drift]]:
                     ),
                 )
             continue
+        if not any(a.account_id is not None for a in remote.accounts):
+            # No account ids to read: absence of evidence is not "taken off the post", and
+            # recording it so would send the post again. Say so, change nothing.
+            for post_id, key, record in entries:
+                note = f"Orshot post {orshot_id} was read without its accounts: left as recorded"
+                drifts.append(Drift(post_id, key, record.status.value, "unknown", note))
+            continue
         for post_id, key, record in entries:
             result = next((a for a in remote.accounts if a.account_id == record.account_id), None)
             if result is None:

@@ -10,6 +10,7 @@ The sandbox's Posts Log is the ground truth.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -523,3 +524,32 @@ def test_a_draft_replacement_killed_is_finished_by_the_next_run(
     li = ws.record("2026/notes", "li")
     assert (li["status"], li["post_id"], li.get("replaces")) == ("drafted", log[1]["post_id"], None)
     assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 1 unchanged."
+
+
+def test_refresh_changes_nothing_when_orshot_names_no_accounts(ws: Workspace) -> None:
+    """An answer whose accounts carry no ids says nothing about any account: refresh must not
+    take that as "taken off the post" (the plan would send it again)."""
+    ws.post("2026/webinar", post_yaml(SHARED, schedule=FUTURE))
+    assert ws.apply().code == 0
+    before = ws.state()
+    app = ws.sandbox.app
+    handle = app.handle
+
+    def without_account_ids(method: str, target: str, auth: str | None, body: bytes) -> Any:
+        reply = handle(method, target, auth, body)
+        if method == "GET" and "/social/posts/" in target:
+            post = dict(reply.body["data"])
+            post["accounts"] = [
+                {k: v for k, v in a.items() if k != "account_id"} for a in post["accounts"]
+            ]
+            reply = dataclasses.replace(reply, body={"data": post})
+        return reply
+
+    app.handle = without_account_ids
+    try:
+        run = ws.cli("refresh")
+    finally:
+        app.handle = handle
+    assert run.code == 0, run.output
+    assert ws.state()["posts"] == before["posts"]
+    assert "read without its accounts" in run.output

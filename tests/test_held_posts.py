@@ -553,3 +553,28 @@ def test_refresh_changes_nothing_when_orshot_names_no_accounts(ws: Workspace) ->
     assert run.code == 0, run.output
     assert ws.state()["posts"] == before["posts"]
     assert "read without its accounts" in run.output
+
+
+def test_a_split_whose_retire_answer_is_lost_converges(ws: Workspace) -> None:
+    ws.post("2026/webinar", post_yaml(SHARED, schedule=FUTURE))
+    assert ws.apply().code == 0
+    [shared] = ws.sent()
+    ws.post("2026/webinar", post_yaml(LI_EDITED, schedule=FUTURE))
+    gate = Gate(ws.sandbox)
+    try:
+        gate.drop_next(PATCH, count=3)  # the retire, and the client's own retries of it
+        ws.apply()
+    finally:
+        gate.close()
+    li = load_state(ws.root).account("2026/webinar", "li")
+    assert li is not None
+    firing = firing_for(ws, 2)
+    assert len(firing) <= 1 and set(firing) <= {li.post_id, li.replaces}, (firing, li)
+
+    converge(ws.root, ws.sandbox)
+    assert_no_public_duplicates(ws.sandbox)
+    assert_no_orphan_drafts(ws.sandbox, load_state(ws.root))
+    assert targets(ws, shared["post_id"]) == {1: "scheduled"}
+    assert firing_for(ws, 2) != [shared["post_id"]]
+    assert len(firing_for(ws, 2)) == 1
+    assert ws.plan().out.splitlines()[-1] == "Plan: no changes; 2 unchanged."

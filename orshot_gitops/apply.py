@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from orshot_gitops.apply_held import HeldPosts
 from orshot_gitops.client import (
     AccountResult,
     ApiError,
@@ -35,6 +36,7 @@ from orshot_gitops.client import (
 )
 from orshot_gitops.compile import fingerprint
 from orshot_gitops.crashpoints import crash_point
+from orshot_gitops.held import options_fingerprint
 from orshot_gitops.plan import Action, Kind, Plan
 from orshot_gitops.state import (
     AccountState,
@@ -48,6 +50,7 @@ from orshot_gitops.state import (
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
 _FATAL = (AuthError, PaidPlanRequired)
+_SETTLING = (AccountStatus.PENDING, AccountStatus.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Stop(Exception):
     """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
 
 
-class Applier:
+class Applier(HeldPosts):
     """Runs one plan. `save(state)` persists every change (atomic write; in CI also a commit)."""
 
     def __init__(
@@ -204,6 +207,7 @@ class Applier:
                     action=None,
                     scheduled_for=action.scheduled_for,
                     earlier_post_ids=current.owned_post_ids() if current else (),
+                    options_fingerprint=options_fingerprint(action.platform_options),
                 )
             self._record(action, **changes)
         self.save()
@@ -358,12 +362,19 @@ class Applier:
             return None
         return tuple(post.render.media_urls)
 
-    def _create(self, actions: list[Action]) -> None:
+    def _create(self, actions: list[Action], replaces: int | None = None) -> None:
+        """A new draft, then phase two. `replaces`: the held post these accounts move off
+        (apply_held.py); a retried create keeps the recorded one."""
         media = self._media(actions)
         if media is None:
             return
         first = actions[0]
-        self._intent(actions, Step.DRAFT, sent_digest=sent_digest(first.content, media))
+        self._intent(
+            actions,
+            Step.DRAFT,
+            sent_digest=sent_digest(first.content, media),
+            **({"replaces": replaces} if replaces else {}),
+        )
         request = PublishRequest(
             accounts=tuple(a.account_id for a in actions),
             content=first.content,
@@ -384,6 +395,13 @@ class Applier:
             self._failed(actions, error, Step.DRAFT)
             return
         crash_point("after-draft")
+        if any(self._moving(a) for a in actions):
+            # The new draft's id on disk before the held post lets go of these accounts.
+            for action in actions:
+                self._record(action, post_id=result.post_id)
+            self.save()
+            if not self._retire(actions, result.post_id):
+                return
         if first.mode == "draft":
             self._results(actions, result.platforms, result.post_id)
             return
@@ -407,6 +425,10 @@ class Applier:
     def _second_phase(self, actions: Sequence[Action], post_id: int) -> None:
         """Make the draft public by id (guarded by Orshot), or schedule it with PATCH."""
         first = actions[0]
+        # A settled draft of accounts still moving off a held post: that post lets go first,
+        # or they would be on two posts that both go out.
+        if not self._retire(actions, post_id):
+            return
         crash_point("between-phases")
         self._check_stop_recorded(actions, post_id)
         if first.mode == "schedule":
@@ -424,10 +446,9 @@ class Applier:
             except ApiError as error:
                 self._failed(actions, error, Step.SCHEDULE, held=True)
                 return
-            if post.status != "scheduled":
-                self._results(actions, post.accounts, post_id)
-                return
-            self._held(actions, AccountStatus.SCHEDULED, post_id)
+            # Each account from its own answer: the post is "scheduled" as a whole even when
+            # one account's token expired and Orshot failed it.
+            self._results(actions, post.accounts, post_id)
             return
         self._intent(actions, Step.PUBLISH, post_id=post_id)
         self.progress(f"publishing {first.post_id} → {', '.join(a.account for a in actions)}")
@@ -450,22 +471,6 @@ class Applier:
         crash_point("after-publish")
         self._results(actions, result.platforms, post_id)
 
-    def _held(self, actions: Sequence[Action], status: AccountStatus, post_id: int) -> None:
-        """Record posts Orshot now holds as asked: a draft, or scheduled for the planned time."""
-        for action in actions:
-            self._record(
-                action,
-                status=status,
-                step=None,
-                post_id=post_id,
-                fingerprint=action.fingerprint or "",
-                revision=action.revision,
-                scheduled_for=action.scheduled_for if status is AccountStatus.SCHEDULED else None,
-                error=None,
-            )
-            self._outcome(action, status.value, orshot_post_id=post_id)
-        self.save()
-
     def _read_back(self, actions: Sequence[Action], post_id: int, step: Step) -> None:
         try:
             post = self.client.get_post(post_id)
@@ -474,6 +479,10 @@ class Applier:
             return
         self._results(_as_sent(actions, post), post.accounts, post_id)
 
+    def _moving(self, action: Action) -> bool:
+        record = self.state.account(action.post_id, action.account)
+        return record is not None and record.replaces is not None
+
     def _check_stop_recorded(self, actions: Sequence[Action], post_id: int) -> None:
         if self.should_stop():
             for action in actions:
@@ -481,73 +490,20 @@ class Applier:
             self.save()
             raise Stop("the run was interrupted between the draft and its publication")
 
-    def _edit(self, actions: list[Action]) -> None:
-        """PATCH a held post in place; accounts whose caption now differs get a post of their own."""
-        subgroups: dict[tuple[Any, ...], list[Action]] = defaultdict(list)
-        for action in actions:
-            subgroups[
-                (
-                    action.content,
-                    action.media_urls,
-                    repr(action.render),
-                    action.mode,
-                    action.scheduled_for,
-                )
-            ].append(action)
-        keys = sorted(subgroups, key=repr)
-        keep, split = subgroups[keys[0]], [subgroups[k] for k in keys[1:]]
-        post_id = keep[0].orshot_post_id
-        assert post_id is not None
-        media = self._media(keep)
-        if media is None:
-            return
-        first = keep[0]
-        fields: dict[str, Any] = {
-            "content": first.content,
-            "media_urls": list(media),
-            "accounts": [a.account_id for a in keep],
-        }
-        if first.mode == "draft":
-            fields["status"] = "draft"
-        elif first.mode == "schedule":
-            fields.update(status="scheduled", scheduled_for=first.scheduled_for)
-        self._intent(keep, Step.PATCH, post_id=post_id)
-        self.progress(f"editing   {first.post_id} (Orshot post {post_id})")
-        try:
-            post = self.client.update_post(post_id, **fields)
-        except NotFound as error:
-            self._failed(keep, error, Step.DRAFT)  # discarded meanwhile: nothing is held
-            return
-        except ApiError as error:
-            self._failed(keep, error, Step.PATCH, held=True)
-            return
-        if first.mode == "publish":
-            self._second_phase(keep, post_id)
-        else:
-            status = AccountStatus.DRAFTED if first.mode == "draft" else AccountStatus.SCHEDULED
-            self._held(keep, status, post.id)
-        for group in split:
-            self._create(
-                [replace(a, group=f"{a.post_id}#split", orshot_post_id=None) for a in group]
-            )
-
     def _discard(self, actions: list[Action]) -> None:
         post_id = actions[0].orshot_post_id
         assert post_id is not None
         leaving = {(a.post_id, a.account) for a in actions}
         # Accounts that keep this Orshot post (the others of its group): take ours off it
-        # with PATCH instead of discarding it for everyone.
-        staying = sorted(
-            record.account_id
-            for pid, key, record in self.state.entries()
-            if record.post_id == post_id
-            and (pid, key) not in leaving
-            and not record.status.needs_work
-        )
+        # with PATCH instead of discarding it for everyone. PATCH replaces the target set, so
+        # every account the state says the post keeps is named, edits that `--push` marked
+        # pending included: one left out would be dropped.
+        staying = self._on_post(post_id, leaving)
         self._intent(actions, Step.DISCARD, post_id=post_id)
         try:
             if staying:
-                self.client.update_post(post_id, accounts=staying)
+                answer = self.client.update_post(post_id, accounts=staying)
+                self._note_staying(answer, leaving)
             else:
                 self.client.discard_post(post_id)
         except NotFound:
@@ -583,11 +539,17 @@ class Applier:
 
     def _settle(self, actions: list[Action]) -> None:
         by_record: dict[tuple[Step | None, int | None], list[Action]] = defaultdict(list)
+        unfinished_moves = []
         for action in actions:
             record = self.state.account(action.post_id, action.account)
             if record is None:
                 continue
+            if record.replaces is not None and record.status not in _SETTLING:
+                unfinished_moves.append(action)
+                continue
             by_record[(record.step, record.post_id)].append(action)
+        if unfinished_moves:
+            self._finish_moves(unfinished_moves)
         for (step, post_id), group in sorted(by_record.items(), key=repr):
             if post_id is not None:
                 self._settle_by_id(group, post_id)
@@ -670,7 +632,9 @@ class Applier:
         wanted_ids = sorted(a.account_id for a in actions)
         sent_digests = {r.sent_digest for r in records if r is not None and r.sent_digest}
         media = self._recorded_media(actions)
-        # Posts a record owns, this one's earlier revisions included, are nobody's orphans.
+        # Posts a record owns are nobody's orphans: this one's earlier revisions, a user's
+        # draft with the same caption, and the held posts accounts are moving off
+        # (`replaces`: the same accounts and maybe the same caption, not what this step made).
         owned = _owned_post_ids(self.state)
         matches = []
         try:

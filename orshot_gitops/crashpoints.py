@@ -13,6 +13,8 @@ import signal
 POINTS = (
     "after-intent",  # the pending mark is on disk, the request not yet sent
     "after-draft",  # Orshot created the draft; its id is not yet recorded
+    "before-retire",  # a moving account's new draft is recorded; the held post still has it
+    "after-retire",  # the held post let go of the moving accounts; not yet recorded
     "between-phases",  # the draft is recorded; publishing it has not started
     "after-publish",  # Orshot published it; the result is not yet recorded
     "before-push",  # results committed locally, not yet pushed

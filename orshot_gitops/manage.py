@@ -198,9 +198,21 @@ def refresh(state: State, client: object) -> tuple[State, list[Drift]]:
                     ),
                 )
             continue
+        if not any(a.account_id is not None for a in remote.accounts):
+            # No account ids to read: absence of evidence is not "taken off the post", and
+            # recording it so would send the post again. Say so, change nothing.
+            for post_id, key, record in entries:
+                note = f"Orshot post {orshot_id} was read without its accounts: left as recorded"
+                drifts.append(Drift(post_id, key, record.status.value, "unknown", note))
+            continue
         for post_id, key, record in entries:
             result = next((a for a in remote.accounts if a.account_id == record.account_id), None)
-            remote_status = result.status if result else remote.status
+            if result is None:
+                # The post is not this account's any more (taken off it in the dashboard, or
+                # by an edit): the post's own status says nothing about this account.
+                state = _not_on_post(state, drifts, post_id, key, record, orshot_id)
+                continue
+            remote_status = result.status
             mapped = {
                 "draft": AccountStatus.DRAFTED,
                 "drafted": AccountStatus.DRAFTED,
@@ -219,9 +231,9 @@ def refresh(state: State, client: object) -> tuple[State, list[Drift]]:
                 replace(
                     record,
                     status=mapped,
-                    url=result.url if result else record.url,
-                    error=result.error if result else record.error,
-                    action=result.action if result else record.action,
+                    url=result.url,
+                    error=result.error,
+                    action=result.action,
                     step=Step.DRAFT if mapped is AccountStatus.FAILED else None,
                 ),
             )
@@ -294,3 +306,22 @@ def forget_deleted(
                 "or discard it with 'prune: true'",
             )
     return state.without_post(post_id), [f"{post_id} → {key}" for key in sorted(post.accounts)]
+
+
+def _not_on_post(
+    state: State,
+    drifts: list[Drift],
+    post_id: str,
+    key: str,
+    record: AccountState,
+    orshot_id: int,
+) -> State:
+    """An account its Orshot post no longer targets: it will not go out from there. Recorded
+    failed, so the plan sends it again on a post of its own, and the drift says why."""
+    note = f"not on Orshot post {orshot_id} any more (taken off it in the dashboard?)"
+    drifts.append(Drift(post_id, key, record.status.value, "missing", note))
+    return state.with_account(
+        post_id,
+        key,
+        replace(record, status=AccountStatus.FAILED, step=Step.DRAFT, error=note, url=None),
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from orshot_gitops import platforms
 from orshot_gitops.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.held import move_reason, split_held
 from orshot_gitops.state import AccountState, AccountStatus, State, Step
 
 PLAN_VERSION = 1
@@ -321,10 +322,12 @@ def _decide_post(
         if kind is Kind.SETTLE and record is not None:
             base["group"] = record.group  # settle the accounts of one interrupted request together
         actions.append(Action(kind=kind, reason=reason, severity=severity, **base))
+    recorded = state.posts.get(recorded_id)
+    if recorded is not None:
+        actions = _mark_moves(actions, recorded.accounts)
     # An account dropped from a reviewed file's `accounts:` is an edit, not an accident: a post
     # Orshot still holds for it is taken back (DESIGN.md: accounts changed -> edit in place),
     # with or without `prune`; what is live stays live and is noted.
-    recorded = state.posts.get(recorded_id)
     if recorded is not None:
         for key, record in sorted(recorded.accounts.items()):
             if key not in targeted:
@@ -332,6 +335,40 @@ def _decide_post(
                     _removed(spec.id, spec.path, key, record, now, prune=True, dropped=True)
                 )
     return actions, unchanged
+
+
+def _mark_moves(actions: list[Action], records: Mapping[str, AccountState]) -> list[Action]:
+    """Say which edits of a held post move to a post of their own (see held.py), as apply will."""
+    from dataclasses import replace
+
+    edits: dict[int, list[Action]] = {}
+    for action in actions:
+        if action.kind in (Kind.EDIT, Kind.PUBLISH_DRAFT) and action.orshot_post_id is not None:
+            edits.setdefault(action.orshot_post_id, []).append(action)
+    reasons: dict[str, str] = {}
+    for held_id, group in edits.items():
+        editing = {a.account for a in group}
+        residents = sum(
+            1
+            for key, record in records.items()
+            if record.post_id == held_id
+            and key not in editing
+            and record.status is not AccountStatus.FAILED
+        )
+        split = split_held(group, {a.account: records.get(a.account) for a in group}, residents)
+        for action in group:
+            if action.account in split.why:
+                reasons[action.account] = move_reason(
+                    action.reason, split.why[action.account], held_id
+                )
+    if not reasons:
+        return actions
+    return [
+        replace(a, reason=reasons[a.account])
+        if a.account in reasons and a.kind in (Kind.EDIT, Kind.PUBLISH_DRAFT)
+        else a
+        for a in actions
+    ]
 
 
 def _fired(record: AccountState, now: datetime) -> bool:
@@ -361,6 +398,13 @@ def _rule(
             return Kind.PAST_SCHEDULE, f"never sent, and its schedule{when} has passed", "error"
         return Kind.CREATE, f"new: {new_verb}", ""
     status = record.status
+    if record.replaces is not None and status not in (AccountStatus.PENDING, AccountStatus.UNKNOWN):
+        return (
+            Kind.SETTLE,
+            f"an earlier run did not finish moving it off Orshot post {record.replaces}: "
+            "take it off that post first",
+            "warning",
+        )
     if status in (AccountStatus.PENDING, AccountStatus.UNKNOWN):
         return (
             Kind.SETTLE,

@@ -111,6 +111,14 @@ class AccountState:
     # was sent, and never confused with a post this record made before. Optional in the file.
     sent_digest: str | None = None
     earlier_post_ids: tuple[int, ...] = ()
+    # Added later, so optional in the file and written only when set: older states load, and
+    # a state that never needed them keeps its bytes.
+    # The held Orshot post this account is moving off (a split or a replacement in progress):
+    # until it is cleared, that post may still hold this account and must be taken off it.
+    replaces: int | None = None
+    # sha256 of the platform_options sent with this account's draft: PATCH cannot change
+    # them, so a held post whose options changed is replaced, not edited.
+    options_fingerprint: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -126,10 +134,13 @@ class AccountState:
         return data
 
     def owned_post_ids(self) -> tuple[int, ...]:
-        """Every Orshot post this record made: its earlier revisions' and the current one."""
-        if self.post_id is None or self.post_id in self.earlier_post_ids:
-            return self.earlier_post_ids
-        return (*self.earlier_post_ids, self.post_id)
+        """Every Orshot post this record made: its earlier revisions', the held post it is
+        moving off (`replaces`) and the current one."""
+        owned = list(self.earlier_post_ids)
+        for post_id in (self.replaces, self.post_id):
+            if post_id is not None and post_id not in owned:
+                owned.append(post_id)
+        return tuple(owned)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AccountState:
@@ -163,7 +174,12 @@ class AccountState:
 
 
 _ACCOUNT_FIELDS = frozenset(f.name for f in fields(AccountState))
-_OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {"sent_digest": None, "earlier_post_ids": ()}
+_OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
+    "sent_digest": None,
+    "earlier_post_ids": (),
+    "replaces": None,
+    "options_fingerprint": None,
+}
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 _STATUSES = {status.value: status for status in AccountStatus}
 _STEPS = {step.value: step for step in Step}
@@ -284,7 +300,7 @@ class State:
         return {
             post_id
             for post_id, post in self.posts.items()
-            if any(a.status.needs_work for a in post.accounts.values())
+            if any(a.status.needs_work or a.replaces is not None for a in post.accounts.values())
         }
 
     def post_ids_with_aliases_outside(self, known: Iterable[str]) -> set[str]:
@@ -303,8 +319,11 @@ class State:
         return len(post.accounts) if post is not None else 0
 
     def needing_work(self) -> Iterator[tuple[str, str, AccountState]]:
-        """The entries that join every plan: pending, failed, processing or unknown."""
-        return ((p, k, a) for p, k, a in self.entries() if a.status.needs_work)
+        """The entries that join every plan: pending, failed, processing or unknown, or still
+        moving off a held post."""
+        return (
+            (p, k, a) for p, k, a in self.entries() if a.status.needs_work or a.replaces is not None
+        )
 
     def with_post(self, post_id: str, post: PostState) -> State:
         """A copy with `post_id`'s record set to `post`."""
@@ -389,7 +408,11 @@ class _RecordedPosts(Mapping[str, PostState]):
         return {
             post_id
             for post_id, post in self._raw.items()
-            if any(a["status"] in _NEEDS_WORK for a in post["accounts"].values())
+            # An unfinished move off a held post (`replaces`) needs work whatever its status.
+            if any(
+                a["status"] in _NEEDS_WORK or a.get("replaces") is not None
+                for a in post["accounts"].values()
+            )
         }
 
     def ids_with_aliases_outside(self, aliases: set[str]) -> set[str]:

@@ -85,6 +85,22 @@ def held_posts_edited(repo: Repo) -> None:
     repo.write("posts/review.yaml", DRAFT.replace("draft: true", "draft: false"))
 
 
+WEBINAR = "accounts: [acme-x, acme-linkedin]\ncontent: {}\nschedule: 2030-12-22T09:00\n"
+BRIEFING = (
+    "accounts: [acme-linkedin]\ncontent: Press briefing\nschedule: 2030-12-22T11:00\n"
+    "platform_options:\n  acme-linkedin: {{firstComment: {}}}\n"
+)
+
+
+def held_posts_diverge(repo: Repo) -> None:
+    repo.write("posts/webinar.yaml", WEBINAR.format("Webinar on Tuesday"))
+    repo.write("posts/briefing.yaml", BRIEFING.format("Questions welcome"))
+    repo.apply()
+    caption = "'Webinar on Tuesday{% if platform == \"linkedin\" %}: agenda inside{% endif %}'"
+    repo.write("posts/webinar.yaml", WEBINAR.format(caption))
+    repo.write("posts/briefing.yaml", BRIEFING.format("Slides at acme.com/slides"))
+
+
 def moved_and_removed(repo: Repo) -> None:
     published_then_unchanged(repo)
     (repo.root / "posts/2030").mkdir()
@@ -128,6 +144,7 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "changed-after-publish": (changed_after_publish, {}),
     "revision": (revision_bump, {}),
     "held-edits": (held_posts_edited, {}),
+    "held-diverge": (held_posts_diverge, {}),
     "moved-and-removed": (moved_and_removed, {}),
     "held-back": (moved_without_history, {}),
     "pruned": (pruned, {}),

@@ -89,6 +89,11 @@ class AccountState:
     request in flight (with status `pending`) or the one to retry (with status `failed`), and
     `None` once a result is final. Timestamps are ISO 8601 strings with an offset, kept as
     written so a load/dump round trip is byte-identical.
+
+    `run` is the claim (DESIGN.md, "Claims, not windows"): the id of the apply run that wrote
+    the record's latest intent. Only that run may act on the record while its heartbeat is
+    fresh; another takes it over by writing (and, with --push, pushing) its own id first.
+    None in records written before claims existed; left out of the file then.
     """
 
     account_id: int
@@ -105,11 +110,14 @@ class AccountState:
     last_attempt_at: str | None = None
     scheduled_for: str | None = None
     group: str | None = None
+    run: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["status"] = self.status.value
         data["step"] = self.step.value if self.step else None
+        if data["run"] is None:
+            del data["run"]  # optional: files written before claims existed stay byte-identical
         return data
 
     @classmethod
@@ -117,11 +125,17 @@ class AccountState:
         # The schema guarantees exactly our fields, so they map one to one.
         step = data["step"]
         status = _STATUSES.get(data["status"])
-        if data.keys() == _ACCOUNT_FIELDS and status is not None and (not step or step in _STEPS):
+        keys = data.keys()
+        if (
+            keys in (_ACCOUNT_FIELDS, _UNCLAIMED_FIELDS)
+            and status is not None
+            and (not step or step in _STEPS)
+        ):
             # A plan reads every record (24,500 for 10,000 posts): filling the instance's
             # __dict__ is 3x faster than the frozen __init__'s setattr per field, and gives
             # the same value, since every field is present and there is no __post_init__.
             record = object.__new__(cls)
+            record.__dict__["run"] = None  # the only optional field; `data` may set it
             record.__dict__.update(data)
             record.__dict__["status"] = status
             record.__dict__["step"] = _STEPS[step] if step else None
@@ -136,6 +150,7 @@ class AccountState:
 
 
 _ACCOUNT_FIELDS = frozenset(f.name for f in fields(AccountState))
+_UNCLAIMED_FIELDS = _ACCOUNT_FIELDS - {"run"}
 _STATUSES = {status.value: status for status in AccountStatus}
 _STEPS = {step.value: step for step in Step}
 _NEEDS_WORK = frozenset(status.value for status in AccountStatus if status.needs_work)
@@ -229,10 +244,14 @@ class State:
     serial: int = 0
     commit: str | None = None
     posts: Mapping[str, PostState] = field(default_factory=dict, hash=False)
+    heartbeats: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """{run id: when that run last said it is alive}: a run's claims can be taken over only
+    once its heartbeat is older than the settle window. A run removes its own when it ends."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.posts, _RecordedPosts):  # that one is read-only already
             object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
+        object.__setattr__(self, "heartbeats", MappingProxyType(dict(self.heartbeats)))
 
     def account(self, post_id: str, account_key: str) -> AccountState | None:
         """The record of (post, account), or None if there is none."""
@@ -296,14 +315,24 @@ class State:
         """A copy recording `commit` as the last reconciled commit."""
         return replace(self, commit=commit)
 
+    def with_heartbeat(self, run: str, stamp: str | None) -> State:
+        """A copy where `run` said it was alive at `stamp` (None: the run has ended)."""
+        beats = {k: v for k, v in self.heartbeats.items() if k != run}
+        if stamp is not None:
+            beats[run] = stamp
+        return replace(self, heartbeats=beats)
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": STATE_VERSION,
             "serial": self.serial,
             "lineage": self.lineage,
             "commit": self.commit,
             "posts": {post_id: post.to_json() for post_id, post in self.posts.items()},
         }
+        if self.heartbeats:  # optional: absent while no run is under way
+            data["heartbeats"] = dict(sorted(self.heartbeats.items()))
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> State:
@@ -314,6 +343,7 @@ class State:
             lineage=data["lineage"],
             commit=data["commit"],
             posts=_RecordedPosts(data["posts"]),
+            heartbeats=data.get("heartbeats") or {},
         )
 
 
@@ -653,7 +683,27 @@ def merge_states(base: State, ours: State, theirs: State) -> State:
         serial=max(ours.serial, theirs.serial) + 1,
         commit=commit,
         posts=posts,
+        heartbeats=_merge_heartbeats(base, ours, theirs),
     )
+
+
+def _merge_heartbeats(base: State, ours: State, theirs: State) -> dict[str, str]:
+    """Only a run writes its own heartbeat, so a both-sides change is a newer beat on one side
+    and the run's end (removal) on the other: the end wins, else the later beat."""
+
+    def later(o: str | None, t: str | None) -> str | None:
+        if o is None or t is None:
+            return None
+        return o if _instant(o) >= _instant(t) else t
+
+    merged: dict[str, str] = {}
+    for run in sorted({*base.heartbeats, *ours.heartbeats, *theirs.heartbeats}):
+        beat = _three_way(
+            base.heartbeats.get(run), ours.heartbeats.get(run), theirs.heartbeats.get(run), later
+        )
+        if beat is not None:
+            merged[run] = beat
+    return merged
 
 
 def _three_way(base: Any, ours: Any, theirs: Any, both_changed: Any) -> Any:
@@ -697,9 +747,14 @@ def _merge_post(
 
 
 def _prefer(ours: AccountState | None, theirs: AccountState | None) -> AccountState | None:
-    """Both sides changed one record: pick the one that says more about what Orshot holds."""
+    """Both sides changed one record: pick the one that says more about what Orshot holds.
+
+    Two intents of different runs: the pushed one (theirs) is the claim of record; ours was
+    written by a run that had lost the claim and must not win it back by being later."""
     if ours is None or theirs is None:
         return ours or theirs
+    if _rank(ours)[0] == _rank(theirs)[0] == 1 and ours.run != theirs.run:
+        return theirs
     return ours if _rank(ours) > _rank(theirs) else theirs
 
 

@@ -8,8 +8,11 @@ Why it never posts twice (DESIGN.md, "The reconciler's rules"):
 - A pending or unknown step is settled before anything else: by reading the post by its id,
   or by finding the orphan draft in the Posts Log. A draft step that left nothing behind is
   sent again; that is safe because a draft is invisible.
-- A draft step that another run may still be doing (younger than `settle_after`) is left
-  alone: two runs never race to create drafts for the same (post, account).
+- A draft step that another run may still be doing (its heartbeat younger than
+  `settle_after`) is left alone: two runs never race to create drafts for the same (post,
+  account). Each intent carries this run's id (its claim); before a create and before each
+  publish the run asks `claims` whether another run took the (post, account) over, and if so
+  stands down and reports it (claims.py).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
+from orshot_gitops.claims import owner_is_live
 from orshot_gitops.client import (
     AccountResult,
     ApiError,
@@ -70,6 +74,18 @@ class Outcome:
 Progress = Callable[[str], None]
 
 
+class Claims(Protocol):
+    """This run's claims (claims.ClaimKeeper): its id, and which of them another run holds."""
+
+    run_id: str
+
+    def lost(
+        self, pairs: Iterable[tuple[str, str]], *, before_publish: bool
+    ) -> dict[tuple[str, str], str]: ...
+
+    def remote_record(self, pair: tuple[str, str]) -> AccountState | None: ...
+
+
 class Stop(Exception):
     """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
 
@@ -88,8 +104,11 @@ class Applier:
         progress: Progress = lambda message: None,
         should_stop: Callable[[], bool] = lambda: False,
         settle_after: timedelta = timedelta(minutes=15),
+        claims: Claims | None = None,
     ) -> None:
         self.client = client
+        self.claims = claims
+        self.run_id = claims.run_id if claims is not None else None
         self.plan = plan
         self.state = state
         self._save = save
@@ -189,6 +208,7 @@ class Applier:
                 "first_attempt_at": first,
                 "last_attempt_at": stamp,
                 "group": action.group,
+                "run": self.run_id,
                 **extra,
             }
             if step is Step.DRAFT:
@@ -356,6 +376,9 @@ class Applier:
         return tuple(post.render.media_urls)
 
     def _create(self, actions: list[Action]) -> None:
+        actions = self._still_claimed(actions)
+        if not actions:
+            return
         media = self._media(actions)
         if media is None:
             return
@@ -406,6 +429,8 @@ class Applier:
         first = actions[0]
         crash_point("between-phases")
         self._check_stop_recorded(actions, post_id)
+        if len(self._still_claimed(actions, before_publish=True, draft=post_id)) < len(actions):
+            return
         if first.mode == "schedule":
             self._intent(actions, Step.SCHEDULE, post_id=post_id)
             try:
@@ -576,6 +601,68 @@ class Applier:
             return
         self._results([replace(a, fingerprint=None) for a in actions], result.platforms, post_id)
 
+    # --- claims (claims.py) -----------------------------------------------------------------
+
+    def _owned_by_a_live_run(self, actions: Sequence[Action]) -> bool:
+        """Another run claimed these and its heartbeat is fresh: it may be creating the post
+        right now, so leave it alone and say so. (Claimed by this run at its start: ours.)"""
+        for action in actions:
+            record = self.state.account(action.post_id, action.account)
+            if record is None or (record.run is not None and record.run == self.run_id):
+                continue
+            if owner_is_live(self.state, record, self.now(), self.settle_after):
+                beat = self.state.heartbeats.get(record.run or "") or record.last_attempt_at
+                who = f"run {record.run}" if record.run else "a run"
+                for each in actions:
+                    self._outcome(
+                        each,
+                        "skipped",
+                        error=f"{who}, alive at {beat}, may still be creating this post; settled "
+                        f"once it is silent for {int(self.settle_after.total_seconds())} s",
+                    )
+                return True
+        return False
+
+    def _still_claimed(
+        self, actions: Sequence[Action], *, before_publish: bool = False, draft: int | None = None
+    ) -> list[Action]:
+        """The actions whose claim is still this run's. For the others another run took over
+        (this one was slow or frozen): take that run's record, report, send nothing. Before a
+        publish the draft is shared by the whole group, so none of it is published then."""
+        if self.claims is None:
+            return list(actions)
+        pairs = [(a.post_id, a.account) for a in actions]
+        lost = self.claims.lost(pairs, before_publish=before_publish)
+        if not lost:
+            return list(actions)
+        theirs: list[AccountState | None] = []
+        for action in actions:
+            reason = lost.get((action.post_id, action.account))
+            if reason is None:
+                if draft is not None:
+                    self._outcome(
+                        action,
+                        "skipped",
+                        error=f"not published: its draft {draft} is shared with accounts another "
+                        "run took over; the next run settles it by id",
+                        orshot_post_id=draft,
+                    )
+                continue
+            record = self.claims.remote_record((action.post_id, action.account))
+            theirs.append(record)
+            if record is not None:
+                self._record(action, **{f.name: getattr(record, f.name) for f in _FIELDS})
+            self._outcome(action, "skipped", error=reason)
+        self.save()
+        if draft is not None and len(theirs) == len(actions) and _held_elsewhere(theirs, draft):
+            # Our draft is nobody's: the run that took over holds its own post for all of
+            # these. Discard ours, or it would be a stray draft.
+            with contextlib.suppress(ApiError):
+                self.client.discard_post(draft)
+        if before_publish:
+            return []
+        return [a for a in actions if (a.post_id, a.account) not in lost]
+
     # --- settling interrupted steps -------------------------------------------------------
 
     def _settle(self, actions: list[Action]) -> None:
@@ -647,15 +734,7 @@ class Applier:
         "nothing went out"; only "no post at all" does.
         """
         records = [self.state.account(a.post_id, a.account) for a in actions]
-        newest = max((r.last_attempt_at for r in records if r and r.last_attempt_at), default=None)
-        if newest and self.now() - datetime.fromisoformat(newest) < self.settle_after:
-            for action in actions:
-                self._outcome(
-                    action,
-                    "skipped",
-                    error=f"a run started at {newest} may still be creating this post; settled after "
-                    f"{int(self.settle_after.total_seconds())} s",
-                )
+        if self._owned_by_a_live_run(actions):
             return
         first = actions[0]
         # The file may have been edited since the attempt: then what was sent is not what the
@@ -723,6 +802,17 @@ class Applier:
                 self._outcome(action, "drafted", orshot_post_id=adopted.id)
         else:
             self._second_phase(actions, adopted.id)
+
+
+_FIELDS = fields(AccountState)
+
+
+def _held_elsewhere(records: Sequence[AccountState | None], draft: int) -> bool:
+    """Every record names a post Orshot holds for it, and none is `draft`."""
+    return all(
+        r is not None and r.status.holds_post and r.post_id is not None and r.post_id != draft
+        for r in records
+    )
 
 
 def _as_sent(actions: Sequence[Action], post: Post) -> list[Action]:

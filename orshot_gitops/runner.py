@@ -4,6 +4,10 @@ With `--push` git itself is the lock between runs (DESIGN.md): the intents are c
 pushed before the first request; a rejected push means another run got there first, so we
 drop our commit, take theirs, and plan again. Results are pushed the same way, merging
 state entry by entry (`merge_states`) when someone else pushed meanwhile.
+
+Each run has its own id (claims.py): its intents carry it, so its intent commit is unique
+and a push that answers "up to date" was not ours to win; settling another run's leftovers
+is claimed the same way, and only once that run's heartbeat is stale.
 """
 
 from __future__ import annotations
@@ -18,8 +22,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from orshot_gitops.apply import Applier, Outcome
+from orshot_gitops.claims import (
+    MAX_PUSH_RACES,
+    ClaimKeeper,
+    PushTarget,
+    claim_settle,
+    new_run_id,
+    push_state,
+)
 from orshot_gitops.client import OrshotClient
-from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
 from orshot_gitops.gitrepo import GitRepo
 from orshot_gitops.model import CONFIG_FILE
@@ -30,13 +41,8 @@ from orshot_gitops.state import (
     AccountStatus,
     State,
     Step,
-    load_state,
-    merge_states,
-    parse_state,
     write_state,
 )
-
-MAX_PUSH_RACES = 5
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class ApplyOptions:
     plan_file: Path | None = None
     settle_after: timedelta = timedelta(minutes=15)
     commit: bool = True
+    run_id: str | None = None  # None: a new random one (tests may fix it)
 
 
 @contextlib.contextmanager
@@ -100,6 +107,7 @@ def run_apply(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ApplyReport:
     _refuse_uncommitted(git)
+    run_id = options.run_id or new_run_id()
     with _local_lock(git):
         branch = git.current_branch() if options.push else None
         if options.push:
@@ -110,9 +118,20 @@ def run_apply(
                     f"this checkout has diverged from {options.remote}/{branch}",
                     hint="apply --push runs on the tip of the branch: pull or re-run the job",
                 )
-        plan, state = _plan_and_mark(root, git, now, options, branch)
+        keeper = ClaimKeeper(
+            lambda s: write_state(root, s),
+            git,
+            run_id,
+            now,
+            options.settle_after,
+            PushTarget(options.remote, branch) if options.push else None,
+            progress,
+        )
+        plan, state = _plan_and_mark(root, git, now, options, branch, keeper)
         if plan.errors or plan.paused or not plan.has_changes:
             return _finish_without_sending(root, git, plan, state, options, branch)
+        if not options.push:
+            state = keeper.begin_locally(state)
         marked_state = state
         # A plan of renames alone needs no key and no network.
         client = client_factory() if plan.sending else None
@@ -123,17 +142,20 @@ def run_apply(
                 client,
                 plan,
                 state,
-                lambda s: write_state(root, s),
+                keeper.save,
                 now,
                 progress=progress,
                 should_stop=should_stop,
                 settle_after=options.settle_after,
+                claims=keeper,
             )
             outcomes = applier.run()
-        final = applier.state
+        final = keeper.end(applier.state)
         if plan.head is not None and not plan.errors:
-            final = write_state(root, final.with_commit(plan.head))
-        commit, pushed = _record(root, git, final, marked_state, outcomes, options, branch)
+            final = final.with_commit(plan.head)
+        final = write_state(root, final)
+        base = keeper.pushed or marked_state
+        commit, pushed = _record(root, git, final, base, outcomes, options, branch)
         return ApplyReport(plan, tuple(outcomes), commit, pushed)
 
 
@@ -148,7 +170,12 @@ def _refuse_uncommitted(git: GitRepo) -> None:
 
 
 def _plan_and_mark(
-    root: Path, git: GitRepo, now: Callable[[], datetime], options: ApplyOptions, branch: str | None
+    root: Path,
+    git: GitRepo,
+    now: Callable[[], datetime],
+    options: ApplyOptions,
+    branch: str | None,
+    keeper: ClaimKeeper,
 ) -> tuple[Plan, State]:
     for _ in range(MAX_PUSH_RACES):
         plan, _, state = make_plan(root, git, now())
@@ -156,10 +183,14 @@ def _plan_and_mark(
             plan = _saved_plan(options.plan_file, plan)
         if not options.push or plan.errors or plan.paused or not plan.sending:
             return plan, state
-        marked = write_state(root, mark_intents(state, plan, now()))
-        git.commit_paths([STATE_PATH], _intent_message(plan))
+        marked = mark_intents(state, plan, now(), keeper.run_id, options.settle_after)
+        marked = write_state(root, marked)
+        git.commit_paths([STATE_PATH], _intent_message(plan, keeper.run_id))
         result = git.push(options.remote, branch)
-        if not result.rejected:
+        # "Up to date": the remote already had this very commit. Ours is unique to this run,
+        # so it is not ours that is there: count it as lost, like a rejection.
+        if not result.rejected and not result.up_to_date:
+            keeper.pushed_intents(marked)
             return plan, marked
         # Another run pushed first. Nothing was sent for our intents: take theirs, plan again.
         git.fetch(options.remote, branch)
@@ -194,10 +225,30 @@ def _saved_plan(path: Path, current: Plan) -> Plan:
     return saved
 
 
-def mark_intents(state: State, plan: Plan, now: datetime) -> State:
-    """Every request the plan will make, marked pending: what another run must not redo."""
+def mark_intents(
+    state: State,
+    plan: Plan,
+    now: datetime,
+    run_id: str,
+    settle_after: timedelta = timedelta(minutes=15),
+) -> State:
+    """Every request the plan will make, marked pending and claimed by `run_id`: what another
+    run must not redo. Another run's leftovers to settle are claimed too, but only once that
+    run's heartbeat is stale; a live run's are left to it (the applier reports them)."""
     stamp = now.isoformat(timespec="seconds")
     from orshot_gitops.state import AccountState, PostState
+
+    state = state.with_heartbeat(run_id, stamp)
+    for action in plan.actions:
+        if action.kind is not Kind.SETTLE:
+            continue
+        current = state.account(action.post_id, action.account)
+        claimed = claim_settle(state, current, run_id, now, settle_after) if current else None
+        if current is not None and claimed is not None:
+            state = state.with_post(
+                action.post_id,
+                state.posts[action.post_id].with_account(action.account, claimed),
+            )
 
     steps = {
         Kind.CREATE: Step.DRAFT,
@@ -224,7 +275,9 @@ def mark_intents(state: State, plan: Plan, now: datetime) -> State:
                 first_attempt_at=stamp,
                 group=action.group,
             )
-        record = replace(record, status=AccountStatus.PENDING, step=step, last_attempt_at=stamp)
+        record = replace(
+            record, status=AccountStatus.PENDING, step=step, last_attempt_at=stamp, run=run_id
+        )
         state = state.with_post(action.post_id, post.with_account(action.account, record))
     return state
 
@@ -262,34 +315,28 @@ def _record(
     if not options.commit:
         return None, False
     message = results_message(outcomes)
-    commit = git.commit_paths([STATE_PATH], message)
     if not options.push:
-        return commit, False
-    for _ in range(MAX_PUSH_RACES):
-        crash_point("before-push")
-        result = git.push(options.remote, branch)
-        if not result.rejected:
-            return git.head_commit(), True
-        # Someone pushed meanwhile (a merge, another run): merge the states entry by entry.
-        git.fetch(options.remote, branch)
-        remote = git.remote_head(options.remote, branch)
-        assert remote is not None
-        theirs_text = git.show_file(remote, STATE_PATH)
-        theirs = parse_state(theirs_text) if theirs_text else base
-        merged = merge_states(base, final, theirs)
-        git.reset_hard(remote)
-        final = write_state(root, replace(merged, serial=load_state(root).serial))
-        git.commit_paths([STATE_PATH], message)
-    raise UserError(
-        "could not push the results: other runs kept pushing first",
-        hint="the results are committed locally; push them by hand (git push) — never re-run blindly",
+        return git.commit_paths([STATE_PATH], message), False
+    # Someone may push meanwhile (a merge, another run): the states merge entry by entry.
+    _, commit = push_state(
+        git,
+        lambda s: write_state(root, s),
+        final,
+        base,
+        message,
+        PushTarget(options.remote, branch),
+        crash_at="before-push",
     )
+    return commit, True
 
 
-def _intent_message(plan: Plan) -> str:
+def _intent_message(plan: Plan, run_id: str) -> str:
     lines = [f"orshot: sending {len(plan.sending)} post(s) [skip ci]", ""]
     for action in plan.sending:
         lines.append(f"{action.kind.value:<14} {action.post_id} → {action.account}")
+    # A trailer naming the run: two runs that planned the same thing in the same second still
+    # write different commits (their states differ by the run id too).
+    lines += ["", f"Orshot-Run: {run_id}"]
     return "\n".join(lines)
 
 

@@ -1,0 +1,259 @@
+"""Claims, not windows (DESIGN.md): runs that overlap in time never both send one (post,
+account). Two runs started in the same second, a push that loses the race at the ref update,
+a run frozen past the settle window and a run that is merely slow, each against a bare remote
+that stands for GitHub and the sandbox, whose Posts Log is the ground truth.
+
+The interleavings are made deterministic: runs that must overlap run in this process, in
+threads, with their own clocks; the sandbox holds a chosen request at the door while the
+other run goes ahead (`Gate`), and a push can be made to block until the test lets it go.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_helpers import (
+    Gate,
+    Remote,
+    apply,
+    assert_created_once,
+    assert_no_orphan_drafts,
+    assert_no_public_duplicates,
+    assert_state_parses,
+    check_truthful,
+    content_remote,
+    converge,
+    desired_pairs,
+    git,
+    state_at,
+)
+
+from orshot_gitops.client import OrshotClient
+from orshot_gitops.gitrepo import GitRepo, PushResult, open_repo
+from orshot_gitops.runner import ApplyOptions, ApplyReport, run_apply
+from orshot_gitops.sandbox import SandboxServer
+from orshot_gitops.state import STATE_PATH, dump_state, new_state, parse_state
+
+SandboxFactory = Callable[..., SandboxServer]
+FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
+DRAFT_CREATE = "POST /v1/social/publish"
+SETTLE = timedelta(minutes=15)
+LINEAGE = "0b7c5e4e-2d1a-4e8e-9a3f-6c1d2e3f4a5b"
+T0 = datetime(2026, 12, 1, 9, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def gates() -> Iterator[list[Gate]]:
+    made: list[Gate] = []
+    yield made
+    for gate in made:
+        gate.close()
+
+
+class Clock:
+    """A clock a test moves by hand; a run's `now`."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+        self.lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self.lock:
+            return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        with self.lock:
+            self.moment += delta
+
+
+class PushWhenTold(GitRepo):
+    """A clone whose first push waits until the test says go: the run has fetched and
+    planned, and another run pushes meanwhile."""
+
+    def __init__(self, repo: GitRepo, go: threading.Event) -> None:
+        super().__init__(repo._repo, repo.toplevel, repo.prefix)
+        self.go = go
+        self.at_push = threading.Event()
+        self.pushes: list[PushResult] = []
+
+    def push(self, remote: str = "origin", branch: str | None = None) -> PushResult:
+        if not self.pushes:
+            self.at_push.set()
+            assert self.go.wait(30)
+        result = super().push(remote, branch)
+        self.pushes.append(result)
+        return result
+
+
+def client_for(server: SandboxServer) -> Callable[[], OrshotClient]:
+    def make() -> OrshotClient:
+        return OrshotClient(server.base_url, server.api_key, backoff_base=0.002, backoff_cap=0.01)
+
+    return make
+
+
+def run_in_process(
+    repo: Path,
+    server: SandboxServer,
+    now: Callable[[], datetime],
+    *,
+    git_repo: GitRepo | None = None,
+    settle_after: timedelta = SETTLE,
+) -> ApplyReport:
+    with git_repo or open_repo(repo) as opened:
+        return run_apply(
+            repo,
+            opened,
+            client_for(server),
+            now,
+            ApplyOptions(push=True, settle_after=settle_after),
+        )
+
+
+class Background:
+    """A run in a thread: its report, or what it raised."""
+
+    def __init__(self, target: Callable[[], ApplyReport]) -> None:
+        self.report: ApplyReport | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(target,), daemon=True)
+        self.thread.start()
+
+    def _run(self, target: Callable[[], ApplyReport]) -> None:
+        try:
+            self.report = target()
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def join(self) -> ApplyReport:
+        self.thread.join(60)
+        assert not self.thread.is_alive(), "the run never finished"
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report
+
+
+def statuses(report: ApplyReport) -> dict[tuple[str, str], str]:
+    return {(o.post_id, o.account): o.status for o in report.outcomes}
+
+
+def assert_settled_once(remote_repo: Path, server: SandboxServer) -> None:
+    """A fresh clone converges, and everything asked for went out exactly once."""
+    converge(remote_repo, server, "--push")
+    state = assert_state_parses(remote_repo)
+    assert_no_public_duplicates(server)
+    assert_no_orphan_drafts(server, state)
+    check_truthful(server, state, desired_pairs(remote_repo), settled=True)
+
+
+# --- item 8: every intent commit is unique to its run --------------------------------------
+
+
+def seed_state(remote: Remote) -> None:
+    """A repository that has been applied before: a state file, so every clone reads the same
+    lineage and serial (the very first state's lineage is random)."""
+    setup = remote.clone("setup")
+    (setup / STATE_PATH).parent.mkdir(parents=True, exist_ok=True)
+    (setup / STATE_PATH).write_text(dump_state(new_state(LINEAGE)), encoding="utf-8")
+    git(setup, "add", STATE_PATH)
+    git(setup, "commit", "--quiet", "-m", "state")
+    git(setup, "push", "--quiet", "origin", "HEAD:main")
+
+
+def test_two_runs_started_in_the_same_second_never_both_publish(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    gates: list[Gate],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Same clock, same author, same parent, same dates: before run ids, the two intent
+    commits were byte-identical, the second push answered "up to date", and both runs sent
+    everything."""
+    for name in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        monkeypatch.setenv(name, "2026-12-01T09:00:00+00:00")
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    first_create = gate.hold(DRAFT_CREATE)  # the first run's, once its intents are pushed
+    remote = content_remote(tmp_path)
+    seed_state(remote)
+    first_clone, second_clone = remote.clone("first"), remote.clone("second")
+    same_second = Clock(T0)
+
+    go = threading.Event()
+    second_git = PushWhenTold(open_repo(second_clone), go)
+    second = Background(
+        lambda: run_in_process(second_clone, server, same_second, git_repo=second_git)
+    )
+    assert second_git.at_push.wait(30)  # the second run fetched and planned: it is at its push
+    first = Background(lambda: run_in_process(first_clone, server, same_second))
+    assert first_create.arrived.wait(30)  # the first run's intents are on the remote
+    go.set()
+    second_report = second.join()
+    first_create.release.set()
+    first_report = first.join()
+
+    assert_no_public_duplicates(server)
+    assert second_git.pushes[0].rejected, second_git.pushes[0]
+    assert_created_once(server)
+    assert first_report.ok, first_report.counts()
+    # The second run found the first one's claims, live, and sent none of them.
+    assert set(statuses(second_report).values()) <= {"skipped"}
+    assert_settled_once(remote.clone("after"), server)
+
+
+RACE_HOOK = """#!/bin/sh
+# Stands for a second run whose push reaches GitHub while ours is being applied: the ref moves
+# under our update, which git reports as "[remote rejected] (failed to update ref)".
+if [ "$1" = refs/heads/main ] && [ ! -e race-done ]; then
+  count=$(cat push-count 2>/dev/null || echo 0)
+  count=$((count + 1))
+  echo "$count" > push-count
+  if [ "$count" -ge "$RACE_ON_PUSH" ]; then
+    touch race-done
+    git update-ref refs/heads/main "$(git rev-parse refs/heads/rival)"
+  fi
+fi
+exit 0
+"""
+
+
+@pytest.mark.parametrize("race_on_push", [1, 2], ids=["intents", "results"])
+def test_a_push_that_loses_at_the_ref_update_is_a_lost_race_not_fatal(
+    tmp_path: Path, sandbox_factory: SandboxFactory, race_on_push: int
+) -> None:
+    """Before: "[remote rejected] (failed to update ref)" was fatal; for the results push,
+    what had been sent was recorded only in the runner's local clone."""
+    server = sandbox_factory(FAST)
+    remote = content_remote(tmp_path)
+    rival = remote.clone("rival")
+    (rival / "README.md").write_text("edited while a run applies\n", encoding="utf-8")
+    git(rival, "add", "README.md")
+    git(rival, "commit", "--quiet", "-m", "readme")
+    git(rival, "push", "--quiet", "origin", "HEAD:refs/heads/rival")
+    hook = remote.bare / "hooks" / "update"
+    hook.write_text(RACE_HOOK.replace("$RACE_ON_PUSH", str(race_on_push)), encoding="utf-8")
+    hook.chmod(0o755)
+    repo = remote.clone()
+
+    run = apply(repo, server, "--push")
+
+    assert (remote.bare / "race-done").exists(), "the race never happened"
+    assert run.returncode == 0, run.describe()
+    assert_no_public_duplicates(server)
+    pushed = parse_state(state_at(remote))
+    assert {r.status.value for _, _, r in pushed.entries()} <= {
+        "published",
+        "scheduled",
+        "drafted",
+        "processing",
+    }
+    assert git(remote.bare, "log", "--format=%s", "-1", "main").startswith("orshot: ")
+    assert "main" in git(remote.bare, "branch", "--contains", "rival")  # theirs kept
+    assert_settled_once(remote.clone("after"), server)

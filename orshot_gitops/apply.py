@@ -85,6 +85,8 @@ class Claims(Protocol):
 
     def remote_record(self, pair: tuple[str, str]) -> AccountState | None: ...
 
+    def owner_is_live(self, state: State, record: AccountState) -> bool: ...
+
 
 class Stop(Exception):
     """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
@@ -604,20 +606,25 @@ class Applier:
     # --- claims (claims.py) -----------------------------------------------------------------
 
     def _owned_by_a_live_run(self, actions: Sequence[Action]) -> bool:
-        """Another run claimed these and its heartbeat is fresh: it may be creating the post
-        right now, so leave it alone and say so. (Claimed by this run at its start: ours.)"""
+        """Another run claimed these and its heartbeat is fresh: it may be acting on them right
+        now (creating the post, publishing it), so leave them alone and say so. Claimed by this
+        run at its start (runner.mark_intents): ours to settle."""
         for action in actions:
             record = self.state.account(action.post_id, action.account)
             if record is None or (record.run is not None and record.run == self.run_id):
                 continue
-            if owner_is_live(self.state, record, self.now(), self.settle_after):
+            if self.claims is not None:
+                live = self.claims.owner_is_live(self.state, record)
+            else:
+                live = owner_is_live(self.state, record, self.now(), self.settle_after)
+            if live:
                 beat = self.state.heartbeats.get(record.run or "") or record.last_attempt_at
                 who = f"run {record.run}" if record.run else "a run"
                 for each in actions:
                     self._outcome(
                         each,
                         "skipped",
-                        error=f"{who}, alive at {beat}, may still be creating this post; settled "
+                        error=f"{who}, alive at {beat}, may still be working on this post; settled "
                         f"once it is silent for {int(self.settle_after.total_seconds())} s",
                     )
                 return True
@@ -673,6 +680,8 @@ class Applier:
                 continue
             by_record[(record.step, record.post_id)].append(action)
         for (step, post_id), group in sorted(by_record.items(), key=repr):
+            if self._owned_by_a_live_run(group):
+                continue
             if post_id is not None:
                 self._settle_by_id(group, post_id)
             elif step in (Step.DRAFT, None):
@@ -734,8 +743,6 @@ class Applier:
         "nothing went out"; only "no post at all" does.
         """
         records = [self.state.account(a.post_id, a.account) for a in actions]
-        if self._owned_by_a_live_run(actions):
-            return
         first = actions[0]
         # The file may have been edited since the attempt: then what was sent is not what the
         # plan wants now, and the orphan carries the old caption. Match it on accounts and time

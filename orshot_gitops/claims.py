@@ -46,11 +46,20 @@ def new_run_id() -> str:
 
 
 def owner_is_live(
-    state: State, record: AccountState, now: datetime, settle_after: timedelta
+    state: State,
+    record: AccountState,
+    now: datetime,
+    settle_after: timedelta,
+    dead: frozenset[str] = frozenset(),
 ) -> bool:
     """Whether the run that wrote `record`'s intent may still be acting on it: its heartbeat
     (or, for a record written before claims existed, the attempt itself) is younger than
-    `settle_after`."""
+    `settle_after`. `dead`: runs known to have ended (the last holder of this checkout's local
+    lock, which it gave up by ending). Even then only a step on a post with an id is free at
+    once: a dead run's create may still be in flight to Orshot and land later, but a request
+    by id is guarded (a second publish answers 400, an edit sets the same fields)."""
+    if record.run is not None and record.run in dead and record.post_id is not None:
+        return False
     stamp = state.heartbeats.get(record.run) if record.run else None
     stamp = stamp or record.last_attempt_at
     return stamp is not None and now - _instant(stamp) < settle_after
@@ -81,6 +90,7 @@ class ClaimKeeper:
         settle_after: timedelta,
         push: PushTarget | None,
         progress: Callable[[str], None] = lambda message: None,
+        dead: frozenset[str] = frozenset(),
     ) -> None:
         self._write = root_state_writer
         self.git = git
@@ -89,6 +99,8 @@ class ClaimKeeper:
         self.settle_after = settle_after
         self.push = push
         self.progress = progress
+        self.dead = dead
+        """Runs known to have ended without finishing (see `owner_is_live`)."""
         self.pushed: State | None = None
         """The state as last pushed by this run: the base of every merge."""
         self._remote_head: str | None = None
@@ -113,8 +125,16 @@ class ClaimKeeper:
         return self._write(state.with_heartbeat(self.run_id, _stamp(self._beat_at)))
 
     def end(self, state: State) -> State:
-        """The run is over: its heartbeat goes; its claims stay as a record of who did what."""
-        return state.with_heartbeat(self.run_id, None)
+        """The run is over: its heartbeat goes; its claims stay as a record of who did what.
+        Beats of runs known to be over, or silent past the window, go too: a run killed
+        before its end leaves one, and no one else would ever remove it. Without the beat,
+        `owner_is_live` asks the record's own attempt time, stamped just before its request
+        left: a request still in flight stays covered by the window."""
+        now = self.now()
+        for run, beat in state.heartbeats.items():
+            if run == self.run_id or run in self.dead or now - _instant(beat) >= self.settle_after:
+                state = state.with_heartbeat(run, None)
+        return state
 
     # --- saving, with heartbeats ----------------------------------------------------------
 
@@ -147,6 +167,9 @@ class ClaimKeeper:
         return merged
 
     # --- is it still ours? -----------------------------------------------------------------
+
+    def owner_is_live(self, state: State, record: AccountState) -> bool:
+        return owner_is_live(state, record, self.now(), self.settle_after, self.dead)
 
     def lost(self, pairs: Iterable[Pair], *, before_publish: bool) -> dict[Pair, str]:
         """The pairs among `pairs` whose claim another run holds now, with why. Fetches when
@@ -199,12 +222,17 @@ class ClaimKeeper:
 
 
 def claim_settle(
-    state: State, record: AccountState, run_id: str, now: datetime, settle_after: timedelta
+    state: State,
+    record: AccountState,
+    run_id: str,
+    now: datetime,
+    settle_after: timedelta,
+    dead: frozenset[str] = frozenset(),
 ) -> AccountState | None:
     """`record` claimed by `run_id` for settling, or None while its owner may still be at it."""
     if record.run == run_id:
         return record
-    if owner_is_live(state, record, now, settle_after):
+    if owner_is_live(state, record, now, settle_after, dead):
         return None
     return replace(record, run=run_id)
 

@@ -76,13 +76,18 @@ class ApplyOptions:
 
 
 @contextlib.contextmanager
-def _local_lock(git: GitRepo) -> Iterator[None]:
-    """Two applies in one checkout would both write the state file: refuse the second."""
+def _local_lock(git: GitRepo, run_id: str) -> Iterator[frozenset[str]]:
+    """Two applies in one checkout would both write the state file: refuse the second.
+
+    The lock file names its holder. Taking it over, we learn the id of the last run in this
+    checkout: it is over (a live one would still hold the lock), so its claims need no
+    waiting for its heartbeat to go stale. Yields that id, if any."""
     path = git.root / ".git" / "orshot-apply.lock"
     if not path.parent.is_dir():  # a worktree or submodule: .git is a file; no local lock
-        yield
+        yield frozenset()
         return
-    with open(path, "w") as handle:
+    # "a+", not "w": opening must not wipe the holder's id before we know we hold the lock.
+    with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -91,7 +96,13 @@ def _local_lock(git: GitRepo) -> Iterator[None]:
                 hint="wait for it to finish; two runs must never send at once",
             ) from None
         try:
-            yield
+            handle.seek(0)
+            previous = handle.read().strip()
+            handle.seek(0)
+            handle.truncate()
+            handle.write(run_id)
+            handle.flush()
+            yield frozenset({previous}) if previous and previous != run_id else frozenset()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -108,7 +119,7 @@ def run_apply(
 ) -> ApplyReport:
     _refuse_uncommitted(git)
     run_id = options.run_id or new_run_id()
-    with _local_lock(git):
+    with _local_lock(git, run_id) as dead:
         branch = git.current_branch() if options.push else None
         if options.push:
             git.fetch(options.remote, branch)
@@ -126,6 +137,7 @@ def run_apply(
             options.settle_after,
             PushTarget(options.remote, branch) if options.push else None,
             progress,
+            dead,
         )
         plan, state = _plan_and_mark(root, git, now, options, branch, keeper)
         if plan.errors or plan.paused or not plan.has_changes:
@@ -183,7 +195,7 @@ def _plan_and_mark(
             plan = _saved_plan(options.plan_file, plan)
         if not options.push or plan.errors or plan.paused or not plan.sending:
             return plan, state
-        marked = mark_intents(state, plan, now(), keeper.run_id, options.settle_after)
+        marked = mark_intents(state, plan, now(), keeper.run_id, options.settle_after, keeper.dead)
         marked = write_state(root, marked)
         git.commit_paths([STATE_PATH], _intent_message(plan, keeper.run_id))
         result = git.push(options.remote, branch)
@@ -231,6 +243,7 @@ def mark_intents(
     now: datetime,
     run_id: str,
     settle_after: timedelta = timedelta(minutes=15),
+    dead: frozenset[str] = frozenset(),
 ) -> State:
     """Every request the plan will make, marked pending and claimed by `run_id`: what another
     run must not redo. Another run's leftovers to settle are claimed too, but only once that
@@ -243,7 +256,7 @@ def mark_intents(
         if action.kind is not Kind.SETTLE:
             continue
         current = state.account(action.post_id, action.account)
-        claimed = claim_settle(state, current, run_id, now, settle_after) if current else None
+        claimed = claim_settle(state, current, run_id, now, settle_after, dead) if current else None
         if current is not None and claimed is not None:
             state = state.with_post(
                 action.post_id,

@@ -688,12 +688,13 @@ def merge_states(base: State, ours: State, theirs: State) -> State:
 
 
 def _merge_heartbeats(base: State, ours: State, theirs: State) -> dict[str, str]:
-    """Only a run writes its own heartbeat, so a both-sides change is a newer beat on one side
-    and the run's end (removal) on the other: the end wins, else the later beat."""
+    """Only a run beats for itself; others only remove beats they found stale. So when both
+    sides changed one, a beat on one side means the run was alive after the other side
+    judged it: keep the later beat."""
 
     def later(o: str | None, t: str | None) -> str | None:
         if o is None or t is None:
-            return None
+            return o or t
         return o if _instant(o) >= _instant(t) else t
 
     merged: dict[str, str] = {}

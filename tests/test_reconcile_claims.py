@@ -30,11 +30,13 @@ from fault_helpers import (
     converge,
     desired_pairs,
     git,
+    logged_posts,
     state_at,
 )
 
 from orshot_gitops.client import OrshotClient
 from orshot_gitops.gitrepo import GitRepo, PushResult, open_repo
+from orshot_gitops.plan import Kind
 from orshot_gitops.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
 from orshot_gitops.state import STATE_PATH, dump_state, new_state, parse_state
@@ -257,3 +259,110 @@ def test_a_push_that_loses_at_the_ref_update_is_a_lost_race_not_fatal(
     assert git(remote.bare, "log", "--format=%s", "-1", "main").startswith("orshot: ")
     assert "main" in git(remote.bare, "branch", "--contains", "rival")  # theirs kept
     assert_settled_once(remote.clone("after"), server)
+
+
+# --- item 9: claims, heartbeats, and a run that stands down ----------------------------------
+
+
+def started_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def test_a_run_frozen_past_the_settle_window_is_overtaken_and_stands_down(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    """The first run freezes mid-run (here: its second draft request held at the door) for
+    longer than the settle window. A second run takes its claims over, settles and publishes
+    everything. When the first run wakes, its request lands, but before publishing it sees
+    its claims are gone: it publishes nothing more, discards the draft nobody owns, reports
+    what it gave up, and the second run's record stands."""
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    frozen_at = gate.hold(DRAFT_CREATE, 2)
+    remote = content_remote(tmp_path)
+    first_clone, second_clone = remote.clone("first"), remote.clone("second")
+    first_clock = Clock(started_now())
+
+    first = Background(lambda: run_in_process(first_clone, server, first_clock))
+    assert frozen_at.arrived.wait(30)
+    first_clock.advance(timedelta(minutes=20))  # what the first run will see when it wakes
+    second_report = run_in_process(second_clone, server, Clock(first_clock()))
+    frozen_at.release.set()
+    first_report = first.join()
+
+    assert_no_public_duplicates(server)
+    assert second_report.ok, second_report.counts()
+    gave_up = {k for k, status in statuses(first_report).items() if status == "skipped"}
+    assert gave_up, first_report.counts()
+    assert all(
+        "took this over" in (o.error or "") or "shared with accounts" in (o.error or "")
+        for o in first_report.outcomes
+        if o.status == "skipped"
+    )
+    assert not first_report.ok  # it says so: exit 1, never a silent success
+    pushed = parse_state(state_at(remote))
+    second_run = {
+        r.run for (post_id, account, r) in pushed.entries() if (post_id, account) in gave_up
+    }
+    assert len(second_run) == 1 and None not in second_run  # the second run's claims stand
+    assert not pushed.heartbeats  # both runs ended
+    drafts = [p for p in logged_posts(server) if p["status"] == "draft"]
+    assert all(p["post_id"] in {r.post_id for _, _, r in pushed.entries()} for p in drafts)
+    assert_settled_once(remote.clone("after"), server)
+
+
+def test_a_slow_run_past_the_settle_window_keeps_its_claims_by_its_heartbeat(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    """A rate-limited run lasts longer than the settle window (here each draft takes four
+    minutes of its clock). It is alive and says so: a second run started meanwhile leaves its
+    claims alone, even those it has not reached yet, whose intents are 16 minutes old."""
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    clock = Clock(started_now())
+    gate.after(DRAFT_CREATE, lambda: clock.advance(timedelta(minutes=4)))
+    midway = gate.hold(DRAFT_CREATE, 5)
+    remote = content_remote(tmp_path)
+    first_clone, second_clone = remote.clone("first"), remote.clone("second")
+
+    first = Background(lambda: run_in_process(first_clone, server, clock))
+    assert midway.arrived.wait(30)
+    assert clock() - started_now() >= timedelta(minutes=15)  # past the window, still running
+    second_report = run_in_process(second_clone, server, Clock(clock() + timedelta(minutes=1)))
+    midway.release.set()
+    first_report = first.join()
+
+    assert_no_public_duplicates(server)
+    assert_created_once(server)
+    assert first_report.ok, first_report.counts()
+    # Everything the first run claimed, the second left alone. (A sync of a post already sent
+    # asks Orshot how it went: no claim needed, nothing is sent.)
+    settled = [o for o in second_report.outcomes if o.kind is not Kind.SYNC]
+    assert settled and {o.status for o in settled} == {"skipped"}
+    assert all("alive at" in (o.error or "") for o in settled)
+    assert not parse_state(state_at(remote)).heartbeats
+    assert_settled_once(remote.clone("after"), server)
+
+
+def test_a_run_killed_in_this_checkout_between_the_phases_is_settled_at_once_by_the_next(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    """Its heartbeat is fresh, but the local lock says it is over, and its draft has an id:
+    publishing by id is guarded by Orshot, so the next run here need not wait the window."""
+    server = sandbox_factory(FAST)
+    repo = content_remote(tmp_path).clone()
+
+    crashed = apply(repo, server, crash_at="between-phases")
+    assert crashed.killed, crashed.describe()
+    assert assert_state_parses(repo).heartbeats  # it died with its heartbeat fresh
+
+    rerun = apply(repo, server)  # the default settle window: 15 minutes
+
+    assert rerun.returncode == 0, rerun.describe()
+    assert_no_public_duplicates(server)
+    assert_created_once(server)
+    state = assert_state_parses(repo)
+    assert not state.heartbeats
+    check_truthful(server, state, desired_pairs(repo), settled=True)

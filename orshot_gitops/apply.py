@@ -111,6 +111,7 @@ class Applier:
         self.client = client
         self.claims = claims
         self.run_id = claims.run_id if claims is not None else None
+        self._drafted_here: set[int] = set()  # drafts this run created (may discard its own)
         self.plan = plan
         self.state = state
         self._save = save
@@ -406,6 +407,7 @@ class Applier:
             self._failed(actions, error, Step.DRAFT)
             return
         crash_point("after-draft")
+        self._drafted_here.add(result.post_id)
         if first.mode == "draft":
             self._results(actions, result.platforms, result.post_id)
             return
@@ -431,7 +433,7 @@ class Applier:
         first = actions[0]
         crash_point("between-phases")
         self._check_stop_recorded(actions, post_id)
-        if len(self._still_claimed(actions, before_publish=True, draft=post_id)) < len(actions):
+        if len(self._still_claimed(actions, shared=post_id)) < len(actions):
             return
         if first.mode == "schedule":
             self._intent(actions, Step.SCHEDULE, post_id=post_id)
@@ -522,6 +524,8 @@ class Applier:
         keep, split = subgroups[keys[0]], [subgroups[k] for k in keys[1:]]
         post_id = keep[0].orshot_post_id
         assert post_id is not None
+        if len(self._still_claimed(keep, shared=post_id)) < len(keep):
+            return
         media = self._media(keep)
         if media is None:
             return
@@ -558,6 +562,8 @@ class Applier:
     def _discard(self, actions: list[Action]) -> None:
         post_id = actions[0].orshot_post_id
         assert post_id is not None
+        if len(self._still_claimed(actions, shared=post_id)) < len(actions):
+            return
         leaving = {(a.post_id, a.account) for a in actions}
         # Accounts that keep this Orshot post (the others of its group): take ours off it
         # with PATCH instead of discarding it for everyone.
@@ -631,28 +637,32 @@ class Applier:
         return False
 
     def _still_claimed(
-        self, actions: Sequence[Action], *, before_publish: bool = False, draft: int | None = None
+        self, actions: Sequence[Action], *, shared: int | None = None, before_publish: bool = False
     ) -> list[Action]:
         """The actions whose claim is still this run's. For the others another run took over
-        (this one was slow or frozen): take that run's record, report, send nothing. Before a
-        publish the draft is shared by the whole group, so none of it is published then."""
+        (this one was slow or frozen): take that run's record, report, send nothing.
+
+        `shared`: the Orshot post all of `actions` act on (a publish, an edit, a discard). One
+        request acts for the whole group, so if any claim is lost none of it is sent; the
+        others stay as recorded for the next run to settle by id. `before_publish`: always
+        ask the remote, not only every few sends."""
         if self.claims is None:
             return list(actions)
         pairs = [(a.post_id, a.account) for a in actions]
-        lost = self.claims.lost(pairs, before_publish=before_publish)
+        lost = self.claims.lost(pairs, before_publish=before_publish or shared is not None)
         if not lost:
             return list(actions)
         theirs: list[AccountState | None] = []
         for action in actions:
             reason = lost.get((action.post_id, action.account))
             if reason is None:
-                if draft is not None:
+                if shared is not None:
                     self._outcome(
                         action,
                         "skipped",
-                        error=f"not published: its draft {draft} is shared with accounts another "
+                        error=f"not sent: Orshot post {shared} is shared with accounts another "
                         "run took over; the next run settles it by id",
-                        orshot_post_id=draft,
+                        orshot_post_id=shared,
                     )
                 continue
             record = self.claims.remote_record((action.post_id, action.account))
@@ -661,12 +671,17 @@ class Applier:
                 self._record(action, **{f.name: getattr(record, f.name) for f in _FIELDS})
             self._outcome(action, "skipped", error=reason)
         self.save()
-        if draft is not None and len(theirs) == len(actions) and _held_elsewhere(theirs, draft):
-            # Our draft is nobody's: the run that took over holds its own post for all of
-            # these. Discard ours, or it would be a stray draft.
+        if (
+            shared is not None
+            and shared in self._drafted_here
+            and len(theirs) == len(actions)
+            and _held_elsewhere(theirs, shared)
+        ):
+            # A draft this run just made, that nobody owns: the run that took over holds its
+            # own post for every account of it. Discard ours, or it is a stray draft.
             with contextlib.suppress(ApiError):
-                self.client.discard_post(draft)
-        if before_publish:
+                self.client.discard_post(shared)
+        if shared is not None:
             return []
         return [a for a in actions if (a.post_id, a.account) not in lost]
 

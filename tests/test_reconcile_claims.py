@@ -366,3 +366,65 @@ def test_a_run_killed_in_this_checkout_between_the_phases_is_settled_at_once_by_
     state = assert_state_parses(repo)
     assert not state.heartbeats
     check_truthful(server, state, desired_pairs(repo), settled=True)
+
+
+class FreezeAfterIntents(GitRepo):
+    """A clone whose run freezes right after pushing its intents, until the test thaws it."""
+
+    def __init__(self, repo: GitRepo, thaw: threading.Event) -> None:
+        super().__init__(repo._repo, repo.toplevel, repo.prefix)
+        self.thaw = thaw
+        self.frozen = threading.Event()
+        self.pushes = 0
+
+    def push(self, remote: str = "origin", branch: str | None = None) -> PushResult:
+        result = super().push(remote, branch)
+        self.pushes += 1
+        if self.pushes == 1:
+            self.frozen.set()
+            assert self.thaw.wait(30)
+        return result
+
+
+PRUNE_FILES = {
+    "orshot.yaml": "prune: true\naccounts:\n  x: {id: 1, platform: twitter}\n"
+    "  li: {id: 2, platform: linkedin}\n",
+    "posts/keep.yaml": "accounts: [x, li]\ncontent: Always here\n",
+    "posts/later.yaml": "accounts: [x]\ncontent: Next year\nschedule: 2031-01-01T09:00:00Z\n",
+}
+
+
+def test_a_frozen_run_never_discards_a_post_another_run_settled_meanwhile(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    """The first run plans to discard a scheduled post whose file was deleted, and freezes.
+    The file is restored; a second run takes the claim over and records the post as the
+    scheduled post the repository wants again. Waking, the first run must not discard it."""
+    server = sandbox_factory(FAST)
+    remote = content_remote(tmp_path, PRUNE_FILES)
+    user = remote.clone("user")
+    converge(user, server, "--push")
+    git(user, "pull", "--quiet")
+    git(user, "rm", "--quiet", "posts/later.yaml")
+    git(user, "commit", "--quiet", "-m", "drop the teaser")
+    git(user, "push", "--quiet", "origin", "HEAD:main")
+    first_clone = remote.clone("first")
+
+    thaw = threading.Event()
+    first_git = FreezeAfterIntents(open_repo(first_clone), thaw)
+    first_clock = Clock(started_now())
+    first = Background(lambda: run_in_process(first_clone, server, first_clock, git_repo=first_git))
+    assert first_git.frozen.wait(30)
+    git(user, "pull", "--quiet")
+    git(user, "revert", "--no-edit", "HEAD~1")  # the deletion (HEAD is the first run's intents)
+    git(user, "push", "--quiet", "origin", "HEAD:main")
+    first_clock.advance(timedelta(minutes=20))
+    second_report = run_in_process(remote.clone("second"), server, Clock(first_clock()))
+    thaw.set()
+    first_report = first.join()
+
+    assert second_report.ok, second_report.counts()
+    assert statuses(first_report) == {("later", "x"): "skipped"}
+    later = [p for p in logged_posts(server) if p["request"]["content"] == "Next year"]
+    assert [p["status"] for p in later] == ["scheduled"]
+    assert_settled_once(remote.clone("after"), server)

@@ -46,7 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=float(os.environ.get("ORSHOT_SETTLE_AFTER", 900)),
         metavar="SECONDS",
-        help="leave another run's unanswered draft alone this long before settling it (default 900)",
+        help="take another run as gone once it has been silent (no heartbeat) this long; only then "
+        "are its unfinished steps settled (default 900)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 

@@ -58,6 +58,8 @@ def owner_is_live(
     lock, which it gave up by ending). Even then only a step on a post with an id is free at
     once: a dead run's create may still be in flight to Orshot and land later, but a request
     by id is guarded (a second publish answers 400, an edit sets the same fields)."""
+    if settle_after <= timedelta(0):
+        return False  # told to wait for no one (a stamp from a clock ahead of ours included)
     if record.run is not None and record.run in dead and record.post_id is not None:
         return False
     stamp = state.heartbeats.get(record.run) if record.run else None

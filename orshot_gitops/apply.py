@@ -409,6 +409,10 @@ class Applier:
         crash_point("after-draft")
         self._drafted_here.add(result.post_id)
         if first.mode == "draft":
+            # No publish follows to re-check before: check now, or a draft that landed after
+            # another run took over would be a second draft, recorded over that run's.
+            if len(self._still_claimed(actions, shared=result.post_id)) < len(actions):
+                return
             self._results(actions, result.platforms, result.post_id)
             return
         drafted = []

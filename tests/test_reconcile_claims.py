@@ -428,3 +428,35 @@ def test_a_frozen_run_never_discards_a_post_another_run_settled_meanwhile(
     later = [p for p in logged_posts(server) if p["request"]["content"] == "Next year"]
     assert [p["status"] for p in later] == ["scheduled"]
     assert_settled_once(remote.clone("after"), server)
+
+
+def test_a_frozen_run_whose_draft_lands_late_leaves_no_stray_draft(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    """A post kept as a draft has no publish step to re-check before. The first run's draft
+    request is held past the window; the second run takes over and makes the draft. When the
+    first one's lands, it must not be a second draft nobody owns."""
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    frozen_at = gate.hold(DRAFT_CREATE)
+    files = {
+        "orshot.yaml": "accounts:\n  x: {id: 1, platform: twitter}\n",
+        "posts/review.yaml": "accounts: [x]\ncontent: Year in review\ndraft: true\n",
+    }
+    remote = content_remote(tmp_path, files)
+    first_clone, second_clone = remote.clone("first"), remote.clone("second")
+    first_clock = Clock(started_now())
+
+    first = Background(lambda: run_in_process(first_clone, server, first_clock))
+    assert frozen_at.arrived.wait(30)
+    first_clock.advance(timedelta(minutes=20))
+    second_report = run_in_process(second_clone, server, Clock(first_clock()))
+    frozen_at.release.set()
+    first_report = first.join()
+
+    assert statuses(second_report) == {("review", "x"): "drafted"}
+    assert statuses(first_report) == {("review", "x"): "skipped"}
+    pushed = parse_state(state_at(remote))
+    assert_no_orphan_drafts(server, pushed)
+    assert_settled_once(remote.clone("after"), server)

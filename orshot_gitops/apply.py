@@ -8,8 +8,11 @@ Why it never posts twice (DESIGN.md, "The reconciler's rules"):
 - A pending or unknown step is settled before anything else: by reading the post by its id,
   or by finding the orphan draft in the Posts Log. A draft step that left nothing behind is
   sent again; that is safe because a draft is invisible.
-- A draft step that another run may still be doing (younger than `settle_after`) is left
-  alone: two runs never race to create drafts for the same (post, account).
+- A draft step that another run may still be doing (its heartbeat younger than
+  `settle_after`) is left alone: two runs never race to create drafts for the same (post,
+  account). Each intent carries this run's id (its claim); before a create and before each
+  publish the run asks `claims` whether another run took the (post, account) over, and if so
+  stands down and reports it (claims.py).
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from orshot_gitops.apply_held import HeldPosts
+from orshot_gitops.claims import owner_is_live
 from orshot_gitops.client import (
     AccountResult,
     ApiError,
@@ -74,6 +78,20 @@ class Outcome:
 Progress = Callable[[str], None]
 
 
+class Claims(Protocol):
+    """This run's claims (claims.ClaimKeeper): its id, and which of them another run holds."""
+
+    run_id: str
+
+    def lost(
+        self, pairs: Iterable[tuple[str, str]], *, before_publish: bool
+    ) -> dict[tuple[str, str], str]: ...
+
+    def remote_record(self, pair: tuple[str, str]) -> AccountState | None: ...
+
+    def owner_is_live(self, state: State, record: AccountState) -> bool: ...
+
+
 class Stop(Exception):
     """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
 
@@ -92,8 +110,12 @@ class Applier(HeldPosts):
         progress: Progress = lambda message: None,
         should_stop: Callable[[], bool] = lambda: False,
         settle_after: timedelta = timedelta(minutes=15),
+        claims: Claims | None = None,
     ) -> None:
         self.client = client
+        self.claims = claims
+        self.run_id = claims.run_id if claims is not None else None
+        self._drafted_here: set[int] = set()  # drafts this run created (may discard its own)
         self.plan = plan
         self.state = state
         self._save = save
@@ -193,6 +215,7 @@ class Applier(HeldPosts):
                 "first_attempt_at": first,
                 "last_attempt_at": stamp,
                 "group": action.group,
+                "run": self.run_id,
                 **extra,
             }
             if step is Step.DRAFT:
@@ -365,6 +388,9 @@ class Applier(HeldPosts):
     def _create(self, actions: list[Action], replaces: int | None = None) -> None:
         """A new draft, then phase two. `replaces`: the held post these accounts move off
         (apply_held.py); a retried create keeps the recorded one."""
+        actions = self._still_claimed(actions)
+        if not actions:
+            return
         media = self._media(actions)
         if media is None:
             return
@@ -395,14 +421,22 @@ class Applier(HeldPosts):
             self._failed(actions, error, Step.DRAFT)
             return
         crash_point("after-draft")
+        self._drafted_here.add(result.post_id)
         if any(self._moving(a) for a in actions):
-            # The new draft's id on disk before the held post lets go of these accounts.
+            # The new draft's id on disk before the held post lets go of these accounts, and
+            # the claim re-checked: taking an account off a shared post acts for the group.
             for action in actions:
                 self._record(action, post_id=result.post_id)
             self.save()
+            if len(self._still_claimed(actions, shared=result.post_id)) < len(actions):
+                return
             if not self._retire(actions, result.post_id):
                 return
         if first.mode == "draft":
+            # No publish follows to re-check before: check now, or a draft that landed after
+            # another run took over would be a second draft, recorded over that run's.
+            if len(self._still_claimed(actions, shared=result.post_id)) < len(actions):
+                return
             self._results(actions, result.platforms, result.post_id)
             return
         drafted = []
@@ -431,6 +465,8 @@ class Applier(HeldPosts):
             return
         crash_point("between-phases")
         self._check_stop_recorded(actions, post_id)
+        if len(self._still_claimed(actions, shared=post_id)) < len(actions):
+            return
         if first.mode == "schedule":
             self._intent(actions, Step.SCHEDULE, post_id=post_id)
             try:
@@ -493,6 +529,8 @@ class Applier(HeldPosts):
     def _discard(self, actions: list[Action]) -> None:
         post_id = actions[0].orshot_post_id
         assert post_id is not None
+        if len(self._still_claimed(actions, shared=post_id)) < len(actions):
+            return
         leaving = {(a.post_id, a.account) for a in actions}
         # Accounts that keep this Orshot post (the others of its group): take ours off it
         # with PATCH instead of discarding it for everyone. PATCH replaces the target set, so
@@ -535,6 +573,82 @@ class Applier(HeldPosts):
             return
         self._results([replace(a, fingerprint=None) for a in actions], result.platforms, post_id)
 
+    # --- claims (claims.py) -----------------------------------------------------------------
+
+    def _owned_by_a_live_run(self, actions: Sequence[Action]) -> bool:
+        """Another run claimed these and its heartbeat is fresh: it may be acting on them right
+        now (creating the post, publishing it), so leave them alone and say so. Claimed by this
+        run at its start (runner.mark_intents): ours to settle."""
+        for action in actions:
+            record = self.state.account(action.post_id, action.account)
+            if record is None or (record.run is not None and record.run == self.run_id):
+                continue
+            if self.claims is not None:
+                live = self.claims.owner_is_live(self.state, record)
+            else:
+                live = owner_is_live(self.state, record, self.now(), self.settle_after)
+            if live:
+                beat = self.state.heartbeats.get(record.run or "") or record.last_attempt_at
+                who = f"run {record.run}" if record.run else "a run"
+                for each in actions:
+                    self._outcome(
+                        each,
+                        "skipped",
+                        error=f"{who}, alive at {beat}, may still be working on this post; settled "
+                        f"once it is silent for {int(self.settle_after.total_seconds())} s",
+                    )
+                return True
+        return False
+
+    def _still_claimed(
+        self, actions: Sequence[Action], *, shared: int | None = None, before_publish: bool = False
+    ) -> list[Action]:
+        """The actions whose claim is still this run's. For the others another run took over
+        (this one was slow or frozen): take that run's record, report, send nothing.
+
+        `shared`: the Orshot post all of `actions` act on (a publish, an edit, a discard). One
+        request acts for the whole group, so if any claim is lost none of it is sent; the
+        others stay as recorded for the next run to settle by id. `before_publish`: always
+        ask the remote, not only every few sends."""
+        if self.claims is None:
+            return list(actions)
+        pairs = [(a.post_id, a.account) for a in actions]
+        lost = self.claims.lost(pairs, before_publish=before_publish or shared is not None)
+        if not lost:
+            return list(actions)
+        theirs: list[AccountState | None] = []
+        for action in actions:
+            reason = lost.get((action.post_id, action.account))
+            if reason is None:
+                if shared is not None:
+                    self._outcome(
+                        action,
+                        "skipped",
+                        error=f"not sent: Orshot post {shared} is shared with accounts another "
+                        "run took over; the next run settles it by id",
+                        orshot_post_id=shared,
+                    )
+                continue
+            record = self.claims.remote_record((action.post_id, action.account))
+            theirs.append(record)
+            if record is not None:
+                self._record(action, **{f.name: getattr(record, f.name) for f in _FIELDS})
+            self._outcome(action, "skipped", error=reason)
+        self.save()
+        if (
+            shared is not None
+            and shared in self._drafted_here
+            and len(theirs) == len(actions)
+            and _held_elsewhere(theirs, shared)
+        ):
+            # A draft this run just made, that nobody owns: the run that took over holds its
+            # own post for every account of it. Discard ours, or it is a stray draft.
+            with contextlib.suppress(ApiError):
+                self.client.discard_post(shared)
+        if shared is not None:
+            return []
+        return [a for a in actions if (a.post_id, a.account) not in lost]
+
     # --- settling interrupted steps -------------------------------------------------------
 
     def _settle(self, actions: list[Action]) -> None:
@@ -551,6 +665,8 @@ class Applier(HeldPosts):
         if unfinished_moves:
             self._finish_moves(unfinished_moves)
         for (step, post_id), group in sorted(by_record.items(), key=repr):
+            if self._owned_by_a_live_run(group):
+                continue
             if post_id is not None:
                 self._settle_by_id(group, post_id)
             elif step in (Step.DRAFT, None):
@@ -612,16 +728,6 @@ class Applier(HeldPosts):
         "nothing went out"; only "no post at all" does.
         """
         records = [self.state.account(a.post_id, a.account) for a in actions]
-        newest = max((r.last_attempt_at for r in records if r and r.last_attempt_at), default=None)
-        if newest and self.now() - datetime.fromisoformat(newest) < self.settle_after:
-            for action in actions:
-                self._outcome(
-                    action,
-                    "skipped",
-                    error=f"a run started at {newest} may still be creating this post; settled after "
-                    f"{int(self.settle_after.total_seconds())} s",
-                )
-            return
         first = actions[0]
         # The file may have been edited since the attempt: then what the plan wants now is not
         # what was sent. The orphan is matched on what the record says was sent (its digest),
@@ -703,6 +809,17 @@ class Applier(HeldPosts):
 
 def _owned_post_ids(state: State) -> set[int]:
     return {post_id for _, _, record in state.entries() for post_id in record.owned_post_ids()}
+
+
+_FIELDS = fields(AccountState)
+
+
+def _held_elsewhere(records: Sequence[AccountState | None], draft: int) -> bool:
+    """Every record names a post Orshot holds for it, and none is `draft`."""
+    return all(
+        r is not None and r.status.holds_post and r.post_id is not None and r.post_id != draft
+        for r in records
+    )
 
 
 def _as_sent(actions: Sequence[Action], post: Post) -> list[Action]:

@@ -59,12 +59,21 @@ class HeldPosts:
         def _create(self, actions: list[Action], replaces: int | None = None) -> None: ...
         def _second_phase(self, actions: Sequence[Action], post_id: int) -> None: ...
         def _check_stop(self) -> None: ...
+        def _still_claimed(
+            self,
+            actions: Sequence[Action],
+            *,
+            shared: int | None = None,
+            before_publish: bool = False,
+        ) -> list[Action]: ...
 
     def _edit(self, actions: list[Action]) -> None:
         """Bring a held post to what the file says: accounts whose payload a PATCH can give
         them stay on it; the others move to a post of their own, first."""
         post_id = actions[0].orshot_post_id
         assert post_id is not None
+        if len(self._still_claimed(actions, shared=post_id)) < len(actions):
+            return  # another run took over (this one was slow or frozen): send nothing
         editing = {(a.post_id, a.account) for a in actions}
         residents = self._on_post(post_id, leaving=editing)
         records = {a.account: self.state.account(a.post_id, a.account) for a in actions}

@@ -61,7 +61,10 @@ class ChangeSet:
 @dataclass(frozen=True)
 class PushResult:
     """What a push did. `rejected` is the expected outcome of losing a race (another run
-    pushed first: fetch, merge, plan again), so it is a result, not an exception."""
+    pushed first: fetch, merge, plan again), so it is a result, not an exception.
+    `up_to_date`: the remote already had this very commit. Whether that is a win is the
+    caller's to judge: apply counts it as a lost race for its intents (DESIGN.md, "Claims,
+    not windows": an identical commit is another run's claim, not ours)."""
 
     remote: str
     branch: str
@@ -470,9 +473,7 @@ class GitRepo:
             if not refs.endswith(f":{target}"):
                 continue
             if flag == "!":
-                if summary.startswith("[rejected]") and (
-                    "non-fast-forward" in summary or "fetch first" in summary
-                ):
+                if _lost_race(summary):
                     return PushResult(remote, branch, commit, rejected=True, summary=summary)
                 raise UserError(
                     f"git push to {remote}/{branch} was refused: {summary}",
@@ -609,6 +610,18 @@ def _classify(
         full_rescan_needed=bool(shared_changed),
         reason=reason,
     )
+
+
+def _lost_race(summary: str) -> bool:
+    """Whether a refused push lost a race to another push rather than being forbidden.
+
+    "[rejected] (fetch first)" and "(non-fast-forward)": someone pushed before our push began.
+    "[remote rejected] (failed to update ref)": both pushes passed the fast-forward check and
+    theirs updated the ref first (ours then finds the ref moved, or locked). Any other
+    "[remote rejected]" (a hook, branch protection) is a refusal, and an error."""
+    if summary.startswith("[rejected]"):
+        return "non-fast-forward" in summary or "fetch first" in summary
+    return summary == "[remote rejected] (failed to update ref)"
 
 
 def _matches(path: str, patterns: Sequence[str]) -> bool:

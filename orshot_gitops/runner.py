@@ -4,6 +4,10 @@ With `--push` git itself is the lock between runs (DESIGN.md): the intents are c
 pushed before the first request; a rejected push means another run got there first, so we
 drop our commit, take theirs, and plan again. Results are pushed the same way, merging
 state entry by entry (`merge_states`) when someone else pushed meanwhile.
+
+Each run has its own id (claims.py): its intents carry it, so its intent commit is unique
+and a push that answers "up to date" was not ours to win; settling another run's leftovers
+is claimed the same way, and only once that run's heartbeat is stale.
 """
 
 from __future__ import annotations
@@ -18,8 +22,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from orshot_gitops.apply import Applier, Outcome
+from orshot_gitops.claims import (
+    MAX_PUSH_RACES,
+    ClaimKeeper,
+    PushTarget,
+    claim_settle,
+    new_run_id,
+    push_state,
+)
 from orshot_gitops.client import ApiError, OrshotClient
-from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
 from orshot_gitops.gitrepo import GitRepo
 from orshot_gitops.history import REBUILD_HINT, found_in_posts_log
@@ -30,13 +41,8 @@ from orshot_gitops.state import (
     AccountStatus,
     State,
     Step,
-    load_state,
-    merge_states,
-    parse_state,
     write_state,
 )
-
-MAX_PUSH_RACES = 5
 
 
 @dataclass(frozen=True)
@@ -66,16 +72,22 @@ class ApplyOptions:
     plan_file: Path | None = None
     settle_after: timedelta = timedelta(minutes=15)
     commit: bool = True
+    run_id: str | None = None  # None: a new random one (tests may fix it)
 
 
 @contextlib.contextmanager
-def _local_lock(git: GitRepo) -> Iterator[None]:
-    """Two applies in one checkout would both write the state file: refuse the second."""
+def _local_lock(git: GitRepo, run_id: str) -> Iterator[frozenset[str]]:
+    """Two applies in one checkout would both write the state file: refuse the second.
+
+    The lock file names its holder. Taking it over, we learn the id of the last run in this
+    checkout: it is over (a live one would still hold the lock), so its claims need no
+    waiting for its heartbeat to go stale. Yields that id, if any."""
     path = git.root / ".git" / "orshot-apply.lock"
     if not path.parent.is_dir():  # a worktree or submodule: .git is a file; no local lock
-        yield
+        yield frozenset()
         return
-    with open(path, "w") as handle:
+    # "a+", not "w": opening must not wipe the holder's id before we know we hold the lock.
+    with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -84,7 +96,13 @@ def _local_lock(git: GitRepo) -> Iterator[None]:
                 hint="wait for it to finish; two runs must never send at once",
             ) from None
         try:
-            yield
+            handle.seek(0)
+            previous = handle.read().strip()
+            handle.seek(0)
+            handle.truncate()
+            handle.write(run_id)
+            handle.flush()
+            yield frozenset({previous}) if previous and previous != run_id else frozenset()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -100,7 +118,8 @@ def run_apply(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ApplyReport:
     refuse_uncommitted_inputs(root, git, "apply publishes what is committed, as reviewed")
-    with _local_lock(git):
+    run_id = options.run_id or new_run_id()
+    with _local_lock(git, run_id) as dead:
         branch = git.current_branch() if options.push else None
         if options.push:
             git.fetch(options.remote, branch)
@@ -110,9 +129,21 @@ def run_apply(
                     f"this checkout has diverged from {options.remote}/{branch}",
                     hint="apply --push runs on the tip of the branch: pull or re-run the job",
                 )
-        plan, state = _plan_and_mark(root, git, now, options, branch, client_factory)
+        keeper = ClaimKeeper(
+            lambda s: write_state(root, s),
+            git,
+            run_id,
+            now,
+            options.settle_after,
+            PushTarget(options.remote, branch) if options.push else None,
+            progress,
+            dead,
+        )
+        plan, state = _plan_and_mark(root, git, now, options, branch, keeper, client_factory)
         if plan.errors or plan.paused or not plan.has_changes:
             return _finish_without_sending(root, git, plan, state, options, branch)
+        if not options.push:
+            state = keeper.begin_locally(state)
         marked_state = state
         # A plan of renames alone needs no key and no network.
         client = client_factory() if plan.sending else None
@@ -123,17 +154,20 @@ def run_apply(
                 client,
                 plan,
                 state,
-                lambda s: write_state(root, s),
+                keeper.save,
                 now,
                 progress=progress,
                 should_stop=should_stop,
                 settle_after=options.settle_after,
+                claims=keeper,
             )
             outcomes = applier.run()
-        final = applier.state
+        final = keeper.end(applier.state)
         if plan.head is not None and not plan.errors and not plan.holds_back:
-            final = write_state(root, final.with_commit(plan.head))
-        commit, pushed = _record(root, git, final, marked_state, outcomes, options, branch)
+            final = final.with_commit(plan.head)
+        final = write_state(root, final)
+        base = keeper.pushed or marked_state
+        commit, pushed = _record(root, git, final, base, outcomes, options, branch)
         return ApplyReport(plan, tuple(outcomes), commit, pushed)
 
 
@@ -143,6 +177,7 @@ def _plan_and_mark(
     now: Callable[[], datetime],
     options: ApplyOptions,
     branch: str | None,
+    keeper: ClaimKeeper,
     client_factory: Callable[[], OrshotClient],
 ) -> tuple[Plan, State]:
     for _ in range(MAX_PUSH_RACES):
@@ -153,10 +188,14 @@ def _plan_and_mark(
             _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or plan.paused or not plan.sending:
             return plan, state
-        marked = write_state(root, mark_intents(state, plan, now()))
-        git.commit_paths([STATE_PATH], _intent_message(plan))
+        marked = mark_intents(state, plan, now(), keeper.run_id, options.settle_after, keeper.dead)
+        marked = write_state(root, marked)
+        git.commit_paths([STATE_PATH], _intent_message(plan, keeper.run_id))
         result = git.push(options.remote, branch)
-        if not result.rejected:
+        # "Up to date": the remote already had this very commit. Ours is unique to this run,
+        # so it is not ours that is there: count it as lost, like a rejection.
+        if not result.rejected and not result.up_to_date:
+            keeper.pushed_intents(marked)
             return plan, marked
         # Another run pushed first. Nothing was sent for our intents: take theirs, plan again.
         git.fetch(options.remote, branch)
@@ -237,10 +276,31 @@ def _as_reviewed(plan: Plan) -> list[str]:
     )
 
 
-def mark_intents(state: State, plan: Plan, now: datetime) -> State:
-    """Every request the plan will make, marked pending: what another run must not redo."""
+def mark_intents(
+    state: State,
+    plan: Plan,
+    now: datetime,
+    run_id: str,
+    settle_after: timedelta = timedelta(minutes=15),
+    dead: frozenset[str] = frozenset(),
+) -> State:
+    """Every request the plan will make, marked pending and claimed by `run_id`: what another
+    run must not redo. Another run's leftovers to settle are claimed too, but only once that
+    run's heartbeat is stale; a live run's are left to it (the applier reports them)."""
     stamp = now.isoformat(timespec="seconds")
     from orshot_gitops.state import AccountState, PostState
+
+    state = state.with_heartbeat(run_id, stamp)
+    for action in plan.actions:
+        if action.kind is not Kind.SETTLE:
+            continue
+        current = state.account(action.post_id, action.account)
+        claimed = claim_settle(state, current, run_id, now, settle_after, dead) if current else None
+        if current is not None and claimed is not None:
+            state = state.with_post(
+                action.post_id,
+                state.posts[action.post_id].with_account(action.account, claimed),
+            )
 
     steps = {
         Kind.CREATE: Step.DRAFT,
@@ -269,7 +329,9 @@ def mark_intents(state: State, plan: Plan, now: datetime) -> State:
                 # A new post replaces the one held: that one stays this record's.
                 earlier_post_ids=record.owned_post_ids() if record else (),
             )
-        record = replace(record, status=AccountStatus.PENDING, step=step, last_attempt_at=stamp)
+        record = replace(
+            record, status=AccountStatus.PENDING, step=step, last_attempt_at=stamp, run=run_id
+        )
         state = state.with_post(action.post_id, post.with_account(action.account, record))
     return state
 
@@ -308,38 +370,28 @@ def _record(
     if not options.commit:
         return None, False
     message = results_message(outcomes)
-    commit = git.commit_paths([STATE_PATH], message)
     if not options.push:
-        return commit, False
-    for _ in range(MAX_PUSH_RACES):
-        crash_point("before-push")
-        result = git.push(options.remote, branch)
-        if not result.rejected:
-            return git.head_commit(), True
-        # Someone pushed meanwhile (a merge, another run): merge the states entry by entry.
-        git.fetch(options.remote, branch)
-        remote = git.remote_head(options.remote, branch)
-        assert remote is not None
-        theirs_text = git.show_file(remote, STATE_PATH)
-        theirs = parse_state(theirs_text) if theirs_text else base
-        merged = merge_states(base, final, theirs)
-        git.reset_hard(remote)
-        # Past both sides' serials: our own results commit, reset away just now, stays in the
-        # reflog, and a lower serial here would read as a state that went backwards.
-        final = write_state(
-            root, replace(merged, serial=max(merged.serial, load_state(root).serial))
-        )
-        git.commit_paths([STATE_PATH], message)
-    raise UserError(
-        "could not push the results: other runs kept pushing first",
-        hint="the results are committed locally; push them by hand (git push) — never re-run blindly",
+        return git.commit_paths([STATE_PATH], message), False
+    # Someone may push meanwhile (a merge, another run): the states merge entry by entry.
+    _, commit = push_state(
+        git,
+        lambda s: write_state(root, s),
+        final,
+        base,
+        message,
+        PushTarget(options.remote, branch),
+        crash_at="before-push",
     )
+    return commit, True
 
 
-def _intent_message(plan: Plan) -> str:
+def _intent_message(plan: Plan, run_id: str) -> str:
     lines = [f"orshot: sending {len(plan.sending)} post(s) [skip ci]", ""]
     for action in plan.sending:
         lines.append(f"{action.kind.value:<14} {action.post_id} → {action.account}")
+    # A trailer naming the run: two runs that planned the same thing in the same second still
+    # write different commits (their states differ by the run id too).
+    lines += ["", f"Orshot-Run: {run_id}"]
     return "\n".join(lines)
 
 

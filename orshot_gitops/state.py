@@ -90,6 +90,11 @@ class AccountState:
     request in flight (with status `pending`) or the one to retry (with status `failed`), and
     `None` once a result is final. Timestamps are ISO 8601 strings with an offset, kept as
     written so a load/dump round trip is byte-identical.
+
+    `run` is the claim (DESIGN.md, "Claims, not windows"): the id of the apply run that wrote
+    the record's latest intent. Only that run may act on the record while its heartbeat is
+    fresh; another takes it over by writing (and, with --push, pushing) its own id first.
+    None in records written before claims existed; left out of the file then.
     """
 
     account_id: int
@@ -119,6 +124,8 @@ class AccountState:
     # sha256 of the platform_options sent with this account's draft: PATCH cannot change
     # them, so a held post whose options changed is replaced, not edited.
     options_fingerprint: str | None = None
+    # The claim: the run that wrote this record's latest intent (claims.py).
+    run: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -179,6 +186,7 @@ _OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
     "earlier_post_ids": (),
     "replaces": None,
     "options_fingerprint": None,
+    "run": None,
 }
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 _STATUSES = {status.value: status for status in AccountStatus}
@@ -274,10 +282,14 @@ class State:
     serial: int = 0
     commit: str | None = None
     posts: Mapping[str, PostState] = field(default_factory=dict, hash=False)
+    heartbeats: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """{run id: when that run last said it is alive}: a run's claims can be taken over only
+    once its heartbeat is older than the settle window. A run removes its own when it ends."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.posts, _RecordedPosts):  # that one is read-only already
             object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
+        object.__setattr__(self, "heartbeats", MappingProxyType(dict(self.heartbeats)))
 
     def account(self, post_id: str, account_key: str) -> AccountState | None:
         """The record of (post, account), or None if there is none."""
@@ -352,14 +364,24 @@ class State:
         """A copy recording `commit` as the last reconciled commit."""
         return replace(self, commit=commit)
 
+    def with_heartbeat(self, run: str, stamp: str | None) -> State:
+        """A copy where `run` said it was alive at `stamp` (None: the run has ended)."""
+        beats = {k: v for k, v in self.heartbeats.items() if k != run}
+        if stamp is not None:
+            beats[run] = stamp
+        return replace(self, heartbeats=beats)
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": STATE_VERSION,
             "serial": self.serial,
             "lineage": self.lineage,
             "commit": self.commit,
             "posts": {post_id: post.to_json() for post_id, post in self.posts.items()},
         }
+        if self.heartbeats:  # optional: absent while no run is under way
+            data["heartbeats"] = dict(sorted(self.heartbeats.items()))
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> State:
@@ -370,6 +392,7 @@ class State:
             lineage=data["lineage"],
             commit=data["commit"],
             posts=_RecordedPosts(data["posts"]),
+            heartbeats=data.get("heartbeats") or {},
         )
 
 
@@ -750,7 +773,28 @@ def merge_states(base: State, ours: State, theirs: State) -> State:
         serial=max(ours.serial, theirs.serial) + 1,
         commit=commit,
         posts=posts,
+        heartbeats=_merge_heartbeats(base, ours, theirs),
     )
+
+
+def _merge_heartbeats(base: State, ours: State, theirs: State) -> dict[str, str]:
+    """Only a run beats for itself; others only remove beats they found stale. So when both
+    sides changed one, a beat on one side means the run was alive after the other side
+    judged it: keep the later beat."""
+
+    def later(o: str | None, t: str | None) -> str | None:
+        if o is None or t is None:
+            return o or t
+        return o if _instant(o) >= _instant(t) else t
+
+    merged: dict[str, str] = {}
+    for run in sorted({*base.heartbeats, *ours.heartbeats, *theirs.heartbeats}):
+        beat = _three_way(
+            base.heartbeats.get(run), ours.heartbeats.get(run), theirs.heartbeats.get(run), later
+        )
+        if beat is not None:
+            merged[run] = beat
+    return merged
 
 
 def _three_way(base: Any, ours: Any, theirs: Any, both_changed: Any) -> Any:
@@ -794,9 +838,14 @@ def _merge_post(
 
 
 def _prefer(ours: AccountState | None, theirs: AccountState | None) -> AccountState | None:
-    """Both sides changed one record: pick the one that says more about what Orshot holds."""
+    """Both sides changed one record: pick the one that says more about what Orshot holds.
+
+    Two intents of different runs: the pushed one (theirs) is the claim of record; ours was
+    written by a run that had lost the claim and must not win it back by being later."""
     if ours is None or theirs is None:
         return ours or theirs
+    if _rank(ours)[0] == _rank(theirs)[0] == 1 and ours.run != theirs.run:
+        return theirs
     return ours if _rank(ours) > _rank(theirs) else theirs
 
 

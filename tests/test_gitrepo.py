@@ -411,3 +411,31 @@ def test_a_bare_repository_is_not_a_content_root(two_clones: tuple[GitRepo, GitR
     _, _, remote = two_clones
     with pytest.raises(UserError, match="is a bare git repository"):
         open_repo(remote)
+
+
+def test_a_ref_update_lost_to_a_concurrent_push_is_a_lost_race_not_an_error(
+    two_clones: tuple[GitRepo, GitRepo, Path],
+) -> None:
+    """Two pushes that both pass the fast-forward check: the one whose ref update comes second
+    is told "[remote rejected] (failed to update ref)". That is a race lost like any other:
+    fetch, merge, plan again; never fatal with results left only in the local clone."""
+    a, _, remote = two_clones
+    (remote / "refs" / "heads" / "main.lock").write_text("")  # the other push holds the ref
+    record(a, '{"serial": 1}\n')
+    result = a.push()
+    assert result.rejected is True
+    assert result.summary == "[remote rejected] (failed to update ref)"
+    (remote / "refs" / "heads" / "main.lock").unlink()
+    assert a.push().rejected is False
+
+
+def test_a_push_that_changes_nothing_says_up_to_date(
+    two_clones: tuple[GitRepo, GitRepo, Path],
+) -> None:
+    a, b, _ = two_clones
+    sha = record(a, '{"serial": 1}\n')
+    assert a.push().up_to_date is False
+    b.fetch("origin", "main")
+    assert b.fast_forward(sha)
+    same = b.push()
+    assert (same.up_to_date, same.rejected, same.commit) == (True, False, sha)

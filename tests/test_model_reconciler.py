@@ -20,6 +20,12 @@ ground truth of what went out) and the state file:
 An apply may also run from a shallow clone (depth 1, CI's default checkout) that pushes its
 results to the bare remote the repository then pulls from: the history is shallow.
 
+Two rules run applies that overlap in time (DESIGN.md, "Claims, not windows"), each from its
+own clone of a bare remote that stands for GitHub, with `--push`: two runs started in the same
+second (same clock, same commit dates), and a run that pauses (a request held at the
+sandbox's door) for longer than the settle window while a second run starts and may take its
+claims over. The same invariants hold after them.
+
 Each post's caption starts with a marker `[p<uid>r<revision>]` that survives renames and
 edits, so the Posts Log says which post and revision each Orshot post is; a revision bump gets
 a new marker, so its new post is not counted as a duplicate of the old one.
@@ -39,7 +45,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -48,6 +57,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from fault_helpers import Gate
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -90,6 +100,7 @@ TEXT = st.lists(WORDS, min_size=1, max_size=4).map(" ".join)
 # Far enough ahead that no schedule fires during a run.
 SCHEDULES = st.sampled_from(["2031-05-01T09:00", "2032-11-23T18:30", "2033-02-14T07:15"])
 LIVE_OR_HELD = ("published", "processing", "scheduled")
+SETTLE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -212,6 +223,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
         self.applied: dict[int, PostModel] = {}
         self.applies = 0
         self.log: list[str] = []
+        # Time only moves forward: a pause moves every later run's clock on with it.
+        self.clock_offset = timedelta(0)
 
     def teardown(self) -> None:
         self.server.stop()
@@ -379,7 +392,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
                     root,
                     repo,
                     client,
-                    lambda: datetime.now(timezone.utc),
+                    self._now,
                     ApplyOptions(settle_after=timedelta(0), push=push),
                 )
             except UserError as exc:
@@ -422,6 +435,123 @@ class ReconcilerMachine(RuleBasedStateMachine):
         git(self.root, "fetch", "-q", "origin", "main")
         git(self.root, "merge", "-q", "--ff-only", "FETCH_HEAD")
         self.log.append("applied from a shallow clone")
+
+    # --- overlapping runs, each in its own clone, with --push --------------------------------
+
+    def _now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.clock_offset
+
+    def _second_clone(self) -> Path:
+        """This repository pushed to the bare remote, and a second clone at its tip: where
+        the overlapping run works."""
+        self.branch = git(self.root, "symbolic-ref", "--short", "HEAD").strip()
+        git(self.root, "push", "-q", "origin", f"HEAD:refs/heads/{self.branch}")
+        second = self.tmp / "second"
+        if not second.exists():
+            git(self.tmp, "clone", "-q", "--branch", self.branch, str(self.bare), str(second))
+        else:
+            git(second, "fetch", "-q", "origin")
+            git(second, "reset", "-q", "--hard", f"origin/{self.branch}")
+        return second
+
+    def _pushing_run(
+        self, root: Path, now: Callable[[], datetime], settle_after: timedelta, label: str
+    ) -> None:
+        base_url = self.server.base_url
+
+        def client() -> OrshotClient:
+            return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=10.0)
+
+        with open_repo(root) as repo:
+            try:
+                report = run_apply(
+                    root, repo, client, now, ApplyOptions(push=True, settle_after=settle_after)
+                )
+            except UserError as exc:
+                self.log.append(f"{label} ended: {exc}")
+                return
+        self.log.append(f"{label}: {report.counts()} {report.note}")
+
+    def _in_thread(self, run: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                run()
+            except BaseException as exc:  # re-raised by the rule
+                errors.append(exc)
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        return thread, errors
+
+    def _after_overlap(self, desired: dict[int, PostModel], errors: list[BaseException]) -> None:
+        if errors:
+            raise errors[0]
+        # Everything both runs recorded is on the remote: this clone only fast-forwards.
+        git(self.root, "pull", "-q", "--ff-only", "origin", self.branch)
+        self.applies += 1
+        self.applied = desired
+        assert not git(self.root, "status", "--porcelain", "--", STATE_PATH).strip()
+
+    @precondition(lambda self: self.model)
+    @rule()
+    def two_runs_start_in_the_same_second(self) -> None:
+        """Same clock, same commit dates, same parent: their intent commits differ only by
+        the runs' ids, and the one that loses the push must not send."""
+        desired = dict(self.model)
+        second = self._second_clone()
+        moment = self._now().replace(microsecond=0)
+        dates = {name: moment.isoformat() for name in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")}
+        saved = {name: os.environ.get(name) for name in dates}
+        os.environ.update(dates)
+        start = threading.Barrier(2)
+
+        def run(root: Path, label: str) -> Callable[[], None]:
+            def go() -> None:
+                start.wait(30)
+                self._pushing_run(root, lambda: moment, SETTLE, label)
+
+            return go
+
+        try:
+            first, first_errors = self._in_thread(run(self.root, "same-second run 1"))
+            other, other_errors = self._in_thread(run(second, "same-second run 2"))
+            first.join(120)
+            other.join(120)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        self._after_overlap(desired, first_errors + other_errors)
+
+    @precondition(lambda self: self.model)
+    @rule()
+    def a_run_pauses_longer_than_the_settle_window(self) -> None:
+        """The run's first draft request is held at the door for longer than the settle
+        window (its clock jumps 20 minutes); a second run starts meanwhile and may take its
+        claims over. When the first wakes, its request lands, and it must stand down."""
+        desired = dict(self.model)
+        second = self._second_clone()
+        gate = Gate(self.server)
+        held = gate.hold("POST /v1/social/publish")
+        try:
+            paused, errors = self._in_thread(
+                lambda: self._pushing_run(self.root, self._now, SETTLE, "paused run")
+            )
+            deadline = time.monotonic() + 60
+            while not held.arrived.is_set() and paused.is_alive():
+                assert time.monotonic() < deadline, "the paused run never got anywhere"
+                time.sleep(0.01)
+            self.clock_offset += SETTLE + timedelta(minutes=5)
+            self._pushing_run(second, self._now, SETTLE, "overtaking run")
+            held.release.set()
+            paused.join(120)
+        finally:
+            gate.close()
+        self._after_overlap(desired, errors)
 
     @precondition(lambda self: self.applies > 0 or self.model)
     @rule()

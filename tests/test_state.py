@@ -489,3 +489,64 @@ def test_a_merged_state_is_valid_and_writable(tmp_path: Path) -> None:
     assert load_state(tmp_path).account(POST, "acme-linkedin") == account(
         account_id=22, post_id=514
     )
+
+
+# --- claims and heartbeats (DESIGN.md, "Claims, not windows") -------------------------------
+
+RUN_A, RUN_B = "a1b2c3d4e5f60718", "0f1e2d3c4b5a6978"
+
+
+def test_claims_and_heartbeats_round_trip_and_old_files_stay_byte_identical(
+    tmp_path: Path,
+) -> None:
+    old = launch_state(x=account())
+    old_text = dump_state(old)
+    assert '"run"' not in old_text and '"heartbeats"' not in old_text
+    assert dump_state(parse_state(old_text)) == old_text
+
+    claimed = launch_state(
+        x=account(status=AccountStatus.PENDING, step=Step.DRAFT, post_id=None, run=RUN_A)
+    ).with_heartbeat(RUN_A, "2026-12-01T09:05:00+00:00")
+    text = dump_state(claimed)
+    Draft202012Validator(json.loads(SCHEMA_FILE.read_text("utf-8"))).validate(json.loads(text))
+    again = parse_state(text)
+    assert again == claimed
+    assert dict(again.heartbeats) == {RUN_A: "2026-12-01T09:05:00+00:00"}
+    record = again.account("2026/12/launch", "x")
+    assert record is not None and record.run == RUN_A
+    assert write_state(tmp_path, claimed).heartbeats == claimed.heartbeats
+    assert dict(claimed.with_heartbeat(RUN_A, None).heartbeats) == {}
+
+
+def test_a_run_id_that_is_not_one_is_refused_with_its_line() -> None:
+    text = dump_state(launch_state(x=account(run=RUN_A))).replace(RUN_A, "not-a-run")
+    with pytest.raises(UserError) as caught:
+        parse_state(text)
+    assert caught.value.line is not None and caught.value.code == "state-schema"
+
+
+def test_merge_keeps_the_pushed_claim_over_a_later_intent_of_the_run_that_lost_it() -> None:
+    mine = account(status=AccountStatus.PENDING, step=Step.DRAFT, post_id=None, run=RUN_A)
+    base = launch_state(x=mine).with_heartbeat(RUN_A, "2026-12-01T09:00:00+00:00")
+    taken = replace(mine, run=RUN_B, last_attempt_at="2026-12-01T09:20:00+00:00")
+    theirs = launch_state(x=taken).with_heartbeat(RUN_B, "2026-12-01T09:20:00+00:00")
+    theirs = theirs.with_heartbeat(RUN_A, "2026-12-01T09:00:00+00:00")
+    # The frozen run wakes and writes a later intent on the record it no longer holds.
+    late = replace(mine, step=Step.PUBLISH, post_id=77, last_attempt_at="2026-12-01T09:30:00+00:00")
+    ours = launch_state(x=late).with_heartbeat(RUN_A, None)
+
+    merged = merge_states(base, ours, theirs)
+
+    assert merged.account("2026/12/launch", "x") == taken
+    # Our run ended (its heartbeat removed); theirs is still under way.
+    assert dict(merged.heartbeats) == {RUN_B: "2026-12-01T09:20:00+00:00"}
+    # A definite result still beats a claim: it says what Orshot holds.
+    done = replace(mine, status=AccountStatus.PUBLISHED, step=None, post_id=77)
+    assert merge_states(base, launch_state(x=done), theirs).account("2026/12/launch", "x") == done
+
+
+def test_merge_keeps_the_later_heartbeat_of_a_run_still_under_way() -> None:
+    base = new_state(LINEAGE).with_heartbeat(RUN_A, "2026-12-01T09:00:00+00:00")
+    ours = base.with_heartbeat(RUN_A, "2026-12-01T09:10:00+00:00")
+    theirs = base.with_heartbeat(RUN_A, "2026-12-01T09:05:00+00:00")
+    assert dict(merge_states(base, ours, theirs).heartbeats) == {RUN_A: "2026-12-01T09:10:00+00:00"}

@@ -46,8 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=None,  # ORSHOT_SETTLE_AFTER, else 900: read in run(), after it is checked
         metavar="SECONDS",
-        help="leave another run's unanswered draft alone this long before settling it "
-        "(default: ORSHOT_SETTLE_AFTER, else 900)",
+        help="take another run as gone once it has been silent (no heartbeat) this long; only "
+        "then are its unfinished steps settled (default: ORSHOT_SETTLE_AFTER, else 900)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 

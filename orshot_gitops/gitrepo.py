@@ -181,17 +181,34 @@ class GitRepo:
         self._git("fetch", "--quiet", "--unshallow", remote, env=_NO_PROMPT, ok=None)
         return self.resolve(commit) is not None and self.is_ancestor(commit)
 
-    def recorded_versions(self, path: str, reflog_entries: int = 20) -> list[str]:
-        """The texts of `path` at every branch and remote-tracking tip and at HEAD's recent
-        reflog entries, each distinct version once: where a newer state may survive a
-        force-push that dropped it from this branch. A fixed number of git calls."""
+    def recorded_versions(
+        self, path: str, reflog_entries: int = 20, skip_subjects: Sequence[str] = ()
+    ) -> list[str]:
+        """The texts of `path` at every branch and remote-tracking tip, at HEAD's recent
+        reflog entries and at those of each remote-tracking ref (what the remote once had),
+        each distinct version once: where a newer state may survive a force-push that dropped
+        it from this branch. HEAD's entries whose subject starts with one of `skip_subjects`
+        are left out (commits of ours that were reset away unpushed). One git call per
+        remote-tracking ref, and a fixed number more."""
         _, tips, _ = self._git(
-            "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes"
+            "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads", "refs/remotes"
         )
         _, reflog, _ = self._git(
-            "reflog", "show", f"-n{reflog_entries}", "--format=%H", "HEAD", ok=None
+            "reflog", "show", f"-n{reflog_entries}", "--format=%H %s", "HEAD", ok=None
         )
-        commits = sorted({c for c in (*tips.split(), *reflog.split()) if c})
+        found = [line.split(" ", 1)[0] for line in tips.splitlines() if line]
+        for line in reflog.splitlines():
+            commit, _, subject = line.partition(" ")
+            if commit and not subject.startswith(tuple(skip_subjects)):
+                found.append(commit)
+        for line in tips.splitlines():
+            _, _, ref = line.partition(" ")
+            if ref.startswith("refs/remotes/") and not ref.endswith("/HEAD"):
+                _, pushed, _ = self._git(
+                    "reflog", "show", f"-n{reflog_entries}", "--format=%H", ref, ok=None
+                )
+                found += pushed.split()
+        commits = sorted({c for c in found if c})
         if not commits:
             return []
         full = self._full(path)

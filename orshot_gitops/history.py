@@ -28,6 +28,12 @@ from orshot_gitops.state import STATE_PATH, State, sent_digest
 if TYPE_CHECKING:  # plan imports this module, and needs no HTTP client (150 ms to import)
     from orshot_gitops.client import Post
 
+INTENT_SUBJECT = "orshot: sending "
+"""How an intent commit's message starts (runner.py). A run that loses the push of its
+intents resets them away: nothing was sent for them, so their state, though its serial is
+higher, is no lost record; it stays in HEAD's reflog and is not counted. An intent commit
+that was pushed is still seen, in the remote-tracking ref's reflog."""
+
 REBUILD_HINT = (
     "run 'orshot-gitops refresh --rebuild' (it reads Orshot's Posts Log and records what "
     "went out; it sends nothing), commit .orshot/state.json, then apply again"
@@ -43,7 +49,7 @@ def newest_serial_seen(git: GitRepo, lineage: str | None) -> int:
     """The highest serial of a state of `lineage` (of any, for None) that git still has
     (0 for none)."""
     highest = 0
-    for text in git.recorded_versions(STATE_PATH):
+    for text in git.recorded_versions(STATE_PATH, skip_subjects=(INTENT_SUBJECT,)):
         lineages, serials = _LINEAGE.findall(text), _SERIAL.findall(text)
         if len(lineages) == 1 and len(serials) == 1 and lineage in (None, lineages[0]):
             highest = max(highest, int(serials[0]))

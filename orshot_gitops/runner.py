@@ -33,7 +33,7 @@ from orshot_gitops.claims import (
 from orshot_gitops.client import ApiError, OrshotClient
 from orshot_gitops.errors import UserError
 from orshot_gitops.gitrepo import GitRepo
-from orshot_gitops.history import REBUILD_HINT, found_in_posts_log
+from orshot_gitops.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
 from orshot_gitops.plan import Kind, Plan
 from orshot_gitops.reconcile import inputs_changed, make_plan, refuse_uncommitted_inputs
 from orshot_gitops.state import (
@@ -386,7 +386,7 @@ def _record(
 
 
 def _intent_message(plan: Plan, run_id: str) -> str:
-    lines = [f"orshot: sending {len(plan.sending)} post(s) [skip ci]", ""]
+    lines = [f"{INTENT_SUBJECT}{len(plan.sending)} post(s) [skip ci]", ""]
     for action in plan.sending:
         lines.append(f"{action.kind.value:<14} {action.post_id} → {action.account}")
     # A trailer naming the run: two runs that planned the same thing in the same second still

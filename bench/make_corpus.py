@@ -277,8 +277,14 @@ def record_state(out: Path) -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from datetime import datetime, timezone
 
-    from orshot_gitops.state import AccountState, AccountStatus, PostState, new_state, write_state
-    from orshot_gitops.validate import validate_repo
+    from orshot_gitops.content.validate import validate_repo
+    from orshot_gitops.state.model import (
+        AccountState,
+        AccountStatus,
+        PostState,
+        new_state,
+        write_state,
+    )
 
     head = _git(out, "rev-parse", "HEAD")
     report = validate_repo(out, datetime.now(timezone.utc))

@@ -10,7 +10,7 @@ ratio much less. Each side is a fresh process, as a user or CI would run it. Pea
 child's maximum resident set size (`wait4`).
 
 `validate` and `plan` keep a cache between runs (compiled templates, the state file's checked
-bytes: orshot_gitops/cache.py), so both are measured twice: warm (ORSHOT_CACHE_DIR filled by
+bytes: orshot_gitops/content/cache.py), so both are measured twice: warm (ORSHOT_CACHE_DIR filled by
 the warm-up run, as on a developer's machine or a CI runner that keeps the directory) and cold
 (a new, empty ORSHOT_CACHE_DIR for every run, as on a fresh CI runner). No run uses the
 caller's own cache.
@@ -379,7 +379,7 @@ def render_markdown(
         f"- Method: each side a fresh process, sides alternated (A B B A ...), median of {runs} "
         "runs after one warm-up each; ratios from medians of the same run. Corpus from "
         "`bench/make_corpus.py` (see its docstring). `validate` and `plan` cache compiled "
-        "templates and the state file's checked bytes between runs (`orshot_gitops/cache.py`): "
+        "templates and the state file's checked bytes between runs (`orshot_gitops/content/cache.py`): "
         "**warm** is ORSHOT_CACHE_DIR filled by the warm-up run (a developer's machine, a CI "
         "runner that keeps the directory); **cold** is a new, empty ORSHOT_CACHE_DIR for every "
         "run (a fresh CI runner). The whole run took "

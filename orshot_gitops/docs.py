@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from orshot_gitops.schemas import load_schema
+from orshot_gitops.content.schemas import load_schema
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "posts.md"
 

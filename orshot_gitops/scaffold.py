@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from orshot_gitops.client_models import Account
 from orshot_gitops.errors import UserError
+from orshot_gitops.orshot.models import Account
 
 SCHEMA_BASE = "https://orshot-gitops.dev/schemas"
 WORKFLOW_PATH = ".github/workflows/orshot.yml"

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from orshot_gitops.cli import main
-from orshot_gitops.client_models import Account
 from orshot_gitops.commands.accounts import aliases, as_table
+from orshot_gitops.orshot.models import Account
 from orshot_gitops.sandbox import SandboxServer
 
 SECRET = "sk_live_Accounts_Cmd_Secret_91ac"

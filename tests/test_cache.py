@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
-from orshot_gitops import state as state_module
-from orshot_gitops import templating
-from orshot_gitops.cache import DB_NAME, DiskCache, cache_root, key_of
-from orshot_gitops.state import (
+from orshot_gitops.content import templating
+from orshot_gitops.content.cache import DB_NAME, DiskCache, cache_root, key_of
+from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
+from orshot_gitops.state import model as state_module
+from orshot_gitops.state.model import (
     AccountState,
     AccountStatus,
     PostState,
@@ -27,7 +28,6 @@ from orshot_gitops.state import (
     new_state,
     parse_state,
 )
-from orshot_gitops.templating import TemplateEngine, TemplateProblem
 
 
 @pytest.fixture

@@ -6,8 +6,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from orshot_gitops.claims import claim_settle, heartbeat_interval, new_run_id, owner_is_live
-from orshot_gitops.state import AccountState, AccountStatus, PostState, State, Step, new_state
+from orshot_gitops.reconcile.claims import (
+    claim_settle,
+    heartbeat_interval,
+    new_run_id,
+    owner_is_live,
+)
+from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step, new_state
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 WINDOW = timedelta(minutes=15)

@@ -7,14 +7,15 @@ import socket
 
 import pytest
 
-from orshot_gitops.client import (
+from orshot_gitops.errors import UserError
+from orshot_gitops.orshot.client import (
     ApiError,
     OrshotClient,
     PublishRequest,
     ServerError,
     normalize_base_url,
 )
-from orshot_gitops.client_errors import (
+from orshot_gitops.orshot.errors import (
     AuthError,
     BadRequest,
     IncompatibleMedia,
@@ -23,9 +24,8 @@ from orshot_gitops.client_errors import (
     RateLimited,
     error_for_status,
 )
-from orshot_gitops.client_models import Malformed, parse_posts_page, parse_render
-from orshot_gitops.client_pacing import RatePacer
-from orshot_gitops.errors import UserError
+from orshot_gitops.orshot.models import Malformed, parse_posts_page, parse_render
+from orshot_gitops.orshot.pacing import RatePacer
 
 KEY = "sk_live_DoNotLeak_7c1f2e9a"
 

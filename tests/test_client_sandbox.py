@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from orshot_gitops.client import (
+from orshot_gitops.orshot.client import (
     ApiError,
     AuthError,
     BadRequest,

@@ -13,7 +13,7 @@ from conftest import SandboxFactory
 from reconcile_helpers import API_KEY, Workspace, git, sandbox_config
 
 from orshot_gitops.errors import UserError
-from orshot_gitops.settings import check_environment
+from orshot_gitops.orshot.settings import check_environment
 
 BAD_SETTINGS = [
     ("ORSHOT_BASE_URL", "http://[x"),
@@ -119,7 +119,7 @@ def test_good_settings_pass() -> None:
 def test_a_key_in_the_base_urls_path_is_hidden_in_connection_errors() -> None:
     """A path is allowed (a proxy may serve the API under one), so a key pasted there is only
     found when a request fails: the error names the URL with the key hidden."""
-    from orshot_gitops.client import OrshotClient
+    from orshot_gitops.orshot.client import OrshotClient
 
     client = OrshotClient(
         "http://127.0.0.1:9/" + API_KEY, API_KEY, sleep=lambda s: None, max_retries=0
@@ -131,7 +131,7 @@ def test_a_key_in_the_base_urls_path_is_hidden_in_connection_errors() -> None:
 
 
 def test_a_deeply_nested_event_payload_is_a_user_error(tmp_path: Path) -> None:
-    from orshot_gitops.github import GitHubContext
+    from orshot_gitops.github.api import GitHubContext
 
     event = tmp_path / "event.json"
     event.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from orshot_gitops.fastschema import compile_schema, conforms
+from orshot_gitops.content.fastschema import compile_schema, conforms
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -188,7 +188,7 @@ def test_an_unknown_keyword_means_no_fast_check() -> None:
 def test_x_length_matches_twitter_text(text: str) -> None:
     from twitter_text import parse_tweet
 
-    from orshot_gitops.platforms import _twitter_length
+    from orshot_gitops.content.platforms import _twitter_length
 
     _twitter_length.cache_clear()
     assert _twitter_length(text) == parse_tweet(text).weightedLength

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from orshot_gitops.cli import main
+from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
+from orshot_gitops.content.yamlload import decode, load_document
 from orshot_gitops.errors import UserError
-from orshot_gitops.templating import TemplateEngine, TemplateProblem
-from orshot_gitops.yamlload import decode, load_document
 
 EXAMPLES = int(os.environ.get("ORSHOT_FUZZ_EXAMPLES", "150"))
 MAX_RSS_GROWTH_MB = 400
@@ -384,7 +384,7 @@ JSON_FRAGMENTS = st.sampled_from(
 @example('{"version": 1, "posts": ' + "[" * 100_000 + "]" * 100_000 + "}")
 @example('{"version": 1, "posts": ' + "[" * 990 + "]" * 990 + "}")
 def test_state_parser_never_crashes(text: str) -> None:
-    from orshot_gitops.state import parse_state
+    from orshot_gitops.state.model import parse_state
 
     try:
         parse_state(text)
@@ -423,7 +423,7 @@ def test_settings_are_checked_without_crashing_or_echoing(
 ) -> None:
     import httpx
 
-    from orshot_gitops.settings import check_environment, normalize_base_url
+    from orshot_gitops.orshot.settings import check_environment, normalize_base_url
 
     for value in (before, before + KEY + after):
         try:

@@ -16,7 +16,7 @@ from conftest import write_tree
 from fake_github import TOKEN, FakeGitHub
 
 from orshot_gitops.cli import main
-from orshot_gitops.github import MARKER
+from orshot_gitops.github.api import MARKER
 from orshot_gitops.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent

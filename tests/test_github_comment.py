@@ -7,8 +7,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from orshot_gitops.github import MARKER, comment_body
-from orshot_gitops.plan import Action, Kind, Plan
+from orshot_gitops.github.api import MARKER, comment_body
+from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.report import markdown as md
 from orshot_gitops.report.plan import as_markdown
 

@@ -71,12 +71,12 @@ from hypothesis.stateful import (
 )
 
 from orshot_gitops.cli import main
-from orshot_gitops.client import OrshotClient
 from orshot_gitops.errors import UserError
-from orshot_gitops.gitrepo import open_repo
-from orshot_gitops.runner import ApplyOptions, run_apply
+from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
 from orshot_gitops.sandbox import SandboxConfig, SandboxServer
-from orshot_gitops.state import STATE_PATH, AccountStatus, load_state
+from orshot_gitops.state.model import STATE_PATH, AccountStatus, load_state
+from orshot_gitops.vcs.gitrepo import open_repo
 
 EXAMPLES = int(os.environ.get("ORSHOT_MODEL_EXAMPLES", "15"))
 STEPS = int(os.environ.get("ORSHOT_MODEL_STEPS", "12"))

@@ -124,7 +124,7 @@ def test_a_template_cannot_grow_a_number_without_bound(source: str) -> None:
     took 7 s and 128 MB, and 40 would never end. A pull request's caption could hang plan."""
     import time
 
-    from orshot_gitops.templating import TemplateEngine, TemplateProblem
+    from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
 
     started = time.perf_counter()
     with pytest.raises(TemplateProblem) as caught:
@@ -141,8 +141,8 @@ def test_an_answer_nested_too_deep_is_an_api_error(status: int, body: str) -> No
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from orshot_gitops.client import OrshotClient
     from orshot_gitops.errors import UserError
+    from orshot_gitops.orshot.client import OrshotClient
 
     class Hostile(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from orshot_gitops.plan import Kind, decide
-from orshot_gitops.state import AccountState, AccountStatus, PostState, State, Step, new_state
+from orshot_gitops.reconcile.plan import Kind, decide
+from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step, new_state
 
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
 

@@ -34,12 +34,12 @@ from fault_helpers import (
     state_at,
 )
 
-from orshot_gitops.client import OrshotClient
-from orshot_gitops.gitrepo import GitRepo, PushResult, open_repo
-from orshot_gitops.plan import Kind
-from orshot_gitops.runner import ApplyOptions, ApplyReport, run_apply
+from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.reconcile.plan import Kind
+from orshot_gitops.reconcile.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
-from orshot_gitops.state import STATE_PATH, dump_state, new_state, parse_state
+from orshot_gitops.state.model import STATE_PATH, dump_state, new_state, parse_state
+from orshot_gitops.vcs.gitrepo import GitRepo, PushResult, open_repo
 
 SandboxFactory = Callable[..., SandboxServer]
 FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}

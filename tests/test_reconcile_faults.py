@@ -35,11 +35,11 @@ from fault_helpers import (
     state_at,
 )
 
-from orshot_gitops.client import OrshotClient
-from orshot_gitops.gitrepo import open_repo
-from orshot_gitops.runner import ApplyOptions, ApplyReport, run_apply
+from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.reconcile.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
-from orshot_gitops.state import AccountStatus, Step, load_state, parse_state
+from orshot_gitops.state.model import AccountStatus, Step, load_state, parse_state
+from orshot_gitops.vcs.gitrepo import open_repo
 
 SandboxFactory = Callable[..., SandboxServer]
 # Generous: the tests are about faults, not pacing. Instagram settles at the first sync.

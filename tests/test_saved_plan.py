@@ -71,9 +71,9 @@ def test_the_stash_trick_cannot_publish_what_was_never_committed(ws: Workspace) 
     Made here through the library (the CLI now refuses to save it) to prove apply checks too."""
     from datetime import datetime, timezone
 
-    from orshot_gitops.gitrepo import open_repo
-    from orshot_gitops.reconcile import make_plan
+    from orshot_gitops.reconcile.planner import make_plan
     from orshot_gitops.report.plan import as_json
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     plan_file = ws.root.parent / "plan.json"
     ws.post("2026/launch", post_yaml("Launch day!", ("x",)))

@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from orshot_gitops.errors import UserError
-from orshot_gitops.state import (
+from orshot_gitops.state.model import (
     STATE_PATH,
     AccountState,
     AccountStatus,

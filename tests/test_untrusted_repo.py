@@ -259,7 +259,7 @@ def test_link_loops_are_positioned_errors_not_crashes(
     ["'x' * 300", "('x' * 200 + '/') * 30", "'a\\x00b'", "'latin1.j2'", "'/proc/self/environ'"],
 )
 def test_odd_include_names_are_template_problems(tmp_path: Path, include: str) -> None:
-    from orshot_gitops.templating import TemplateEngine, TemplateProblem
+    from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
 
     (tmp_path / "latin1.j2").write_bytes(b"caf\xe9")
     with pytest.raises(TemplateProblem) as caught:
@@ -271,7 +271,7 @@ def test_odd_include_names_are_template_problems(tmp_path: Path, include: str) -
 def test_a_missing_snippet_is_still_missing(tmp_path: Path, tracked: frozenset[str] | None) -> None:
     """Refusals are errors, but a snippet that is not there stays "not found": `ignore
     missing` works in validate (working tree) and in plan (what git tracks) alike."""
-    from orshot_gitops.templating import TemplateEngine, TemplateProblem
+    from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
 
     (tmp_path / "sig.j2").write_text("-- Acme", encoding="utf-8")
     engine = TemplateEngine(tmp_path, tracked=tracked)
@@ -284,7 +284,7 @@ def test_a_missing_snippet_is_still_missing(tmp_path: Path, tracked: frozenset[s
 def test_tracked_snippets_are_regular_files_in_the_index_under_the_content_root(
     tmp_path: Path,
 ) -> None:
-    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     top = tmp_path / "top"
     (top / "site" / "templates").mkdir(parents=True)

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from repo_fixtures import content_repo
 
+from orshot_gitops.content.schemas import load_schema, schema_path
+from orshot_gitops.content.validate import validate_repo
+from orshot_gitops.content.yamlload import decode, load_document
 from orshot_gitops.errors import UserError
-from orshot_gitops.schemas import load_schema, schema_path
-from orshot_gitops.validate import validate_repo
-from orshot_gitops.yamlload import decode, load_document
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from repo_fixtures import content_repo
 
-from orshot_gitops.validate import validate_repo
+from orshot_gitops.content.validate import validate_repo
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 LONG_WORDS = " ".join(["word"] * 60)  # 299 characters

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from orshot_gitops.console import Console
 
 if TYPE_CHECKING:
-    from orshot_gitops.client_models import Account
+    from orshot_gitops.orshot.models import Account
 
 NAME = "accounts"
 SUMMARY = "List the Orshot social accounts the API key can post to (ids for orshot.yaml)."
@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     import os
 
-    from orshot_gitops.client import OrshotClient
+    from orshot_gitops.orshot.client import OrshotClient
 
     def show_wait(seconds: float, reason: str) -> None:
         console.error(console.style(f"waiting {seconds:.1f} s: {reason}", "dim"))

@@ -32,8 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.manage import adopt
-    from orshot_gitops.state import load_state, write_state
+    from orshot_gitops.reconcile.manage import adopt
+    from orshot_gitops.state.model import load_state, write_state
 
     if bool(args.posts) == bool(args.all):
         raise UsageError(
@@ -54,8 +54,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _adopt_move(root: Path, args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.manage import adopt_move
-    from orshot_gitops.state import load_state, write_state
+    from orshot_gitops.reconcile.manage import adopt_move
+    from orshot_gitops.state.model import load_state, write_state
 
     if len(args.posts) != 1:
         raise UsageError("--from takes exactly one POST", hint="adopt NEW --from OLD")

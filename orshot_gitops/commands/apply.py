@@ -54,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _seconds(text: str) -> float:
     from orshot_gitops.errors import UserError
-    from orshot_gitops.settings import parse_seconds
+    from orshot_gitops.orshot.settings import parse_seconds
 
     try:
         return parse_seconds(text, "--settle-after")
@@ -77,11 +77,11 @@ class _StopFlag:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.client import OrshotClient
-    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.orshot.settings import check_environment, settle_after
+    from orshot_gitops.reconcile.runner import ApplyOptions, outcomes_json, run_apply
     from orshot_gitops.report import plan as plan_report
-    from orshot_gitops.runner import ApplyOptions, outcomes_json, run_apply
-    from orshot_gitops.settings import check_environment, settle_after
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     # Before anything is planned, marked or written: a bad setting found at the first request
     # would stop the run after its intents were recorded (and, with --push, pushed).

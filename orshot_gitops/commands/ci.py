@@ -22,7 +22,7 @@ from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError, UserError
 
 if TYPE_CHECKING:
-    from orshot_gitops.github import GitHubContext
+    from orshot_gitops.github.api import GitHubContext
 
 NAME = "ci"
 SUMMARY = (
@@ -75,7 +75,7 @@ def choose(command: str, event_name: str) -> str:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.github import GitHubContext
+    from orshot_gitops.github.api import GitHubContext
 
     env = dict(os.environ)
     context = GitHubContext.from_env(env)
@@ -105,8 +105,8 @@ def _default_plan_path(env: Mapping[str, str]) -> Path:
 
 def annotate(root: Path, now: datetime, console: Console) -> bool:
     """Every problem as a `::error file=…,line=…::` annotation; False when there are errors."""
+    from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
-    from orshot_gitops.validate import validate_repo
 
     result = validate_repo(root, now)
     console.print(report.as_github(result.diagnostics, result.files_checked, console))
@@ -123,11 +123,11 @@ def ci_plan(
     plan_out: Path,
 ) -> bool:
     """The plan to the job summary, the sticky comment and the outputs; False on errors."""
-    from orshot_gitops import github
-    from orshot_gitops.gitrepo import open_repo
-    from orshot_gitops.reconcile import make_plan
+    from orshot_gitops.github import api as github
+    from orshot_gitops.reconcile.planner import make_plan
     from orshot_gitops.report import plan as report
     from orshot_gitops.report.markdown import GITHUB_COMMENT_LIMIT
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     with open_repo(root) as git:
         plan, _, _ = make_plan(root, git, now)
@@ -161,12 +161,12 @@ def ci_apply(
     root: Path, context: GitHubContext, console: Console, *, remote: str, env: Mapping[str, str]
 ) -> bool:
     """apply --push on the default branch; what went out to the summary and outputs."""
-    from orshot_gitops import github
-    from orshot_gitops.client import OrshotClient
-    from orshot_gitops.gitrepo import open_repo
+    from orshot_gitops.github import api as github
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.orshot.settings import check_environment
+    from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
     from orshot_gitops.report.review import apply_summary
-    from orshot_gitops.runner import ApplyOptions, run_apply
-    from orshot_gitops.settings import check_environment
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     if context.event_name in _PR_EVENTS:
         raise UsageError(

@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops import hooks
+    from orshot_gitops.vcs import hooks
 
     root = Path(args.repo)
     if args.action == "post-receive":
@@ -69,10 +69,10 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
     """`apply --push` in the server hook's fresh clone; every line goes back to the pusher."""
     from datetime import datetime, timezone
 
-    from orshot_gitops.client import OrshotClient
-    from orshot_gitops.gitrepo import open_repo
-    from orshot_gitops.runner import ApplyOptions, run_apply
-    from orshot_gitops.settings import check_environment
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.orshot.settings import check_environment
+    from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     check_environment(os.environ)  # before the plan: nothing marked, nothing sent
     with open_repo(work) as git:

@@ -29,15 +29,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.client_models import Account
     from orshot_gitops.commands.accounts import aliases
+    from orshot_gitops.orshot.models import Account
     from orshot_gitops.sandbox.config import DEFAULT_ACCOUNTS
     from orshot_gitops.scaffold import scaffold_files, write_scaffold
 
     root = Path(args.repo)
     from_api = bool(os.environ.get("ORSHOT_API_KEY", "").strip()) and not args.sandbox_accounts
     if from_api:
-        from orshot_gitops.client import OrshotClient
+        from orshot_gitops.orshot.client import OrshotClient
 
         with OrshotClient.from_env(os.environ) as client:
             accounts = tuple(client.list_accounts())

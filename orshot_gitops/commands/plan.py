@@ -35,9 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.gitrepo import open_repo
-    from orshot_gitops.reconcile import make_plan, refuse_uncommitted_inputs
+    from orshot_gitops.reconcile.planner import make_plan, refuse_uncommitted_inputs
     from orshot_gitops.report import plan as report
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     now = datetime.now(timezone.utc)
     root = Path(args.repo)

@@ -32,9 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.client import OrshotClient
-    from orshot_gitops.manage import refresh
-    from orshot_gitops.state import load_state, write_state
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.reconcile.manage import refresh
+    from orshot_gitops.state.model import load_state, write_state
 
     root = Path(args.repo)
     if args.rebuild:
@@ -60,11 +60,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _rebuild(root: Path, args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.client import OrshotClient
-    from orshot_gitops.gitrepo import open_repo
-    from orshot_gitops.history import newest_serial_seen
-    from orshot_gitops.rebuild import compile_repository, rebuild
-    from orshot_gitops.state import load_state, write_state
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.reconcile.history import newest_serial_seen
+    from orshot_gitops.reconcile.rebuild import compile_repository, rebuild
+    from orshot_gitops.state.model import load_state, write_state
+    from orshot_gitops.vcs.gitrepo import open_repo
 
     state = load_state(root)
     compiled = compile_repository(root)

@@ -36,12 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.manage import resolve
-    from orshot_gitops.state import load_state, write_state
+    from orshot_gitops.reconcile.manage import resolve
+    from orshot_gitops.state.model import load_state, write_state
 
     root = Path(args.repo)
     if args.as_status == "deleted":
-        from orshot_gitops.manage import forget_deleted
+        from orshot_gitops.reconcile.manage import forget_deleted
 
         state, forgotten = forget_deleted(
             root, load_state(root), args.post, datetime.now(timezone.utc)

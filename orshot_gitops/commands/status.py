@@ -28,8 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.manage import status_rows
-    from orshot_gitops.state import load_state
+    from orshot_gitops.reconcile.manage import status_rows
+    from orshot_gitops.state.model import load_state
 
     wanted = [name for name in _FILTERS if getattr(args, name, False)]
     if args.unknown:

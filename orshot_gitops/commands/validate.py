@@ -33,8 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
-    from orshot_gitops.validate import validate_repo
 
     root = Path(args.repo)
     result = validate_repo(root, datetime.now(timezone.utc), args.paths)

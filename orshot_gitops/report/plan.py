@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from orshot_gitops.console import Console
-from orshot_gitops.plan import Action, Kind, Plan
+from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.report.review import plan_review
 from orshot_gitops.report.summary import summary_line
 

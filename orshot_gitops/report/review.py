@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from orshot_gitops import platforms
+from orshot_gitops.content import platforms
 from orshot_gitops.errors import Severity
-from orshot_gitops.plan import Action, Kind, Plan
+from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.report import markdown as md
 from orshot_gitops.report.summary import summary_line
 

@@ -4,7 +4,7 @@ imports the other."""
 
 from __future__ import annotations
 
-from orshot_gitops.plan import Plan, summary_counts
+from orshot_gitops.reconcile.plan import Plan, summary_counts
 
 
 def summary_line(plan: Plan) -> str:

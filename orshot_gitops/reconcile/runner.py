@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from orshot_gitops.apply import Applier, Outcome
-from orshot_gitops.claims import (
+from orshot_gitops.errors import UserError
+from orshot_gitops.orshot.client import ApiError, OrshotClient
+from orshot_gitops.reconcile.claims import (
     MAX_PUSH_RACES,
     ClaimKeeper,
     PushTarget,
@@ -30,19 +31,18 @@ from orshot_gitops.claims import (
     new_run_id,
     push_state,
 )
-from orshot_gitops.client import ApiError, OrshotClient
-from orshot_gitops.errors import UserError
-from orshot_gitops.gitrepo import GitRepo
-from orshot_gitops.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
-from orshot_gitops.plan import Kind, Plan
-from orshot_gitops.reconcile import inputs_changed, make_plan, refuse_uncommitted_inputs
-from orshot_gitops.state import (
+from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
+from orshot_gitops.reconcile.plan import Kind, Plan
+from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
+from orshot_gitops.reconcile.send import Applier, Outcome
+from orshot_gitops.state.model import (
     STATE_PATH,
     AccountStatus,
     State,
     Step,
     write_state,
 )
+from orshot_gitops.vcs.gitrepo import GitRepo
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def mark_intents(
     run must not redo. Another run's leftovers to settle are claimed too, but only once that
     run's heartbeat is stale; a live run's are left to it (the applier reports them)."""
     stamp = now.isoformat(timespec="seconds")
-    from orshot_gitops.state import AccountState, PostState
+    from orshot_gitops.state.model import AccountState, PostState
 
     state = state.with_heartbeat(run_id, stamp)
     for action in plan.actions:

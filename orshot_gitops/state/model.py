@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from orshot_gitops.errors import UserError
 
 if TYPE_CHECKING:
-    from orshot_gitops.cache import DiskCache
+    from orshot_gitops.content.cache import DiskCache
 
 STATE_PATH = ".orshot/state.json"
 """Where the state lives, relative to the content repository root (posix separators)."""
@@ -507,7 +507,7 @@ def _parse_state(text: str, source: str) -> State:
         # says so): only the values are needed, and the C parser alone gives the same ones.
         return State.from_json(json.loads(text))
     data = _decode(text, source)
-    from orshot_gitops.fastschema import conforms
+    from orshot_gitops.content.fastschema import conforms
 
     # Only the compiled check's yes is remembered: it depends on nothing outside the key.
     trusted = conforms(_fast_check(), data)
@@ -542,10 +542,10 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _valid_memo(text: str) -> tuple[DiskCache | None, str]:
-    """The "checked and valid" memo (orshot_gitops.cache) and this text's key in it; the memo
+    """The "checked and valid" memo (orshot_gitops.content.cache) and this text's key in it; the memo
     is None when the cache is off. Checking a 15 MB state costs 0.2 s on every plan; hashing
     it 0.02 s. Keyed by the sha256 of the bytes and of everything the verdict depends on."""
-    from orshot_gitops.cache import DiskCache, key_of
+    from orshot_gitops.content.cache import DiskCache, key_of
 
     memo = DiskCache.named("state")
     if not memo.enabled:
@@ -561,7 +561,7 @@ def _valid_memo(text: str) -> tuple[DiskCache | None, str]:
 def _verdict_fingerprint() -> bytes:
     # The schema, the code that decodes and checks (this module and fastschema), Python (its
     # json module): a change to any of them and every state is checked afresh.
-    from orshot_gitops import fastschema
+    from orshot_gitops.content import fastschema
 
     digest = hashlib.sha256(f"{STATE_VERSION}|{sys.version}".encode())
     for path in (_schema_path(SCHEMA_NAME), Path(__file__), Path(fastschema.__file__)):
@@ -895,9 +895,9 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _schema_path(name: str) -> Path:
-    # Until orshot_gitops/schemas.py exists: the wheel carries schemas/ inside the package,
+    # Until orshot_gitops/content/schemas.py exists: the wheel carries schemas/ inside the package,
     # a checkout has it beside the package.
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent
     for candidate in (here / "schemas" / name, here.parent / "schemas" / name):
         if candidate.is_file():
             return candidate
@@ -920,14 +920,14 @@ def _fast_check() -> Any:
     # jsonschema costs ~0.1 ms per account: 1.4 s for 5,000 posts on every plan. A valid state
     # (the usual case) is recognised by a compiled check of the same schema; anything else
     # still goes through jsonschema, which decides and explains.
-    from orshot_gitops.fastschema import compile_schema
+    from orshot_gitops.content.fastschema import compile_schema
 
     schema = json.loads(_schema_path(SCHEMA_NAME).read_text(encoding="utf-8"))
     return compile_schema(schema)
 
 
 def _first_schema_error(data: Any) -> tuple[tuple[str | int, ...], str] | None:
-    from orshot_gitops.fastschema import conforms
+    from orshot_gitops.content.fastschema import conforms
 
     if conforms(_fast_check(), data):
         return None

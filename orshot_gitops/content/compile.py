@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from orshot_gitops.content.model import Account, Config, PostSpec
+from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
+from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity
-from orshot_gitops.model import Account, Config, PostSpec
-from orshot_gitops.templating import TemplateEngine, TemplateProblem
-from orshot_gitops.yamlload import JsonPath
 
 
 @dataclass(frozen=True)

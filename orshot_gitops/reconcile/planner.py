@@ -11,16 +11,16 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from orshot_gitops.compile import CompiledPost
+from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.content.load import discover_posts, load_config, post_id_for
+from orshot_gitops.content.model import CONFIG_FILE, Config
+from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
-from orshot_gitops.gitrepo import GitRepo
-from orshot_gitops.history import went_backwards
-from orshot_gitops.identity import follow_account_ids, unexplained_posts
-from orshot_gitops.load import discover_posts, load_config, post_id_for
-from orshot_gitops.model import CONFIG_FILE, Config
-from orshot_gitops.plan import Action, Kind, Plan, decide
-from orshot_gitops.state import STATE_PATH, State, load_state
-from orshot_gitops.validate import check_posts
+from orshot_gitops.reconcile.history import went_backwards
+from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
+from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
+from orshot_gitops.state.model import STATE_PATH, State, load_state
+from orshot_gitops.vcs.gitrepo import GitRepo
 
 
 def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | None, State]:

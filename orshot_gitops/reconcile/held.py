@@ -20,11 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from orshot_gitops.compile import fingerprint
-from orshot_gitops.state import AccountState
+from orshot_gitops.content.compile import fingerprint
+from orshot_gitops.state.model import AccountState
 
 if TYPE_CHECKING:
-    from orshot_gitops.plan import Action
+    from orshot_gitops.reconcile.plan import Action
 
 CAPTION_DIVERGES = "its caption now differs from the other accounts'"
 # "{whose}": "its" for the account itself, or "it shares its post with li, whose".

@@ -29,7 +29,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
-from orshot_gitops.cache import DiskCache, key_of
+from orshot_gitops.content.cache import DiskCache, key_of
 
 MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
 MAX_LOOP_STEPS = 100_000  # iterations of range() per render
@@ -376,7 +376,7 @@ class TemplateEngine:
 
     Compiling is most of `validate`'s time (~0.35 ms per distinct caption: parse, code
     generation, Python `compile()`), and a caption's code depends only on its text and on this
-    module: so the code is also kept on disk (`orshot_gitops.cache`, "templates"), keyed by the
+    module: so the code is also kept on disk (`orshot_gitops.content.cache`, "templates"), keyed by the
     sha256 of the source and of everything that shapes the code, and a later run loads it.
     """
 

@@ -5,8 +5,8 @@ into raw JSON. A body that does not have the documented shape is an `ApiError` (
 `KeyError` deep in the reconciler). Field names follow the contract in
 `orshot-api/post-management.md` and `orshot-api/social-publish.md`.
 
-The errors are in `orshot_gitops.client_errors`; the transport (pacing, retries, the key) in
-`orshot_gitops.client`, which re-exports the public names of both.
+The errors are in `orshot_gitops.orshot.errors`; the transport (pacing, retries, the key) in
+`orshot_gitops.orshot.client`, which re-exports the public names of both.
 """
 
 from __future__ import annotations

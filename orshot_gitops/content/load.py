@@ -11,11 +11,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from orshot_gitops.content.model import (
+    CONFIG_FILE,
+    Config,
+    PostSpec,
+    config_from_data,
+    post_from_data,
+)
+from orshot_gitops.content.repopaths import (
+    config_dir_problems,
+    file_escape_problem,
+    state_link_problem,
+)
+from orshot_gitops.content.schemas import schema_diagnostics
+from orshot_gitops.content.yamlload import Document, decode, load_document
 from orshot_gitops.errors import Diagnostic, Severity, UserError
-from orshot_gitops.model import CONFIG_FILE, Config, PostSpec, config_from_data, post_from_data
-from orshot_gitops.repopaths import config_dir_problems, file_escape_problem, state_link_problem
-from orshot_gitops.schemas import schema_diagnostics
-from orshot_gitops.yamlload import Document, decode, load_document
 
 POST_SUFFIXES = (".yaml", ".yml")
 

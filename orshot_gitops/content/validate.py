@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from orshot_gitops import platforms
-from orshot_gitops.compile import CompiledPost, Compiler
+from orshot_gitops.content import platforms
+from orshot_gitops.content.compile import CompiledPost, Compiler
+from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
+from orshot_gitops.content.model import STATE_FILE, Account, Config, PostSpec
+from orshot_gitops.content.templating import TemplateEngine
+from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity, UsageError
-from orshot_gitops.load import discover_posts, load_config, load_posts, post_id_for
-from orshot_gitops.model import STATE_FILE, Account, Config, PostSpec
-from orshot_gitops.templating import TemplateEngine
-from orshot_gitops.yamlload import JsonPath
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from orshot_gitops.client import Post
-from orshot_gitops.compile import CompiledPost
+from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.content.load import discover_posts, load_config
+from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Severity, UserError
-from orshot_gitops.load import discover_posts, load_config
-from orshot_gitops.state import (
+from orshot_gitops.orshot.client import Post
+from orshot_gitops.state.model import (
     AccountState,
     AccountStatus,
     PostState,
@@ -26,7 +27,6 @@ from orshot_gitops.state import (
     Step,
     sent_digest,
 )
-from orshot_gitops.validate import check_posts
 
 _STATUSES = {
     "published": AccountStatus.PUBLISHED,

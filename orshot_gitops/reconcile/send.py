@@ -24,9 +24,9 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from orshot_gitops.apply_held import HeldPosts
-from orshot_gitops.claims import owner_is_live
-from orshot_gitops.client import (
+from orshot_gitops.content.compile import fingerprint
+from orshot_gitops.crashpoints import crash_point
+from orshot_gitops.orshot.client import (
     AccountResult,
     ApiError,
     AuthError,
@@ -38,11 +38,11 @@ from orshot_gitops.client import (
     PublishRequest,
     UnknownOutcome,
 )
-from orshot_gitops.compile import fingerprint
-from orshot_gitops.crashpoints import crash_point
-from orshot_gitops.held import options_fingerprint
-from orshot_gitops.plan import Action, Kind, Plan
-from orshot_gitops.state import (
+from orshot_gitops.reconcile.claims import owner_is_live
+from orshot_gitops.reconcile.held import options_fingerprint
+from orshot_gitops.reconcile.plan import Action, Kind, Plan
+from orshot_gitops.reconcile.send_held import HeldPosts
+from orshot_gitops.state.model import (
     AccountState,
     AccountStatus,
     PostState,

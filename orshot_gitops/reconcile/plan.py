@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orshot_gitops import platforms
-from orshot_gitops.compile import CompiledPost
+from orshot_gitops.content import platforms
+from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
-from orshot_gitops.held import move_reason, split_held
-from orshot_gitops.state import AccountState, AccountStatus, State, Step
+from orshot_gitops.reconcile.held import move_reason, split_held
+from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 PLAN_VERSION = 1
 

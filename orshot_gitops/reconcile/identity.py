@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from orshot_gitops.compile import CompiledPost
-from orshot_gitops.model import Config
-from orshot_gitops.state import State
+from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.content.model import Config
+from orshot_gitops.state.model import State
 
 
 def follow_account_ids(state: State, config: Config) -> State:

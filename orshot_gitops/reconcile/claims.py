@@ -21,8 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
-from orshot_gitops.gitrepo import GitRepo
-from orshot_gitops.state import (
+from orshot_gitops.state.model import (
     STATE_PATH,
     AccountState,
     State,
@@ -30,6 +29,7 @@ from orshot_gitops.state import (
     merge_states,
     parse_state,
 )
+from orshot_gitops.vcs.gitrepo import GitRepo
 
 MAX_PUSH_RACES = 5
 CHECK_EVERY_SENDS = 10

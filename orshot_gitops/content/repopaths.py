@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from orshot_gitops.content.model import CONFIG_FILE, STATE_FILE, Config
 from orshot_gitops.errors import Diagnostic, Severity
-from orshot_gitops.model import CONFIG_FILE, STATE_FILE, Config
 
 GIT_DIR = ".git"
 _DIR_HINT = (

@@ -24,17 +24,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from orshot_gitops.client import ApiError, NotFound, Post
-from orshot_gitops.compile import fingerprint
+from orshot_gitops.content.compile import fingerprint
 from orshot_gitops.crashpoints import crash_point
-from orshot_gitops.held import payload_key, split_held
-from orshot_gitops.plan import Action, Kind, group_key
-from orshot_gitops.state import AccountState, AccountStatus, State, Step
+from orshot_gitops.orshot.client import ApiError, NotFound, Post
+from orshot_gitops.reconcile.held import payload_key, split_held
+from orshot_gitops.reconcile.plan import Action, Kind, group_key
+from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from orshot_gitops.client import AccountResult, OrshotClient
+    from orshot_gitops.orshot.client import AccountResult, OrshotClient
 
 
 class HeldPosts:

@@ -11,15 +11,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orshot_gitops.content.fastschema import Check, compile_schema, conforms
+from orshot_gitops.content.yamlload import Document
 from orshot_gitops.errors import Diagnostic, Severity
-from orshot_gitops.fastschema import Check, compile_schema, conforms
-from orshot_gitops.yamlload import Document
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
     from jsonschema.protocols import Validator
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 MEDIA_KEYS = ("media_url", "media_urls", "render")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orshot_gitops.yamlload import Document
+from orshot_gitops.content.yamlload import Document
 
 PLATFORMS = (
     "twitter",

@@ -21,12 +21,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from orshot_gitops.errors import Diagnostic, Severity
-from orshot_gitops.gitrepo import GitRepo
-from orshot_gitops.plan import Action, Kind
-from orshot_gitops.state import STATE_PATH, State, sent_digest
+from orshot_gitops.reconcile.plan import Action, Kind
+from orshot_gitops.state.model import STATE_PATH, State, sent_digest
+from orshot_gitops.vcs.gitrepo import GitRepo
 
 if TYPE_CHECKING:  # plan imports this module, and needs no HTTP client (150 ms to import)
-    from orshot_gitops.client import Post
+    from orshot_gitops.orshot.client import Post
 
 INTENT_SUBJECT = "orshot: sending "
 """How an intent commit's message starts (runner.py). A run that loses the push of its

@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from orshot_gitops.compile import Compiler
+from orshot_gitops.content.compile import Compiler
+from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
+from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.errors import Severity, UserError
-from orshot_gitops.load import discover_posts, load_config, load_posts, post_id_for
-from orshot_gitops.state import AccountState, AccountStatus, PostState, State, Step
-from orshot_gitops.templating import TemplateEngine
+from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ class Drift:
 
 def refresh(state: State, client: object) -> tuple[State, list[Drift]]:
     """Read every post Orshot still holds (or is processing) and record what it says now."""
-    from orshot_gitops.client import NotFound, OrshotClient
+    from orshot_gitops.orshot.client import NotFound, OrshotClient
 
     assert isinstance(client, OrshotClient)
     drifts: list[Drift] = []

@@ -1,9 +1,9 @@
 """The Orshot API client: typed calls, paced to the rate limit, retried only where it is safe.
 
 `OrshotClient` wraps every endpoint the reconciler uses (see `orshot-api/` for the contract) and
-returns the frozen values of `orshot_gitops.client_models`; its errors are those of
-`orshot_gitops.client_errors` and its pacing is `orshot_gitops.client_pacing`. The public names
-of the first two are re-exported here: import from `orshot_gitops.client`.
+returns the frozen values of `orshot_gitops.orshot.models`; its errors are those of
+`orshot_gitops.orshot.errors` and its pacing is `orshot_gitops.orshot.pacing`. The public names
+of the first two are re-exported here: import from `orshot_gitops.orshot.client`.
 
 Retry rules (what may be sent again without asking the caller)
 ---------------------------------------------------------------
@@ -63,7 +63,8 @@ from typing import Any, TypeVar
 import httpx
 
 from orshot_gitops import __version__
-from orshot_gitops.client_errors import (
+from orshot_gitops.errors import UserError
+from orshot_gitops.orshot.errors import (
     ApiError,
     AuthError,
     BadRequest,
@@ -76,7 +77,7 @@ from orshot_gitops.client_errors import (
     error_for_status,
     one_line,
 )
-from orshot_gitops.client_models import (
+from orshot_gitops.orshot.models import (
     SOURCE,
     Account,
     AccountResult,
@@ -95,9 +96,8 @@ from orshot_gitops.client_models import (
     parse_sync,
     publish_result_from_post,
 )
-from orshot_gitops.client_pacing import RatePacer
-from orshot_gitops.errors import UserError
-from orshot_gitops.settings import (
+from orshot_gitops.orshot.pacing import RatePacer
+from orshot_gitops.orshot.settings import (
     DEFAULT_BASE_URL,
     check_api_key,
     normalize_base_url,

@@ -278,13 +278,8 @@ def record_state(out: Path) -> str:
     from datetime import datetime, timezone
 
     from orshot_gitops.content.validate import validate_repo
-    from orshot_gitops.state.model import (
-        AccountState,
-        AccountStatus,
-        PostState,
-        new_state,
-        write_state,
-    )
+    from orshot_gitops.state.model import AccountState, AccountStatus, PostState, new_state
+    from orshot_gitops.state.store import write_state
 
     head = _git(out, "rev-parse", "HEAD")
     report = validate_repo(out, datetime.now(timezone.utc))

@@ -26,7 +26,8 @@ from typing import Any
 import httpx
 
 from orshot_gitops.sandbox import SandboxServer
-from orshot_gitops.state.model import STATE_PATH, AccountStatus, State, load_state
+from orshot_gitops.state.model import STATE_PATH, AccountStatus, State
+from orshot_gitops.state.store import load_state
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 GIT = ["git", "-c", "advice.detachedHead=false"]

@@ -17,17 +17,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from orshot_gitops.content import templating
 from orshot_gitops.content.cache import DB_NAME, DiskCache, cache_root, key_of
 from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
-from orshot_gitops.state import model as state_module
-from orshot_gitops.state.model import (
-    AccountState,
-    AccountStatus,
-    PostState,
-    State,
-    Step,
-    dump_state,
-    new_state,
-    parse_state,
-)
+from orshot_gitops.state import store as state_store
+from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step, new_state
+from orshot_gitops.state.store import dump_state, parse_state
 
 
 @pytest.fixture
@@ -191,9 +183,9 @@ def test_a_state_checked_once_is_not_checked_again_until_its_bytes_change(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     decoded: list[str] = []
-    original = state_module._decode
+    original = state_store._decode
     monkeypatch.setattr(
-        state_module, "_decode", lambda text, source: decoded.append(text) or original(text, source)
+        state_store, "_decode", lambda text, source: decoded.append(text) or original(text, source)
     )
     text = _state_text()
     first = parse_state(text)

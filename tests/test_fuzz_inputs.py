@@ -384,7 +384,7 @@ JSON_FRAGMENTS = st.sampled_from(
 @example('{"version": 1, "posts": ' + "[" * 100_000 + "]" * 100_000 + "}")
 @example('{"version": 1, "posts": ' + "[" * 990 + "]" * 990 + "}")
 def test_state_parser_never_crashes(text: str) -> None:
-    from orshot_gitops.state.model import parse_state
+    from orshot_gitops.state.store import parse_state
 
     try:
         parse_state(text)

@@ -24,7 +24,7 @@ from fault_helpers import Gate, assert_no_orphan_drafts, assert_no_public_duplic
 from fault_helpers import apply as apply_process
 from reconcile_helpers import API_KEY, CONFIG, Workspace, post_yaml, sandbox_config
 
-from orshot_gitops.state.model import load_state
+from orshot_gitops.state.store import load_state
 
 FUTURE = "2099-01-05T09:00"
 SHARED = "Webinar on Tuesday."

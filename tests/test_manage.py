@@ -16,7 +16,8 @@ from repo_fixtures import content_repo
 from orshot_gitops.cli import main
 from orshot_gitops.reconcile.manage import adopt
 from orshot_gitops.sandbox import SandboxServer
-from orshot_gitops.state.model import AccountStatus, Step, load_state, write_state
+from orshot_gitops.state.model import AccountStatus, Step
+from orshot_gitops.state.store import load_state, write_state
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
 FAST = {"rate_limit": {"requests": 1000, "per_seconds": 60}, "processing_seconds": 3600}

@@ -75,7 +75,8 @@ from orshot_gitops.errors import UserError
 from orshot_gitops.orshot.client import OrshotClient
 from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
 from orshot_gitops.sandbox import SandboxConfig, SandboxServer
-from orshot_gitops.state.model import STATE_PATH, AccountStatus, load_state
+from orshot_gitops.state.model import STATE_PATH, AccountStatus
+from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import open_repo
 
 EXAMPLES = int(os.environ.get("ORSHOT_MODEL_EXAMPLES", "15"))

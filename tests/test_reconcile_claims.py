@@ -38,7 +38,8 @@ from orshot_gitops.orshot.client import OrshotClient
 from orshot_gitops.reconcile.plan import Kind
 from orshot_gitops.reconcile.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
-from orshot_gitops.state.model import STATE_PATH, dump_state, new_state, parse_state
+from orshot_gitops.state.model import STATE_PATH, new_state
+from orshot_gitops.state.store import dump_state, parse_state
 from orshot_gitops.vcs.gitrepo import GitRepo, PushResult, open_repo
 
 SandboxFactory = Callable[..., SandboxServer]

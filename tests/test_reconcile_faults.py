@@ -38,7 +38,8 @@ from fault_helpers import (
 from orshot_gitops.orshot.client import OrshotClient
 from orshot_gitops.reconcile.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
-from orshot_gitops.state.model import AccountStatus, Step, load_state, parse_state
+from orshot_gitops.state.model import AccountStatus, Step
+from orshot_gitops.state.store import load_state, parse_state
 from orshot_gitops.vcs.gitrepo import open_repo
 
 SandboxFactory = Callable[..., SandboxServer]

@@ -13,6 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from orshot_gitops.errors import UserError
+from orshot_gitops.state.merge import merge_states
 from orshot_gitops.state.model import (
     STATE_PATH,
     AccountState,
@@ -21,13 +22,9 @@ from orshot_gitops.state.model import (
     Render,
     State,
     Step,
-    dump_state,
-    load_state,
-    merge_states,
     new_state,
-    parse_state,
-    write_state,
 )
+from orshot_gitops.state.store import dump_state, load_state, parse_state, write_state
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "state.schema.json"
 LINEAGE = "0b7c5e4e-2d1a-4e8e-9a3f-6c1d2e3f4a5b"

@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import adopt
-    from orshot_gitops.state.model import load_state, write_state
+    from orshot_gitops.state.store import load_state, write_state
 
     if bool(args.posts) == bool(args.all):
         raise UsageError(
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def _adopt_move(root: Path, args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import adopt_move
-    from orshot_gitops.state.model import load_state, write_state
+    from orshot_gitops.state.store import load_state, write_state
 
     if len(args.posts) != 1:
         raise UsageError("--from takes exactly one POST", hint="adopt NEW --from OLD")

@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.reconcile.manage import refresh
-    from orshot_gitops.state.model import load_state, write_state
+    from orshot_gitops.state.store import load_state, write_state
 
     root = Path(args.repo)
     if args.rebuild:
@@ -63,7 +63,7 @@ def _rebuild(root: Path, args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.reconcile.history import newest_serial_seen
     from orshot_gitops.reconcile.rebuild import compile_repository, rebuild
-    from orshot_gitops.state.model import load_state, write_state
+    from orshot_gitops.state.store import load_state, write_state
     from orshot_gitops.vcs.gitrepo import open_repo
 
     state = load_state(root)

@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import resolve
-    from orshot_gitops.state.model import load_state, write_state
+    from orshot_gitops.state.store import load_state, write_state
 
     root = Path(args.repo)
     if args.as_status == "deleted":

@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import status_rows
-    from orshot_gitops.state.model import load_state
+    from orshot_gitops.state.store import load_state
 
     wanted = [name for name in _FILTERS if getattr(args, name, False)]
     if args.unknown:

@@ -21,14 +21,9 @@ from datetime import datetime, timedelta, timezone
 
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
-from orshot_gitops.state.model import (
-    STATE_PATH,
-    AccountState,
-    State,
-    load_state,
-    merge_states,
-    parse_state,
-)
+from orshot_gitops.state.merge import merge_states
+from orshot_gitops.state.model import STATE_PATH, AccountState, State
+from orshot_gitops.state.store import load_state, parse_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 MAX_PUSH_RACES = 5

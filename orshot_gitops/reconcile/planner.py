@@ -19,7 +19,8 @@ from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
-from orshot_gitops.state.model import STATE_PATH, State, load_state
+from orshot_gitops.state.model import STATE_PATH, State
+from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 

@@ -1,0 +1,147 @@
+"""The three-way merge of two states that grew from one base, entry by entry.
+
+Used when a push loses a race (the runner, claims): never a textual conflict, and never a
+lost record of a post Orshot holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from orshot_gitops.errors import UserError
+from orshot_gitops.state.model import STATE_PATH, AccountState, AccountStatus, PostState, State
+
+
+def merge_states(base: State, ours: State, theirs: State) -> State:
+    """Merge two states that grew from `base`, entry by entry: never a textual conflict.
+
+    Used when our push is rejected and we rebase onto another run's results. For each
+    (post, account): a side that left it as in `base` yields to the other; when both changed
+    it, the record that says more about what Orshot holds wins (see `_prefer`). A record
+    deleted on one side and changed on the other is kept: losing a post id could mean a
+    duplicate. The result's serial is max(ours, theirs) + 1; lineages must all match.
+    """
+    lineages = {base.lineage, ours.lineage, theirs.lineage}
+    if len(lineages) != 1:
+        raise UserError(
+            "cannot merge state files of different lineages: " + ", ".join(sorted(lineages)),
+            path=STATE_PATH,
+            hint="they belong to different repositories or one was recreated; keep one by hand",
+            code="state-lineage",
+        )
+    posts: dict[str, PostState] = {}
+    for post_id in sorted({*base.posts, *ours.posts, *theirs.posts}):
+        merged = _merge_post(
+            base.posts.get(post_id), ours.posts.get(post_id), theirs.posts.get(post_id)
+        )
+        if merged is not None:
+            posts[post_id] = merged
+    # Both sides reconciled different commits: forget the commit so the next run compiles
+    # everything (level-triggered) instead of trusting a diff base that may skip changes.
+    commit = _three_way(base.commit, ours.commit, theirs.commit, lambda o, t: None)
+    return State(
+        lineage=base.lineage,
+        serial=max(ours.serial, theirs.serial) + 1,
+        commit=commit,
+        posts=posts,
+        heartbeats=_merge_heartbeats(base, ours, theirs),
+    )
+
+
+def _merge_heartbeats(base: State, ours: State, theirs: State) -> dict[str, str]:
+    """Only a run beats for itself; others only remove beats they found stale. So when both
+    sides changed one, a beat on one side means the run was alive after the other side
+    judged it: keep the later beat."""
+
+    def later(o: str | None, t: str | None) -> str | None:
+        if o is None or t is None:
+            return o or t
+        return o if _instant(o) >= _instant(t) else t
+
+    merged: dict[str, str] = {}
+    for run in sorted({*base.heartbeats, *ours.heartbeats, *theirs.heartbeats}):
+        beat = _three_way(
+            base.heartbeats.get(run), ours.heartbeats.get(run), theirs.heartbeats.get(run), later
+        )
+        if beat is not None:
+            merged[run] = beat
+    return merged
+
+
+def _three_way(base: Any, ours: Any, theirs: Any, both_changed: Any) -> Any:
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    return both_changed(ours, theirs)
+
+
+def _merge_post(
+    base: PostState | None, ours: PostState | None, theirs: PostState | None
+) -> PostState | None:
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    empty: Mapping[str, AccountState] = {}
+    b_acc = base.accounts if base else empty
+    o_acc = ours.accounts if ours else empty
+    t_acc = theirs.accounts if theirs else empty
+    accounts: dict[str, AccountState] = {}
+    for key in sorted({*b_acc, *o_acc, *t_acc}):
+        account = _three_way(b_acc.get(key), o_acc.get(key), t_acc.get(key), _prefer)
+        if account is not None:
+            accounts[key] = account
+    if ours is None or theirs is None:
+        # Deleted on one side, changed on the other: keep the changed side's fields.
+        present = ours or theirs
+        assert present is not None
+        return replace(present, accounts=accounts) if accounts else None
+    b_path = base.path if base else None
+    b_render = base.render if base else None
+    return PostState(
+        # The remote side is already committed and pushed: it wins a tie on plain fields.
+        path=_three_way(b_path, ours.path, theirs.path, lambda o, t: t),
+        revision=max(ours.revision, theirs.revision),
+        render=_three_way(b_render, ours.render, theirs.render, lambda o, t: t or o),
+        accounts=accounts,
+    )
+
+
+def _prefer(ours: AccountState | None, theirs: AccountState | None) -> AccountState | None:
+    """Both sides changed one record: pick the one that says more about what Orshot holds.
+
+    Two intents of different runs: the pushed one (theirs) is the claim of record; ours was
+    written by a run that had lost the claim and must not win it back by being later."""
+    if ours is None or theirs is None:
+        return ours or theirs
+    if _rank(ours)[0] == _rank(theirs)[0] == 1 and ours.run != theirs.run:
+        return theirs
+    return ours if _rank(ours) > _rank(theirs) else theirs
+
+
+def _rank(account: AccountState) -> tuple[int, datetime]:
+    if account.status.holds_post and account.post_id is not None:
+        tier = 2
+    elif account.status in (AccountStatus.PENDING, AccountStatus.UNKNOWN):
+        # An intent without an outcome must be settled by reading Orshot: fail closed, keep it.
+        tier = 1
+    else:
+        tier = 0
+    return tier, _instant(account.last_attempt_at)
+
+
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _instant(text: str | None) -> datetime:
+    if not text:
+        return _EPOCH
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return _EPOCH
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

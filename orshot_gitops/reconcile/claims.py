@@ -14,17 +14,24 @@ checkout, and claims and heartbeats are only written to the local state file.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
+from orshot_gitops.orshot.client import ApiError
+from orshot_gitops.reconcile.plan import Action
 from orshot_gitops.state.merge import merge_states
 from orshot_gitops.state.model import STATE_PATH, AccountState, State
 from orshot_gitops.state.store import load_state, parse_state
 from orshot_gitops.vcs.gitrepo import GitRepo
+
+if TYPE_CHECKING:
+    from orshot_gitops.orshot.client import OrshotClient
 
 MAX_PUSH_RACES = 5
 CHECK_EVERY_SENDS = 10
@@ -279,3 +286,120 @@ def _stamp(moment: datetime) -> str:
 def _instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Claims(Protocol):
+    """This run's claims (claims.ClaimKeeper): its id, and which of them another run holds."""
+
+    run_id: str
+
+    def lost(
+        self, pairs: Iterable[tuple[str, str]], *, before_publish: bool
+    ) -> dict[tuple[str, str], str]: ...
+
+    def remote_record(self, pair: tuple[str, str]) -> AccountState | None: ...
+
+    def owner_is_live(self, state: State, record: AccountState) -> bool: ...
+
+
+_FIELDS = fields(AccountState)
+
+
+class ClaimChecks:
+    """The part of `Applier` that keeps to its claims: it leaves a live run's work alone,
+    and stands down where another run took a (post, account) over."""
+
+    if TYPE_CHECKING:  # provided by Applier
+        client: OrshotClient
+        state: State
+        claims: Claims | None
+        run_id: str | None
+        settle_after: timedelta
+        now: Callable[[], datetime]
+        _drafted_here: set[int]
+
+        def save(self) -> None: ...
+        def _record(self, item: Action, /, **changes: Any) -> AccountState: ...
+        def _outcome(self, item: Action, status: str, /, **details: Any) -> None: ...
+
+    def _owned_by_a_live_run(self, actions: Sequence[Action]) -> bool:
+        """Another run claimed these and its heartbeat is fresh: it may be acting on them right
+        now (creating the post, publishing it), so leave them alone and say so. Claimed by this
+        run at its start (runner.mark_intents): ours to settle."""
+        for action in actions:
+            record = self.state.account(action.post_id, action.account)
+            if record is None or (record.run is not None and record.run == self.run_id):
+                continue
+            if self.claims is not None:
+                live = self.claims.owner_is_live(self.state, record)
+            else:
+                live = owner_is_live(self.state, record, self.now(), self.settle_after)
+            if live:
+                beat = self.state.heartbeats.get(record.run or "") or record.last_attempt_at
+                who = f"run {record.run}" if record.run else "a run"
+                for each in actions:
+                    self._outcome(
+                        each,
+                        "skipped",
+                        error=f"{who}, alive at {beat}, may still be working on this post; settled "
+                        f"once it is silent for {int(self.settle_after.total_seconds())} s",
+                    )
+                return True
+        return False
+
+    def _still_claimed(
+        self, actions: Sequence[Action], *, shared: int | None = None, before_publish: bool = False
+    ) -> list[Action]:
+        """The actions whose claim is still this run's. For the others another run took over
+        (this one was slow or frozen): take that run's record, report, send nothing.
+
+        `shared`: the Orshot post all of `actions` act on (a publish, an edit, a discard). One
+        request acts for the whole group, so if any claim is lost none of it is sent; the
+        others stay as recorded for the next run to settle by id. `before_publish`: always
+        ask the remote, not only every few sends."""
+        if self.claims is None:
+            return list(actions)
+        pairs = [(a.post_id, a.account) for a in actions]
+        lost = self.claims.lost(pairs, before_publish=before_publish or shared is not None)
+        if not lost:
+            return list(actions)
+        theirs: list[AccountState | None] = []
+        for action in actions:
+            reason = lost.get((action.post_id, action.account))
+            if reason is None:
+                if shared is not None:
+                    self._outcome(
+                        action,
+                        "skipped",
+                        error=f"not sent: Orshot post {shared} is shared with accounts another "
+                        "run took over; the next run settles it by id",
+                        orshot_post_id=shared,
+                    )
+                continue
+            record = self.claims.remote_record((action.post_id, action.account))
+            theirs.append(record)
+            if record is not None:
+                self._record(action, **{f.name: getattr(record, f.name) for f in _FIELDS})
+            self._outcome(action, "skipped", error=reason)
+        self.save()
+        if (
+            shared is not None
+            and shared in self._drafted_here
+            and len(theirs) == len(actions)
+            and _held_elsewhere(theirs, shared)
+        ):
+            # A draft this run just made, that nobody owns: the run that took over holds its
+            # own post for every account of it. Discard ours, or it is a stray draft.
+            with contextlib.suppress(ApiError):
+                self.client.discard_post(shared)
+        if shared is not None:
+            return []
+        return [a for a in actions if (a.post_id, a.account) not in lost]
+
+
+def _held_elsewhere(records: Sequence[AccountState | None], draft: int) -> bool:
+    """Every record names a post Orshot holds for it, and none is `draft`."""
+    return all(
+        r is not None and r.status.holds_post and r.post_id is not None and r.post_id != draft
+        for r in records
+    )

@@ -5,24 +5,21 @@ Why it never posts twice (DESIGN.md, "The reconciler's rules"):
   Orshot guards (a second publish answers 400). Only phase two makes anything public.
 - Each step is written to the state file as `pending` before its request and with its result
   right after (atomic writes). A crash leaves a record, never a silent gap.
-- A pending or unknown step is settled before anything else: by reading the post by its id,
-  or by finding the orphan draft in the Posts Log. A draft step that left nothing behind is
-  sent again; that is safe because a draft is invisible.
-- A draft step that another run may still be doing (its heartbeat younger than
-  `settle_after`) is left alone: two runs never race to create drafts for the same (post,
-  account). Each intent carries this run's id (its claim); before a create and before each
-  publish the run asks `claims` whether another run took the (post, account) over, and if so
-  stands down and reports it (claims.py).
+- A pending or unknown step is settled before anything else (settle.py): by reading the post
+  by its id, or by finding the orphan draft in the Posts Log.
+- Each intent carries this run's id (its claim); before a create and before each publish the
+  run asks whether another run took the (post, account) over, and if so stands down and
+  reports it (claims.py). Posts Orshot already holds are edited, split or replaced by
+  send_held.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
 
 from orshot_gitops.content.compile import fingerprint
 from orshot_gitops.crashpoints import crash_point
@@ -34,14 +31,14 @@ from orshot_gitops.orshot.client import (
     NotFound,
     OrshotClient,
     PaidPlanRequired,
-    Post,
     PublishRequest,
     UnknownOutcome,
 )
-from orshot_gitops.reconcile.claims import owner_is_live
+from orshot_gitops.reconcile.claims import ClaimChecks, Claims
 from orshot_gitops.reconcile.held import options_fingerprint
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.send_held import HeldPosts
+from orshot_gitops.reconcile.settle import SettleSteps, as_sent
 from orshot_gitops.state.model import (
     AccountState,
     AccountStatus,
@@ -54,7 +51,6 @@ from orshot_gitops.state.model import (
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
 _FATAL = (AuthError, PaidPlanRequired)
-_SETTLING = (AccountStatus.PENDING, AccountStatus.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -78,25 +74,11 @@ class Outcome:
 Progress = Callable[[str], None]
 
 
-class Claims(Protocol):
-    """This run's claims (claims.ClaimKeeper): its id, and which of them another run holds."""
-
-    run_id: str
-
-    def lost(
-        self, pairs: Iterable[tuple[str, str]], *, before_publish: bool
-    ) -> dict[tuple[str, str], str]: ...
-
-    def remote_record(self, pair: tuple[str, str]) -> AccountState | None: ...
-
-    def owner_is_live(self, state: State, record: AccountState) -> bool: ...
-
-
 class Stop(Exception):
     """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
 
 
-class Applier(HeldPosts):
+class Applier(HeldPosts, SettleSteps, ClaimChecks):
     """Runs one plan. `save(state)` persists every change (atomic write; in CI also a commit)."""
 
     def __init__(
@@ -513,7 +495,7 @@ class Applier(HeldPosts):
         except ApiError as error:
             self._failed(actions, error, step, held=True)
             return
-        self._results(_as_sent(actions, post), post.accounts, post_id)
+        self._results(as_sent(actions, post), post.accounts, post_id)
 
     def _moving(self, action: Action) -> bool:
         record = self.state.account(action.post_id, action.account)
@@ -572,273 +554,6 @@ class Applier(HeldPosts):
                 )
             return
         self._results([replace(a, fingerprint=None) for a in actions], result.platforms, post_id)
-
-    # --- claims (claims.py) -----------------------------------------------------------------
-
-    def _owned_by_a_live_run(self, actions: Sequence[Action]) -> bool:
-        """Another run claimed these and its heartbeat is fresh: it may be acting on them right
-        now (creating the post, publishing it), so leave them alone and say so. Claimed by this
-        run at its start (runner.mark_intents): ours to settle."""
-        for action in actions:
-            record = self.state.account(action.post_id, action.account)
-            if record is None or (record.run is not None and record.run == self.run_id):
-                continue
-            if self.claims is not None:
-                live = self.claims.owner_is_live(self.state, record)
-            else:
-                live = owner_is_live(self.state, record, self.now(), self.settle_after)
-            if live:
-                beat = self.state.heartbeats.get(record.run or "") or record.last_attempt_at
-                who = f"run {record.run}" if record.run else "a run"
-                for each in actions:
-                    self._outcome(
-                        each,
-                        "skipped",
-                        error=f"{who}, alive at {beat}, may still be working on this post; settled "
-                        f"once it is silent for {int(self.settle_after.total_seconds())} s",
-                    )
-                return True
-        return False
-
-    def _still_claimed(
-        self, actions: Sequence[Action], *, shared: int | None = None, before_publish: bool = False
-    ) -> list[Action]:
-        """The actions whose claim is still this run's. For the others another run took over
-        (this one was slow or frozen): take that run's record, report, send nothing.
-
-        `shared`: the Orshot post all of `actions` act on (a publish, an edit, a discard). One
-        request acts for the whole group, so if any claim is lost none of it is sent; the
-        others stay as recorded for the next run to settle by id. `before_publish`: always
-        ask the remote, not only every few sends."""
-        if self.claims is None:
-            return list(actions)
-        pairs = [(a.post_id, a.account) for a in actions]
-        lost = self.claims.lost(pairs, before_publish=before_publish or shared is not None)
-        if not lost:
-            return list(actions)
-        theirs: list[AccountState | None] = []
-        for action in actions:
-            reason = lost.get((action.post_id, action.account))
-            if reason is None:
-                if shared is not None:
-                    self._outcome(
-                        action,
-                        "skipped",
-                        error=f"not sent: Orshot post {shared} is shared with accounts another "
-                        "run took over; the next run settles it by id",
-                        orshot_post_id=shared,
-                    )
-                continue
-            record = self.claims.remote_record((action.post_id, action.account))
-            theirs.append(record)
-            if record is not None:
-                self._record(action, **{f.name: getattr(record, f.name) for f in _FIELDS})
-            self._outcome(action, "skipped", error=reason)
-        self.save()
-        if (
-            shared is not None
-            and shared in self._drafted_here
-            and len(theirs) == len(actions)
-            and _held_elsewhere(theirs, shared)
-        ):
-            # A draft this run just made, that nobody owns: the run that took over holds its
-            # own post for every account of it. Discard ours, or it is a stray draft.
-            with contextlib.suppress(ApiError):
-                self.client.discard_post(shared)
-        if shared is not None:
-            return []
-        return [a for a in actions if (a.post_id, a.account) not in lost]
-
-    # --- settling interrupted steps -------------------------------------------------------
-
-    def _settle(self, actions: list[Action]) -> None:
-        by_record: dict[tuple[Step | None, int | None], list[Action]] = defaultdict(list)
-        unfinished_moves = []
-        for action in actions:
-            record = self.state.account(action.post_id, action.account)
-            if record is None:
-                continue
-            if record.replaces is not None and record.status not in _SETTLING:
-                unfinished_moves.append(action)
-                continue
-            by_record[(record.step, record.post_id)].append(action)
-        if unfinished_moves:
-            self._finish_moves(unfinished_moves)
-        for (step, post_id), group in sorted(by_record.items(), key=repr):
-            if self._owned_by_a_live_run(group):
-                continue
-            if post_id is not None:
-                self._settle_by_id(group, post_id)
-            elif step in (Step.DRAFT, None):
-                self._settle_draft(group)
-            elif step is Step.RENDER:
-                # A render whose answer was lost: it posted nothing (no publish object), so
-                # rendering again costs a credit and nothing else.
-                self._create([replace(a, kind=Kind.CREATE) for a in group])
-            else:
-                self._failed(
-                    group,
-                    UnknownOutcome(f"cannot settle a {step.value} step without a post id"),
-                    step,
-                )
-
-    def _settle_by_id(self, actions: list[Action], post_id: int) -> None:
-        try:
-            post = self.client.get_post(post_id)
-        except NotFound:
-            # Discarded (by us or in the dashboard): nothing is held; send again from scratch.
-            self._create([replace(a, kind=Kind.CREATE) for a in actions])
-            return
-        except ApiError as error:
-            for action in actions:
-                self._outcome(
-                    action,
-                    "unknown",
-                    error=f"could not read Orshot post {post_id}: {error.message}",
-                )
-            return
-        self._settle_post(actions, post)
-
-    def _settle_post(self, actions: list[Action], post: Post) -> None:
-        """Finish an interrupted step from what Orshot holds now (read by id, or found)."""
-        post_id = post.id
-        first = actions[0]
-        record = self.state.account(first.post_id, first.account)
-        held = post.status in ("draft", "scheduled")
-        if held and record is not None and record.step is Step.PATCH:
-            # An edit whose answer was lost: PATCH sets fields, so sending it again is safe.
-            self._edit([replace(a, kind=Kind.EDIT, orshot_post_id=post_id) for a in actions])
-            return
-        desired_public = first.mode != "draft"
-        if post.status == "draft" and desired_public:
-            self.progress(f"settled   {first.post_id}: Orshot post {post_id} is still a draft")
-            self._second_phase(actions, post_id)
-            return
-        if post.status == "scheduled" and first.mode == "publish":
-            self._second_phase(actions, post_id)
-            return
-        self._results(_as_sent(actions, post), post.accounts, post_id)
-
-    def _settle_draft(self, actions: list[Action]) -> None:
-        """A draft create that got no answer: find what it left behind, or prove it left nothing.
-
-        Every post created since the attempt is searched, not only drafts: the orphan may have
-        gone further since (a run that published it was killed before its results reached
-        git, and CI's next job starts from the pushed intents). "No draft" does not prove
-        "nothing went out"; only "no post at all" does.
-        """
-        records = [self.state.account(a.post_id, a.account) for a in actions]
-        first = actions[0]
-        # The file may have been edited since the attempt: then what the plan wants now is not
-        # what was sent. The orphan is matched on what the record says was sent (its digest),
-        # never on accounts and time alone: that would take any post of these accounts.
-        sent = records[0].fingerprint if records and records[0] else None
-        edited_since = bool(first.fingerprint and sent and sent != first.fingerprint)
-        since = min((r.first_attempt_at for r in records if r and r.first_attempt_at), default=None)
-        wanted_ids = sorted(a.account_id for a in actions)
-        sent_digests = {r.sent_digest for r in records if r is not None and r.sent_digest}
-        media = self._recorded_media(actions)
-        # Posts a record owns are nobody's orphans: this one's earlier revisions, a user's
-        # draft with the same caption, and the held posts accounts are moving off
-        # (`replaces`: the same accounts and maybe the same caption, not what this step made).
-        owned = _owned_post_ids(self.state)
-        matches = []
-        try:
-            for post in self.client.list_posts():
-                if since and post.created_at and _instant(post.created_at) < _earlier(since):
-                    break  # newest first: everything further is older than our attempt
-                ids = sorted(r.account_id for r in post.accounts if r.account_id is not None)
-                if post.id in owned or ids != wanted_ids:
-                    continue
-                if sent_digests:
-                    carried = sent_digest(post.content, tuple(post.media_urls))
-                    same = carried in sent_digests
-                else:
-                    # A record from before digests were kept: only the caption the plan wants
-                    # now (and its media, when known) is proof enough.
-                    same = post.content == first.content and (
-                        media is None or tuple(post.media_urls) == media
-                    )
-                if same:
-                    matches.append(post)
-        except ApiError as error:
-            for action in actions:
-                self._outcome(
-                    action, "unknown", error=f"could not search the Posts Log: {error.message}"
-                )
-            return
-        if not matches:
-            self.progress(f"settled   {first.post_id}: no draft was left behind; creating it")
-            self._create([replace(a, kind=Kind.CREATE) for a in actions])
-            return
-        gone_out = [p for p in matches if p.status != "draft"]
-        if gone_out:
-            # It went further than a draft: record what Orshot says, send nothing. Drafts made
-            # beside it by retried creates are invisible leftovers: discard them.
-            for draft in (p for p in matches if p.status == "draft"):
-                with contextlib.suppress(ApiError):
-                    self.client.discard_post(draft.id)
-            found = gone_out[-1]  # the oldest: the one the first attempt made
-            self.progress(f"settled   {first.post_id}: Orshot post {found.id} is {found.status}")
-            self._settle_post(actions, found)
-            return
-        adopted, extra = matches[0], matches[1:]
-        for duplicate in extra:
-            # An invisible draft left over if this fails; `refresh` reports it.
-            with contextlib.suppress(ApiError):
-                self.client.discard_post(duplicate.id)
-        self.progress(f"settled   {first.post_id}: adopted orphan draft {adopted.id}")
-        for action in actions:
-            self._record(
-                action,
-                status=AccountStatus.DRAFTED,
-                step=None,
-                post_id=adopted.id,
-                fingerprint=(sent if edited_since else action.fingerprint) or "",
-            )
-        self.save()
-        if edited_since:
-            # The draft holds the old text: edit it to what the plan wants, then go on.
-            self._edit([replace(a, kind=Kind.EDIT, orshot_post_id=adopted.id) for a in actions])
-        elif first.mode == "draft":
-            for action in actions:
-                self._outcome(action, "drafted", orshot_post_id=adopted.id)
-        else:
-            self._second_phase(actions, adopted.id)
-
-
-def _owned_post_ids(state: State) -> set[int]:
-    return {post_id for _, _, record in state.entries() for post_id in record.owned_post_ids()}
-
-
-_FIELDS = fields(AccountState)
-
-
-def _held_elsewhere(records: Sequence[AccountState | None], draft: int) -> bool:
-    """Every record names a post Orshot holds for it, and none is `draft`."""
-    return all(
-        r is not None and r.status.holds_post and r.post_id is not None and r.post_id != draft
-        for r in records
-    )
-
-
-def _as_sent(actions: Sequence[Action], post: Post) -> list[Action]:
-    """Actions whose fingerprint says what Orshot holds: the desired one if the post carries
-    the desired caption, else the record's (what was sent before the file changed), so a
-    changed file is flagged "changed after publish" instead of being taken as sent."""
-    return [a if post.content == a.content else replace(a, fingerprint=None) for a in actions]
-
-
-def _earlier(stamp: str) -> datetime:
-    # Clocks differ between us and Orshot: search a little further back than our own stamp.
-    return _instant(stamp) - timedelta(minutes=10)
-
-
-def _instant(stamp: str) -> datetime:
-    """An ISO 8601 time as an aware datetime: compared as times, not as strings, because
-    Orshot may write another offset, a 'Z' or fractions of a second."""
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00").replace("z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _groups(actions: list[Action]) -> list[list[Action]]:

@@ -12,7 +12,8 @@ import pytest
 from conftest import write_tree
 
 from orshot_gitops.errors import UserError
-from orshot_gitops.vcs.gitrepo import ChangeSet, GitRepo, PushResult, open_repo
+from orshot_gitops.vcs.changes import ChangeSet
+from orshot_gitops.vcs.gitrepo import GitRepo, PushResult, open_repo
 
 POST = "accounts: [acme-x]\ncontent: |\n  Hello {{ product }}!\n"
 

@@ -1,5 +1,6 @@
-"""vcs: git. `gitrepo` is the only module that imports gitpython; `hooks` installs and
-runs the git hooks (a bare server's post-receive, a clone's pre-push).
+"""vcs: git. `gitrepo` is the only module that imports gitpython and runs git; `changes` reads
+what changed between two commits (pure values); `hooks` installs and runs the git hooks (a
+bare server's post-receive, a clone's pre-push).
 
 May import: `orshot_gitops.errors` and itself. What a hook runs (apply) is passed in by the
 command, so git never imports the reconciler.

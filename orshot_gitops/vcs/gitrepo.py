@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from orshot_gitops.errors import UserError
+from orshot_gitops.vcs.changes import ChangeSet, classify, follow_moves
 
 DEFAULT_AUTHOR = ("orshot-gitops", "orshot-gitops@users.noreply.github.com")
 SHARED_INPUTS = ("orshot.yaml", "templates/")
@@ -27,35 +28,6 @@ POST_SUFFIXES = (".yaml", ".yml")
 
 # Never wait for a typed password or passphrase: in CI nobody would answer.
 _NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
-
-
-@dataclass(frozen=True)
-class ChangeSet:
-    """The post files that changed between two commits (`git diff --name-status -M`).
-
-    Renames are followed, so a moved post is `renamed`, not deleted and added. When
-    `full_rescan_needed` is true, `reason` says why and the caller compiles every post; the
-    lists still hold whatever a diff could name (empty when no diff was possible).
-    """
-
-    since: str | None
-    until: str | None
-    added: tuple[str, ...] = ()
-    modified: tuple[str, ...] = ()
-    deleted: tuple[str, ...] = ()
-    renamed: tuple[tuple[str, str], ...] = ()
-    full_rescan_needed: bool = False
-    reason: str = ""
-    base_missing: bool = False
-    """No diff from a recorded commit was possible (none recorded, not in this repository,
-    or not an ancestor): git cannot say which files are new and which moved."""
-
-    @property
-    def is_empty(self) -> bool:
-        """Nothing changed and nothing forces a full compile."""
-        return not (
-            self.full_rescan_needed or self.added or self.modified or self.deleted or self.renamed
-        )
 
 
 @dataclass(frozen=True)
@@ -282,7 +254,7 @@ class GitRepo:
             *(self._full(p) for p in (*under, *shared)),
             hint="the recorded commit and HEAD must both be readable",
         )
-        changes = _classify(
+        changes = classify(
             since_sha, until_sha, self._parse_name_status(out), under, shared, suffixes
         )
         if changes.added and changes.deleted:
@@ -309,30 +281,8 @@ class GitRepo:
             "--",
             *(self._full(p) for p in under),
         )
-        # Each file's path now -> its path at `since` (None: it did not exist then).
-        origin: dict[str, str | None] = {}
-        for commit in out.split("\x01"):
-            for letter, old, new in self._parse_name_status(commit.lstrip("\0\n")):
-                if letter == "R" and new is not None:
-                    origin[new] = origin.pop(old, old)
-                elif letter in "AC":
-                    origin[new or old] = None
-                elif letter == "D":
-                    origin.pop(old, None)
-        deleted, added = set(changes.deleted), set(changes.added)
-        moves = sorted(
-            (was, now)
-            for now, was in origin.items()
-            if was is not None and was in deleted and now in added
-        )
-        if not moves:
-            return changes
-        return replace(
-            changes,
-            added=tuple(sorted(added - {now for _, now in moves})),
-            deleted=tuple(sorted(deleted - {was for was, _ in moves})),
-            renamed=tuple(sorted({*changes.renamed, *moves})),
-        )
+        commits = [self._parse_name_status(c.lstrip("\0\n")) for c in out.split("\x01")]
+        return follow_moves(changes, commits)
 
     def tracked_post_files(
         self,
@@ -585,50 +535,6 @@ class GitRepo:
         return records
 
 
-def _classify(
-    since: str,
-    until: str,
-    records: list[tuple[str, str, str | None]],
-    under: Sequence[str],
-    shared: Sequence[str],
-    suffixes: Sequence[str],
-) -> ChangeSet:
-    lists: dict[str, list[str]] = {"A": [], "M": [], "D": []}
-    renamed: list[tuple[str, str]] = []
-    shared_changed: list[str] = []
-
-    def post(path: str | None) -> bool:
-        return path is not None and _matches(path, under) and path.endswith(tuple(suffixes))
-
-    for letter, old, new in records:
-        shared_changed += [p for p in (old, new) if p is not None and _matches(p, shared)]
-        if letter == "R" and new is not None and post(old) and post(new):
-            renamed.append((old, new))
-            continue
-        # A rename into or out of the post files is an addition or a deletion; a copy leaves
-        # the original in place.
-        if letter in "RC":
-            if post(new) and new is not None:
-                lists["A"].append(new)
-            if letter == "R" and post(old):
-                lists["D"].append(old)
-        elif post(old):
-            lists[letter if letter in "AD" else "M"].append(old)
-    reason = ""
-    if shared_changed:
-        reason = "shared inputs changed: " + ", ".join(sorted(set(shared_changed)))
-    return ChangeSet(
-        since,
-        until,
-        added=tuple(sorted(lists["A"])),
-        modified=tuple(sorted(lists["M"])),
-        deleted=tuple(sorted(lists["D"])),
-        renamed=tuple(sorted(renamed)),
-        full_rescan_needed=bool(shared_changed),
-        reason=reason,
-    )
-
-
 def _lost_race(summary: str) -> bool:
     """Whether a refused push lost a race to another push rather than being forbidden.
 
@@ -639,10 +545,6 @@ def _lost_race(summary: str) -> bool:
     if summary.startswith("[rejected]"):
         return "non-fast-forward" in summary or "fetch first" in summary
     return summary == "[remote rejected] (failed to update ref)"
-
-
-def _matches(path: str, patterns: Sequence[str]) -> bool:
-    return any(path.startswith(p) if p.endswith("/") else path == p for p in patterns)
 
 
 def _git_error(command: str, stderr: str, hint: str) -> UserError:

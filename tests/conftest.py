@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from reconcile_helpers import Workspace, sandbox_config
 
 from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 
@@ -136,3 +137,15 @@ def sandbox_client() -> Iterator[Callable[..., httpx.Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def ws(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Workspace]:
+    """A content repository with a bare remote and the fast sandbox: one user story's world
+    (reconcile_helpers.Workspace)."""
+    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)

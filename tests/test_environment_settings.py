@@ -5,12 +5,10 @@ is never printed back."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SandboxFactory
-from reconcile_helpers import API_KEY, Workspace, git, sandbox_config
+from reconcile_helpers import API_KEY, Workspace, git
 
 from orshot_gitops.errors import UserError
 from orshot_gitops.orshot.settings import check_environment
@@ -33,16 +31,6 @@ BAD_SETTINGS = [
     ("ORSHOT_SETTLE_AFTER", "-5"),
     ("ORSHOT_API_KEY", "two words"),
 ]
-
-
-@pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(("variable", "value"), BAD_SETTINGS)

@@ -6,24 +6,12 @@ line, exit 1, nothing sent, and the state file and git untouched: never a crash 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SandboxFactory
-from reconcile_helpers import CONFIG, Workspace, sandbox_config
+from reconcile_helpers import CONFIG, Workspace
 
 LONG = "7" * 5000
-
-
-@pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
 
 
 def assert_one_line_and_nothing_done(

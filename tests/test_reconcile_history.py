@@ -5,11 +5,9 @@ already went out. The sandbox's Posts Log is the ground truth of what went out."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import SandboxFactory
 from fault_helpers import (
     apply,
@@ -20,19 +18,9 @@ from fault_helpers import (
     reported,
 )
 from fault_helpers import git as fgit
-from reconcile_helpers import CONFIG, Workspace, actions, git, post_yaml, sandbox_config
+from reconcile_helpers import CONFIG, Workspace, actions, git, post_yaml
 
 FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
-
-
-@pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
 
 
 # --- an account alias renamed (same Orshot id) ------------------------------------------------

@@ -30,16 +30,6 @@ LATER = "2099-02-10T15:30"
 
 
 @pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
-
-
-@pytest.fixture
 def expired_li(
     tmp_path: Path,
     sandbox_factory: SandboxFactory,

@@ -8,22 +8,9 @@ edits (or a plan file changed after it was saved) would publish what no commit h
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import SandboxFactory
-from reconcile_helpers import Workspace, git, post_yaml, sandbox_config
-
-
-@pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
+from reconcile_helpers import Workspace, git, post_yaml
 
 
 def test_a_plan_is_not_saved_from_uncommitted_changes(ws: Workspace) -> None:

@@ -13,12 +13,10 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SandboxFactory
-from reconcile_helpers import API_KEY, CONFIG, Run, Workspace, git, sandbox_config
+from reconcile_helpers import API_KEY, CONFIG, Run, Workspace, git
 
 # What actions/checkout leaves in .git/config for the apply job (persist-credentials).
 CHECKOUT_TOKEN = "ghs_CheckoutToken_3b9d1f77aa"
@@ -28,16 +26,6 @@ ENVIRON_CAPTION = (
     "Launch day!{% if 'ORSHOT_API_KEY=' in e %} {{ e.split('ORSHOT_API_KEY=')[1][:40] }}"
     "{% endif %}"
 )
-
-
-@pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
 
 
 def apply_as_ci(ws: Workspace) -> Run:

@@ -209,9 +209,18 @@ def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def _first_lines(process: subprocess.Popen[str], count: int) -> list[str]:
+BANNER_LINES = 4
+"""What the sandbox command prints before it serves, "Press Ctrl-C to stop." last."""
+
+
+def _banner(process: subprocess.Popen[str]) -> list[str]:
+    """Every line printed before serving. All of them: `communicate` reads the pipe itself,
+    past this file object's buffer, so a banner line left unread here would turn up in its
+    output or not, depending on how the lines happened to arrive (flaky on a busy machine)."""
     assert process.stdout is not None
-    return [process.stdout.readline() for _ in range(count)]
+    lines = [process.stdout.readline() for _ in range(BANNER_LINES)]
+    assert lines[-1].strip() == "Press Ctrl-C to stop.", lines
+    return lines
 
 
 def _interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
@@ -225,7 +234,7 @@ def _interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 def test_the_cli_serves_until_ctrl_c(tmp_path: Path) -> None:
     with _cli("--port", "0", "--data", "log", cwd=tmp_path) as process:
-        lines = _first_lines(process, 3)
+        lines = _banner(process)
         export = lines[2].split()
         assert export[0] == "export"
         base_url = export[1].removeprefix("ORSHOT_BASE_URL=")
@@ -254,7 +263,7 @@ def test_the_cli_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:
 def test_the_cli_never_echoes_a_configured_key(tmp_path: Path) -> None:
     (tmp_path / "sandbox.json").write_text(json.dumps({"api_keys": ["sk_secret_123"]}))
     with _cli("--config", "sandbox.json", "--port", "0", cwd=tmp_path) as process:
-        lines = _first_lines(process, 3)
+        lines = _banner(process)
         out, err = _interrupt(process)
     assert "sk_secret_123" not in "".join(lines) + out + err
     assert "ORSHOT_API_KEY=<a key from your --config>" in lines[2]

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     written = write_scaffold(root, files)
     for path in written:
         console.print(f"created {path}")
+    _register_merge_driver(root, console)
     source = "your workspace" if from_api else "the sandbox (replace them for production)"
     console.print(
         f"\n{len(accounts)} account(s) from {source}. Next:\n"
@@ -64,3 +65,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
         "comment, and merges publish."
     )
     return 0
+
+
+def _register_merge_driver(root: Path, console: Console) -> None:
+    """`.gitattributes` (committed: every clone names the driver) and, in a git repository
+    already, the driver's command in its config (each clone's own: 'hook install --client'
+    or any 'apply' registers it in another clone)."""
+    from orshot_gitops.vcs.mergedriver import add_attribute_line, inside_git, register
+
+    attributes = root / ".gitattributes"
+    add_attribute_line(attributes)
+    if inside_git(root):
+        register(root, attributes_file=attributes)
+        console.print("registered the state file's merge driver (git config merge.orshot-state)")

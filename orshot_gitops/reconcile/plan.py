@@ -36,6 +36,7 @@ class Kind(str, enum.Enum):
     CHANGED_AFTER_PUBLISH = "changed-after-publish"  # live posts are immutable
     PAST_SCHEDULE = "past-schedule"  # never sent and its time has passed: an error
     AMBIGUOUS = "ambiguous"  # no history says it is new: it may be a recorded post moved
+    RECORD_MISSING = "record-missing"  # in the reconciled commit, yet unrecorded: not new
 
     @property
     def sends(self) -> bool:
@@ -118,7 +119,7 @@ class Plan:
     def holds_back(self) -> bool:
         """A post is held back until a person says what it is: the reconciled commit must
         not move past it, or the next run would take it for new."""
-        return any(a.kind is Kind.AMBIGUOUS for a in self.actions)
+        return any(a.kind in (Kind.AMBIGUOUS, Kind.RECORD_MISSING) for a in self.actions)
 
     @property
     def has_changes(self) -> bool:

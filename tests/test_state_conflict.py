@@ -153,3 +153,54 @@ def test_init_and_hook_register_the_merge_driver(ws: Workspace, tmp_path: Path) 
     assert main(["hook", "install", "--client", "--repo", str(clone)]) == 0
     assert "merge-state" in git(clone, "config", "--get", "merge.orshot-state.driver")
     assert git(clone, "check-attr", "merge", "--", ".orshot/state.json").endswith("orshot-state")
+
+
+def test_a_lost_record_stays_missing_when_the_file_then_moves(ws: Workspace) -> None:
+    ws.post("a", post_yaml("Post a"))
+    assert ws.apply().code == 0
+    before = len(ws.sent())
+    data = ws.state()
+    del data["posts"]["a"]
+    ws.write(".orshot/state.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
+    ws.commit("take theirs")
+    ws.rename("a", "2030/a")
+    kinds = {(a["post_id"], a["kind"]) for a in ws.plan_json()["actions"]}
+    assert ("2030/a", "record-missing") in kinds, kinds
+    ws.apply()
+    assert len(ws.sent()) == before
+
+
+def test_plan_on_a_conflicted_state_points_at_state_repair(ws: Workspace) -> None:
+    _conflicting_results(ws)
+    git(ws.root, "config", "--remove-section", "merge.orshot-state")
+    subprocess.run(["git", "pull", "--no-rebase", "--no-edit"], cwd=ws.root, capture_output=True)
+    run = ws.plan()
+    assert run.code == 1
+    assert "state repair" in run.output and "Traceback" not in run.output
+
+
+def test_pull_with_rebase_merges_the_state_too(ws: Workspace) -> None:
+    _conflicting_results(ws)
+    git(ws.root, "pull", "--quiet", "--rebase")
+    assert sorted(ws.state()["posts"]) == ["a", "b", "c"]
+    assert ws.apply().code == 0
+    sent = _sent_contents(ws)
+    assert len(sent) == len(set(sent)) == 3, sent
+
+
+def test_merge_driver_refuses_a_broken_side_in_one_line(ws: Workspace, tmp_path: Path) -> None:
+    ws.post("a", post_yaml("Post a"))
+    assert ws.apply().code == 0
+    good = (ws.root / ".orshot/state.json").read_text(encoding="utf-8")
+    paths = {}
+    for name, text in (("o", good), ("a", good), ("b", '{"posts": {"x": 1}}\n')):
+        paths[name] = tmp_path / name
+        paths[name].write_text(text, encoding="utf-8")
+    ws.capsys.readouterr()
+    code = main(["merge-state", str(paths["o"]), str(paths["a"]), str(paths["b"])])
+    err = ws.capsys.readouterr().err
+    assert code == 1
+    assert "(theirs)" in err and "Traceback" not in err
+    assert paths["a"].read_text(encoding="utf-8") == good  # ours left as it was
+    code = main(["merge-state", str(tmp_path / "nope"), str(paths["a"]), str(paths["b"])])
+    assert code == 1 and "crashed" not in ws.capsys.readouterr().err

@@ -26,9 +26,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.state.merge import merge_text
+    from orshot_gitops.vcs.mergedriver import rebasing
 
-    texts = [Path(p).read_text(encoding="utf-8") for p in (args.base, args.ours, args.theirs)]
-    merged = merge_text(*texts)
+    base, ours, theirs = (_read(p) for p in (args.base, args.ours, args.theirs))
+    # The pushed side wins ties (state/merge.py): in a rebase that is git's "ours". Git runs
+    # the driver at the work tree's top level.
+    if rebasing(Path.cwd()):
+        ours, theirs = theirs, ours
+    merged = merge_text(base, ours, theirs)
     Path(args.ours).write_text(merged, encoding="utf-8")
     console.error("orshot-gitops: .orshot/state.json merged entry by entry")
     return 0
+
+
+def _read(path: str) -> str:
+    from orshot_gitops.errors import UserError
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(
+            f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+            hint="git passes the three versions as %O %A %B",
+            code="merge-state-input",
+        ) from None

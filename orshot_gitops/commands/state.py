@@ -29,7 +29,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.state.merge import merge_text
     from orshot_gitops.state.model import STATE_PATH
     from orshot_gitops.state.store import state_file
-    from orshot_gitops.vcs.mergedriver import conflict_stages, stage_file
+    from orshot_gitops.vcs.mergedriver import conflict_stages, rebasing, stage_file
 
     root = Path(args.repo)
     stages = conflict_stages(root, STATE_PATH)
@@ -48,7 +48,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f"{STATE_PATH}, then 'git add' it",
             code="state-deleted",
         )
-    merged = merge_text(stages.get(1, ""), stages[2], stages[3])
+    local, pushed = (stages[3], stages[2]) if rebasing(root) else (stages[2], stages[3])
+    merged = merge_text(stages.get(1, ""), local, pushed)
     state_file(root).write_text(merged, encoding="utf-8")
     stage_file(root, STATE_PATH)
     console.print(f"{STATE_PATH}: merged entry by entry and staged; commit to finish the merge.")

@@ -29,10 +29,13 @@ def records_missing(
     files_at_commit: Iterable[str],
     present: Mapping[str, str],
     renames: Mapping[str, str],
+    moves: Iterable[tuple[str, str]] = (),
 ) -> frozenset[str]:
-    """The post ids present now whose file was in the recorded commit and that the state
-    does not know (`present`: post id → path; `files_at_commit`: paths)."""
+    """The post ids present now whose file was in the recorded commit, where it is now or
+    before a move git shows (`moves`: (old path, new path)), and that the state does not
+    know (`present`: post id → path; `files_at_commit`: paths)."""
     at_commit = set(files_at_commit)
+    at_commit |= {new for old, new in moves if old in at_commit}
     return frozenset(
         post_id
         for post_id, path in present.items()
@@ -42,10 +45,10 @@ def records_missing(
     )
 
 
-def record_missing_actions(post: CompiledPost, commit: str) -> list[Action]:
+def record_missing_actions(post: CompiledPost) -> list[Action]:
     reason = (
-        f"its file was in the reconciled commit {commit[:12]}, but the state has no record of "
-        f"it: it was sent or decided then, so nothing is sent now. {HINT}"
+        "its file was in the commit the state records as reconciled, but the state has no "
+        f"record of it: it was sent or decided then, so nothing is sent now. {HINT}"
     )
     return [
         Action(

@@ -60,7 +60,7 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     missing: frozenset[str] = frozenset()
     if state.commit and not changes.base_missing:
         at_commit = git.tracked_post_files(state.commit, posts_prefix)
-        missing = records_missing(state, at_commit, ids, renames)
+        missing = records_missing(state, at_commit, ids, renames, changes.renamed)
 
     full_rescan = changes.reason if changes.full_rescan_needed else ""
     if any(path == CONFIG_FILE or path.startswith(shared[1]) for path in dirty):
@@ -105,8 +105,8 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         held_back=held_back,
     )
     for post in compiled:
-        if post.spec.id in missing and state.commit:
-            actions.extend(record_missing_actions(post, state.commit))
+        if post.spec.id in missing:
+            actions.extend(record_missing_actions(post))
     compiled_ids = {p.spec.id for p in compiled} | {renames.get(p.spec.id, "") for p in compiled}
     unchanged += sum(
         state.account_count(post_id)

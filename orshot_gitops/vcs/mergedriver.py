@@ -94,6 +94,17 @@ def conflict_stages(root: Path, path: str = _STATE_PATH) -> dict[int, str] | Non
     return stages or None
 
 
+def rebasing(root: Path) -> bool:
+    """Whether a rebase is under way: git then calls the branch being rebased onto "ours"
+    (stage 2, %A) and the commit being replayed "theirs" (stage 3, %B)."""
+    for name in ("rebase-merge", "rebase-apply"):
+        _, out = _git(root, "rev-parse", "--git-path", name)
+        path = Path(out.strip())
+        if (path if path.is_absolute() else root / path).is_dir():
+            return True
+    return False
+
+
 def stage_file(root: Path, path: str = _STATE_PATH) -> None:
     """`git add` the file: its conflict is resolved."""
     _git(root, "add", "--", path)

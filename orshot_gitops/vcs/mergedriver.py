@@ -71,14 +71,16 @@ def register(repo: Path, *, attributes_file: Path | None = None) -> None:
     add_attribute_line(attributes_file)
 
 
-def add_attribute_line(path: Path) -> None:
-    """Append the driver's line to a gitattributes file unless it is already there."""
+def add_attribute_line(path: Path) -> bool:
+    """Append the driver's line to a gitattributes file unless it is already there (the
+    rest of the file is left as it is); whether it was added."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     if ATTRIBUTE_LINE in text.splitlines():
-        return
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     separator = "" if not text or text.endswith("\n") else "\n"
     path.write_text(text + separator + ATTRIBUTE_LINE + "\n", encoding="utf-8")
+    return True
 
 
 def conflict_stages(root: Path, path: str = _STATE_PATH) -> dict[int, str] | None:

@@ -204,3 +204,15 @@ def test_merge_driver_refuses_a_broken_side_in_one_line(ws: Workspace, tmp_path:
     assert paths["a"].read_text(encoding="utf-8") == good  # ours left as it was
     code = main(["merge-state", str(tmp_path / "nope"), str(paths["a"]), str(paths["b"])])
     assert code == 1 and "crashed" not in ws.capsys.readouterr().err
+
+
+def test_a_post_never_sent_for_an_error_is_new_once_fixed_not_missing(ws: Workspace) -> None:
+    """A post the run refused (its schedule had passed) has no record, yet the run may record
+    its commit: fixed, it is new, not "record missing"."""
+    ws.post("a", post_yaml("Post a"))
+    ws.post("late", post_yaml("Too late", schedule="2020-01-01T09:00"))
+    ws.apply()
+    ws.post("late", post_yaml("Too late", schedule="2031-01-01T09:00"))
+    kinds = {(a["post_id"], a["kind"]) for a in ws.plan_json()["actions"]}
+    assert ("late", "record-missing") not in kinds, kinds
+    assert ("late", "create") in kinds, kinds

@@ -118,8 +118,14 @@ class Plan:
     @property
     def holds_back(self) -> bool:
         """A post is held back until a person says what it is: the reconciled commit must
-        not move past it, or the next run would take it for new."""
-        return any(a.kind in (Kind.AMBIGUOUS, Kind.RECORD_MISSING) for a in self.actions)
+        not move past it, or the next run would take it for new. Nor past a post refused
+        before it was ever sent (its schedule passed): a post file of the recorded commit
+        without a record is taken for a lost record (reconcile/missing.py)."""
+        return any(
+            a.kind in (Kind.AMBIGUOUS, Kind.RECORD_MISSING)
+            or (a.kind is Kind.PAST_SCHEDULE and a.orshot_post_id is None)
+            for a in self.actions
+        )
 
     @property
     def has_changes(self) -> bool:

@@ -126,7 +126,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 # By hand next to CI: results only this clone holds are one 'git checkout
                 # --theirs' from lost, and their posts from being sent again. Push them.
                 push, remote = True, upstream[0]
-                progress(f"the branch tracks {upstream[0]}: pushing intents and results")
     options = ApplyOptions(
         push=push,
         remote=remote,
@@ -166,7 +165,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
                     f"{outcome.status}: {outcome.post_id} → {outcome.account}: {outcome.error}"
                 )
         console.print(
-            f"Apply: {summary}." + (f" Recorded in {report.commit[:12]}." if report.commit else "")
+            f"Apply: {summary}."
+            + (f" Recorded in {report.commit[:12]}." if report.commit else "")
+            + (f" Pushed to {remote}." if report.pushed else "")
         )
         if not report.outcomes and report.plan.actions:
             console.print(plan_report.summary_line(report.plan))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from orshot_gitops.cli import main
@@ -216,3 +217,28 @@ def test_a_post_never_sent_for_an_error_is_new_once_fixed_not_missing(ws: Worksp
     kinds = {(a["post_id"], a["kind"]) for a in ws.plan_json()["actions"]}
     assert ("late", "record-missing") not in kinds, kinds
     assert ("late", "create") in kinds, kinds
+
+
+def test_two_first_runs_merge_under_the_pushed_lineage_keeping_both() -> None:
+    """Both sides created the state file (no base): each holds records of posts Orshot may
+    hold, so both are kept, under theirs' (the pushed side's) lineage."""
+    from orshot_gitops.state.merge import merge_text
+    from orshot_gitops.state.model import AccountState, AccountStatus, PostState, new_state
+    from orshot_gitops.state.store import dump_state, parse_state
+
+    def one(lineage: str, post_id: str, orshot_id: int) -> str:
+        record = AccountState(
+            account_id=1,
+            fingerprint="f" * 64,
+            revision=1,
+            status=AccountStatus.PUBLISHED,
+            post_id=orshot_id,
+        )
+        post = PostState(path=f"posts/{post_id}.yaml", revision=1, accounts={"x": record})
+        return dump_state(replace(new_state(lineage).with_post(post_id, post), serial=3))
+
+    ours = one("11111111-1111-4111-8111-111111111111", "a", 7)
+    theirs = one("22222222-2222-4222-8222-222222222222", "b", 8)
+    merged = parse_state(merge_text("", ours, theirs))
+    assert merged.lineage == "22222222-2222-4222-8222-222222222222"
+    assert sorted(merged.posts) == ["a", "b"] and merged.serial == 4

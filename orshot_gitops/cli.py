@@ -27,9 +27,11 @@ COMMAND_MODULES = [  # in the order a newcomer meets them: try, start, write, re
     "orshot_gitops.commands.refresh",
     "orshot_gitops.commands.resolve",
     "orshot_gitops.commands.adopt",
+    "orshot_gitops.commands.state",
     "orshot_gitops.commands.accounts",
     "orshot_gitops.commands.ci",
     "orshot_gitops.commands.hook",
+    "orshot_gitops.commands.merge_state",
     "orshot_gitops.commands.sandbox",
 ]
 

@@ -109,6 +109,10 @@ def apply_env(server: SandboxServer, **extra: str) -> dict[str, str]:
 
 
 def apply_args(repo: Path, *options: str) -> list[str]:
+    # These clones have an upstream, where apply now pushes by default: a run without
+    # --push is the by-hand run that records in its checkout alone (--local), as before.
+    if "--push" not in options and "--local" not in options:
+        options = ("--local", *options)
     return [sys.executable, "-m", "orshot_gitops", "apply", "--repo", str(repo), *options]
 
 

@@ -30,6 +30,7 @@ def test_init_without_a_key_scaffolds_a_repo_that_validates_and_plans(
     code, out, _ = run(capsys, "init", "--repo", str(repo))
     assert code == 0
     assert sorted(str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file()) == [
+        ".gitattributes",
         ".github/workflows/orshot.yml",
         "orshot.yaml",
         "posts/hello-world.yaml",

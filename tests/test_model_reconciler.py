@@ -78,6 +78,7 @@ from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 from orshot_gitops.state.model import STATE_PATH, AccountStatus
 from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import open_repo
+from orshot_gitops.vcs.mergedriver import register as register_merge_driver
 
 EXAMPLES = int(os.environ.get("ORSHOT_MODEL_EXAMPLES", "15"))
 STEPS = int(os.environ.get("ORSHOT_MODEL_STEPS", "12"))
@@ -216,6 +217,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
         git(self.tmp, "init", "-q", "--bare", str(self.bare))
         git(self.root, "remote", "add", "origin", str(self.bare))
         git(self.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+        # As `init` and every `apply` do: a `git pull` merges the state entry by entry.
+        register_merge_driver(self.root)
         self.model: dict[int, PostModel] = {}
         self.next_uid = 0
         self.faults = FaultConfig()
@@ -554,6 +557,47 @@ class ReconcilerMachine(RuleBasedStateMachine):
             gate.close()
         self._after_overlap(desired, errors)
 
+    @precondition(lambda self: self.model)
+    @rule(text=TEXT, accounts=st.lists(st.sampled_from(ACCOUNT_KEYS), min_size=1, unique=True))
+    def apply_by_hand_in_a_second_clone_then_pull(self, text: str, accounts: list[str]) -> None:
+        """Issue 13: CI applies this repository's tip and pushes; someone adds a post in a
+        second clone and applies it by hand there (pushed, as apply does with an upstream);
+        this repository meanwhile ran an apply of its own that recorded a commit locally.
+        Then `git pull`: both sides changed the state file, and the merge driver merges it.
+        The local apply runs only when this repository has nothing to send (the plan says
+        so): two runs that do not coordinate through git may both send the same work, and
+        no merge can undo that; `apply` pushes by default so that they do coordinate."""
+        desired = dict(self.model)
+        self._pushing_run(self.root, self._now, SETTLE, "ci run")
+        second = self._second_clone()
+        uid = self.next_uid
+        self.next_uid += 1
+        post = PostModel(uid, f"post-{uid}", tuple(sorted(accounts)), text)
+        (second / post.path).parent.mkdir(parents=True, exist_ok=True)
+        (second / post.path).write_text(post.yaml(), encoding="utf-8")
+        git(second, "add", "-A")
+        git(second, "commit", "-qm", f"add {post.post_id} by hand")
+        self.model[uid] = post
+        desired[uid] = post
+        quiet = self._plan_exit() == 0
+        self._pushing_run(second, self._now, SETTLE, "by hand")
+        if quiet:
+            config = self.root / "orshot.yaml"
+            config.write_text(config.read_text("utf-8") + f"# note {uid}\n", encoding="utf-8")
+            self._commit(f"a note in orshot.yaml ({uid})")
+            self._apply()  # sends nothing; records the commit in a local state commit
+        done = subprocess.run(
+            ["git", "pull", "--no-rebase", "--no-edit", "origin", self.branch],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        self.log.append(f"by hand in a second clone: {post.post_id}, then pull (quiet={quiet})")
+        self.applies += 1
+        self.applied = desired
+        assert not git(self.root, "status", "--porcelain", "--", STATE_PATH).strip()
+
     @precondition(lambda self: self.applies > 0 or self.model)
     @rule()
     def clean_apply_converges(self) -> None:
@@ -709,6 +753,23 @@ def test_story_a_held_posts_accounts_diverge() -> None:
         check_all(machine)
         machine.set_first_comment(uid, "rockets")
         machine.apply()
+        check_all(machine)
+        machine.clean_apply_converges()
+        check_all(machine)
+    finally:
+        machine.teardown()
+
+
+def test_story_apply_by_hand_in_a_second_clone_then_pull() -> None:
+    machine = ReconcilerMachine()
+    try:
+        machine.add_post(["x", "li"], "launch", draft=False, schedule=None)
+        machine.apply()
+        check_all(machine)
+        machine.apply_by_hand_in_a_second_clone_then_pull("hiring", ["li", "fb"])
+        check_all(machine)
+        machine.add_post(["x"], "news", draft=False, schedule=None)
+        machine.apply_by_hand_in_a_second_clone_then_pull("rockets", ["x"])
         check_all(machine)
         machine.clean_apply_converges()
         check_all(machine)

@@ -120,6 +120,17 @@ def moved_without_history(repo: Repo) -> None:
     )
 
 
+def record_lost_in_a_merge(repo: Repo) -> None:
+    published_then_unchanged(repo)
+    # A state conflict "resolved" with the other side's file, which never had this record.
+    import json
+
+    state_path = repo.root / ".orshot/state.json"
+    data = json.loads(state_path.read_text(encoding="utf-8"))
+    del data["posts"]["launch"]
+    repo.write(".orshot/state.json", json.dumps(data, indent=2, sort_keys=True) + "\n", "theirs")
+
+
 def pruned(repo: Repo) -> None:
     published_then_unchanged(repo)
     repo.write("orshot.yaml", CONFIG + "prune: true\n")
@@ -148,6 +159,7 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "moved-and-removed": (moved_and_removed, {}),
     "held-back": (moved_without_history, {}),
     "pruned": (pruned, {}),
+    "record-missing": (record_lost_in_a_merge, {}),
     # The Instagram account's token has expired: that account fails, the other succeeds.
     "retry": (
         failed_then_retry,

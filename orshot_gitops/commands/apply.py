@@ -21,6 +21,7 @@ EXAMPLES = [
     "ORSHOT_API_KEY=... orshot-gitops apply",
     "orshot-gitops apply plan.json          # exactly a saved, reviewed plan",
     "orshot-gitops apply --push             # in CI: push intents first, then results",
+    "orshot-gitops apply --local            # a clone with an upstream, without pushing",
     "orshot-gitops apply --format json | jq .counts",
 ]
 
@@ -33,7 +34,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a plan saved by 'plan --out' (default: plan now)",
     )
     parser.add_argument(
-        "--push", action="store_true", help="push intents before sending and results after (CI)"
+        "--push",
+        action="store_true",
+        help="push intents before sending and results after (the default when the branch "
+        "has an upstream: a run by hand must not race CI with records only it holds)",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="record the results in this clone only, even when the branch has an upstream",
     )
     parser.add_argument(
         "--remote", default="origin", help="the remote to push to (default: origin)"
@@ -77,11 +86,13 @@ class _StopFlag:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.errors import UsageError
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment, settle_after
     from orshot_gitops.reconcile.runner import ApplyOptions, outcomes_json, run_apply
     from orshot_gitops.report import plan as plan_report
     from orshot_gitops.vcs.gitrepo import open_repo
+    from orshot_gitops.vcs.mergedriver import inside_git, register
 
     # Before anything is planned, marked or written: a bad setting found at the first request
     # would stop the run after its intents were recorded (and, with --push, pushed).
@@ -101,9 +112,23 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if seconds >= 1:
             progress(f"waiting {seconds:.0f} s: {reason}")
 
+    if args.push and args.local:
+        raise UsageError("--push and --local contradict each other", hint="pick one")
+    push, remote = args.push, args.remote
+    if inside_git(root):
+        # A later 'git pull' merges the state file entry by entry, not line by line.
+        register(root)
+        if not push and not args.local and not args.no_commit:
+            with open_repo(root) as git:
+                upstream = git.upstream()
+                same_name = upstream is not None and upstream[1] == git.current_branch()
+            if upstream is not None and same_name:
+                # By hand next to CI: results only this clone holds are one 'git checkout
+                # --theirs' from lost, and their posts from being sent again. Push them.
+                push, remote = True, upstream[0]
     options = ApplyOptions(
-        push=args.push,
-        remote=args.remote,
+        push=push,
+        remote=remote,
         plan_file=Path(args.plan_file) if args.plan_file else None,
         settle_after=timedelta(seconds=settle_seconds),
         commit=not args.no_commit,
@@ -140,7 +165,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
                     f"{outcome.status}: {outcome.post_id} → {outcome.account}: {outcome.error}"
                 )
         console.print(
-            f"Apply: {summary}." + (f" Recorded in {report.commit[:12]}." if report.commit else "")
+            f"Apply: {summary}."
+            + (f" Recorded in {report.commit[:12]}." if report.commit else "")
+            + (f" Pushed to {remote}." if report.pushed else "")
         )
         if not report.outcomes and report.plan.actions:
             console.print(plan_report.summary_line(report.plan))

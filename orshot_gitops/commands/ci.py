@@ -82,6 +82,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     command = choose(args.ci_command, context.event_name)
     root = Path(args.repo)
     now = datetime.now(timezone.utc)
+    from orshot_gitops.vcs.mergedriver import inside_git, register
+
+    if inside_git(root):
+        register(root)  # this workspace's merges of the state file go entry by entry
     if args.no_comment or os.environ.get("INPUT_COMMENT", "true").strip().lower() == "false":
         comment = False
     else:

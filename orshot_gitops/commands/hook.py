@@ -54,6 +54,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
             "say which hook: --server or --client", hint="see 'orshot-gitops hook --help'"
         )
     path = hooks.install(root, server=args.server, force=args.force)
+    from orshot_gitops.vcs.mergedriver import register
+
+    register(root)  # a 'git pull' of the state file merges entry by entry
     console.print(f"installed {path}")
     if args.server:
         console.print(
@@ -73,8 +76,10 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
     from orshot_gitops.orshot.settings import check_environment
     from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
     from orshot_gitops.vcs.gitrepo import open_repo
+    from orshot_gitops.vcs.mergedriver import register
 
     check_environment(os.environ)  # before the plan: nothing marked, nothing sent
+    register(work)
     with open_repo(work) as git:
         report = run_apply(
             work,

@@ -55,6 +55,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     written = write_scaffold(root, files)
     for path in written:
         console.print(f"created {path}")
+    said = _register_merge_driver(root)
+    if said:
+        console.print(said)
     source = "your workspace" if from_api else "the sandbox (replace them for production)"
     console.print(
         f"\n{len(accounts)} account(s) from {source}. Next:\n"
@@ -64,3 +67,22 @@ def run(args: argparse.Namespace, console: Console) -> int:
         "comment, and merges publish."
     )
     return 0
+
+
+def _register_merge_driver(root: Path) -> str:
+    """`.gitattributes` names the state file's merge driver (committed: every clone knows
+    it); in a git repository already, the driver's command goes in its config too (each
+    clone's own: 'hook install --client' or any 'apply' registers it in another clone).
+    An existing `.gitattributes` only gains the line. Returns what to tell the user."""
+    from orshot_gitops.vcs.mergedriver import add_attribute_line, inside_git, register
+
+    attributes = root / ".gitattributes"
+    existed = attributes.exists()
+    added = add_attribute_line(attributes)
+    if inside_git(root):
+        register(root, attributes_file=attributes)
+    if not added:
+        return ""
+    if existed:
+        return "added the state file's merge driver to .gitattributes"
+    return "created .gitattributes"

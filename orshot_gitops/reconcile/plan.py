@@ -36,6 +36,7 @@ class Kind(str, enum.Enum):
     CHANGED_AFTER_PUBLISH = "changed-after-publish"  # live posts are immutable
     PAST_SCHEDULE = "past-schedule"  # never sent and its time has passed: an error
     AMBIGUOUS = "ambiguous"  # no history says it is new: it may be a recorded post moved
+    RECORD_MISSING = "record-missing"  # in the reconciled commit, yet unrecorded: not new
 
     @property
     def sends(self) -> bool:
@@ -117,8 +118,14 @@ class Plan:
     @property
     def holds_back(self) -> bool:
         """A post is held back until a person says what it is: the reconciled commit must
-        not move past it, or the next run would take it for new."""
-        return any(a.kind is Kind.AMBIGUOUS for a in self.actions)
+        not move past it, or the next run would take it for new. Nor past a post refused
+        before it was ever sent (its schedule passed): a post file of the recorded commit
+        without a record is taken for a lost record (reconcile/missing.py)."""
+        return any(
+            a.kind in (Kind.AMBIGUOUS, Kind.RECORD_MISSING)
+            or (a.kind is Kind.PAST_SCHEDULE and a.orshot_post_id is None)
+            for a in self.actions
+        )
 
     @property
     def has_changes(self) -> bool:

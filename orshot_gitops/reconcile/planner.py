@@ -18,6 +18,7 @@ from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
+from orshot_gitops.reconcile.missing import record_missing_actions, records_missing
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
 from orshot_gitops.state.model import STATE_PATH, State
 from orshot_gitops.state.store import load_state
@@ -56,6 +57,11 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         if old_id in state.posts and new_id not in state.posts and old_id not in ids:
             renames[new_id] = old_id
 
+    missing: frozenset[str] = frozenset()
+    if state.commit and not changes.base_missing:
+        at_commit = git.tracked_post_files(state.commit, posts_prefix)
+        missing = records_missing(state, at_commit, ids, renames, changes.renamed)
+
     full_rescan = changes.reason if changes.full_rescan_needed else ""
     if any(path == CONFIG_FILE or path.startswith(shared[1]) for path in dirty):
         full_rescan = full_rescan or "orshot.yaml or templates/ have uncommitted changes"
@@ -90,7 +96,7 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     )
 
     actions, unchanged = decide(
-        compiled,
+        [p for p in compiled if p.spec.id not in missing],
         state,
         now,
         present_post_ids=ids,
@@ -98,6 +104,9 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         prune=config.prune,
         held_back=held_back,
     )
+    for post in compiled:
+        if post.spec.id in missing:
+            actions.extend(record_missing_actions(post))
     compiled_ids = {p.spec.id for p in compiled} | {renames.get(p.spec.id, "") for p in compiled}
     unchanged += sum(
         state.account_count(post_id)

@@ -126,7 +126,10 @@ def rebuild(
             report.append(Found(spec.id, alias, status.value, match.id, result.url))
         if recorded.accounts:
             state = state.with_post(spec.id, recorded)
-    return replace(state, serial=max(state.serial, newest_serial)), report
+    # Every post of the repository has now been looked for: one whose record was missing
+    # (reconcile/missing.py) and that the Posts Log does not hold was never sent. Forgetting
+    # the commit makes the next plan compile everything and trust these records alone.
+    return replace(state, serial=max(state.serial, newest_serial), commit=None), report
 
 
 def _media(item: CompiledPost, recorded: PostState) -> tuple[str, ...] | None:

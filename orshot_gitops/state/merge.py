@@ -13,6 +13,24 @@ from typing import Any
 
 from orshot_gitops.errors import UserError
 from orshot_gitops.state.model import STATE_PATH, AccountState, AccountStatus, PostState, State
+from orshot_gitops.state.store import dump_state, parse_state
+
+
+def merge_text(base: str, ours: str, theirs: str) -> str:
+    """`merge_states` on the texts of three state files (git's merge driver, `state repair`).
+
+    An empty `base` means both sides created the file (two first runs, neither saw the
+    other's): each side's records are of posts Orshot may hold, so both are kept, under the
+    pushed side's (theirs) lineage. Raises UserError, naming which side, for a file that is
+    not a valid state."""
+    ours_state = parse_state(ours, f"{STATE_PATH} (ours)")
+    theirs_state = parse_state(theirs, f"{STATE_PATH} (theirs)")
+    if base.strip():
+        base_state = parse_state(base, f"{STATE_PATH} (base)")
+    else:
+        base_state = State(lineage=theirs_state.lineage)
+        ours_state = replace(ours_state, lineage=theirs_state.lineage)
+    return dump_state(merge_states(base_state, ours_state, theirs_state))
 
 
 def merge_states(base: State, ours: State, theirs: State) -> State:

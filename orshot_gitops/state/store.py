@@ -151,8 +151,9 @@ def _decode(text: str, source: str) -> Any:
                 path=source,
                 line=number,
                 column=1,
-                hint="state files are merged entry by entry by orshot-gitops, never as text: "
-                "abort the merge or rebase and run again",
+                hint="state files are merged entry by entry, never as text: run "
+                "'orshot-gitops state repair' (it merges git's three versions and stages the "
+                "result), then commit; 'git checkout --theirs' would drop records",
                 code="state-conflict",
             )
     try:

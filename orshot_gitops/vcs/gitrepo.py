@@ -117,6 +117,21 @@ class GitRepo:
         status, out, _ = self._git("symbolic-ref", "--quiet", "--short", "HEAD", ok=(0, 1))
         return out.strip() if status == 0 else None
 
+    def upstream(self) -> tuple[str, str] | None:
+        """(remote, branch) the current branch tracks (`git pull` pulls), or None."""
+        branch = self.current_branch()
+        if branch is None:
+            return None
+        status, out, _ = self._git("config", "--get", f"branch.{branch}.remote", ok=(0, 1))
+        remote = out.strip()
+        if status != 0 or not remote or remote == ".":
+            return None
+        status, out, _ = self._git("config", "--get", f"branch.{branch}.merge", ok=(0, 1))
+        merge = out.strip()
+        if status != 0 or not merge.startswith("refs/heads/"):
+            return None
+        return remote, merge[len("refs/heads/") :]
+
     def is_ancestor(self, old: str, new: str = "HEAD") -> bool:
         """Whether commit `old` is `new` or one of its ancestors. False for an unknown `old`
         (after a force-push the recorded commit may be gone)."""

@@ -1,0 +1,244 @@
+"""A state merge conflict never leads to a repost (issue 13).
+
+An `apply` by hand while CI also applies, then `git pull`: both sides changed
+.orshot/state.json. The registered merge driver merges it entry by entry; `state repair`
+does the same after the fact; a record lost anyway (`git checkout --theirs`) is "record
+missing", never new; and `apply` in a clone with an upstream pushes like `apply --push`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+from orshot_gitops.cli import main
+from tests.reconcile_helpers import Workspace, actions, git, post_yaml
+
+
+def _clone(ws: Workspace, name: str = "ci") -> Path:
+    clone = ws.root.parent / name
+    git(ws.root.parent, "clone", "--quiet", str(ws.remote), str(clone))
+    return clone
+
+
+def _cli_in(ws: Workspace, repo: Path, *argv: str) -> int:
+    ws.capsys.readouterr()
+    code = main([*argv, "--repo", str(repo)])
+    out, err = ws.capsys.readouterr()
+    ws.all_output.append(out + err)
+    return code
+
+
+def _sent_contents(ws: Workspace) -> list[str]:
+    return sorted(s["request"]["content"] for s in ws.sent())
+
+
+def _conflicting_results(ws: Workspace) -> Path:
+    """origin has post a published; this clone publishes b by hand (recorded locally), a
+    second clone publishes c and pushes its results: the state now differs on both sides."""
+    ws.post("a", post_yaml("Post a"))
+    assert ws.apply("--push").code == 0
+    ci = _clone(ws)
+    ws.post("b", post_yaml("Post b"))
+    assert ws.apply("--local").code == 0
+    (ci / "posts").mkdir(exist_ok=True)
+    (ci / "posts/c.yaml").write_text(post_yaml("Post c"), encoding="utf-8")
+    git(ci, "add", "--all")
+    git(ci, "commit", "--quiet", "-m", "post c")
+    assert _cli_in(ws, ci, "apply") == 0  # an upstream: pushes its results
+    return ci
+
+
+def test_pull_after_apply_by_hand_merges_the_state_entry_by_entry(ws: Workspace) -> None:
+    _conflicting_results(ws)
+    git(ws.root, "pull", "--quiet", "--no-rebase", "--no-edit")  # raises on a conflict
+    state = ws.state()
+    assert sorted(state["posts"]) == ["a", "b", "c"]
+    plan = ws.plan_json()
+    assert [a for a in actions(plan) if a[2] not in ("removed",)] == []
+    assert ws.apply().code == 0
+    sent = _sent_contents(ws)
+    assert len(sent) == len(set(sent)) == 3, sent
+
+
+def test_state_repair_merges_a_conflict_git_left(ws: Workspace) -> None:
+    _conflicting_results(ws)
+    # A clone where the driver was never registered: git's line merge conflicts.
+    git(ws.root, "config", "--remove-section", "merge.orshot-state")
+    pulled = subprocess.run(
+        ["git", "pull", "--no-rebase", "--no-edit"], cwd=ws.root, capture_output=True, text=True
+    )
+    assert pulled.returncode != 0, pulled.stdout + pulled.stderr
+    assert "<<<<<<<" in (ws.root / ".orshot/state.json").read_text(encoding="utf-8")
+    run = ws.cli("state", "repair")
+    assert run.code == 0, run.output
+    assert git(ws.root, "diff", "--name-only", "--diff-filter=U") == ""
+    git(ws.root, "commit", "--quiet", "--no-edit")
+    assert sorted(ws.state()["posts"]) == ["a", "b", "c"]
+    assert ws.apply().code == 0
+    sent = _sent_contents(ws)
+    assert len(sent) == len(set(sent)) == 3, sent
+
+
+def test_state_repair_without_a_conflict_is_one_line(ws: Workspace) -> None:
+    run = ws.cli("state", "repair")
+    assert run.code == 1
+    assert "not in conflict" in run.err and "Traceback" not in run.output
+
+
+def test_a_record_dropped_by_checkout_theirs_is_record_missing_not_new(ws: Workspace) -> None:
+    ws.post("a", post_yaml("Post a"))
+    ws.post("b", post_yaml("Post b"))
+    assert ws.apply().code == 0
+    before = len(ws.sent())
+    # What `git checkout --theirs` does when theirs never had b's record.
+    data = ws.state()
+    del data["posts"]["b"]
+    ws.write(".orshot/state.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
+    ws.commit("take theirs")
+    plan = ws.plan_json()
+    kinds = {(a["post_id"], a["kind"]) for a in plan["actions"]}
+    assert ("b", "record-missing") in kinds
+    assert not any(a["kind"] == "create" for a in plan["actions"])
+    text = ws.plan()
+    assert "record" in text.output and "refresh --rebuild" in text.output
+    run = ws.apply()
+    assert run.code != 0
+    assert len(ws.sent()) == before  # nothing sent again
+    run = ws.cli("refresh", "--rebuild")
+    assert run.code == 0, run.output
+    assert "b" in ws.state()["posts"]
+    ws.commit("rebuilt")
+    assert ws.apply().code == 0
+    assert len(ws.sent()) == before
+
+
+def test_record_missing_never_found_in_orshot_is_sent_after_rebuild(ws: Workspace) -> None:
+    """A post whose record is missing and that Orshot never got: the rebuild looked and found
+    nothing, so it is new after all."""
+    ws.post("a", post_yaml("Post a"))
+    assert ws.apply().code == 0
+    before = len(ws.sent())
+    data = ws.state()
+    ws.post("b", post_yaml("Post b"))
+    # A state claiming the commit with b was reconciled, without b: a hand edit.
+    data["commit"] = ws.head()
+    ws.write(".orshot/state.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
+    ws.commit("hand edit")
+    assert ("b", "record-missing") in {(a["post_id"], a["kind"]) for a in ws.plan_json()["actions"]}
+    assert ws.cli("refresh", "--rebuild").code == 0
+    ws.commit("rebuilt")
+    assert ws.apply().code == 0
+    assert len(ws.sent()) == before + 1
+
+
+def test_apply_in_a_clone_with_an_upstream_pushes_its_results(ws: Workspace) -> None:
+    ws.post("a", post_yaml("Post a"))
+    assert ws.apply().code == 0
+    assert git(ws.remote, "rev-parse", "main") == ws.head()
+    ws.post("b", post_yaml("Post b"))
+    assert ws.apply("--local").code == 0
+    assert git(ws.remote, "rev-parse", "main") != ws.head()
+
+
+def test_init_and_hook_register_the_merge_driver(ws: Workspace, tmp_path: Path) -> None:
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    git(repo, "init", "--quiet")
+    assert main(["init", "--repo", str(repo)]) == 0
+    assert "merge=orshot-state" in (repo / ".gitattributes").read_text(encoding="utf-8")
+    assert "merge-state" in git(repo, "config", "--get", "merge.orshot-state.driver")
+    clone = _clone(ws, "hand")
+    assert main(["hook", "install", "--client", "--repo", str(clone)]) == 0
+    assert "merge-state" in git(clone, "config", "--get", "merge.orshot-state.driver")
+    assert git(clone, "check-attr", "merge", "--", ".orshot/state.json").endswith("orshot-state")
+
+
+def test_a_lost_record_stays_missing_when_the_file_then_moves(ws: Workspace) -> None:
+    ws.post("a", post_yaml("Post a"))
+    assert ws.apply().code == 0
+    before = len(ws.sent())
+    data = ws.state()
+    del data["posts"]["a"]
+    ws.write(".orshot/state.json", json.dumps(data, indent=2, sort_keys=True) + "\n")
+    ws.commit("take theirs")
+    ws.rename("a", "2030/a")
+    kinds = {(a["post_id"], a["kind"]) for a in ws.plan_json()["actions"]}
+    assert ("2030/a", "record-missing") in kinds, kinds
+    ws.apply()
+    assert len(ws.sent()) == before
+
+
+def test_plan_on_a_conflicted_state_points_at_state_repair(ws: Workspace) -> None:
+    _conflicting_results(ws)
+    git(ws.root, "config", "--remove-section", "merge.orshot-state")
+    subprocess.run(["git", "pull", "--no-rebase", "--no-edit"], cwd=ws.root, capture_output=True)
+    run = ws.plan()
+    assert run.code == 1
+    assert "state repair" in run.output and "Traceback" not in run.output
+
+
+def test_pull_with_rebase_merges_the_state_too(ws: Workspace) -> None:
+    _conflicting_results(ws)
+    git(ws.root, "pull", "--quiet", "--rebase")
+    assert sorted(ws.state()["posts"]) == ["a", "b", "c"]
+    assert ws.apply().code == 0
+    sent = _sent_contents(ws)
+    assert len(sent) == len(set(sent)) == 3, sent
+
+
+def test_merge_driver_refuses_a_broken_side_in_one_line(ws: Workspace, tmp_path: Path) -> None:
+    ws.post("a", post_yaml("Post a"))
+    assert ws.apply().code == 0
+    good = (ws.root / ".orshot/state.json").read_text(encoding="utf-8")
+    paths = {}
+    for name, text in (("o", good), ("a", good), ("b", '{"posts": {"x": 1}}\n')):
+        paths[name] = tmp_path / name
+        paths[name].write_text(text, encoding="utf-8")
+    ws.capsys.readouterr()
+    code = main(["merge-state", str(paths["o"]), str(paths["a"]), str(paths["b"])])
+    err = ws.capsys.readouterr().err
+    assert code == 1
+    assert "(theirs)" in err and "Traceback" not in err
+    assert paths["a"].read_text(encoding="utf-8") == good  # ours left as it was
+    code = main(["merge-state", str(tmp_path / "nope"), str(paths["a"]), str(paths["b"])])
+    assert code == 1 and "crashed" not in ws.capsys.readouterr().err
+
+
+def test_a_post_never_sent_for_an_error_is_new_once_fixed_not_missing(ws: Workspace) -> None:
+    """A post the run refused (its schedule had passed) has no record, yet the run may record
+    its commit: fixed, it is new, not "record missing"."""
+    ws.post("a", post_yaml("Post a"))
+    ws.post("late", post_yaml("Too late", schedule="2020-01-01T09:00"))
+    ws.apply()
+    ws.post("late", post_yaml("Too late", schedule="2031-01-01T09:00"))
+    kinds = {(a["post_id"], a["kind"]) for a in ws.plan_json()["actions"]}
+    assert ("late", "record-missing") not in kinds, kinds
+    assert ("late", "create") in kinds, kinds
+
+
+def test_two_first_runs_merge_under_the_pushed_lineage_keeping_both() -> None:
+    """Both sides created the state file (no base): each holds records of posts Orshot may
+    hold, so both are kept, under theirs' (the pushed side's) lineage."""
+    from orshot_gitops.state.merge import merge_text
+    from orshot_gitops.state.model import AccountState, AccountStatus, PostState, new_state
+    from orshot_gitops.state.store import dump_state, parse_state
+
+    def one(lineage: str, post_id: str, orshot_id: int) -> str:
+        record = AccountState(
+            account_id=1,
+            fingerprint="f" * 64,
+            revision=1,
+            status=AccountStatus.PUBLISHED,
+            post_id=orshot_id,
+        )
+        post = PostState(path=f"posts/{post_id}.yaml", revision=1, accounts={"x": record})
+        return dump_state(replace(new_state(lineage).with_post(post_id, post), serial=3))
+
+    ours = one("11111111-1111-4111-8111-111111111111", "a", 7)
+    theirs = one("22222222-2222-4222-8222-222222222222", "b", 8)
+    merged = parse_state(merge_text("", ours, theirs))
+    assert merged.lineage == "22222222-2222-4222-8222-222222222222"
+    assert sorted(merged.posts) == ["a", "b"] and merged.serial == 4

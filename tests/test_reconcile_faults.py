@@ -115,7 +115,7 @@ def test_killed_while_the_draft_request_is_in_flight(
     pairs = desired_pairs(repo)
 
     process = start_apply(repo, server)
-    assert held.arrived.wait(20), finish(process).describe()
+    assert held.arrived.wait(60), finish(process).describe()
     process.kill()
     assert finish(process).killed
 
@@ -132,7 +132,7 @@ def test_killed_while_the_draft_request_is_in_flight(
 
     # The request lands after its client died; a later run finds the orphan and adopts it.
     held.release.set()
-    assert held.done.wait(20)
+    assert held.done.wait(60)
     converge(repo, server)
 
     assert_converged(repo, server)
@@ -152,13 +152,13 @@ def test_killed_while_the_publish_request_is_in_flight(
     def land_the_held_publish() -> None:
         if held.arrived.is_set() and not held.done.is_set():
             held.release.set()
-            held.done.wait(20)
+            held.done.wait(60)
 
     gate.after(READ_BY_ID, land_the_held_publish)
     repo = content_remote(tmp_path).clone()
 
     process = start_apply(repo, server)
-    assert held.arrived.wait(20), finish(process).describe()
+    assert held.arrived.wait(60), finish(process).describe()
     process.kill()
     assert finish(process).killed
     state = assert_state_parses(repo)

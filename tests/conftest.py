@@ -130,7 +130,7 @@ def sandbox_client() -> Iterator[Callable[..., httpx.Client]]:
     def make(server: SandboxServer, key: str | None = "") -> httpx.Client:
         token = server.api_key if key == "" else key
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        client = httpx.Client(base_url=server.base_url, headers=headers, timeout=10.0)
+        client = httpx.Client(base_url=server.base_url, headers=headers, timeout=30.0)
         clients.append(client)
         return client
 

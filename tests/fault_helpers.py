@@ -160,7 +160,7 @@ def start_apply(
     )
 
 
-def finish(process: subprocess.Popen[str], timeout: float = 60) -> Run:
+def finish(process: subprocess.Popen[str], timeout: float = 300) -> Run:
     out, err = process.communicate(timeout=timeout)
     report = json.loads(out) if out.strip() else None
     return Run(process.returncode, report, err)
@@ -190,7 +190,7 @@ def converge(repo: Path, server: SandboxServer, *options: str, max_runs: int = 5
 
 def inspect(server: SandboxServer, path: str) -> Any:
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    return httpx.get(server.base_url + path, headers=headers, timeout=10).json()
+    return httpx.get(server.base_url + path, headers=headers, timeout=30).json()
 
 
 def logged_posts(server: SandboxServer) -> list[dict[str, Any]]:
@@ -374,7 +374,7 @@ class Gate:
             dropped = (endpoint, self._seen[endpoint]) in self._drops
         if held is not None:
             held.arrived.set()
-            held.release.wait(30)
+            held.release.wait(60)
         try:
             reply = self._handle(method, target, authorization, body)
             return dataclasses.replace(reply, drop=True) if dropped else reply
@@ -391,7 +391,7 @@ def _pattern(target: str) -> str:
     return re.sub(r"/posts/\d+", "/posts/{id}", path)
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 20, what: str = "") -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

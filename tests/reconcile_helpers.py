@@ -131,7 +131,7 @@ class Workspace:
 
     def _inspect(self, path: str) -> Any:
         headers = {"Authorization": f"Bearer {API_KEY}"}
-        response = httpx.get(self.sandbox.base_url + path, headers=headers, timeout=10.0)
+        response = httpx.get(self.sandbox.base_url + path, headers=headers, timeout=30.0)
         response.raise_for_status()
         return response.json()
 
@@ -154,7 +154,7 @@ class Workspace:
         """The post as Orshot's API shows it now (a counted GET: read it after counting)."""
         headers = {"Authorization": f"Bearer {API_KEY}"}
         url = f"{self.sandbox.base_url}/v1/social/posts/{post_id}"
-        response = httpx.get(url, headers=headers, timeout=10.0)
+        response = httpx.get(url, headers=headers, timeout=30.0)
         response.raise_for_status()
         data = response.json()["data"]
         assert isinstance(data, dict)

@@ -61,7 +61,7 @@ def client_for(server: SandboxServer, **options: Any) -> OrshotClient:
 def inspect(server: SandboxServer, path: str) -> Any:
     """The sandbox's own inspection endpoints: never rate limited, counted or faulted."""
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    return httpx.get(server.base_url + path, headers=headers).json()
+    return httpx.get(server.base_url + path, headers=headers, timeout=30).json()
 
 
 def stats(server: SandboxServer) -> dict[str, Any]:
@@ -350,7 +350,7 @@ def test_a_lost_answer_to_a_publish_is_unknown_and_the_post_exists_exactly_once(
     sandbox_factory: Callable[..., SandboxServer],
 ) -> None:
     server = sandbox_factory({"faults": {"drop_response_rate": 1.0}})
-    with client_for(server, timeout=5.0) as client, pytest.raises(UnknownOutcome) as info:
+    with client_for(server, timeout=30.0) as client, pytest.raises(UnknownOutcome) as info:
         client.publish(PublishRequest(accounts=(1,), content="exactly once", media_url=PNG))
     assert info.value.status == 0
     assert "exactly once" not in str(info.value)  # the caption stays out of the error
@@ -367,7 +367,7 @@ def test_a_lost_answer_to_a_read_is_retried_then_a_server_error(
     server = sandbox_factory({"faults": {"drop_response_rate": 1.0}})
     slept: list[float] = []
     with (
-        client_for(server, sleep=slept.append, max_retries=2, timeout=5.0) as client,
+        client_for(server, sleep=slept.append, max_retries=2, timeout=30.0) as client,
         pytest.raises(ServerError),
     ):
         client.list_accounts()
@@ -386,7 +386,7 @@ def test_a_publish_by_id_whose_answer_was_lost_reports_what_happened(
     healthy.stop()
     flaky = sandbox_factory({"faults": {"drop_response_rate": 0.5, "seed": 9}}, data_dir=data_dir)
     waits: list[str] = []
-    with client_for(flaky, timeout=5.0, on_wait=lambda s, r: waits.append(r)) as client:
+    with client_for(flaky, timeout=30.0, on_wait=lambda s, r: waits.append(r)) as client:
         result = client.publish_post(post_id)
         assert (result.post_id, result.status) == (post_id, "published")
         assert result.platforms[0].url

@@ -28,6 +28,7 @@ def test_demo_publishes_once_and_exits_0(
         posts = httpx.get(
             f"{server.base_url}/_sandbox/posts",
             headers={"Authorization": f"Bearer {server.api_key}"},
+            timeout=30,
         ).json()["data"]
     sent = Counter(
         (post["request"].get("content"), platform["account_id"])

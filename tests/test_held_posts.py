@@ -71,7 +71,7 @@ def patch_directly(ws: Workspace, post_id: int, body: dict[str, Any]) -> None:
     """A change made in Orshot's dashboard, behind the repository's back."""
     headers = {"Authorization": f"Bearer {API_KEY}"}
     url = f"{ws.sandbox.base_url}/v1/social/posts/{post_id}"
-    httpx.patch(url, headers=headers, json=body, timeout=10).raise_for_status()
+    httpx.patch(url, headers=headers, json=body, timeout=30).raise_for_status()
 
 
 # --- item 3: one account's caption diverges ---------------------------------------------------

@@ -27,7 +27,9 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
 
 def sandbox_posts(server: SandboxServer) -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    data = httpx.get(server.base_url + "/_sandbox/posts", headers=headers).json()["data"]
+    data = httpx.get(server.base_url + "/_sandbox/posts", headers=headers, timeout=30).json()[
+        "data"
+    ]
     assert isinstance(data, list)
     return data
 
@@ -122,6 +124,92 @@ def test_the_client_hook_stops_a_push_with_a_bad_post(
     assert refused.returncode != 0
     assert "posts/bad.yaml:1" in refused.stdout + refused.stderr
     assert git(server_repo, "rev-parse", "--verify", "-q", "main", check=False).returncode != 0
+
+
+@pytest.fixture
+def client_clone(tmp_path: Path, server_repo: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(server_repo), str(clone))
+    assert main(["hook", "install", "--client", "--repo", str(clone)]) == 0
+    capsys.readouterr()
+    return clone
+
+
+def test_the_client_hook_checks_the_pushed_commit_not_the_working_tree(
+    client_clone: Path, server_repo: Path
+) -> None:
+    """A broken post committed, then deleted but not committed: the working tree is fine, the
+    commit being pushed is not, and the server would apply the commit."""
+    write_tree(client_clone, {"orshot.yaml": CONFIG, "posts/bad.yaml": "accounts: [nobody]\n"})
+    git(client_clone, "add", "-A")
+    git(client_clone, "commit", "-qm", "bad")
+    (client_clone / "posts/bad.yaml").unlink()
+
+    refused = git(client_clone, "push", "origin", "main", check=False)
+
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "posts/bad.yaml:1" in refused.stdout + refused.stderr
+    assert git(server_repo, "rev-parse", "--verify", "-q", "main", check=False).returncode != 0
+
+
+def test_the_client_hook_lets_a_good_commit_through_beside_a_broken_working_tree(
+    client_clone: Path, server_repo: Path
+) -> None:
+    write_tree(client_clone, {"orshot.yaml": CONFIG, "posts/good.yaml": POST})
+    git(client_clone, "add", "-A")
+    git(client_clone, "commit", "-qm", "good")
+    write_tree(client_clone, {"posts/draft-in-progress.yaml": "accounts: [nobody]\n"})
+
+    pushed = git(client_clone, "push", "origin", "main", check=False)
+
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert (
+        git(server_repo, "rev-parse", "main").stdout.strip()
+        == git(client_clone, "rev-parse", "HEAD").stdout.strip()
+    )
+
+
+def test_the_client_hook_sees_files_an_export_rule_would_hide(
+    client_clone: Path, server_repo: Path
+) -> None:
+    """`export-ignore` hides a file from `git archive`, not from the server's checkout."""
+    write_tree(
+        client_clone,
+        {
+            "orshot.yaml": CONFIG,
+            ".gitattributes": "posts/bad.yaml export-ignore\n",
+            "posts/bad.yaml": "accounts: [nobody]\n",
+        },
+    )
+    git(client_clone, "add", "-A")
+    git(client_clone, "commit", "-qm", "hidden")
+
+    refused = git(client_clone, "push", "origin", "main", check=False)
+
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "posts/bad.yaml:1" in refused.stdout + refused.stderr
+
+
+def test_the_client_hook_checks_every_pushed_branch_and_lets_a_deletion_through(
+    client_clone: Path, server_repo: Path
+) -> None:
+    write_tree(client_clone, {"orshot.yaml": CONFIG, "posts/good.yaml": POST})
+    git(client_clone, "add", "-A")
+    git(client_clone, "commit", "-qm", "good")
+    git(client_clone, "branch", "idea")
+    git(client_clone, "push", "-q", "origin", "main", "idea")
+    git(client_clone, "checkout", "-q", "idea")
+    write_tree(client_clone, {"posts/bad.yaml": "accounts: [nobody]\n"})
+    git(client_clone, "add", "-A")
+    git(client_clone, "commit", "-qm", "bad idea")
+    git(client_clone, "checkout", "-q", "main")
+
+    refused = git(client_clone, "push", "origin", "main", "idea", check=False)
+    assert refused.returncode != 0
+    assert "posts/bad.yaml:1" in refused.stdout + refused.stderr
+
+    deleted = git(client_clone, "push", "origin", "--delete", "idea", check=False)
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
 
 
 def test_an_existing_hook_is_not_replaced_without_force(

@@ -69,6 +69,7 @@ def test_status_after_apply_then_refresh_settles_processing(
     httpx.post(
         f"{server.base_url}/v1/social/posts/{orshot_id}/sync",
         headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=30,
     )
     code, out = cli(capsys, "refresh", "--repo", str(repo))
     assert code == 0
@@ -98,7 +99,9 @@ def test_adopt_records_without_sending_and_apply_then_sends_nothing(
 
 def httpx_stats(server: SandboxServer) -> int:
     answer = httpx.get(
-        f"{server.base_url}/_sandbox/stats", headers={"Authorization": f"Bearer {server.api_key}"}
+        f"{server.base_url}/_sandbox/stats",
+        headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=30,
     )
     return int(answer.json()["requests"])
 

@@ -387,7 +387,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
 
         def client() -> OrshotClient:
             # No real sleeping between retries: the faults are many, the test is short.
-            return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=10.0)
+            return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=30.0)
 
         desired = {uid: post for uid, post in self.model.items()}
         with open_repo(root) as repo:
@@ -464,7 +464,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
         base_url = self.server.base_url
 
         def client() -> OrshotClient:
-            return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=10.0)
+            return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=30.0)
 
         with open_repo(root) as repo:
             try:
@@ -513,7 +513,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
 
         def run(root: Path, label: str) -> Callable[[], None]:
             def go() -> None:
-                start.wait(30)
+                start.wait(60)
                 self._pushing_run(root, lambda: moment, SETTLE, label)
 
             return go
@@ -632,7 +632,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
         answer = httpx.get(
             f"{self.server.base_url}/_sandbox/posts",
             headers={"Authorization": f"Bearer {API_KEY}"},
-            timeout=10,
+            timeout=30,
         )
         answer.raise_for_status()
         data: list[dict[str, Any]] = answer.json()["data"]

@@ -114,11 +114,11 @@ def test_a_template_cannot_grow_a_number_without_bound(source: str) -> None:
 
     from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
 
-    started = time.perf_counter()
+    started = time.process_time()  # the work done: a busy machine stretches only wall time
     with pytest.raises(TemplateProblem) as caught:
         TemplateEngine().render(source, {"n": 10**4000})
     assert caught.value.kind == "limit"
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 @pytest.mark.parametrize("status", [200, 400])

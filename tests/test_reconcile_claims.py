@@ -87,7 +87,7 @@ class PushWhenTold(GitRepo):
     def push(self, remote: str = "origin", branch: str | None = None) -> PushResult:
         if not self.pushes:
             self.at_push.set()
-            assert self.go.wait(30)
+            assert self.go.wait(60)
         result = super().push(remote, branch)
         self.pushes.append(result)
         return result
@@ -194,9 +194,9 @@ def test_two_runs_started_in_the_same_second_never_both_publish(
     second = Background(
         lambda: run_in_process(second_clone, server, same_second, git_repo=second_git)
     )
-    assert second_git.at_push.wait(30)  # the second run fetched and planned: it is at its push
+    assert second_git.at_push.wait(60)  # the second run fetched and planned: it is at its push
     first = Background(lambda: run_in_process(first_clone, server, same_second))
-    assert first_create.arrived.wait(30)  # the first run's intents are on the remote
+    assert first_create.arrived.wait(60)  # the first run's intents are on the remote
     go.set()
     second_report = second.join()
     first_create.release.set()
@@ -286,7 +286,7 @@ def test_a_run_frozen_past_the_settle_window_is_overtaken_and_stands_down(
     first_clock = Clock(started_now())
 
     first = Background(lambda: run_in_process(first_clone, server, first_clock))
-    assert frozen_at.arrived.wait(30)
+    assert frozen_at.arrived.wait(60)
     first_clock.advance(timedelta(minutes=20))  # what the first run will see when it wakes
     second_report = run_in_process(second_clone, server, Clock(first_clock()))
     frozen_at.release.set()
@@ -329,7 +329,7 @@ def test_a_slow_run_past_the_settle_window_keeps_its_claims_by_its_heartbeat(
     first_clone, second_clone = remote.clone("first"), remote.clone("second")
 
     first = Background(lambda: run_in_process(first_clone, server, clock))
-    assert midway.arrived.wait(30)
+    assert midway.arrived.wait(60)
     assert clock() - started_now() >= timedelta(minutes=15)  # past the window, still running
     second_report = run_in_process(second_clone, server, Clock(clock() + timedelta(minutes=1)))
     midway.release.set()
@@ -383,7 +383,7 @@ class FreezeAfterIntents(GitRepo):
         self.pushes += 1
         if self.pushes == 1:
             self.frozen.set()
-            assert self.thaw.wait(30)
+            assert self.thaw.wait(60)
         return result
 
 
@@ -415,7 +415,7 @@ def test_a_frozen_run_never_discards_a_post_another_run_settled_meanwhile(
     first_git = FreezeAfterIntents(open_repo(first_clone), thaw)
     first_clock = Clock(started_now())
     first = Background(lambda: run_in_process(first_clone, server, first_clock, git_repo=first_git))
-    assert first_git.frozen.wait(30)
+    assert first_git.frozen.wait(60)
     git(user, "pull", "--quiet")
     git(user, "revert", "--no-edit", "HEAD~1")  # the deletion (HEAD is the first run's intents)
     git(user, "push", "--quiet", "origin", "HEAD:main")
@@ -450,7 +450,7 @@ def test_a_frozen_run_whose_draft_lands_late_leaves_no_stray_draft(
     first_clock = Clock(started_now())
 
     first = Background(lambda: run_in_process(first_clone, server, first_clock))
-    assert frozen_at.arrived.wait(30)
+    assert frozen_at.arrived.wait(60)
     first_clock.advance(timedelta(minutes=20))
     second_report = run_in_process(second_clone, server, Clock(first_clock()))
     frozen_at.release.set()

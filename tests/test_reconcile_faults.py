@@ -9,6 +9,7 @@ this process so the client's backoff can be made short.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ from fault_helpers import (
     finish,
     git,
     logged_posts,
+    public_sends,
     reported,
     start_apply,
     state_at,
@@ -113,7 +115,7 @@ def test_killed_while_the_draft_request_is_in_flight(
     pairs = desired_pairs(repo)
 
     process = start_apply(repo, server)
-    assert held.arrived.wait(20), finish(process).describe()
+    assert held.arrived.wait(60), finish(process).describe()
     process.kill()
     assert finish(process).killed
 
@@ -130,7 +132,7 @@ def test_killed_while_the_draft_request_is_in_flight(
 
     # The request lands after its client died; a later run finds the orphan and adopts it.
     held.release.set()
-    assert held.done.wait(20)
+    assert held.done.wait(60)
     converge(repo, server)
 
     assert_converged(repo, server)
@@ -150,13 +152,13 @@ def test_killed_while_the_publish_request_is_in_flight(
     def land_the_held_publish() -> None:
         if held.arrived.is_set() and not held.done.is_set():
             held.release.set()
-            held.done.wait(20)
+            held.done.wait(60)
 
     gate.after(READ_BY_ID, land_the_held_publish)
     repo = content_remote(tmp_path).clone()
 
     process = start_apply(repo, server)
-    assert held.arrived.wait(20), finish(process).describe()
+    assert held.arrived.wait(60), finish(process).describe()
     process.kill()
     assert finish(process).killed
     state = assert_state_parses(repo)
@@ -235,7 +237,14 @@ def test_three_clones_apply_at_once_and_each_post_goes_out_once(
 # --- 3. lost answers, in process ------------------------------------------------------------
 
 
-def apply_in_process(repo: Path, server: SandboxServer) -> ApplyReport:
+def apply_in_process(
+    repo: Path,
+    server: SandboxServer,
+    settle_after: timedelta = timedelta(0),
+    progress: Callable[[str], None] = lambda line: None,
+    *,
+    push: bool = False,
+) -> ApplyReport:
     def client() -> OrshotClient:
         return OrshotClient(server.base_url, server.api_key, backoff_base=0.002, backoff_cap=0.01)
 
@@ -245,7 +254,8 @@ def apply_in_process(repo: Path, server: SandboxServer) -> ApplyReport:
             git,
             client,
             lambda: datetime.now(timezone.utc),
-            ApplyOptions(settle_after=timedelta(0)),
+            ApplyOptions(settle_after=settle_after, push=push),
+            progress=progress,
         )
 
 
@@ -254,12 +264,17 @@ def reported_by(report: ApplyReport) -> dict[tuple[str, str], str]:
 
 
 def run_until_done(
-    repo: Path, server: SandboxServer, pairs: Mapping[tuple[str, str], bool], max_runs: int
+    repo: Path,
+    server: SandboxServer,
+    pairs: Mapping[tuple[str, str], bool],
+    max_runs: int,
+    settle_after: timedelta = timedelta(0),
+    progress: Callable[[str], None] = lambda line: None,
 ) -> list[ApplyReport]:
     """Apply until a run has nothing left to do, checking the promise after every run."""
     reports = []
     for _ in range(max_runs):
-        report = apply_in_process(repo, server)
+        report = apply_in_process(repo, server, settle_after, progress)
         reports.append(report)
         state = assert_state_parses(repo)
         assert_no_public_duplicates(server)
@@ -308,7 +323,9 @@ def test_lost_answers_to_a_render_and_to_an_edit(
         post_file.read_text(encoding="utf-8").replace("in Berlin", "in Munich"), encoding="utf-8"
     )
     git(repo, "commit", "--quiet", "-am", "hiring: Munich")
-    gate.drop_next("PATCH /v1/social/posts/{id}", 5)  # and the client's 4 retries
+    # The edit and the client's 4 retries, then the same again when the run settles its own
+    # lost answer before it exits.
+    gate.drop_next("PATCH /v1/social/posts/{id}", 10)
 
     edit = apply_in_process(repo, server)
     assert {o.status for o in edit.outcomes} == {"unknown"}
@@ -320,6 +337,85 @@ def test_lost_answers_to_a_render_and_to_an_edit(
     assert edited is not None and edited.post_id == hiring.post_id
     held = [p for p in logged_posts(server) if "propulsion" in str(p["request"]["content"])]
     assert len(held) == 1 and held[0]["status"] == "scheduled"
+
+
+ONE_POST = {
+    "orshot.yaml": "accounts:\n  x: {id: 1, platform: twitter}\n  li: {id: 2, platform: linkedin}\n",
+    "posts/launch.yaml": "accounts: [x, li]\ncontent: Launch day\n",
+}
+LIST_POSTS = "GET /v1/social/posts"
+
+
+def test_a_run_that_lost_the_answer_to_its_create_settles_it_before_it_exits(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    """It is the only run that can be creating that post: it waits a moment, finds the
+    draft by what it sent, and publishes it. Left to the next run (the default settle window),
+    the post would wait 15 minutes."""
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    gate.drop_next(DRAFT_CREATE, 5)  # the create and the client's retries of it
+    repo = content_remote(tmp_path, ONE_POST).clone()
+
+    report = apply_in_process(repo, server, timedelta(minutes=15))
+
+    assert reported_by(report) == {("launch", "li"): "published", ("launch", "x"): "published"}
+    assert_converged(repo, server)
+    assert [p["status"] for p in logged_posts(server)] == ["published"]  # adopted, not redone
+
+
+def test_what_a_run_that_ended_could_not_settle_is_settled_by_the_next_at_once(
+    tmp_path: Path, sandbox_factory: SandboxFactory, gates: list[Gate]
+) -> None:
+    """The create's answer is lost, and so is every answer to the run's own search: it ends
+    normally, saying so (`ended`). The next run, in a fresh clone (nothing local tells it the
+    first is over), settles the orphan at once instead of waiting out the window."""
+    server = sandbox_factory(FAST)
+    gate = Gate(server)
+    gates.append(gate)
+    gate.drop_next(DRAFT_CREATE, 5)
+    lost_search = threading.Event()
+
+    def lose_the_search() -> None:
+        if not lost_search.is_set():
+            lost_search.set()
+            gate.drop_next(LIST_POSTS, 50)
+
+    gate.after(DRAFT_CREATE, lose_the_search)
+    remote = content_remote(tmp_path, ONE_POST)
+
+    first = apply_in_process(remote.clone(), server, timedelta(minutes=15), push=True)
+    assert set(reported_by(first).values()) == {"unknown"}, first.counts()
+    (first_run,) = parse_state(state_at(remote)).ended
+    gate.close()
+
+    second = apply(remote.clone(), server, "--push")  # the default window: 15 minutes
+
+    assert second.returncode == 0, second.describe()
+    assert reported(second) == {("launch", "li"): "published", ("launch", "x"): "published"}
+    fresh = remote.clone()
+    assert_converged(fresh, server)
+    assert len(logged_posts(server)) == 1
+    # No record names the first run any more: its end is forgotten.
+    assert first_run not in parse_state(state_at(remote)).ended
+
+
+def test_a_killed_runs_lost_create_still_waits_for_the_window(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    """Only a run that ended says so: one killed right after its create was sent may still
+    have that create in flight, so the next run leaves it alone for the window."""
+    server = sandbox_factory(FAST)
+    remote = content_remote(tmp_path, ONE_POST)
+    crashed = apply(remote.clone(), server, "--push", crash_at="after-intent")
+    assert crashed.killed, crashed.describe()
+    assert not parse_state(state_at(remote)).ended
+
+    second = apply(remote.clone(), server, "--push")
+
+    assert set(reported(second).values()) == {"skipped"}, second.describe()
+    assert logged_posts(server) == []
 
 
 # --- 4. a storm ---------------------------------------------------------------------------
@@ -357,11 +453,23 @@ def test_fault_storm_converges_without_duplicates(
     pairs = desired_pairs(repo)
     assert len(pairs) == 120
 
-    reports = run_until_done(repo, server, pairs, max_runs=15)
+    # The default settle window: every run here ends normally, so none of them leaves work
+    # that the next must wait 15 minutes for. A run that lost an answer settles it itself.
+    lines: list[str] = []
+    reports = run_until_done(
+        repo, server, pairs, max_runs=6, settle_after=timedelta(minutes=15), progress=lines.append
+    )
 
     assert_converged(repo, server)
-    statuses = {o.status for r in reports for o in r.outcomes}
-    assert {"unknown", "published", "scheduled"} <= statuses
+    records = [record for _, _, record in load_state(repo).entries()]
+    assert len(records) == 120
+    assert not [r for r in records if r.status is AccountStatus.UNKNOWN]
+    sends = public_sends(logged_posts(server))
+    assert len(sends) == 120 and all(len(ids) == 1 for ids in sends.values()), sends
+    said = [o for r in reports for o in r.outcomes]
+    assert not [o for o in said if o.status == "skipped"]
+    assert {"published", "scheduled"} <= {o.status for o in said}
+    assert any(line.startswith("settled") for line in lines), "no answer was lost: proves nothing"
 
 
 # --- 6. the file edited between the crash and the re-run ------------------------------------
@@ -401,6 +509,7 @@ def test_a_post_edited_after_a_crash_goes_out_once_with_the_new_text(
     live = httpx.get(
         f"{server.base_url}/v1/social/posts/{posts[0]['post_id']}",
         headers={"Authorization": f"Bearer {server.api_key}"},
+        timeout=30,
     ).json()["data"]
     assert live["content"] == "Launch day, v2"
 

@@ -97,5 +97,7 @@ def test_a_move_then_a_rewrite_before_the_next_apply_is_not_published_again(
     ]
     assert main(["apply", "--repo", str(repo)]) == 0
     headers = {"Authorization": f"Bearer {server.api_key}"}
-    logged = httpx.get(f"{server.base_url}/_sandbox/posts", headers=headers).json()["data"]
+    logged = httpx.get(f"{server.base_url}/_sandbox/posts", headers=headers, timeout=30).json()[
+        "data"
+    ]
     assert [p["request"]["content"] for p in logged] == ["launch launch"]

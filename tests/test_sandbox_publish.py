@@ -249,7 +249,9 @@ def test_a_missing_or_unknown_key_is_403(
 
 def test_a_non_bearer_scheme_is_403(sandbox: SandboxServer) -> None:
     response = httpx.get(
-        sandbox.base_url + "/v1/social/accounts", headers={"Authorization": "Basic sandbox"}
+        sandbox.base_url + "/v1/social/accounts",
+        headers={"Authorization": "Basic sandbox"},
+        timeout=30,
     )
     assert response.status_code == 403
 

@@ -115,11 +115,13 @@ def test_includes_stay_inside_templates_dir_even_through_symlinks(tmp_path: Path
     ],
 )
 def test_hostile_templates_fail_fast_within_bounds(source: str) -> None:
-    started = time.perf_counter()
+    # CPU time, not the wall clock: the bound is on the work done, and a busy machine (other
+    # test processes on the same cores) stretches the wall clock, not the work.
+    started = time.process_time()
     with pytest.raises(TemplateProblem) as caught:
         TemplateEngine().render(source, {"product": "Acme"})
     assert caught.value.kind == "limit"
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 # --- 2. pull_request, never pull_request_target; the plan job holds no secret ----------------
@@ -337,10 +339,10 @@ def test_a_billion_laughs_file_is_refused_fast() -> None:
     lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
-    started = time.perf_counter()
+    started = time.process_time()  # the work done, whatever else runs on the machine
     with pytest.raises(UserError, match="expands to more than"):
         load_document("\n".join(lines) + "\n", "posts/bomb.yaml")
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 @pytest.mark.parametrize(

@@ -547,3 +547,34 @@ def test_merge_keeps_the_later_heartbeat_of_a_run_still_under_way() -> None:
     ours = base.with_heartbeat(RUN_A, "2026-12-01T09:10:00+00:00")
     theirs = base.with_heartbeat(RUN_A, "2026-12-01T09:05:00+00:00")
     assert dict(merge_states(base, ours, theirs).heartbeats) == {RUN_A: "2026-12-01T09:10:00+00:00"}
+
+
+def test_a_runs_end_round_trips_is_forgotten_with_its_records_and_survives_a_merge(
+    tmp_path: Path,
+) -> None:
+    old_text = dump_state(launch_state(x=account(run=RUN_A)))
+    assert '"ended"' not in old_text and dump_state(parse_state(old_text)) == old_text
+
+    ended = launch_state(x=account(run=RUN_A)).with_ended(RUN_A, "2026-12-01T09:30:00+00:00")
+    text = dump_state(ended)
+    Draft202012Validator(json.loads(SCHEMA_FILE.read_text("utf-8"))).validate(json.loads(text))
+    assert dict(parse_state(text).ended) == {RUN_A: "2026-12-01T09:30:00+00:00"}
+    assert write_state(tmp_path, ended).ended == ended.ended
+    # A run no record names has nothing to settle at once: its end is not kept.
+    assert (
+        dict(launch_state(x=account(run=RUN_B)).with_ended(RUN_A, "2026-12-01T09:30:00Z").ended)
+        == {}
+    )
+    later = replace(ended, posts=launch_state(x=account(run=RUN_B)).posts)
+    assert dict(later.with_ended(RUN_B, "2026-12-01T09:40:00+00:00").ended) == {
+        RUN_B: "2026-12-01T09:40:00+00:00"
+    }
+
+    # One side wrote the end, the other did not touch it: kept. One side forgot it: gone.
+    base = launch_state(x=account(run=RUN_A))
+    assert dict(merge_states(base, ended, replace(base, serial=3)).ended) == dict(ended.ended)
+    forgot = replace(ended, ended={})
+    assert dict(merge_states(ended, forgot, ended).ended) == {}
+    # Written on one side, forgotten on the other: kept (forgetting would only cost a wait).
+    other = replace(base, ended={RUN_B: "2026-12-01T09:00:00+00:00"})
+    assert RUN_A in merge_states(other, ended, replace(other, ended={})).ended

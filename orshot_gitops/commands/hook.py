@@ -19,15 +19,15 @@ SUMMARY = (
 EXAMPLES = [
     "orshot-gitops hook install --server --repo /srv/git/social.git",
     "echo ORSHOT_API_KEY=... > /srv/git/social.git/orshot.env && chmod 600 $_",
-    "orshot-gitops hook install --client     # in your clone: validate before every push",
+    "orshot-gitops hook install --client     # in your clone: validate what every push sends",
 ]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
-        choices=("install", "post-receive"),
-        help="install a hook; post-receive is what the installed server hook runs",
+        choices=("install", "post-receive", "pre-push"),
+        help="install a hook; post-receive and pre-push are what the installed hooks run",
     )
     side = parser.add_mutually_exclusive_group()
     side.add_argument("--server", action="store_true", help="post-receive in a bare repository")
@@ -49,6 +49,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return hooks.post_receive(
             root, updates, dict(os.environ), say, lambda clone: _apply_clone(clone, say)
         )
+    if args.action == "pre-push":
+        pushed = hooks.parse_pushed(sys.stdin)
+        return hooks.pre_push(root, pushed, lambda tree: _validate(tree, console), console.print)
     if not (args.server or args.client):
         raise UsageError(
             "say which hook: --server or --client", hint="see 'orshot-gitops hook --help'"
@@ -64,8 +67,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f"ORSHOT_BASE_URL=... for a sandbox) in {path.parent.parent / hooks.ENV_FILE}, mode 600."
         )
     else:
-        console.print("git push now runs 'orshot-gitops validate' first and stops on errors.")
+        console.print("git push now validates the commits it pushes first, and stops on errors.")
     return 0
+
+
+def _validate(tree: Path, console: Console) -> int:
+    """`validate` on one pushed commit's tree (checked out apart from the working tree)."""
+    from datetime import datetime, timezone
+
+    from orshot_gitops.content.validate import validate_repo
+    from orshot_gitops.report import diagnostics as report
+
+    result = validate_repo(tree, datetime.now(timezone.utc), [])
+    console.print(report.as_text(result.diagnostics, result.files_checked, console))
+    return 1 if result.errors else 0
 
 
 def _apply_clone(work: Path, say: Callable[[str], None]) -> int:

@@ -54,13 +54,15 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
             hint="choose another --port",
         ) from exc
-    # The default key is a public placeholder; a configured key is a secret and never echoed.
-    key = server.api_key if server.api_key == DEFAULT_KEY else "<a key from your --config>"
-    console.print(f"Orshot sandbox listening on {server.base_url} (posts log in {args.data})")
-    console.print("Point orshot-gitops at it with:")
-    console.print(f"  export ORSHOT_BASE_URL={server.base_url} ORSHOT_API_KEY={key}")
-    console.print(console.style("Press Ctrl-C to stop.", "dim"))
+    # From the moment it listens, Ctrl-C is a normal stop: a script that reads the first line
+    # and interrupts may do so while the rest of the banner is still being printed.
     try:
+        # The default key is a public placeholder; a configured key is a secret, never echoed.
+        key = server.api_key if server.api_key == DEFAULT_KEY else "<a key from your --config>"
+        console.print(f"Orshot sandbox listening on {server.base_url} (posts log in {args.data})")
+        console.print("Point orshot-gitops at it with:")
+        console.print(f"  export ORSHOT_BASE_URL={server.base_url} ORSHOT_API_KEY={key}")
+        console.print(console.style("Press Ctrl-C to stop.", "dim"))
         while True:
             time.sleep(3600)  # the server runs on its own thread; sleep is woken by SIGINT
     except KeyboardInterrupt:

@@ -62,6 +62,10 @@ def owner_is_live(
     by id is guarded (a second publish answers 400, an edit sets the same fields)."""
     if settle_after <= timedelta(0):
         return False  # told to wait for no one (a stamp from a clock ahead of ours included)
+    if record.run is not None and record.run in state.ended:
+        # It ended normally, after settling its own lost answers: nothing of it is in flight.
+        # Only a run that died leaves work for the window (a create it sent may still land).
+        return False
     if record.run is not None and record.run in dead and record.post_id is not None:
         return False
     stamp = state.heartbeats.get(record.run) if record.run else None
@@ -129,16 +133,17 @@ class ClaimKeeper:
         return self._write(state.with_heartbeat(self.run_id, _stamp(self._beat_at)))
 
     def end(self, state: State) -> State:
-        """The run is over: its heartbeat goes; its claims stay as a record of who did what.
-        Beats of runs known to be over, or silent past the window, go too: a run killed
-        before its end leaves one, and no one else would ever remove it. Without the beat,
-        `owner_is_live` asks the record's own attempt time, stamped just before its request
-        left: a request still in flight stays covered by the window."""
+        """The run is over: its heartbeat goes, and it says it ended (`State.ended`): what it
+        left open is settled by the next run at once. Its claims stay as a record of who did
+        what. Beats of runs known to be over, or silent past the window, go too: a run killed
+        before its end leaves one, and no one else would ever remove it. Without the beat (and
+        no end written), `owner_is_live` asks the record's own attempt time, stamped just
+        before its request left: a killed run's request still in flight stays covered."""
         now = self.now()
         for run, beat in state.heartbeats.items():
             if run == self.run_id or run in self.dead or now - _instant(beat) >= self.settle_after:
                 state = state.with_heartbeat(run, None)
-        return state
+        return state.with_ended(self.run_id, _stamp(now))
 
     # --- saving, with heartbeats ----------------------------------------------------------
 

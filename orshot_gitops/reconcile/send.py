@@ -125,6 +125,7 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
                 for group in _groups(batch):
                     self._check_stop()
                     self._run_group(group)
+            self._settle_own_lost_answers()
         except Stop as stop:
             done = {(o.post_id, o.account) for o in self.outcomes}
             for action in actions:

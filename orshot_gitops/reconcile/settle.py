@@ -11,6 +11,7 @@ stale (claims.py).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,16 +19,20 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.orshot.client import ApiError, NotFound, Post, UnknownOutcome
-from orshot_gitops.reconcile.plan import Action, Kind
+from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step, sent_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from orshot_gitops.orshot.client import AccountResult, OrshotClient
+    from orshot_gitops.reconcile.send import Outcome
 
 
 _SETTLING = (AccountStatus.PENDING, AccountStatus.UNKNOWN)
+LOST_ANSWER_WAIT = 3.0
+"""Seconds a run waits, once, before it settles the answers it lost: a request whose answer
+died on the way back has had time to finish at Orshot, and a search then finds what it made."""
 
 
 class SettleSteps:
@@ -36,6 +41,9 @@ class SettleSteps:
     if TYPE_CHECKING:  # provided by Applier
         client: OrshotClient
         state: State
+        plan: Plan
+        outcomes: list[Outcome]
+        run_id: str | None
         progress: Callable[[str], None]
 
         def save(self) -> None: ...
@@ -53,6 +61,39 @@ class SettleSteps:
         def _edit(self, actions: list[Action]) -> None: ...
         def _finish_moves(self, actions: list[Action]) -> None: ...
         def _owned_by_a_live_run(self, actions: Sequence[Action]) -> bool: ...
+        def _check_stop(self) -> None: ...
+
+    def _settle_own_lost_answers(self) -> None:
+        """This run lost answers (a timeout, a dropped connection, 5xx after its retries): it
+        is the only run that can be creating those posts, so it settles them itself before it
+        exits, after a short wait, by id or by the Posts Log search for what it sent. Left to
+        the next run, they would wait out the settle window. What it cannot settle stays
+        unknown; the run then ends normally (claims.end), and the next run settles it at once."""
+        actions = {(a.post_id, a.account): a for a in self.plan.actions if a.kind.sends}
+        groups: dict[str, list[Action]] = defaultdict(list)
+        for outcome in self.outcomes:
+            pair = (outcome.post_id, outcome.account)
+            record = self.state.account(*pair)
+            action = actions.get(pair)
+            if (
+                outcome.status != "unknown"
+                or action is None
+                or record is None
+                or record.status not in _SETTLING
+                or record.run != self.run_id
+            ):
+                continue
+            # The accounts of one request are settled together, as the next run would: the
+            # orphan is found by exactly the accounts it was sent to.
+            groups[record.group or f"{pair[0]}/{pair[1]}"].append(replace(action, kind=Kind.SETTLE))
+        if not groups:
+            return
+        time.sleep(LOST_ANSWER_WAIT)
+        for key in sorted(groups):
+            self._check_stop()  # a stopped run keeps its "unknown" for what it did not settle
+            settling = {(a.post_id, a.account) for a in groups[key]}
+            self.outcomes[:] = [o for o in self.outcomes if (o.post_id, o.account) not in settling]
+            self._settle(groups[key])
 
     def _settle(self, actions: list[Action]) -> None:
         by_record: dict[tuple[Step | None, int | None], list[Action]] = defaultdict(list)

@@ -66,7 +66,22 @@ def merge_states(base: State, ours: State, theirs: State) -> State:
         commit=commit,
         posts=posts,
         heartbeats=_merge_heartbeats(base, ours, theirs),
+        ended=_merge_ended(base, ours, theirs),
     )
+
+
+def _merge_ended(base: State, ours: State, theirs: State) -> dict[str, str]:
+    """A run's end is written once, by that run, and forgotten once no record names it. When
+    both sides changed one (one wrote it, the other forgot it), keep it: forgetting an end
+    only makes the next run wait out the window for that run's records."""
+    merged: dict[str, str] = {}
+    for run in sorted({*base.ended, *ours.ended, *theirs.ended}):
+        end = _three_way(
+            base.ended.get(run), ours.ended.get(run), theirs.ended.get(run), lambda o, t: o or t
+        )
+        if end is not None:
+            merged[run] = end
+    return merged
 
 
 def _merge_heartbeats(base: State, ours: State, theirs: State) -> dict[str, str]:

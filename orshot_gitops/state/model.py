@@ -271,11 +271,17 @@ class State:
     heartbeats: Mapping[str, str] = field(default_factory=dict, hash=False)
     """{run id: when that run last said it is alive}: a run's claims can be taken over only
     once its heartbeat is older than the settle window. A run removes its own when it ends."""
+    ended: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """{run id: when that run ended normally}: it settled what it could of its own lost
+    answers before it exited, and nothing of it is in flight, so its records are settled at
+    once, not after the window (that is only for a run that died). Kept while a record still
+    names the run."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.posts, _RecordedPosts):  # that one is read-only already
             object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
         object.__setattr__(self, "heartbeats", MappingProxyType(dict(self.heartbeats)))
+        object.__setattr__(self, "ended", MappingProxyType(dict(self.ended)))
 
     def account(self, post_id: str, account_key: str) -> AccountState | None:
         """The record of (post, account), or None if there is none."""
@@ -357,6 +363,15 @@ class State:
             beats[run] = stamp
         return replace(self, heartbeats=beats)
 
+    def with_ended(self, run: str, stamp: str) -> State:
+        """A copy where `run` ended normally at `stamp`; ends of runs no record names any
+        longer are forgotten (nothing is left to settle at once for them)."""
+        named = {record.run for _, _, record in self.entries() if record.run is not None}
+        ended = {k: v for k, v in self.ended.items() if k in named and k != run}
+        if run in named:
+            ended[run] = stamp
+        return replace(self, ended=ended)
+
     def to_json(self) -> dict[str, Any]:
         data = {
             "version": STATE_VERSION,
@@ -367,6 +382,8 @@ class State:
         }
         if self.heartbeats:  # optional: absent while no run is under way
             data["heartbeats"] = dict(sorted(self.heartbeats.items()))
+        if self.ended:  # optional: absent while no record names a run that ended
+            data["ended"] = dict(sorted(self.ended.items()))
         return data
 
     @classmethod
@@ -379,6 +396,7 @@ class State:
             commit=data["commit"],
             posts=_RecordedPosts(data["posts"]),
             heartbeats=data.get("heartbeats") or {},
+            ended=data.get("ended") or {},
         )
 
 

@@ -4,7 +4,9 @@
   default branch it clones that branch into a temporary directory, runs `apply --push` there
   (the results commit is pushed back to the same repository), and prints the outcome, which
   git relays to the pusher as `remote:` lines.
-- client: a `pre-push` hook that runs `validate` and stops the push on errors.
+- client: a `pre-push` hook that validates the commits being pushed (each pushed ref's tree,
+  checked out apart from the working tree, which may differ from what the server receives)
+  and stops the push on errors.
 
 This module talks to the bare repository with the git CLI directly: `GitRepo` models a work
 tree, and a bare repository has none. Everything done in the clone goes through `GitRepo`.
@@ -17,7 +19,8 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,8 +80,8 @@ SERVER_SCRIPT = (
     'exec {python} -m orshot_gitops hook post-receive --repo "$PWD"\n'
 )
 CLIENT_SCRIPT = (
-    "validate posts before every push (pre-push)\n"
-    'exec {python} -m orshot_gitops validate --repo "$(git rev-parse --show-toplevel)"\n'
+    "validate the pushed commits before every push (pre-push)\n"
+    'exec {python} -m orshot_gitops hook pre-push --repo "$(git rev-parse --show-toplevel)"\n'
 )
 
 
@@ -177,3 +180,69 @@ def post_receive(
         work = Path(tmp) / "work"
         _git(Path(tmp), "clone", "--quiet", "--branch", default, str(bare), str(work))
         return publish(work)
+
+
+@dataclass(frozen=True)
+class PushedRef:
+    local_ref: str
+    local_sha: str
+    remote_ref: str
+    remote_sha: str
+
+
+def parse_pushed(lines: Iterable[str]) -> list[PushedRef]:
+    """pre-push's standard input: `<local ref> <local sha> <remote ref> <remote sha>` per ref."""
+    pushed = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 4:
+            pushed.append(PushedRef(*parts))
+    return pushed
+
+
+@contextmanager
+def checked_out(repo: Path, commit: str) -> Iterator[Path]:
+    """The tree of `commit` in a temporary directory, as a clone of it would check it out
+    (filters and line endings apply; `export-ignore` and `export-subst`, which `git archive`
+    obeys, do not: they could hide a file from the check that the server still receives).
+    A temporary index: the user's working tree and index are left alone."""
+    with tempfile.TemporaryDirectory(prefix="orshot-pre-push-") as tmp:
+        tree = Path(tmp) / "tree"
+        tree.mkdir()
+        env = {**clean_env(os.environ), "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        _git(repo, "read-tree", commit, env=env)
+        _git(repo, "checkout-index", "--all", f"--prefix={tree}/", env=env)
+        yield tree
+
+
+def pre_push(
+    repo: Path,
+    pushed: list[PushedRef],
+    validate: Callable[[Path], int],
+    say: Callable[[str], None],
+) -> int:
+    """Validate the tree of every commit being pushed (what the server will apply), never the
+    working tree; returns the worst exit code. A deletion sends no content: nothing to check.
+
+    `validate(tree)` checks one checked-out tree and returns its exit code: the command
+    passes it in, so git plumbing never imports the content stage's report."""
+    repo = repo.resolve()
+    env = clean_env(os.environ)
+    worst = 0
+    checked: set[str] = set()
+    for ref in pushed:
+        if ref.local_sha == _ZERO:
+            continue
+        try:
+            commit = _git(
+                repo, "rev-parse", "--verify", "--quiet", f"{ref.local_sha}^{{commit}}", env=env
+            )
+        except UserError:
+            continue  # a tag of a tree or a blob: no posts to publish
+        if commit in checked:
+            continue
+        checked.add(commit)
+        say(f"orshot-gitops: checking {ref.local_ref} at {commit[:12]}")
+        with checked_out(repo, commit) as tree:
+            worst = max(worst, validate(tree))
+    return worst

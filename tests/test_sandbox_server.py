@@ -209,6 +209,11 @@ def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
+def _first_lines(process: subprocess.Popen[str], count: int) -> list[str]:
+    assert process.stdout is not None
+    return [process.stdout.readline() for _ in range(count)]
+
+
 BANNER_LINES = 4
 """What the sandbox command prints before it serves, "Press Ctrl-C to stop." last."""
 
@@ -217,8 +222,7 @@ def _banner(process: subprocess.Popen[str]) -> list[str]:
     """Every line printed before serving. All of them: `communicate` reads the pipe itself,
     past this file object's buffer, so a banner line left unread here would turn up in its
     output or not, depending on how the lines happened to arrive (flaky on a busy machine)."""
-    assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(BANNER_LINES)]
+    lines = _first_lines(process, BANNER_LINES)
     assert lines[-1].strip() == "Press Ctrl-C to stop.", lines
     return lines
 

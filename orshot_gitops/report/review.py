@@ -41,6 +41,7 @@ _WHAT = {
     Kind.CHANGED_AFTER_PUBLISH: "⚠️ changed after publish",
     Kind.PAST_SCHEDULE: "❌ schedule passed",
     Kind.AMBIGUOUS: "❌ held back: moved or new?",
+    Kind.WAITING: "⏸️ failed: waits",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}

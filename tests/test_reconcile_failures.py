@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SandboxFactory
-from reconcile_helpers import API_KEY, Workspace, actions, git, post_yaml, sandbox_config
+from reconcile_helpers import API_KEY, CONFIG, Workspace, actions, git, post_yaml, sandbox_config
 
 from orshot_gitops.sandbox import SandboxConfig
 
@@ -276,3 +276,43 @@ def test_a_wrong_or_revoked_key_stops_the_run_before_anything_is_recorded(
     assert API_KEY not in run.output
     if key and key.startswith("sk_"):
         assert key not in run.output
+
+
+def test_resolve_as_failed_discards_the_draft_left_behind_when_prune_is_set(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sandbox = sandbox_factory(sandbox_config(), clock=lambda: time.time() + 50)
+    ws = Workspace(tmp_path, sandbox, monkeypatch, capsys, config=CONFIG + "prune: true\n")
+    close = datetime.now(timezone.utc) + timedelta(seconds=85)
+    ws.post("2026/soon", post_yaml("Soon!", accounts=("x",), schedule=_iso(close)))
+    assert ws.apply().code == 1
+    [draft] = ws.sent()
+    assert draft["status"] == "draft"
+    run = ws.cli("resolve", "2026/soon", "--as", "failed")
+    assert run.code == 0, run.output
+    assert f"discarded Orshot draft {draft['post_id']}" in run.out
+    [gone] = ws.sent()
+    assert gone["status"] == "discarded", gone
+    record = ws.record("2026/soon", "x")
+    assert record["post_id"] is None
+    assert draft["post_id"] in record["earlier_post_ids"]
+
+
+def test_resolve_as_failed_refuses_a_post_orshot_shows_as_gone_out(
+    ws: Workspace,
+) -> None:
+    ws.set_config(CONFIG + "prune: true\n")
+    ws.post("2026/later", post_yaml("Later.", accounts=("x",), schedule="2099-01-05T09:00"))
+    assert ws.apply().code == 0
+    # A run was cut off after scheduling: the record says unknown, Orshot says scheduled.
+    _set_state(ws, {"2026/later": {"x": {"status": "unknown", "step": "schedule"}}})
+    before = ws.state()
+    run = ws.cli("resolve", "2026/later", "--as", "failed")
+    assert run.code == 1
+    assert "as scheduled, not as a draft" in run.output
+    assert "Traceback" not in run.output
+    assert ws.state() == before
+    assert ws.public() == [(1, "Later.")]

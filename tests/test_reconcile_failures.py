@@ -316,3 +316,75 @@ def test_resolve_as_failed_refuses_a_post_orshot_shows_as_gone_out(
     assert "Traceback" not in run.output
     assert ws.state() == before
     assert ws.public() == [(1, "Later.")]
+
+
+def test_rescheduling_a_held_post_too_close_sends_nothing_and_keeps_the_record_true(
+    ws: Workspace,
+) -> None:
+    ws.post("2026/later", post_yaml("Later.", accounts=("x",), schedule="2099-01-05T09:00"))
+    assert ws.apply().code == 0
+    held = ws.record("2026/later", "x")
+    patches = ws.calls("PATCH /v1/social/posts/{id}")
+    soon = datetime.now(timezone.utc) + timedelta(seconds=30)
+    ws.post("2026/later", post_yaml("Later.", accounts=("x",), schedule=_iso(soon)))
+    for _ in range(2):
+        run = ws.apply()
+        assert run.code == 1
+        assert "edit the schedule" in run.out
+        assert ws.calls("PATCH /v1/social/posts/{id}") == patches  # nothing sent
+        assert ws.record("2026/later", "x") == held  # Orshot still holds it, as recorded
+    assert ws.orshot_post(held["post_id"])["scheduled_for"].startswith("2099-01-05T09:00")
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "kind"),
+    [
+        (400, "Scheduled time must be at least 60 seconds in the future", "permanent"),
+        (422, "No compatible platforms for the media format", "permanent"),
+        (404, "Template not found", "permanent"),
+        (400, "Access Forbidden: Invalid API Key", "transient"),  # the key, not the post
+        (403, "Social publishing requires a paid plan", "transient"),  # the workspace's plan
+        (429, "Rate limit exceeded", "transient"),
+        (502, "Bad gateway", "transient"),
+    ],
+)
+def test_each_documented_answer_is_permanent_or_transient(
+    status: int, message: str, kind: str
+) -> None:
+    from orshot_gitops.orshot.errors import error_for_status
+    from orshot_gitops.reconcile.failures import classify_error
+
+    error = error_for_status(status, message, method="POST", path="/v1/social/publish")
+    assert classify_error(error) == kind
+
+
+@pytest.mark.parametrize(
+    ("error", "action", "kind"),
+    [
+        ("Duplicate content", None, "permanent"),
+        ("Media processing failed: image format not supported", None, "permanent"),
+        ("Account token expired — reconnect required", "reconnect", "permanent"),
+        ("Permissions missing", None, "permanent"),
+        ("Rate limited by platform", None, "transient"),
+        ("Failed to upload media", None, "transient"),
+    ],
+)
+def test_each_documented_platform_error_is_permanent_or_transient(
+    error: str, action: str | None, kind: str
+) -> None:
+    from orshot_gitops.reconcile.failures import classify_result
+
+    assert classify_result(error, action) == kind
+
+
+def test_the_key_check_names_an_auth_failure_in_each_documented_form() -> None:
+    from orshot_gitops.orshot.errors import AuthError, error_for_status
+
+    for status, message in (
+        (400, "Access Forbidden: Invalid API Key"),
+        (400, "Access Forbidden: The API Key or User ID do not exist"),
+        (403, "Access Forbidden: Authorization header is missing"),
+        (403, "Missing or invalid API key"),
+    ):
+        error = error_for_status(status, message, method="GET", path="/v1/social/accounts")
+        assert isinstance(error, AuthError), (status, message)

@@ -13,10 +13,17 @@ Pure functions of values: `send.py` records with them, `plan.py` decides with th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from orshot_gitops.orshot.errors import ApiError, RateLimited, ServerError, UnknownOutcome
+from orshot_gitops.orshot.errors import (
+    ApiError,
+    AuthError,
+    PaidPlanRequired,
+    RateLimited,
+    ServerError,
+    UnknownOutcome,
+)
 from orshot_gitops.state.model import AccountState
 
 PERMANENT = "permanent"
@@ -53,8 +60,12 @@ def classify_result(error: str | None, action: str | None) -> str:
 
 
 def classify_error(error: ApiError) -> str:
-    """The kind of a request that failed with a definite answer (never an unknown outcome)."""
-    if isinstance(error, (RateLimited, ServerError, UnknownOutcome)) or error.status in (0, 408):
+    """The kind of a request that failed with a definite answer (never an unknown outcome).
+
+    A refused key or a plan that needs paying for is the workspace's trouble, not the post's:
+    waiting for the post to change would keep it from ever going out once that is fixed."""
+    transient = (RateLimited, ServerError, UnknownOutcome, AuthError, PaidPlanRequired)
+    if isinstance(error, transient) or error.status in (0, 408):
         return TRANSIENT
     return PERMANENT if 400 <= error.status < 500 else TRANSIENT
 
@@ -115,6 +126,8 @@ def schedule_too_soon(scheduled_for: str | None, now: datetime) -> str | None:
     if scheduled_for is None:
         return None
     when = datetime.fromisoformat(scheduled_for)
+    if when.tzinfo is None:  # the plan writes offsets; an older saved plan may not
+        when = when.replace(tzinfo=timezone.utc)
     if when - now >= MIN_SCHEDULE_LEAD + _LEAD_MARGIN:
         return None
     return (

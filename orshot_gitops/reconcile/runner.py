@@ -161,7 +161,12 @@ def run_apply(
             )
             outcomes = applier.run()
         final = keeper.end(applier.state)
-        if plan.head is not None and not plan.errors and not plan.holds_back:
+        if (
+            plan.head is not None
+            and not plan.errors
+            and not plan.holds_back
+            and not applier.unrecorded
+        ):
             final = final.with_commit(plan.head)
         final = write_state(root, final)
         base = keeper.pushed or marked_state

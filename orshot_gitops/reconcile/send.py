@@ -91,6 +91,8 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks):
     ) -> None:
         self.client = client
         self.needs_reconnect = needs_reconnect  # account ids Orshot reports unhealthy
+        # An edit refused before it was sent, with no record to keep it in the next plan.
+        self.unrecorded = False
         self.claims = claims
         self.run_id = claims.run_id if claims is not None else None
         self._drafted_here: set[int] = set()  # drafts this run created (may discard its own)
@@ -453,7 +455,9 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks):
                     accounts=[a.account_id for a in actions],
                 )
             except NotFound as error:
-                self._failed(actions, error, Step.DRAFT)  # the draft is gone: nothing is held
+                self._failed(
+                    actions, error, Step.DRAFT, draft_gone=True
+                )  # the draft is gone: nothing is held
                 return
             except BadRequest as error:
                 if error.after_uncertain_attempt:
@@ -480,7 +484,9 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks):
                 self._failed(actions, error, Step.PUBLISH, held=True)
             return
         except NotFound as error:
-            self._failed(actions, error, Step.DRAFT)  # the draft is gone: nothing went out
+            self._failed(
+                actions, error, Step.DRAFT, draft_gone=True
+            )  # the draft is gone: nothing went out
             return
         except ApiError as error:
             # Publishing by id is guarded: the next run reads the post and settles it.

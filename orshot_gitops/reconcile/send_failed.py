@@ -16,6 +16,7 @@ from orshot_gitops.orshot.client import ApiError, AuthError, PaidPlanRequired, U
 from orshot_gitops.reconcile.failures import (
     PERMANENT,
     SCHEDULE_HINT,
+    TRANSIENT,
     classify_error,
     failed_fields,
     needs_reconnect,
@@ -58,7 +59,13 @@ class FailedSteps:
         return record.attempts if record else 1
 
     def _failed(
-        self, actions: Sequence[Action], error: ApiError, step: Step, *, held: bool = False
+        self,
+        actions: Sequence[Action],
+        error: ApiError,
+        step: Step,
+        *,
+        held: bool = False,
+        draft_gone: bool = False,
     ) -> None:
         """Record a request that did not succeed: `unknown` when it may have been done.
 
@@ -71,7 +78,9 @@ class FailedSteps:
         unknown = isinstance(error, UnknownOutcome) or error.after_uncertain_attempt or held
         status = AccountStatus.UNKNOWN if unknown else AccountStatus.FAILED
         message = error.message
-        kind = classify_error(error)
+        # Our own draft gone (discarded in the dashboard): nothing is wrong with the post, so
+        # it is tried again (after a backoff) with a new draft.
+        kind = TRANSIENT if draft_gone else classify_error(error)
         if kind == PERMANENT and error.hint:
             message = f"{message} ({error.hint})"
         for action in actions:

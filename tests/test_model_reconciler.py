@@ -4,7 +4,8 @@ The machine keeps a model of the content repository (which posts exist, at which
 which accounts, at which revision, draft or not, scheduled or not) and drives a real git
 repository and a real sandbox through random sequences of user steps, interleaved with
 `apply` runs under random faults: 500s, lost responses, and an account whose token expired
-(before a run, or during one, between a draft and its publication). User steps include giving
+(before a run, or during one, between a draft and its publication), and Orshot refusing one
+account's post as duplicate content (a permanent failure). User steps include giving
 one account its own caption ending and changing LinkedIn's platform_options, so held posts
 must split or be replaced.
 After every step it checks the product's first promise against the sandbox's Posts Log (the
@@ -15,7 +16,9 @@ ground truth of what went out) and the state file:
   scheduled, processing, failed (pending a retry) or reported unknown: never missing, and
   every record that claims Orshot holds a post points at a post that exists there;
 - the state file always parses and matches `schemas/state.schema.json`;
-- after applies with the faults off, the next `plan --detailed-exitcode` exits 0.
+- after applies with the faults off, the next `plan --detailed-exitcode` exits 0;
+- a (post, account) Orshot refused as a duplicate is not sent again until the post changes,
+  and every failed record carries a message.
 
 An apply may also run from a shallow clone (depth 1, CI's default checkout) that pushes its
 results to the bare remote the repository then pulls from: the history is shallow.
@@ -229,6 +232,9 @@ class ReconcilerMachine(RuleBasedStateMachine):
         self.log: list[str] = []
         # Time only moves forward: a pause moves every later run's clock on with it.
         self.clock_offset = timedelta(0)
+        # (uid, account) refused as a duplicate -> (fingerprint, revision, Orshot posts made
+        # for it so far): none may be added while the record keeps that fingerprint.
+        self.refused: dict[tuple[int, str], tuple[str, int, int]] = {}
 
     def teardown(self) -> None:
         self.server.stop()
@@ -372,6 +378,48 @@ class ReconcilerMachine(RuleBasedStateMachine):
             # Until a restart renews it: the clean-apply rule knows to restart the sandbox.
             self.faults = replace(self.faults, expired=True)
             self.log.append("fb's token expired between the phases")
+
+    @rule(account=st.sampled_from(ACCOUNT_KEYS))
+    def orshot_refuses_as_duplicate(self, account: str) -> None:
+        """An apply during which the platform of `account` refuses every post as duplicate
+        content (Orshot's per-account "Duplicate content"): a permanent failure."""
+        workspace = self.server.app.workspace
+        is_duplicate = workspace._is_duplicate
+        refused_id = ACCOUNTS[account][0]
+
+        def refuse(post: Any, account_id: int, *, count_scheduled: bool) -> bool:
+            return account_id == refused_id or is_duplicate(
+                post, account_id, count_scheduled=count_scheduled
+            )
+
+        workspace._is_duplicate = refuse  # type: ignore[method-assign]
+        try:
+            self._apply()
+        finally:
+            workspace._is_duplicate = is_duplicate  # type: ignore[method-assign]
+        self.log.append(f"{account} refused posts as duplicates during one apply")
+        if not (self.root / STATE_PATH).exists():
+            return
+        state = load_state(self.root)
+        for post in self.model.values():
+            record = state.account(post.post_id, account)
+            if (
+                record is not None
+                and record.status is AccountStatus.FAILED
+                and record.error == "Duplicate content"
+            ):
+                made = self._made_for(post.uid, record.revision, account)
+                self.refused[(post.uid, account)] = (record.fingerprint, record.revision, made)
+
+    def _made_for(self, uid: int, revision: int, account: str) -> int:
+        """How many Orshot posts were ever created for (post, revision) on `account`."""
+        count = 0
+        for entry in self._logged_posts():
+            found = MARKER.match(str(entry["request"].get("content", "")))
+            if found and (int(found[1]), int(found[2])) == (uid, revision):
+                accounts = entry["request"].get("accounts") or []
+                count += ACCOUNTS[account][0] in accounts
+        return count
 
     @rule(faults=FAULTS)
     def restart_sandbox(self, faults: FaultConfig) -> None:
@@ -656,6 +704,22 @@ class ReconcilerMachine(RuleBasedStateMachine):
         )
 
     @invariant()
+    def a_refused_duplicate_is_not_sent_again_unchanged(self) -> None:
+        if not self.refused or not (self.root / STATE_PATH).exists():
+            return
+        state = load_state(self.root)
+        for (uid, account), (fingerprint, revision, made) in list(self.refused.items()):
+            post = self.model.get(uid)
+            record = state.account(post.post_id, account) if post is not None else None
+            if record is None or record.fingerprint != fingerprint:
+                del self.refused[(uid, account)]  # the post changed: it may be tried again
+                continue
+            assert self._made_for(uid, revision, account) == made, (
+                f"post {uid} → {account} was refused as a duplicate and sent again unchanged\n"
+                + "\n".join(self.log)
+            )
+
+    @invariant()
     def state_parses_and_matches_schema(self) -> None:
         path = self.root / STATE_PATH
         if not path.exists():
@@ -694,6 +758,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
                     assert self.model.get(post.uid) != post or self._plan_exit() == 2
                     continue
                 assert record.status in accounted, (post.post_id, account, record)
+                if record.status is AccountStatus.FAILED:
+                    assert record.error, ("a failure without a message", post.post_id, record)
         logged = {entry["post_id"]: entry for entry in self._logged_posts()}
         for post_id, account, record in state.entries():
             if record.status not in (AccountStatus.PUBLISHED, AccountStatus.SCHEDULED):
@@ -738,6 +804,7 @@ def check_all(machine: ReconcilerMachine) -> None:
     machine.nothing_is_live_twice()
     machine.state_parses_and_matches_schema()
     machine.check_state_covers_approved_posts()
+    machine.a_refused_duplicate_is_not_sent_again_unchanged()
 
 
 def test_story_a_held_posts_accounts_diverge() -> None:
@@ -788,6 +855,28 @@ def test_story_a_token_expires_between_the_phases() -> None:
         check_all(machine)
         machine.clean_apply_converges()
         check_all(machine)
+    finally:
+        machine.teardown()
+
+
+def test_story_orshot_refuses_a_post_as_duplicate() -> None:
+    """Issue 13: a refused post was retried on every run, each making a new failed post."""
+    machine = ReconcilerMachine()
+    try:
+        uid = machine.add_post(["x", "li"], "launch", draft=False, schedule=None)
+        later = machine.add_post(["x"], "news", draft=False, schedule=SCHEDULE)
+        machine.orshot_refuses_as_duplicate("x")
+        assert (uid, "x") in machine.refused and (later, "x") in machine.refused
+        for _ in range(2):
+            machine.apply()
+            check_all(machine)
+        machine.clean_apply_converges()
+        machine.edit_post(uid, "rockets")
+        machine.clean_apply_converges()
+        check_all(machine)
+        state = load_state(machine.root)
+        assert state.account("post-0", "x").status is AccountStatus.PUBLISHED  # type: ignore[union-attr]
+        assert state.account("post-1", "x").status is AccountStatus.FAILED  # type: ignore[union-attr]
     finally:
         machine.teardown()
 

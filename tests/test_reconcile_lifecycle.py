@@ -367,9 +367,11 @@ def test_a_partial_failure_is_retried_for_the_failed_account_only(
     assert review.out.splitlines() == [
         "2026/launch  (posts/2026/launch.yaml)",
         "  ↻ retry li (linkedin): failed before: Account token expired — reconnect required; "
-        "publish now (attempt 2)",
+        "publish now, once Orshot reports the account reconnected (attempt 2)",
         "Plan: 1 retry; 1 unchanged.",
     ]
+    assert ws.apply().code == 1  # still expired: nothing is sent, no new failed post
+    assert len(ws.sent()) == 1
 
     reconnect_linkedin(ws, sandbox_factory, tmp_path)
     run = ws.apply()

@@ -143,6 +143,14 @@ def failed_then_retry(repo: Repo) -> None:
     repo.apply()
 
 
+def refused_as_duplicate(repo: Repo) -> None:
+    repo.write("posts/photo.yaml", "accounts: [acme-x]\ncontent: New office\n")
+    repo.apply()
+    # A revision bump with the same text: the platform refuses it as a duplicate.
+    repo.write("posts/photo.yaml", "accounts: [acme-x]\ncontent: New office\nrevision: 2\n")
+    repo.apply()
+
+
 def past_schedule(repo: Repo) -> None:
     repo.write(
         "posts/late.yaml", "accounts: [acme-x]\ncontent: Too late\nschedule: 2020-01-01T09:00\n"
@@ -177,6 +185,7 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
         },
     ),
     "past-schedule": (past_schedule, {}),
+    "waiting": (refused_as_duplicate, {}),
 }
 _BLOCK = re.compile(r"<!-- plan: (?P<name>[\w-]+) -->\n```text\n(?P<body>.*?)```", re.S)
 

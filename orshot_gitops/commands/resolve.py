@@ -51,11 +51,33 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.print(f"forgot {line}")
         console.print("Commit .orshot/state.json to record it.")
         return 0
+    before = load_state(root)
     state, changed = resolve(
-        load_state(root), args.post, args.account, args.as_status, datetime.now(timezone.utc)
+        before, args.post, args.account, args.as_status, datetime.now(timezone.utc)
     )
+    discarded: list[str] = []
+    if args.as_status == "failed" and _prunes(root):
+        # prune: true: the draft the failed step left in Orshot is discarded (read back
+        # first: one that is not a draft refuses the resolve, before anything is written).
+        import os
+
+        from orshot_gitops.orshot.client import OrshotClient
+        from orshot_gitops.reconcile.leftovers import discard_left_drafts
+
+        if any(r.post_id is not None for r in state.posts[args.post].accounts.values()):
+            with OrshotClient.from_env(os.environ) as client:
+                state, discarded = discard_left_drafts(before, state, args.post, client)
     write_state(root, state)
     for line in changed:
         console.print(f"resolved {line}")
+    for line in discarded:
+        console.print(line)
     console.print("Commit .orshot/state.json to record it.")
     return 0
+
+
+def _prunes(root: Path) -> bool:
+    from orshot_gitops.content.load import load_config
+
+    config, _ = load_config(root)
+    return bool(config is not None and config.prune)

@@ -57,6 +57,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         detail = r.url or ""
         if r.error and r.status != "published":
             detail = r.error + (f" (action: {r.action})" if r.action else "")
+        if r.failure == "permanent":
+            detail += "; not sent again until the post changes" + (
+                " or the account is reconnected" if r.action == "reconnect" else ""
+            )
+        elif r.failure == "transient" and r.next_try_at:
+            detail += f"; next try due after {r.next_try_at[:16].replace('T', ' ')}"
         when = (r.when or "")[:16].replace("T", " ")
         status = console.style(f"{r.status:<10}", colors.get(r.status, "dim"))
         console.print(f"{where}  {status} {when:<16}  {detail}".rstrip())

@@ -137,6 +137,12 @@ class UnknownOutcome(ApiError):
         self.summary = summary
 
 
+def _is_auth_refusal(lower: str) -> bool:
+    return (
+        "invalid api key" in lower or "access forbidden" in lower or "api key or user id" in lower
+    )
+
+
 def error_for_status(
     status: int,
     server_message: str,
@@ -159,8 +165,10 @@ def error_for_status(
         return RateLimited(text, retry_after=retry_after, **kw)
     if status >= 500:
         return ServerError(text, **kw)
-    # "Invalid API Key" is a 400 in Orshot's error reference and a 403 on the publish page.
-    if status == 401 or (status in (400, 403) and "invalid api key" in lower):
+    # "Invalid API Key" is a 400 in Orshot's error reference and a 403 on the publish page;
+    # the reference also answers 400 "Access Forbidden: The API Key or User ID do not exist"
+    # for a revoked key, and 403 "Access Forbidden: Authorization header is missing".
+    if status == 401 or (status in (400, 403) and _is_auth_refusal(lower)):
         return AuthError(text, **kw)
     if status == 403:
         if any(word in lower for word in ("paid plan", "subscription", "quota", "upgrade")):

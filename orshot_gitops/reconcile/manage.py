@@ -16,6 +16,7 @@ from orshot_gitops.content.compile import Compiler
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.errors import Severity, UserError
+from orshot_gitops.reconcile.failures import failure_of
 from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step
 
 
@@ -32,6 +33,10 @@ class Row:
     action: str | None
     orshot_post_id: int | None
     attempts: int
+    # A failed record: "permanent" (waits for a change to the post, or a reconnect) or
+    # "transient" (tried again from `next_try_at`); None otherwise.
+    failure: str | None = None
+    next_try_at: str | None = None
 
 
 def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
@@ -51,6 +56,8 @@ def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
                 action=record.action,
                 orshot_post_id=record.post_id,
                 attempts=record.attempts,
+                failure=failure_of(record) if record.status is AccountStatus.FAILED else None,
+                next_try_at=record.next_try_at if record.status is AccountStatus.FAILED else None,
             )
         )
     return rows

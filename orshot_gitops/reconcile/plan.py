@@ -17,6 +17,7 @@ from typing import Any
 from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.reconcile.failures import needs_reconnect, waiting_reason
 from orshot_gitops.reconcile.held import move_reason, split_held
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
@@ -37,6 +38,7 @@ class Kind(str, enum.Enum):
     PAST_SCHEDULE = "past-schedule"  # never sent and its time has passed: an error
     AMBIGUOUS = "ambiguous"  # no history says it is new: it may be a recorded post moved
     RECORD_MISSING = "record-missing"  # in the reconciled commit, yet unrecorded: not new
+    WAITING = "waiting"  # failed: waits for a change (permanent) or its next try (transient)
 
     @property
     def sends(self) -> bool:
@@ -442,10 +444,20 @@ def _rule(
                 f"failed before ({record.error or 'no reason given'}), and its schedule{when} has passed",
                 "error",
             )
+        waiting = waiting_reason(record, fingerprint, now)
+        if waiting is not None:
+            return Kind.WAITING, waiting, "warning"
         attempt = f" (attempt {record.attempts + 1})" if record.attempts else ""
+        # Same post, account needing a reconnect: apply asks Orshot for the account's health
+        # first and sends nothing while it still needs one.
+        health = (
+            ", once Orshot reports the account reconnected"
+            if record.fingerprint == fingerprint and needs_reconnect(record)
+            else ""
+        )
         return (
             Kind.RETRY,
-            f"failed before: {record.error or 'no reason given'}; {new_verb}{attempt}",
+            f"failed before: {record.error or 'no reason given'}; {new_verb}{health}{attempt}",
             "",
         )
     if live:

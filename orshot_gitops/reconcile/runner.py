@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from orshot_gitops.errors import UserError
-from orshot_gitops.orshot.client import ApiError, OrshotClient
+from orshot_gitops.orshot.client import ApiError, AuthError, OrshotClient
 from orshot_gitops.reconcile.claims import (
     MAX_PUSH_RACES,
     ClaimKeeper,
@@ -134,7 +134,9 @@ def run_apply(
             progress,
             dead,
         )
-        plan, state = _plan_and_mark(root, git, now, options, branch, keeper, client_factory)
+        plan, state, unhealthy = _plan_and_mark(
+            root, git, now, options, branch, keeper, client_factory
+        )
         if plan.errors or plan.paused or not plan.has_changes:
             return _finish_without_sending(root, git, plan, state, options, branch)
         if not options.push:
@@ -155,10 +157,16 @@ def run_apply(
                 should_stop=should_stop,
                 settle_after=options.settle_after,
                 claims=keeper,
+                needs_reconnect=unhealthy,
             )
             outcomes = applier.run()
         final = keeper.end(applier.state)
-        if plan.head is not None and not plan.errors and not plan.holds_back:
+        if (
+            plan.head is not None
+            and not plan.errors
+            and not plan.holds_back
+            and not applier.unrecorded
+        ):
             final = final.with_commit(plan.head)
         final = write_state(root, final)
         base = keeper.pushed or marked_state
@@ -174,15 +182,18 @@ def _plan_and_mark(
     branch: str | None,
     keeper: ClaimKeeper,
     client_factory: Callable[[], OrshotClient],
-) -> tuple[Plan, State]:
+) -> tuple[Plan, State, frozenset[int]]:
     for _ in range(MAX_PUSH_RACES):
         plan, _, state = make_plan(root, git, now())
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
+        unhealthy: frozenset[int] = frozenset()
+        if not plan.errors and not plan.paused and plan.sending:
+            unhealthy = _check_key(client_factory)
         if not plan.errors and not plan.paused:
             _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or plan.paused or not plan.sending:
-            return plan, state
+            return plan, state, unhealthy
         marked = mark_intents(state, plan, now(), keeper.run_id, options.settle_after, keeper.dead)
         marked = write_state(root, marked)
         git.commit_paths([STATE_PATH], _intent_message(plan, keeper.run_id))
@@ -191,7 +202,7 @@ def _plan_and_mark(
         # so it is not ours that is there: count it as lost, like a rejection.
         if not result.rejected and not result.up_to_date:
             keeper.pushed_intents(marked)
-            return plan, marked
+            return plan, marked, unhealthy
         # Another run pushed first. Nothing was sent for our intents: take theirs, plan again.
         git.fetch(options.remote, branch)
         remote = git.remote_head(options.remote, branch)
@@ -203,6 +214,29 @@ def _plan_and_mark(
                 hint="make a new plan: a saved plan is only valid for the commit it was made on",
             )
     raise UserError("other runs kept pushing first", hint="run apply again when they are done")
+
+
+def _check_key(client_factory: Callable[[], OrshotClient]) -> frozenset[int]:
+    """Before anything is written: one cheap authenticated request (the accounts, with their
+    health). A wrong or revoked key stops the run here, with one message and nothing recorded
+    or committed; a key that worked would otherwise record its refusal on every post, over
+    the real errors. Returns the accounts Orshot says need a reconnect."""
+    try:
+        with client_factory() as client:
+            accounts = client.list_accounts(include_health=True)
+    except AuthError as error:
+        raise AuthError(
+            f"Orshot refused the API key: {error.server_message or error.message}",
+            status=error.status,
+            hint=f"nothing was sent or recorded; {AuthError.default_hint}",
+        ) from None
+    except ApiError as error:
+        raise UserError(
+            f"could not reach Orshot to check the API key: {error.message}",
+            hint="nothing was sent or recorded; run apply again",
+            code="key-check",
+        ) from None
+    return frozenset(a.id for a in accounts if a.requires_reconnect)
 
 
 def _refuse_what_went_out(

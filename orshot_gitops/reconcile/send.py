@@ -26,17 +26,16 @@ from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.orshot.client import (
     AccountResult,
     ApiError,
-    AuthError,
     BadRequest,
     NotFound,
     OrshotClient,
-    PaidPlanRequired,
     PublishRequest,
-    UnknownOutcome,
 )
 from orshot_gitops.reconcile.claims import ClaimChecks, Claims
+from orshot_gitops.reconcile.failures import classify_result, failed_fields
 from orshot_gitops.reconcile.held import options_fingerprint
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
+from orshot_gitops.reconcile.send_failed import FailedSteps, Stop
 from orshot_gitops.reconcile.send_held import HeldPosts
 from orshot_gitops.reconcile.settle import SettleSteps, as_sent
 from orshot_gitops.state.model import (
@@ -50,7 +49,6 @@ from orshot_gitops.state.model import (
 )
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
-_FATAL = (AuthError, PaidPlanRequired)
 
 
 @dataclass(frozen=True)
@@ -74,11 +72,7 @@ class Outcome:
 Progress = Callable[[str], None]
 
 
-class Stop(Exception):
-    """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
-
-
-class Applier(HeldPosts, SettleSteps, ClaimChecks):
+class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks):
     """Runs one plan. `save(state)` persists every change (atomic write; in CI also a commit)."""
 
     def __init__(
@@ -93,8 +87,12 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
         should_stop: Callable[[], bool] = lambda: False,
         settle_after: timedelta = timedelta(minutes=15),
         claims: Claims | None = None,
+        needs_reconnect: frozenset[int] = frozenset(),
     ) -> None:
         self.client = client
+        self.needs_reconnect = needs_reconnect  # account ids Orshot reports unhealthy
+        # An edit refused before it was sent, with no record to keep it in the next plan.
+        self.unrecorded = False
         self.claims = claims
         self.run_id = claims.run_id if claims is not None else None
         self._drafted_here: set[int] = set()  # drafts this run created (may discard its own)
@@ -153,7 +151,9 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
         elif kind in (Kind.EDIT, Kind.PUBLISH_DRAFT):
             self._edit(group)
         else:
-            self._create(group)
+            group = self._healthy(group)
+            if group:
+                self._create(group)
 
     # --- state helpers ----------------------------------------------------------------------
 
@@ -186,11 +186,15 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
         stamp = self._stamp()
         for action in actions:
             current = self.state.account(action.post_id, action.account)
-            # An attempt is a try at sending this account, not each request of the protocol.
-            attempts = (current.attempts if current else 0) + (
-                1 if step is Step.DRAFT or not current else 0
+            # An attempt is a try at sending this account, not each request of the protocol;
+            # they count per revision: a new revision starts again at one.
+            earlier = current if current and current.revision == action.revision else None
+            if current and step is not Step.DRAFT:
+                earlier = current  # a later step of the same try
+            attempts = (earlier.attempts if earlier else 0) + (
+                1 if step is Step.DRAFT or not earlier else 0
             )
-            first = current.first_attempt_at if current and current.first_attempt_at else stamp
+            first = earlier.first_attempt_at if earlier and earlier.first_attempt_at else stamp
             changes: dict[str, Any] = {
                 "status": AccountStatus.PENDING,
                 "step": step,
@@ -211,6 +215,8 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
                     url=None,
                     error=None,
                     action=None,
+                    failure=None,
+                    next_try_at=None,
                     scheduled_for=action.scheduled_for,
                     earlier_post_ids=current.owned_post_ids() if current else (),
                     options_fingerprint=options_fingerprint(action.platform_options),
@@ -267,10 +273,17 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
         else:
             account_status = AccountStatus.FAILED
         final_step = None if account_status is not AccountStatus.FAILED else Step.DRAFT
+        failure: dict[str, Any] = {"failure": None, "next_try_at": None}
+        if account_status is AccountStatus.FAILED:
+            attempts = self._attempts(action)
+            failure = failed_fields(
+                classify_result(result.error, result.action), attempts, self.now()
+            )
         self._record(
             action,
             status=account_status,
             step=final_step,
+            **failure,
             post_id=post_id,
             url=result.url,
             error=result.error,
@@ -293,27 +306,6 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
     def _current_fingerprint(self, action: Action) -> str:
         record = self.state.account(action.post_id, action.account)
         return record.fingerprint if record else ""
-
-    def _failed(
-        self, actions: Sequence[Action], error: ApiError, step: Step, *, held: bool = False
-    ) -> None:
-        """Record a request that did not succeed: `unknown` when it may have been done.
-
-        `held`: the request acted on a post Orshot already holds (phase two, an edit). Whatever
-        the error, only reading that post by id can say what it did, so the record stays
-        `unknown`, with its post id, and the next run settles it by id. Recorded as `failed`,
-        the plan would retry with a new post beside the held one: a public duplicate if the
-        first went out (an answer lost after the retries) or fires on its schedule.
-        """
-        unknown = isinstance(error, UnknownOutcome) or error.after_uncertain_attempt or held
-        status = AccountStatus.UNKNOWN if unknown else AccountStatus.FAILED
-        message = error.message
-        for action in actions:
-            self._record(action, status=status, step=step, error=message)
-            self._outcome(action, status.value, error=message)
-        self.save()
-        if isinstance(error, _FATAL):
-            raise Stop(f"stopped: {message}")
 
     # --- steps ----------------------------------------------------------------------------
 
@@ -374,10 +366,12 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
         actions = self._still_claimed(actions)
         if not actions:
             return
+        first = actions[0]
+        if first.mode == "schedule" and self._too_soon(actions):
+            return  # before any draft: nothing is left behind in Orshot
         media = self._media(actions)
         if media is None:
             return
-        first = actions[0]
         self._intent(
             actions,
             Step.DRAFT,
@@ -451,6 +445,8 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
         if len(self._still_claimed(actions, shared=post_id)) < len(actions):
             return
         if first.mode == "schedule":
+            if self._too_soon(actions):
+                return
             self._intent(actions, Step.SCHEDULE, post_id=post_id)
             try:
                 post = self.client.update_post(
@@ -460,7 +456,15 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
                     accounts=[a.account_id for a in actions],
                 )
             except NotFound as error:
-                self._failed(actions, error, Step.DRAFT)  # the draft is gone: nothing is held
+                self._failed(
+                    actions, error, Step.DRAFT, draft_gone=True
+                )  # the draft is gone: nothing is held
+                return
+            except BadRequest as error:
+                if error.after_uncertain_attempt:
+                    self._failed(actions, error, Step.SCHEDULE, held=True)
+                else:
+                    self._schedule_refused(actions, post_id, error)
                 return
             except ApiError as error:
                 self._failed(actions, error, Step.SCHEDULE, held=True)
@@ -481,7 +485,9 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
                 self._failed(actions, error, Step.PUBLISH, held=True)
             return
         except NotFound as error:
-            self._failed(actions, error, Step.DRAFT)  # the draft is gone: nothing went out
+            self._failed(
+                actions, error, Step.DRAFT, draft_gone=True
+            )  # the draft is gone: nothing went out
             return
         except ApiError as error:
             # Publishing by id is guarded: the next run reads the post and settles it.

@@ -27,12 +27,14 @@ from typing import TYPE_CHECKING, Any
 from orshot_gitops.content.compile import fingerprint
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.orshot.client import ApiError, NotFound, Post
+from orshot_gitops.reconcile.failures import schedule_too_soon
 from orshot_gitops.reconcile.held import payload_key, split_held
 from orshot_gitops.reconcile.plan import Action, Kind, group_key
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from orshot_gitops.orshot.client import AccountResult, OrshotClient
 
@@ -44,13 +46,21 @@ class HeldPosts:
         client: OrshotClient
         state: State
         progress: Callable[[str], None]
+        now: Callable[[], datetime]
+        unrecorded: bool
 
         def save(self) -> None: ...
         def _record(self, item: Action, /, **changes: Any) -> AccountState: ...
         def _intent(self, actions: Sequence[Action], step: Step, **extra: Any) -> None: ...
         def _outcome(self, item: Action, status: str, /, **details: Any) -> None: ...
         def _failed(
-            self, actions: Sequence[Action], error: ApiError, step: Step, *, held: bool = False
+            self,
+            actions: Sequence[Action],
+            error: ApiError,
+            step: Step,
+            *,
+            held: bool = False,
+            draft_gone: bool = False,
         ) -> None: ...
         def _results(
             self, actions: Sequence[Action], results: Sequence[AccountResult], post_id: int
@@ -125,12 +135,24 @@ class HeldPosts:
             fields["status"] = "draft"
         elif first.mode == "schedule":
             fields.update(status="scheduled", scheduled_for=first.scheduled_for)
+            why = schedule_too_soon(first.scheduled_for, self.now())
+            if why is not None:
+                # Orshot would refuse it (400) and keep the post as it is: nothing is sent
+                # and the record stays true (what Orshot holds, as it holds it).
+                for action in keep:
+                    self._outcome(action, "failed", error=why, orshot_post_id=post_id)
+                # No record changed, so the reconciled commit must not move past this edit:
+                # the next run's diff would not see it, and the edit would be lost.
+                self.unrecorded = True
+                return
         self._intent(keep, Step.PATCH, post_id=post_id)
         self.progress(f"editing   {first.post_id} (Orshot post {post_id})")
         try:
             post = self.client.update_post(post_id, **fields)
         except NotFound as error:
-            self._failed(keep, error, Step.DRAFT)  # discarded meanwhile: nothing is held
+            self._failed(
+                keep, error, Step.DRAFT, draft_gone=True
+            )  # discarded meanwhile: nothing is held
             return
         except ApiError as error:
             self._failed(keep, error, Step.PATCH, held=True)

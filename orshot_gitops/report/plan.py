@@ -27,6 +27,7 @@ _SYMBOLS = {
     Kind.PAST_SCHEDULE: "✗",
     Kind.AMBIGUOUS: "✗",
     Kind.RECORD_MISSING: "✗",
+    Kind.WAITING: "…",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

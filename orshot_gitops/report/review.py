@@ -42,6 +42,7 @@ _WHAT = {
     Kind.PAST_SCHEDULE: "❌ schedule passed",
     Kind.AMBIGUOUS: "❌ held back: moved or new?",
     Kind.RECORD_MISSING: "❌ held back: record missing",
+    Kind.WAITING: "⏸️ failed: waits",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}

@@ -102,9 +102,8 @@ class App:
         if fault.server_error:  # before anything: no auth, no rate limit, no work
             return self._api_reply(endpoint, 500, {"error": "Internal server error"}, self._peek())
         if not self._authorized(authorization):
-            return self._api_reply(
-                endpoint, 403, {"error": "Missing or invalid API key"}, self._peek()
-            )
+            status, message = self._refusal(authorization)
+            return self._api_reply(endpoint, status, {"error": message}, self._peek())
         with self.lock:
             now = self._clock()
             verdict = self._window.hit(now)
@@ -163,6 +162,17 @@ class App:
                 route.handler, params, query, b"", now, method, time.perf_counter()
             )
         return self._reply(status, payload, self._peek())
+
+    def _refusal(self, authorization: str | None) -> tuple[int, str]:
+        """How Orshot answers a request it does not authenticate (see AUTH_ANSWERS)."""
+        if self.config.auth_answers != "error-reference":
+            return 403, "Missing or invalid API key"
+        scheme, _, key = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return 403, "Access Forbidden: Authorization header is missing"
+        if key.strip() in self.config.revoked_keys:
+            return 400, "Access Forbidden: The API Key or User ID do not exist"
+        return 400, "Access Forbidden: Invalid API Key"
 
     def _authorized(self, authorization: str | None) -> bool:
         scheme, _, key = (authorization or "").strip().partition(" ")

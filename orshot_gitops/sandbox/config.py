@@ -25,6 +25,8 @@ class SandboxAccount:
     username: str
     name: str
     token_expired: bool = False
+    # The platform keeps refusing for now: every send fails "Rate limited by platform".
+    platform_rate_limited: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,13 @@ _TOP_LEVEL_KEYS = (
     "templates",
     "faults",
     "processing_seconds",
+    "revoked_keys",
+    "auth_answers",
 )
+# How a refused key is answered: the publish page's single 403, or the error reference's
+# forms (400 "Access Forbidden: Invalid API Key", 400 "... do not exist" for a revoked key,
+# 403 "Access Forbidden: Authorization header is missing").
+AUTH_ANSWERS = ("publish-page", "error-reference")
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,10 @@ class SandboxConfig:
     faults: Faults = Faults()
     # How long an Instagram/TikTok post stays `processing` when nobody calls sync.
     processing_seconds: float = 2.0
+    # Keys that once worked and were revoked: refused like any unknown key, but answered
+    # "The API Key or User ID do not exist" under the error reference's forms.
+    revoked_keys: tuple[str, ...] = ()
+    auth_answers: str = "publish-page"
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -120,6 +132,10 @@ class SandboxConfig:
                 if "processing_seconds" in data
                 else base.processing_seconds
             ),
+            revoked_keys=_api_keys(data["revoked_keys"], "revoked_keys")
+            if "revoked_keys" in data
+            else base.revoked_keys,
+            auth_answers=_auth_answers(data.get("auth_answers", base.auth_answers)),
         )
 
     @classmethod
@@ -207,9 +223,16 @@ def _list(where: str, value: object) -> list[object]:
     return list(value)
 
 
-def _api_keys(value: object) -> tuple[str, ...]:
+def _auth_answers(value: object) -> str:
+    answers = _string("auth_answers", value)
+    if answers not in AUTH_ANSWERS:
+        raise UserError(f"sandbox config: auth_answers must be one of {', '.join(AUTH_ANSWERS)}")
+    return answers
+
+
+def _api_keys(value: object, where: str = "api_keys") -> tuple[str, ...]:
     # Never put a key's value in a message: the message may end up in CI logs.
-    return tuple(_string(f"api_keys[{i}]", key) for i, key in enumerate(_list("api_keys", value)))
+    return tuple(_string(f"{where}[{i}]", key) for i, key in enumerate(_list(where, value)))
 
 
 def _rate_limit(value: object, base: RateLimit) -> RateLimit:
@@ -231,7 +254,7 @@ def _accounts(value: object) -> tuple[SandboxAccount, ...]:
         _no_unknown_keys(
             f"sandbox config: {where}",
             data,
-            ("id", "platform", "username", "name", "token_expired"),
+            ("id", "platform", "username", "name", "token_expired", "platform_rate_limited"),
         )
         for key in ("id", "platform", "username"):
             if key not in data:
@@ -243,8 +266,10 @@ def _accounts(value: object) -> tuple[SandboxAccount, ...]:
                 + ", ".join(sorted(PLATFORM_NAMES))
             )
         expired = data.get("token_expired", False)
-        if not isinstance(expired, bool):
-            raise UserError(f"sandbox config: {where}.token_expired must be true or false")
+        limited = data.get("platform_rate_limited", False)
+        for key, flag in (("token_expired", expired), ("platform_rate_limited", limited)):
+            if not isinstance(flag, bool):
+                raise UserError(f"sandbox config: {where}.{key} must be true or false")
         username = _string(f"{where}.username", data["username"])
         accounts.append(
             SandboxAccount(
@@ -252,7 +277,8 @@ def _accounts(value: object) -> tuple[SandboxAccount, ...]:
                 platform=platform,
                 username=username,
                 name=_string(f"{where}.name", data.get("name", username)),
-                token_expired=expired,
+                token_expired=bool(expired),
+                platform_rate_limited=bool(limited),
             )
         )
     return tuple(accounts)

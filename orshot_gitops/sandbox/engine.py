@@ -17,6 +17,7 @@ from orshot_gitops.sandbox.model import (
     DUPLICATE_ERROR,
     FAILED,
     LIVE,
+    PLATFORM_RATE_LIMITED_ERROR,
     PROCESSING,
     PUBLISHED,
     SCHEDULED,
@@ -111,6 +112,8 @@ class Workspace:
                 targets.append(
                     replace(target, status=FAILED, error=TOKEN_EXPIRED_ERROR, action="reconnect")
                 )
+            elif account.platform_rate_limited:
+                targets.append(replace(target, status=FAILED, error=PLATFORM_RATE_LIMITED_ERROR))
             elif self._is_duplicate(post, target.account_id, count_scheduled=count_scheduled):
                 targets.append(replace(target, status=FAILED, error=DUPLICATE_ERROR))
             elif schedule:

@@ -23,6 +23,7 @@ LIVE = (PUBLISHED, PROCESSING)
 
 TOKEN_EXPIRED_ERROR = "Account token expired — reconnect required"
 DUPLICATE_ERROR = "Duplicate content"
+PLATFORM_RATE_LIMITED_ERROR = "Rate limited by platform"
 DISCONNECTED_ERROR = "Account is no longer connected"
 
 

@@ -112,6 +112,10 @@ class AccountState:
     options_fingerprint: str | None = None
     # The claim: the run that wrote this record's latest intent (claims.py).
     run: str | None = None
+    # A failed record's kind (reconcile/failures.py): "permanent" waits for a change to the
+    # post or the account's health; "transient" waits until `next_try_at` (backoff).
+    failure: str | None = None
+    next_try_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -173,6 +177,8 @@ _OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
     "replaces": None,
     "options_fingerprint": None,
     "run": None,
+    "failure": None,
+    "next_try_at": None,
 }
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 _STATUSES = {status.value: status for status in AccountStatus}

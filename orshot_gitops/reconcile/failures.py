@@ -13,8 +13,9 @@ Pure functions of values: `send.py` records with them, `plan.py` decides with th
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.orshot.errors import (
     ApiError,
@@ -25,6 +26,9 @@ from orshot_gitops.orshot.errors import (
     UnknownOutcome,
 )
 from orshot_gitops.state.model import AccountState
+
+if TYPE_CHECKING:  # plan.py imports this module for its rules
+    from orshot_gitops.reconcile.plan import Action
 
 PERMANENT = "permanent"
 TRANSIENT = "transient"
@@ -76,6 +80,18 @@ def needs_reconnect(record: AccountState) -> bool:
         return True
     lower = (record.error or "").lower()
     return any(word in lower for word in _RECONNECT_WORDS)
+
+
+def waits_for_reconnect(action: Action, record: AccountState | None, unhealthy: Set[int]) -> bool:
+    """A retry of an unchanged post to an account Orshot still reports as needing a
+    reconnect: not sent (nor marked as an intent) until the account is healthy again."""
+    return (
+        action.kind.value == "retry"
+        and record is not None
+        and record.fingerprint == action.fingerprint
+        and needs_reconnect(record)
+        and action.account_id in unhealthy
+    )
 
 
 def failure_of(record: AccountState) -> str:

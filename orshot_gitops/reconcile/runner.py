@@ -31,6 +31,7 @@ from orshot_gitops.reconcile.claims import (
     new_run_id,
     push_state,
 )
+from orshot_gitops.reconcile.failures import waits_for_reconnect
 from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
@@ -194,7 +195,21 @@ def _plan_and_mark(
             _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or plan.paused or not plan.sending:
             return plan, state, unhealthy
-        marked = mark_intents(state, plan, now(), keeper.run_id, options.settle_after, keeper.dead)
+        # A retry that waits for its account's reconnect is not sent, so it is not marked:
+        # marked, its record would forget why it waits, and the run would send it.
+        sendable = tuple(
+            a
+            for a in plan.actions
+            if not waits_for_reconnect(a, state.account(a.post_id, a.account), unhealthy)
+        )
+        marked = mark_intents(
+            state,
+            replace(plan, actions=sendable),
+            now(),
+            keeper.run_id,
+            options.settle_after,
+            keeper.dead,
+        )
         marked = write_state(root, marked)
         git.commit_paths([STATE_PATH], _intent_message(plan, keeper.run_id))
         result = git.push(options.remote, branch)

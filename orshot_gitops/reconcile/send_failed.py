@@ -19,10 +19,10 @@ from orshot_gitops.reconcile.failures import (
     TRANSIENT,
     classify_error,
     failed_fields,
-    needs_reconnect,
     schedule_too_soon,
+    waits_for_reconnect,
 )
-from orshot_gitops.reconcile.plan import Action, Kind
+from orshot_gitops.reconcile.plan import Action
 from orshot_gitops.reconcile.settle import as_sent
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
@@ -133,13 +133,7 @@ class FailedSteps:
         ready = []
         for action in actions:
             record = self.state.account(action.post_id, action.account)
-            waits = (
-                action.kind is Kind.RETRY
-                and record is not None
-                and record.fingerprint == action.fingerprint
-                and needs_reconnect(record)
-                and action.account_id in self.needs_reconnect
-            )
+            waits = waits_for_reconnect(action, record, self.needs_reconnect)
             if waits:
                 self._outcome(
                     action,

@@ -29,6 +29,11 @@ from orshot_gitops.sandbox import SandboxServer
 from orshot_gitops.state.model import STATE_PATH, AccountStatus, State
 from orshot_gitops.state.store import load_state
 
+# Generous: the fault tests are about faults, not pacing. Instagram settles at the first sync.
+FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
+DRAFT_CREATE = "POST /v1/social/publish"
+
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 GIT = ["git", "-c", "advice.detachedHead=false"]
 

@@ -14,10 +14,12 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import SandboxFactory
 from fault_helpers import (
+    DRAFT_CREATE,
+    FAST,
     Gate,
     Remote,
     apply,
@@ -42,9 +44,6 @@ from orshot_gitops.state.model import STATE_PATH, new_state
 from orshot_gitops.state.store import dump_state, parse_state
 from orshot_gitops.vcs.gitrepo import GitRepo, PushResult, open_repo
 
-SandboxFactory = Callable[..., SandboxServer]
-FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
-DRAFT_CREATE = "POST /v1/social/publish"
 SETTLE = timedelta(minutes=15)
 LINEAGE = "0b7c5e4e-2d1a-4e8e-9a3f-6c1d2e3f4a5b"
 T0 = datetime(2026, 12, 1, 9, 0, 0, tzinfo=timezone.utc)

@@ -13,11 +13,13 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from conftest import SandboxFactory
 from fault_helpers import (
+    DRAFT_CREATE,
+    FAST,
     Gate,
     apply,
     assert_created_once,
@@ -44,10 +46,6 @@ from orshot_gitops.state.model import AccountStatus, Step
 from orshot_gitops.state.store import load_state, parse_state
 from orshot_gitops.vcs.gitrepo import open_repo
 
-SandboxFactory = Callable[..., SandboxServer]
-# Generous: the tests are about faults, not pacing. Instagram settles at the first sync.
-FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
-DRAFT_CREATE = "POST /v1/social/publish"
 PUBLISH_BY_ID = "POST /v1/social/posts/{id}/publish"
 READ_BY_ID = "GET /v1/social/posts/{id}"
 

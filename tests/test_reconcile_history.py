@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from conftest import SandboxFactory
 from fault_helpers import (
+    FAST,
     apply,
     assert_no_public_duplicates,
     content_remote,
@@ -19,9 +19,6 @@ from fault_helpers import (
 )
 from fault_helpers import git as fgit
 from reconcile_helpers import CONFIG, Workspace, actions, git, post_yaml
-
-FAST: dict[str, Any] = {"rate_limit": {"requests": 100_000}, "processing_seconds": 0}
-
 
 # --- an account alias renamed (same Orshot id) ------------------------------------------------
 

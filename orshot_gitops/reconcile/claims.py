@@ -19,19 +19,17 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.errors import UserError
 from orshot_gitops.orshot.client import ApiError
 from orshot_gitops.reconcile.plan import Action
+from orshot_gitops.reconcile.recorder import Recorder
 from orshot_gitops.state.merge import merge_states
 from orshot_gitops.state.model import STATE_PATH, AccountState, State
 from orshot_gitops.state.store import load_state, parse_state
 from orshot_gitops.vcs.gitrepo import GitRepo
-
-if TYPE_CHECKING:
-    from orshot_gitops.orshot.client import OrshotClient
 
 MAX_PUSH_RACES = 5
 CHECK_EVERY_SENDS = 10
@@ -310,22 +308,14 @@ class Claims(Protocol):
 _FIELDS = fields(AccountState)
 
 
-class ClaimChecks:
+class ClaimChecks(Recorder):
     """The part of `Applier` that keeps to its claims: it leaves a live run's work alone,
     and stands down where another run took a (post, account) over."""
 
     if TYPE_CHECKING:  # provided by Applier
-        client: OrshotClient
-        state: State
         claims: Claims | None
-        run_id: str | None
         settle_after: timedelta
-        now: Callable[[], datetime]
         _drafted_here: set[int]
-
-        def save(self) -> None: ...
-        def _record(self, item: Action, /, **changes: Any) -> AccountState: ...
-        def _outcome(self, item: Action, status: str, /, **details: Any) -> None: ...
 
     def _owned_by_a_live_run(self, actions: Sequence[Action]) -> bool:
         """Another run claimed these and its heartbeat is fresh: it may be acting on them right

@@ -35,7 +35,8 @@ from orshot_gitops.reconcile.failures import waits_for_reconnect
 from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
-from orshot_gitops.reconcile.send import Applier, Outcome
+from orshot_gitops.reconcile.recorder import Outcome
+from orshot_gitops.reconcile.send import Applier
 from orshot_gitops.state.model import STATE_PATH, AccountStatus, State, Step
 from orshot_gitops.state.store import write_state
 from orshot_gitops.vcs.gitrepo import GitRepo

@@ -16,15 +16,14 @@ Why it never posts twice (DESIGN.md, "The reconciler's rules"):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from orshot_gitops.content.compile import fingerprint
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.orshot.client import (
-    AccountResult,
     ApiError,
     BadRequest,
     NotFound,
@@ -32,14 +31,12 @@ from orshot_gitops.orshot.client import (
     PublishRequest,
 )
 from orshot_gitops.reconcile.claims import ClaimChecks, Claims
-from orshot_gitops.reconcile.failures import classify_result, failed_fields
-from orshot_gitops.reconcile.held import options_fingerprint
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
-from orshot_gitops.reconcile.send_failed import FailedSteps, Stop
+from orshot_gitops.reconcile.recorder import Outcome, Progress, Recorder, Stop
+from orshot_gitops.reconcile.send_failed import FailedSteps
 from orshot_gitops.reconcile.send_held import HeldPosts
 from orshot_gitops.reconcile.settle import SettleSteps, as_sent
 from orshot_gitops.state.model import (
-    AccountState,
     AccountStatus,
     PostState,
     Render,
@@ -48,31 +45,8 @@ from orshot_gitops.state.model import (
     sent_digest,
 )
 
-_FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one (post, account) in this run."""
-
-    post_id: str
-    account: str
-    kind: Kind
-    status: str  # published, scheduled, drafted, processing, failed, unknown, discarded, renamed, skipped
-    url: str | None = None
-    error: str | None = None
-    action: str | None = None
-    orshot_post_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status not in ("failed", "unknown", "skipped")
-
-
-Progress = Callable[[str], None]
-
-
-class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks):
+class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, Recorder):
     """Runs one plan. `save(state)` persists every change (atomic write; in CI also a commit)."""
 
     def __init__(
@@ -154,158 +128,6 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks):
             group = self._healthy(group)
             if group:
                 self._create(group)
-
-    # --- state helpers ----------------------------------------------------------------------
-
-    def save(self) -> None:
-        self.state = self._save(self.state)
-
-    def _stamp(self) -> str:
-        return self.now().isoformat(timespec="seconds")
-
-    def _record(self, item: Action, /, **changes: Any) -> AccountState:
-        # `item`, positional-only: AccountState has a field named `action` (e.g. "reconnect").
-        post = self.state.posts.get(item.post_id)
-        if post is None:
-            post = PostState(path=item.path, revision=item.revision)
-        elif post.path != item.path or post.revision < item.revision:
-            post = replace(post, path=item.path, revision=max(post.revision, item.revision))
-        current = post.accounts.get(item.account)
-        base = current or AccountState(
-            account_id=item.account_id,
-            fingerprint=item.fingerprint or "",
-            revision=item.revision,
-            status=AccountStatus.PENDING,
-        )
-        updated = replace(base, **changes)
-        self.state = self.state.with_post(item.post_id, post.with_account(item.account, updated))
-        return updated
-
-    def _intent(self, actions: Iterable[Action], step: Step, **extra: Any) -> None:
-        """Write-ahead: the step is on disk before its request leaves."""
-        stamp = self._stamp()
-        for action in actions:
-            current = self.state.account(action.post_id, action.account)
-            # An attempt is a try at sending this account, not each request of the protocol;
-            # they count per revision: a new revision starts again at one.
-            earlier = current if current and current.revision == action.revision else None
-            if current and step is not Step.DRAFT:
-                earlier = current  # a later step of the same try
-            attempts = (earlier.attempts if earlier else 0) + (
-                1 if step is Step.DRAFT or not earlier else 0
-            )
-            first = earlier.first_attempt_at if earlier and earlier.first_attempt_at else stamp
-            changes: dict[str, Any] = {
-                "status": AccountStatus.PENDING,
-                "step": step,
-                "attempts": attempts,
-                "first_attempt_at": first,
-                "last_attempt_at": stamp,
-                "group": action.group,
-                "run": self.run_id,
-                **extra,
-            }
-            if step is Step.DRAFT:
-                # A new post for this account: forget the old one's outcome, but keep its id
-                # among the record's earlier posts, so no settle search takes it for an orphan.
-                changes.update(
-                    fingerprint=action.fingerprint or "",
-                    revision=action.revision,
-                    post_id=None,
-                    url=None,
-                    error=None,
-                    action=None,
-                    failure=None,
-                    next_try_at=None,
-                    scheduled_for=action.scheduled_for,
-                    earlier_post_ids=current.owned_post_ids() if current else (),
-                    options_fingerprint=options_fingerprint(action.platform_options),
-                )
-            self._record(action, **changes)
-        self.save()
-        crash_point("after-intent")
-
-    def _outcome(self, item: Action, status: str, /, **details: Any) -> None:
-        self.outcomes.append(Outcome(item.post_id, item.account, item.kind, status, **details))
-        label = {"skipped": "skipped", "unknown": "UNKNOWN"}.get(status, status)
-        extra = details.get("url") or details.get("error") or ""
-        # "[3/18]": how far the run is, so a long, rate-limited run shows what is left.
-        counter = f"[{len(self.outcomes)}/{max(self.total, len(self.outcomes))}]"
-        self.progress(
-            f"{counter} {label:<10} {item.post_id} → {item.account}"
-            + (f"  {extra}" if extra else "")
-        )
-
-    def _results(
-        self, actions: Sequence[Action], results: Sequence[AccountResult], post_id: int
-    ) -> None:
-        """Record per-account results of a publish, a publish by id, a read or a sync."""
-        by_id = {r.account_id: r for r in results if r.account_id is not None}
-        for index, action in enumerate(actions):
-            result = by_id.get(action.account_id)
-            if result is None and len(results) == len(actions):
-                result = results[index]
-            if result is None:
-                self._record(
-                    action,
-                    status=AccountStatus.UNKNOWN,
-                    post_id=post_id,
-                    error="Orshot did not report this account",
-                )
-                self._outcome(
-                    action,
-                    "unknown",
-                    error="Orshot did not report this account",
-                    orshot_post_id=post_id,
-                )
-                continue
-            self._apply_result(action, result, post_id)
-        self.save()
-
-    def _apply_result(self, action: Action, result: AccountResult, post_id: int) -> None:
-        status = result.status
-        if status in ("drafted", "draft"):
-            account_status = AccountStatus.DRAFTED
-        elif status == "processing":
-            account_status = AccountStatus.PROCESSING
-        elif status in _FINAL:
-            account_status = _FINAL[status]
-        else:
-            account_status = AccountStatus.FAILED
-        final_step = None if account_status is not AccountStatus.FAILED else Step.DRAFT
-        failure: dict[str, Any] = {"failure": None, "next_try_at": None}
-        if account_status is AccountStatus.FAILED:
-            attempts = self._attempts(action)
-            failure = failed_fields(
-                classify_result(result.error, result.action), attempts, self.now()
-            )
-        self._record(
-            action,
-            status=account_status,
-            step=final_step,
-            **failure,
-            post_id=post_id,
-            url=result.url,
-            error=result.error,
-            action=result.action,
-            fingerprint=action.fingerprint or self._current_fingerprint(action),
-            revision=action.revision,
-            scheduled_for=action.scheduled_for
-            if account_status is AccountStatus.SCHEDULED
-            else None,
-        )
-        self._outcome(
-            action,
-            account_status.value,
-            url=result.url,
-            error=result.error,
-            action=result.action,
-            orshot_post_id=post_id,
-        )
-
-    def _current_fingerprint(self, action: Action) -> str:
-        record = self.state.account(action.post_id, action.account)
-        return record.fingerprint if record else ""
 
     # --- steps ----------------------------------------------------------------------------
 

@@ -1,97 +1,33 @@
-"""apply, for requests that did not succeed: record each as failed (permanent or transient,
-reconcile/failures.py) or, when it may have been done, as unknown.
-
-A definite answer is never recorded as unknown (DESIGN.md, "Failures: permanent or
-transient"), except where the request acted on a post Orshot already holds: then only reading
-that post by id can say what it did.
-"""
+"""apply, for what Orshot would refuse or has refused: a schedule its own waits brought too
+close is failed before it is sent, a retry waiting for its account's reconnect is skipped, and
+a definite 4xx to scheduling a draft is read back and recorded as an answer, not an unknown
+(DESIGN.md, "Failures: permanent or transient"). Recording failures is recorder.py's."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from orshot_gitops.orshot.client import ApiError, AuthError, PaidPlanRequired, UnknownOutcome
+from orshot_gitops.orshot.client import ApiError
 from orshot_gitops.reconcile.failures import (
     PERMANENT,
     SCHEDULE_HINT,
-    TRANSIENT,
-    classify_error,
     failed_fields,
     schedule_too_soon,
     waits_for_reconnect,
 )
 from orshot_gitops.reconcile.plan import Action
+from orshot_gitops.reconcile.recorder import Recorder
 from orshot_gitops.reconcile.settle import as_sent
-from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from orshot_gitops.orshot.client import AccountResult, OrshotClient
-
-_FATAL = (AuthError, PaidPlanRequired)
+from orshot_gitops.state.model import AccountStatus, Step
 
 
-class Stop(Exception):
-    """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
-
-
-class FailedSteps:
-    """The part of `Applier` that records what did not succeed."""
+class FailedSteps(Recorder):
+    """The part of `Applier` that refuses, before sending, what Orshot would refuse, and
+    records a schedule Orshot refused."""
 
     if TYPE_CHECKING:  # provided by Applier
-        client: OrshotClient
-        state: State
-        now: Callable[[], datetime]
         needs_reconnect: frozenset[int]
-
-        def save(self) -> None: ...
-        def _record(self, item: Action, /, **changes: Any) -> AccountState: ...
-        def _outcome(self, item: Action, status: str, /, **details: Any) -> None: ...
-        def _results(
-            self, actions: Sequence[Action], results: Sequence[AccountResult], post_id: int
-        ) -> None: ...
-
-    def _attempts(self, action: Action) -> int:
-        record = self.state.account(action.post_id, action.account)
-        return record.attempts if record else 1
-
-    def _failed(
-        self,
-        actions: Sequence[Action],
-        error: ApiError,
-        step: Step,
-        *,
-        held: bool = False,
-        draft_gone: bool = False,
-    ) -> None:
-        """Record a request that did not succeed: `unknown` when it may have been done.
-
-        `held`: the request acted on a post Orshot already holds (phase two, an edit). Whatever
-        the error, only reading that post by id can say what it did, so the record stays
-        `unknown`, with its post id, and the next run settles it by id. Recorded as `failed`,
-        the plan would retry with a new post beside the held one: a public duplicate if the
-        first went out (an answer lost after the retries) or fires on its schedule.
-        """
-        unknown = isinstance(error, UnknownOutcome) or error.after_uncertain_attempt or held
-        status = AccountStatus.UNKNOWN if unknown else AccountStatus.FAILED
-        message = error.message
-        # Our own draft gone (discarded in the dashboard): nothing is wrong with the post, so
-        # it is tried again (after a backoff) with a new draft.
-        kind = TRANSIENT if draft_gone else classify_error(error)
-        if kind == PERMANENT and error.hint:
-            message = f"{message} ({error.hint})"
-        for action in actions:
-            failure: dict[str, Any] = {}
-            if not unknown:
-                failure = failed_fields(kind, self._attempts(action), self.now())
-            self._record(action, status=status, step=step, error=message, **failure)
-            self._outcome(action, status.value, error=message)
-        self.save()
-        if isinstance(error, _FATAL):
-            raise Stop(f"stopped: {message}")
 
     def _too_soon(self, actions: Sequence[Action]) -> bool:
         """A schedule this run's own waits brought too close is failed here, not sent: Orshot

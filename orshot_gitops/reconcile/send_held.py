@@ -30,41 +30,16 @@ from orshot_gitops.orshot.client import ApiError, NotFound, Post
 from orshot_gitops.reconcile.failures import schedule_too_soon
 from orshot_gitops.reconcile.held import payload_key, split_held
 from orshot_gitops.reconcile.plan import Action, Kind, group_key
-from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from datetime import datetime
-
-    from orshot_gitops.orshot.client import AccountResult, OrshotClient
+from orshot_gitops.reconcile.recorder import Recorder
+from orshot_gitops.state.model import AccountStatus, Step
 
 
-class HeldPosts:
+class HeldPosts(Recorder):
     """The part of `Applier` that edits, splits and replaces posts Orshot holds."""
 
     if TYPE_CHECKING:  # provided by Applier
-        client: OrshotClient
-        state: State
-        progress: Callable[[str], None]
-        now: Callable[[], datetime]
         unrecorded: bool
 
-        def save(self) -> None: ...
-        def _record(self, item: Action, /, **changes: Any) -> AccountState: ...
-        def _intent(self, actions: Sequence[Action], step: Step, **extra: Any) -> None: ...
-        def _outcome(self, item: Action, status: str, /, **details: Any) -> None: ...
-        def _failed(
-            self,
-            actions: Sequence[Action],
-            error: ApiError,
-            step: Step,
-            *,
-            held: bool = False,
-            draft_gone: bool = False,
-        ) -> None: ...
-        def _results(
-            self, actions: Sequence[Action], results: Sequence[AccountResult], post_id: int
-        ) -> None: ...
         def _media(self, actions: Sequence[Action]) -> tuple[str, ...] | None: ...
         def _create(self, actions: list[Action], replaces: int | None = None) -> None: ...
         def _second_phase(self, actions: Sequence[Action], post_id: int) -> None: ...

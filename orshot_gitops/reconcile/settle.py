@@ -16,18 +16,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from orshot_gitops.orshot.client import ApiError, NotFound, Post, UnknownOutcome
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
-from orshot_gitops.state.model import AccountState, AccountStatus, State, Step, sent_digest
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from orshot_gitops.orshot.client import AccountResult, OrshotClient
-    from orshot_gitops.reconcile.send import Outcome
-
+from orshot_gitops.reconcile.recorder import Recorder
+from orshot_gitops.state.model import AccountStatus, State, Step, sent_digest
 
 _SETTLING = (AccountStatus.PENDING, AccountStatus.UNKNOWN)
 LOST_ANSWER_WAIT = 3.0
@@ -35,26 +29,12 @@ LOST_ANSWER_WAIT = 3.0
 died on the way back has had time to finish at Orshot, and a search then finds what it made."""
 
 
-class SettleSteps:
+class SettleSteps(Recorder):
     """The part of `Applier` that finishes what an interrupted run left."""
 
     if TYPE_CHECKING:  # provided by Applier
-        client: OrshotClient
-        state: State
         plan: Plan
-        outcomes: list[Outcome]
-        run_id: str | None
-        progress: Callable[[str], None]
 
-        def save(self) -> None: ...
-        def _record(self, item: Action, /, **changes: Any) -> AccountState: ...
-        def _outcome(self, item: Action, status: str, /, **details: Any) -> None: ...
-        def _failed(
-            self, actions: Sequence[Action], error: ApiError, step: Step, *, held: bool = False
-        ) -> None: ...
-        def _results(
-            self, actions: Sequence[Action], results: Sequence[AccountResult], post_id: int
-        ) -> None: ...
         def _recorded_media(self, actions: Sequence[Action]) -> tuple[str, ...] | None: ...
         def _create(self, actions: list[Action], replaces: int | None = None) -> None: ...
         def _second_phase(self, actions: Sequence[Action], post_id: int) -> None: ...

@@ -151,3 +151,14 @@ def schedule_too_soon(scheduled_for: str | None, now: datetime) -> str | None:
         f"{int(MIN_SCHEDULE_LEAD.total_seconds())} seconds ahead, and Orshot would refuse it "
         f"({SCHEDULE_HINT})"
     )
+
+
+def refused_before_sending(
+    action: Action, record: AccountState | None, unhealthy: Set[int], now: datetime
+) -> bool:
+    """What `apply` decides not to send before any request: a retry waiting for its account's
+    reconnect, or a schedule already too close. The runner does not mark these as intents."""
+    if waits_for_reconnect(action, record, unhealthy):
+        return True
+    sends_a_schedule = action.kind.sends and action.mode == "schedule"
+    return sends_a_schedule and schedule_too_soon(action.scheduled_for, now) is not None

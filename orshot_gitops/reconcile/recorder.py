@@ -72,6 +72,7 @@ class Recorder:
     run_id: str | None
     outcomes: list[Outcome]
     total: int
+    unmarked: State  # the state before `mark_intents` claimed this run's steps
     _save: Callable[[State], State]
 
     def save(self) -> None:
@@ -141,6 +142,23 @@ class Recorder:
             self._record(action, **changes)
         self.save()
         crash_point("after-intent")
+
+    def _unmark(self, actions: Iterable[Action]) -> None:
+        """A step marked as this run's intent that the run then decided not to send (a
+        schedule its own waits brought too close, an account still waiting for a reconnect):
+        its record goes back to what it was before the mark. Left pending, the next run would
+        settle a request that never left, and the record would forget what Orshot holds."""
+        for action in actions:
+            current = self.state.account(action.post_id, action.account)
+            before = self.unmarked.account(action.post_id, action.account)
+            if current is None or before is None or current.run != self.run_id:
+                continue
+            if current.status is AccountStatus.PENDING:
+                post = self.state.posts[action.post_id]
+                self.state = self.state.with_post(
+                    action.post_id, post.with_account(action.account, before)
+                )
+        self.save()
 
     def _outcome(self, item: Action, status: str, /, **details: Any) -> None:
         self.outcomes.append(Outcome(item.post_id, item.account, item.kind, status, **details))

@@ -31,7 +31,7 @@ from orshot_gitops.reconcile.claims import (
     new_run_id,
     push_state,
 )
-from orshot_gitops.reconcile.failures import waits_for_reconnect
+from orshot_gitops.reconcile.failures import refused_before_sending
 from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
@@ -136,7 +136,7 @@ def run_apply(
             progress,
             dead,
         )
-        plan, state, unhealthy = _plan_and_mark(
+        plan, state, unhealthy, unmarked = _plan_and_mark(
             root, git, now, options, branch, keeper, client_factory
         )
         if plan.errors or plan.paused or not plan.has_changes:
@@ -160,6 +160,7 @@ def run_apply(
                 settle_after=options.settle_after,
                 claims=keeper,
                 needs_reconnect=unhealthy,
+                unmarked=unmarked,
             )
             outcomes = applier.run()
         final = keeper.end(applier.state)
@@ -184,7 +185,9 @@ def _plan_and_mark(
     branch: str | None,
     keeper: ClaimKeeper,
     client_factory: Callable[[], OrshotClient],
-) -> tuple[Plan, State, frozenset[int]]:
+) -> tuple[Plan, State, frozenset[int], State]:
+    """The plan, the state it runs on (with this run's intents marked and pushed, with
+    --push), the accounts Orshot reports as needing a reconnect, and the state before marks."""
     for _ in range(MAX_PUSH_RACES):
         plan, _, state = make_plan(root, git, now())
         if options.plan_file is not None:
@@ -195,13 +198,17 @@ def _plan_and_mark(
         if not plan.errors and not plan.paused:
             _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or plan.paused or not plan.sending:
-            return plan, state, unhealthy
-        # A retry that waits for its account's reconnect is not sent, so it is not marked:
-        # marked, its record would forget why it waits, and the run would send it.
+            return plan, state, unhealthy, state
+        # What the applier will refuse to send is not marked: marked and pushed, its record
+        # would say a request is under way that never leaves (the applier restores a mark
+        # that turns out refused later in the run, after its own waits).
+        marked_at = now()
         sendable = tuple(
             a
             for a in plan.actions
-            if not waits_for_reconnect(a, state.account(a.post_id, a.account), unhealthy)
+            if not refused_before_sending(
+                a, state.account(a.post_id, a.account), unhealthy, marked_at
+            )
         )
         marked = mark_intents(
             state,
@@ -218,7 +225,7 @@ def _plan_and_mark(
         # so it is not ours that is there: count it as lost, like a rejection.
         if not result.rejected and not result.up_to_date:
             keeper.pushed_intents(marked)
-            return plan, marked, unhealthy
+            return plan, marked, unhealthy, state
         # Another run pushed first. Nothing was sent for our intents: take theirs, plan again.
         git.fetch(options.remote, branch)
         remote = git.remote_head(options.remote, branch)
@@ -368,7 +375,8 @@ def mark_intents(
                 fingerprint=action.fingerprint or "",
                 revision=action.revision,
                 status=AccountStatus.PENDING,
-                attempts=record.attempts if record else 0,
+                # Attempts count per revision: the applier's intent adds this one.
+                attempts=record.attempts if record and record.revision == action.revision else 0,
                 first_attempt_at=stamp,
                 group=action.group,
                 # A new post replaces the one held: that one stays this record's.

@@ -62,8 +62,10 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, Recorder):
         settle_after: timedelta = timedelta(minutes=15),
         claims: Claims | None = None,
         needs_reconnect: frozenset[int] = frozenset(),
+        unmarked: State | None = None,
     ) -> None:
         self.client = client
+        self.unmarked = state if unmarked is None else unmarked
         self.needs_reconnect = needs_reconnect  # account ids Orshot reports unhealthy
         # An edit refused before it was sent, with no record to keep it in the next plan.
         self.unrecorded = False
@@ -123,9 +125,11 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, Recorder):
         elif kind is Kind.DISCARD:
             self._discard(group)
         elif kind in (Kind.EDIT, Kind.PUBLISH_DRAFT):
-            self._edit(group)
+            group = self._sendable_now(group)
+            if group:
+                self._edit(group)
         else:
-            group = self._healthy(group)
+            group = self._sendable_now(group)
             if group:
                 self._create(group)
 

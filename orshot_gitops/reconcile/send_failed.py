@@ -16,7 +16,7 @@ from orshot_gitops.reconcile.failures import (
     schedule_too_soon,
     waits_for_reconnect,
 )
-from orshot_gitops.reconcile.plan import Action
+from orshot_gitops.reconcile.plan import Action, Kind
 from orshot_gitops.reconcile.recorder import Recorder
 from orshot_gitops.reconcile.settle import as_sent
 from orshot_gitops.state.model import AccountStatus, Step
@@ -28,6 +28,7 @@ class FailedSteps(Recorder):
 
     if TYPE_CHECKING:  # provided by Applier
         needs_reconnect: frozenset[int]
+        unrecorded: bool
 
     def _too_soon(self, actions: Sequence[Action]) -> bool:
         """A schedule this run's own waits brought too close is failed here, not sent: Orshot
@@ -63,20 +64,42 @@ class FailedSteps(Recorder):
             self._outcome(action, "failed", error=message, orshot_post_id=post_id)
         self.save()
 
-    def _healthy(self, actions: list[Action]) -> list[Action]:
-        """The retries that may be sent: a (post, account) that failed for a reconnect and has
-        not changed waits while Orshot still reports the account as needing one."""
-        ready = []
+    def _sendable_now(self, actions: list[Action]) -> list[Action]:
+        """The actions that may go on to their claim check and request. The others are what
+        the runner did not mark as intents (failures.refused_before_sending), decided again
+        here with the run's clock: a retry that waits for its account's reconnect, and a
+        schedule already too close for Orshot to take."""
+        ready, too_soon = [], []
         for action in actions:
             record = self.state.account(action.post_id, action.account)
-            waits = waits_for_reconnect(action, record, self.needs_reconnect)
-            if waits:
+            if waits_for_reconnect(action, record, self.needs_reconnect):
+                self._unmark([action])
                 self._outcome(
                     action,
                     "skipped",
                     error="Orshot still reports the account as needing a reconnect: not sent "
                     "(reconnect it in Orshot's dashboard, Social Accounts)",
                 )
+            elif action.mode == "schedule" and schedule_too_soon(action.scheduled_for, self.now()):
+                too_soon.append(action)
             else:
                 ready.append(action)
+        held = [a for a in too_soon if a.kind in (Kind.EDIT, Kind.PUBLISH_DRAFT)]
+        if held:
+            why = schedule_too_soon(held[0].scheduled_for, self.now())
+            record = self.state.account(held[0].post_id, held[0].account)
+            self._held_too_soon(held, why or "", record.post_id if record else None)
+        fresh = [a for a in too_soon if a.kind not in (Kind.EDIT, Kind.PUBLISH_DRAFT)]
+        if fresh:
+            self._too_soon(fresh)
         return ready
+
+    def _held_too_soon(self, actions: Sequence[Action], why: str, post_id: int | None) -> None:
+        """An edit of a post Orshot holds, to a schedule too close: Orshot would refuse it
+        (400) and keep the post as it is, so nothing is sent and the record stays what Orshot
+        holds. No record changed, so the reconciled commit must not move past this edit: the
+        next run's diff would not see it, and the edit would be lost."""
+        self._unmark(actions)
+        for action in actions:
+            self._outcome(action, "failed", error=why, orshot_post_id=post_id)
+        self.unrecorded = True

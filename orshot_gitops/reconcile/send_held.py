@@ -38,7 +38,10 @@ class HeldPosts(Recorder):
     """The part of `Applier` that edits, splits and replaces posts Orshot holds."""
 
     if TYPE_CHECKING:  # provided by Applier
-        unrecorded: bool
+
+        def _held_too_soon(
+            self, actions: Sequence[Action], why: str, post_id: int | None
+        ) -> None: ...
 
         def _media(self, actions: Sequence[Action]) -> tuple[str, ...] | None: ...
         def _create(self, actions: list[Action], replaces: int | None = None) -> None: ...
@@ -111,14 +114,8 @@ class HeldPosts(Recorder):
         elif first.mode == "schedule":
             fields.update(status="scheduled", scheduled_for=first.scheduled_for)
             why = schedule_too_soon(first.scheduled_for, self.now())
-            if why is not None:
-                # Orshot would refuse it (400) and keep the post as it is: nothing is sent
-                # and the record stays true (what Orshot holds, as it holds it).
-                for action in keep:
-                    self._outcome(action, "failed", error=why, orshot_post_id=post_id)
-                # No record changed, so the reconciled commit must not move past this edit:
-                # the next run's diff would not see it, and the edit would be lost.
-                self.unrecorded = True
+            if why is not None:  # this run's own waits brought it too close
+                self._held_too_soon(keep, why, post_id)
                 return
         self._intent(keep, Step.PATCH, post_id=post_id)
         self.progress(f"editing   {first.post_id} (Orshot post {post_id})")

@@ -14,7 +14,10 @@ import pytest
 from conftest import SandboxFactory
 from reconcile_helpers import API_KEY, CONFIG, Workspace, actions, git, post_yaml, sandbox_config
 
+from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
 from orshot_gitops.sandbox import SandboxConfig
+from orshot_gitops.vcs.gitrepo import open_repo
 
 
 def _ws(
@@ -388,3 +391,45 @@ def test_the_key_check_names_an_auth_failure_in_each_documented_form() -> None:
     ):
         error = error_for_status(status, message, method="GET", path="/v1/social/accounts")
         assert isinstance(error, AuthError), (status, message)
+
+
+def test_a_marked_edit_that_this_runs_waits_bring_too_close_is_unmarked(ws: Workspace) -> None:
+    """Marked and pushed as an intent, then refused: the run's own waits (here a clock that
+    jumps while it edits the post before) brought the schedule too close. The record goes
+    back to what Orshot holds, on disk and on the remote, and nothing is sent for it."""
+    ws.post("2026/a", post_yaml("First.", accounts=("x",), schedule="2099-01-05T09:00"))
+    ws.post("2026/b", post_yaml("Second.", accounts=("x",), schedule="2099-01-06T09:00"))
+    assert ws.apply().code == 0
+    held = ws.record("2026/b", "x")
+    start = datetime.now(timezone.utc)
+    ws.post("2026/a", post_yaml("First, edited.", accounts=("x",), schedule="2099-01-05T09:00"))
+    ws.post(
+        "2026/b",
+        post_yaml("Second.", accounts=("x",), schedule=_iso(start + timedelta(seconds=100))),
+    )
+    patches = ws.calls("PATCH /v1/social/posts/{id}")
+    jumped = timedelta(0)
+
+    def progress(line: str) -> None:
+        nonlocal jumped
+        if line.startswith("editing") and "2026/a" in line:
+            jumped = timedelta(seconds=60)  # the run waited a minute after editing 2026/a
+
+    with open_repo(ws.root) as repo:
+        report = run_apply(
+            ws.root,
+            repo,
+            lambda: OrshotClient(ws.sandbox.base_url, API_KEY),
+            lambda: datetime.now(timezone.utc) + jumped,
+            ApplyOptions(push=True),
+            progress=progress,
+        )
+    assert {(o.post_id, o.status) for o in report.outcomes} == {
+        ("2026/a", "scheduled"),
+        ("2026/b", "failed"),
+    }
+    assert ws.calls("PATCH /v1/social/posts/{id}") == patches + 1  # 2026/a only
+    assert ws.record("2026/b", "x") == held
+    git(ws.root, "fetch", "--quiet", "origin")
+    remote = json.loads(git(ws.root, "show", "origin/main:.orshot/state.json"))
+    assert remote["posts"]["2026/b"]["accounts"]["x"] == held

@@ -115,6 +115,32 @@ def test_a_record_dropped_by_checkout_theirs_is_record_missing_not_new(ws: Works
     assert len(ws.sent()) == before
 
 
+def test_checkout_theirs_after_two_clones_each_added_posts_is_record_missing(
+    ws: Workspace,
+) -> None:
+    """The conflict as it happens: this clone added b and applied by hand, CI added c and
+    pushed. `git checkout --theirs` keeps CI's state, whose recorded commit never had b's
+    file, so the recorded commit alone cannot tell b from a new post: this clone's own
+    state, still in the merged history, knows it was sent."""
+    _conflicting_results(ws)
+    git(ws.root, "config", "--remove-section", "merge.orshot-state")
+    subprocess.run(["git", "pull", "--no-rebase", "--no-edit"], cwd=ws.root, capture_output=True)
+    git(ws.root, "checkout", "--theirs", ".orshot/state.json")
+    git(ws.root, "add", ".orshot/state.json")
+    git(ws.root, "commit", "--quiet", "--no-edit")
+    assert "b" not in ws.state()["posts"]
+    before = len(ws.sent())
+    plan = ws.plan_json()
+    assert {(a["post_id"], a["kind"]) for a in plan["actions"]} == {("b", "record-missing")}
+    assert ws.apply().code != 0
+    assert len(ws.sent()) == before  # b is not sent a second time
+    assert ws.cli("refresh", "--rebuild").code == 0
+    ws.commit("rebuilt")
+    assert ws.apply().code == 0
+    sent = _sent_contents(ws)
+    assert len(sent) == len(set(sent)) == 3, sent
+
+
 def test_record_missing_never_found_in_orshot_is_sent_after_rebuild(ws: Workspace) -> None:
     """A post whose record is missing and that Orshot never got: the rebuild looked and found
     nothing, so it is new after all."""

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.errors import UserError
 from orshot_gitops.reconcile.plan import Action, Kind
 from orshot_gitops.state.model import State
+from orshot_gitops.state.store import parse_state
 
 HINT = (
     "'orshot-gitops refresh --rebuild' looks for it in Orshot's Posts Log and records what "
@@ -43,6 +45,33 @@ def records_missing(
         and post_id not in state.posts
         and renames.get(post_id, post_id) not in state.posts
     )
+
+
+def records_lost_in_merge(
+    state: State,
+    versions: Iterable[str],
+    present: Mapping[str, str],
+    renames: Mapping[str, str],
+) -> frozenset[str]:
+    """The post ids present now that a state committed since the recorded commit knew and
+    this one does not (`versions`: those states' texts). The recorded commit alone misses
+    one case: two applies in two clones, each recording posts the other's commit never had,
+    and a conflict resolved with `git checkout --theirs`. The kept side's commit has no file
+    of the other side's posts; the other side's state, still in the merged history, has
+    their records."""
+    unknown = {
+        post_id
+        for post_id in present
+        if post_id not in state.posts and renames.get(post_id, post_id) not in state.posts
+    }
+    lost: set[str] = set()
+    for text in versions if unknown else ():
+        try:
+            other = parse_state(text)
+        except UserError:
+            continue  # a version committed with conflict markers, or hand-broken: no records
+        lost |= {post_id for post_id in unknown if post_id in other.posts}
+    return frozenset(lost)
 
 
 def record_missing_actions(post: CompiledPost) -> list[Action]:

@@ -7,6 +7,7 @@ uncommitted edits join them; everything else is unchanged by construction.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,11 @@ from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
-from orshot_gitops.reconcile.missing import record_missing_actions, records_missing
+from orshot_gitops.reconcile.missing import (
+    record_missing_actions,
+    records_lost_in_merge,
+    records_missing,
+)
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
 from orshot_gitops.state.model import STATE_PATH, State
 from orshot_gitops.state.store import load_state
@@ -61,6 +66,9 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
     if state.commit and not changes.base_missing:
         at_commit = git.tracked_post_files(state.commit, posts_prefix)
         missing = records_missing(state, at_commit, ids, renames, changes.renamed)
+        missing |= records_lost_in_merge(
+            state, _other_state_versions(root, git, state.commit), ids, renames
+        )
 
     full_rescan = changes.reason if changes.full_rescan_needed else ""
     if any(path == CONFIG_FILE or path.startswith(shared[1]) for path in dirty):
@@ -224,3 +232,14 @@ def refuse_uncommitted_inputs(root: Path, git: GitRepo, why: str) -> None:
             hint=f"{why}: commit or stash first",
             code="uncommitted",
         )
+
+
+def _other_state_versions(root: Path, git: GitRepo, since: str) -> Iterator[str]:
+    """The state files committed since `since` that differ from the one checked out: none
+    in the usual run (the one results commit is this file), both sides after a merge."""
+    try:
+        current = (root / STATE_PATH).read_text(encoding="utf-8")
+    except OSError:
+        current = ""
+    # Lazily: read from git only when the plan has a post the state does not know.
+    yield from (text for text in git.versions_since(since, STATE_PATH) if text != current)

@@ -195,7 +195,25 @@ class GitRepo:
                     "reflog", "show", f"-n{reflog_entries}", "--format=%H", ref, ok=None
                 )
                 found += pushed.split()
-        commits = sorted({c for c in found if c})
+        return self._texts_at(sorted({c for c in found if c}), path)
+
+    def versions_since(self, commit: str, path: str) -> list[str]:
+        """The texts of `path` at every commit in `commit..HEAD` that changed it, each
+        distinct version once: the states committed since `commit`, on every side of a merge."""
+        _, out, _ = self._git(
+            # --full-history: a merge that kept one side's file would otherwise hide the
+            # other side's versions, the very ones a `checkout --theirs` dropped.
+            "log",
+            "--full-history",
+            "--format=%H",
+            f"{commit}..HEAD",
+            "--",
+            self._full(path),
+            ok=None,
+        )
+        return self._texts_at(sorted(set(out.split())), path)
+
+    def _texts_at(self, commits: Sequence[str], path: str) -> list[str]:
         if not commits:
             return []
         full = self._full(path)

@@ -37,6 +37,7 @@ def test_init_without_a_key_scaffolds_a_repo_that_validates_and_plans(
         "templates/signature.j2",
     ]
     assert "the sandbox" in out
+    assert "  git init && git add -A" in out  # not a repository yet
     post = (repo / "posts/hello-world.yaml").read_text()
     assert post.startswith("# yaml-language-server: $schema=https://")
     assert "draft: true" in post  # the first merge cannot publish the example by surprise
@@ -61,6 +62,15 @@ def test_init_without_a_key_scaffolds_a_repo_that_validates_and_plans(
     subprocess.run(["git", "commit", "-qm", "init"], cwd=repo, check=True)
     code, out, _ = run(capsys, "plan", "--repo", str(repo))
     assert code == 0 and "Plan: 2 draft; 0 unchanged." in out
+
+
+def test_init_in_a_clone_does_not_say_git_init(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path / "clone")], check=True)
+    code, out, _ = run(capsys, "init", "--repo", str(tmp_path / "clone"))
+    assert code == 0
+    assert "git init" not in out and "  git add -A && git commit" in out
 
 
 def test_init_with_a_key_lists_the_workspace_accounts(

@@ -58,10 +58,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
     said = _register_merge_driver(root)
     if said:
         console.print(said)
+    from orshot_gitops.vcs.mergedriver import inside_git
+
     source = "your workspace" if from_api else "the sandbox (replace them for production)"
+    # Already a repository (init in a fresh clone): telling the user to `git init` is wrong.
+    start = "" if inside_git(root) else "git init && "
     console.print(
         f"\n{len(accounts)} account(s) from {source}. Next:\n"
-        "  git init && git add -A && git commit -m 'orshot-gitops init'\n"
+        f"  {start}git add -A && git commit -m 'orshot-gitops init'\n"
         "  orshot-gitops validate && orshot-gitops plan\n"
         "  push to GitHub and add the ORSHOT_API_KEY secret: pull requests then get a plan "
         "comment, and merges publish."

@@ -34,9 +34,11 @@ from orshot_gitops.reconcile.claims import (
 from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
+from orshot_gitops.reconcile.readback import fired_entries, read_back
+from orshot_gitops.reconcile.recording import Recording, record_state
 from orshot_gitops.reconcile.send import Applier, Outcome
 from orshot_gitops.state.model import STATE_PATH, AccountStatus, State, Step
-from orshot_gitops.state.store import write_state
+from orshot_gitops.state.store import load_state, write_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 
@@ -124,6 +126,7 @@ def run_apply(
                     f"this checkout has diverged from {options.remote}/{branch}",
                     hint="apply --push runs on the tip of the branch: pull or re-run the job",
                 )
+        _read_back_fired(root, git, client_factory, now(), options, progress)
         keeper = ClaimKeeper(
             lambda s: write_state(root, s),
             git,
@@ -164,6 +167,44 @@ def run_apply(
         base = keeper.pushed or marked_state
         commit, pushed = _record(root, git, final, base, outcomes, options, branch)
         return ApplyReport(plan, tuple(outcomes), commit, pushed)
+
+
+def _read_back_fired(
+    root: Path,
+    git: GitRepo,
+    client_factory: Callable[[], OrshotClient],
+    now: datetime,
+    options: ApplyOptions,
+    progress: Callable[[str], None],
+) -> None:
+    """Before planning: the scheduled posts whose time has passed went out (or failed) in
+    Orshot, not in a run of ours. Read them back and record them in a commit of their own,
+    so the state never says "scheduled" of a post that has fired, whatever the plan does."""
+    state = load_state(root)
+    fired = fired_entries(state, now)
+    if not fired:
+        return
+    try:
+        with client_factory() as client:
+            updated, drifts = read_back(state, client, fired)
+    except (ApiError, UserError) as error:
+        # Only a record is missed: they stay "scheduled" and the next run reads them again.
+        progress(f"could not read back the posts that fired: {error.message}")
+        return
+    if updated is state:
+        return
+    lines = [f"{d.post} → {d.account}: {d.recorded} → {d.orshot}" for d in drifts]
+    message = "\n".join([f"orshot: read back {len(lines)} fired post(s) [skip ci]", "", *lines])
+    record_state(
+        root,
+        git,
+        updated,
+        state,
+        message,
+        Recording(commit=options.commit, push=options.push, remote=options.remote),
+    )
+    for line in lines:
+        progress(f"fired: {line}")
 
 
 def _plan_and_mark(

@@ -36,6 +36,7 @@ class Kind(str, enum.Enum):
     CHANGED_AFTER_PUBLISH = "changed-after-publish"  # live posts are immutable
     PAST_SCHEDULE = "past-schedule"  # never sent and its time has passed: an error
     AMBIGUOUS = "ambiguous"  # no history says it is new: it may be a recorded post moved
+    PAUSE = "pause"  # paused: a held scheduled post goes back to a draft (pause.py)
 
     @property
     def sends(self) -> bool:
@@ -50,6 +51,7 @@ _SENDING = {
     Kind.SETTLE,
     Kind.SYNC,
     Kind.DISCARD,
+    Kind.PAUSE,
 }
 
 
@@ -112,6 +114,10 @@ class Plan:
 
     @property
     def sending(self) -> tuple[Action, ...]:
+        """What apply sends. Paused, only the pause itself: the rest waits, shown as it will
+        be sent once the pause is lifted."""
+        if self.paused:
+            return tuple(a for a in self.actions if a.kind is Kind.PAUSE)
         return tuple(a for a in self.actions if a.kind.sends)
 
     @property
@@ -123,6 +129,8 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         """Anything to send or to record (a rename changes the state without a request)."""
+        if self.paused:
+            return bool(self.sending)
         return any(a.kind.sends or a.kind is Kind.RENAME for a in self.actions)
 
     def to_json(self) -> dict[str, Any]:
@@ -461,9 +469,14 @@ def _rule(
             if mode == "publish"
             else f"schedule the existing draft{when}"
         )
+        why = (
+            "paused before (a pause took it back to a draft)"
+            if record.paused_schedule
+            else ("draft: false now")
+        )
         return (
             Kind.PUBLISH_DRAFT,
-            f"draft: false now: {verb}" + (" (edited first)" if changed else ""),
+            f"{why}: {verb}" + (" (edited first)" if changed else ""),
             "",
         )
     if not changed and held_mode == mode:

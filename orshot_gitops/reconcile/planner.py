@@ -18,6 +18,7 @@ from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
+from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
 from orshot_gitops.state.model import STATE_PATH, State
 from orshot_gitops.state.store import load_state
@@ -105,6 +106,12 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         if post_id not in compiled_ids and post_id in ids
     )
     problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))
+    if config.paused:
+        # The emergency stop stops what Orshot already holds too (pause.py).
+        actions = sorted(
+            [*actions, *pause_actions(state, now)],
+            key=lambda a: (a.post_id, a.account, a.kind.value),
+        )
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
     return replace(plan, full_rescan=full_rescan), config, state
 

@@ -138,8 +138,10 @@ def run_apply(
             dead,
         )
         plan, state = _plan_and_mark(root, git, now, options, branch, keeper, client_factory)
-        if plan.errors or plan.paused or not plan.has_changes:
+        if plan.errors or not plan.has_changes:
             return _finish_without_sending(root, git, plan, state, options, branch)
+        # Paused, apply carries out the pause alone (pause.py); the rest waits, as shown.
+        to_send = replace(plan, actions=plan.sending) if plan.paused else plan
         if not options.push:
             state = keeper.begin_locally(state)
         marked_state = state
@@ -150,7 +152,7 @@ def run_apply(
                 stack.enter_context(client)
             applier = Applier(
                 client,
-                plan,
+                to_send,
                 state,
                 keeper.save,
                 now,
@@ -161,7 +163,8 @@ def run_apply(
             )
             outcomes = applier.run()
         final = keeper.end(applier.state)
-        if plan.head is not None and not plan.errors and not plan.holds_back:
+        # Paused, what the plan would send is not sent: the next diff must still find it.
+        if plan.head is not None and not plan.errors and not plan.holds_back and not plan.paused:
             final = final.with_commit(plan.head)
         final = write_state(root, final)
         base = keeper.pushed or marked_state
@@ -222,9 +225,12 @@ def _plan_and_mark(
             plan = _saved_plan(options.plan_file, plan)
         if not plan.errors and not plan.paused:
             _refuse_what_went_out(plan, state, client_factory)
-        if not options.push or plan.errors or plan.paused or not plan.sending:
+        if not options.push or plan.errors or not plan.sending:
             return plan, state
-        marked = mark_intents(state, plan, now(), keeper.run_id, options.settle_after, keeper.dead)
+        to_mark = replace(plan, actions=plan.sending) if plan.paused else plan
+        marked = mark_intents(
+            state, to_mark, now(), keeper.run_id, options.settle_after, keeper.dead
+        )
         marked = write_state(root, marked)
         git.commit_paths([STATE_PATH], _intent_message(plan, keeper.run_id))
         result = git.push(options.remote, branch)
@@ -343,6 +349,7 @@ def mark_intents(
         Kind.RETRY: Step.DRAFT,
         Kind.EDIT: Step.PATCH,
         Kind.PUBLISH_DRAFT: Step.PATCH,
+        Kind.PAUSE: Step.PATCH,
     }
     steps[Kind.DISCARD] = Step.DISCARD
     for action in plan.actions:

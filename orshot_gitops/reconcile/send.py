@@ -36,6 +36,7 @@ from orshot_gitops.orshot.client import (
 )
 from orshot_gitops.reconcile.claims import ClaimChecks, Claims
 from orshot_gitops.reconcile.held import options_fingerprint
+from orshot_gitops.reconcile.pause import PauseSteps
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.send_held import HeldPosts
 from orshot_gitops.reconcile.settle import SettleSteps, as_sent
@@ -78,7 +79,7 @@ class Stop(Exception):
     """Raised between steps when a signal asked the run to stop, or a fatal API error ended it."""
 
 
-class Applier(HeldPosts, SettleSteps, ClaimChecks):
+class Applier(HeldPosts, SettleSteps, ClaimChecks, PauseSteps):
     """Runs one plan. `save(state)` persists every change (atomic write; in CI also a commit)."""
 
     def __init__(
@@ -116,6 +117,7 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
             (Kind.RENAME,),
             (Kind.SETTLE, Kind.SYNC),
             (Kind.DISCARD,),
+            (Kind.PAUSE,),
             (Kind.EDIT, Kind.PUBLISH_DRAFT),
             (Kind.CREATE, Kind.RETRY),
         ]
@@ -149,6 +151,8 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
             self._sync(group)
         elif kind is Kind.DISCARD:
             self._discard(group)
+        elif kind is Kind.PAUSE:
+            self._pause(group)
         elif kind in (Kind.EDIT, Kind.PUBLISH_DRAFT):
             self._edit(group)
         else:
@@ -198,6 +202,8 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks):
                 "last_attempt_at": stamp,
                 "group": action.group,
                 "run": self.run_id,
+                # A request for the account ends a pause (pause.py sets it again for its own).
+                "paused_schedule": None,
                 **extra,
             }
             if step is Step.DRAFT:

@@ -26,6 +26,7 @@ _SYMBOLS = {
     Kind.CHANGED_AFTER_PUBLISH: "!",
     Kind.PAST_SCHEDULE: "✗",
     Kind.AMBIGUOUS: "✗",
+    Kind.PAUSE: "‖",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

@@ -112,6 +112,10 @@ class AccountState:
     options_fingerprint: str | None = None
     # The claim: the run that wrote this record's latest intent (claims.py).
     run: str | None = None
+    # `paused: true` took this account's scheduled post back to a draft (pause.py): the time
+    # it was scheduled for. It joins every plan until the pause is lifted and it is scheduled
+    # again; any later request for the account clears it.
+    paused_schedule: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -173,6 +177,7 @@ _OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
     "replaces": None,
     "options_fingerprint": None,
     "run": None,
+    "paused_schedule": None,
 }
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 _STATUSES = {status.value: status for status in AccountStatus}
@@ -298,7 +303,10 @@ class State:
         return {
             post_id
             for post_id, post in self.posts.items()
-            if any(a.status.needs_work or a.replaces is not None for a in post.accounts.values())
+            if any(
+                a.status.needs_work or a.replaces is not None or a.paused_schedule is not None
+                for a in post.accounts.values()
+            )
         }
 
     def post_ids_with_aliases_outside(self, known: Iterable[str]) -> set[str]:
@@ -419,7 +427,9 @@ class _RecordedPosts(Mapping[str, PostState]):
             for post_id, post in self._raw.items()
             # An unfinished move off a held post (`replaces`) needs work whatever its status.
             if any(
-                a["status"] in _NEEDS_WORK or a.get("replaces") is not None
+                a["status"] in _NEEDS_WORK
+                or a.get("replaces") is not None
+                or a.get("paused_schedule") is not None
                 for a in post["accounts"].values()
             )
         }

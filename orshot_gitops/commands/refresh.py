@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return _rebuild(root, args, console)
     state = load_state(root)
     with OrshotClient.from_env(os.environ) as client:
-        new_state, drifts = refresh(state, client)
+        new_state, drifts = refresh(state, client, root)
     recorded = ""
     if new_state is not state:
         lines = [f"{d.post} → {d.account}: {d.recorded} → {d.orshot}" for d in drifts]

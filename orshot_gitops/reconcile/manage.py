@@ -12,11 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from orshot_gitops.content.compile import Compiler
+from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.errors import Severity, UserError
-from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.orshot.client import OrshotClient, Post
+from orshot_gitops.reconcile.drift import record_drift
 from orshot_gitops.reconcile.readback import Drift, held_entries, read_back
 from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step
 
@@ -34,6 +35,8 @@ class Row:
     action: str | None
     orshot_post_id: int | None
     attempts: int
+    drift: str | None = None  # changed in Orshot's dashboard (drift.py), until resolved
+    paused_schedule: str | None = None  # taken back to a draft by `paused: true`
 
 
 def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
@@ -53,6 +56,8 @@ def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
                 action=record.action,
                 orshot_post_id=record.post_id,
                 attempts=record.attempts,
+                drift=record.drift,
+                paused_schedule=record.paused_schedule,
             )
         )
     return rows
@@ -155,9 +160,30 @@ def resolve(
     return state.with_post(post_id, post), changed
 
 
-def refresh(state: State, client: OrshotClient) -> tuple[State, list[Drift]]:
-    """Read every post Orshot still holds (or is processing) and record what it says now."""
-    return read_back(state, client, held_entries(state))
+def refresh(
+    state: State, client: OrshotClient, root: Path | None = None
+) -> tuple[State, list[Drift]]:
+    """Read every post Orshot still holds (or is processing) and record what it says now;
+    with the repository's `root`, also what was changed there against the files (drift)."""
+    seen: dict[int, Post] = {}
+    state, drifts = read_back(state, client, held_entries(state), seen)
+    if root is None:
+        return state, drifts
+    state, drifted = record_drift(state, _compiled(root), seen)
+    return state, drifts + drifted
+
+
+def _compiled(root: Path) -> list[CompiledPost]:
+    """Every post of the repository that compiles; one with errors is not compared."""
+    from orshot_gitops.content.validate import check_posts
+
+    config, problems = load_config(root)
+    if config is None:
+        raise UserError(problems[0].message, path=problems[0].path, hint=problems[0].hint)
+    files, _ = discover_posts(root, config)
+    post_problems, compiled = check_posts(root, config, files)
+    failed = {d.path for d in post_problems if d.severity is Severity.ERROR}
+    return [p for p in compiled if p.spec.path not in failed]
 
 
 def _post_files(root: Path) -> dict[str, str]:

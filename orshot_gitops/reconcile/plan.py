@@ -17,6 +17,7 @@ from typing import Any
 from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.reconcile.drift import drift_override
 from orshot_gitops.reconcile.held import move_reason, split_held
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
@@ -37,6 +38,7 @@ class Kind(str, enum.Enum):
     PAST_SCHEDULE = "past-schedule"  # never sent and its time has passed: an error
     AMBIGUOUS = "ambiguous"  # no history says it is new: it may be a recorded post moved
     PAUSE = "pause"  # paused: a held scheduled post goes back to a draft (pause.py)
+    DRIFT = "drift"  # changed in Orshot's dashboard: nothing is sent over it (drift.py)
 
     @property
     def sends(self) -> bool:
@@ -197,6 +199,7 @@ def decide(
     renames: Mapping[str, str] = {},
     prune: bool = False,
     held_back: Mapping[str, tuple[str, ...]] = {},
+    overwrite_drift: bool = False,
 ) -> tuple[list[Action], int]:
     """Actions for the compiled posts and for every state entry that needs attention.
 
@@ -216,7 +219,7 @@ def decide(
         if post.spec.id in held_back:
             actions.extend(_held_back(post, held_back[post.spec.id], state))
             continue
-        post_actions, post_unchanged = _decide_post(post, state, recorded_id, now)
+        post_actions, post_unchanged = _decide_post(post, state, recorded_id, now, overwrite_drift)
         actions.extend(post_actions)
         unchanged += post_unchanged
     present = set(present_post_ids)
@@ -280,7 +283,7 @@ def _held_back(post: CompiledPost, maybe: tuple[str, ...], state: State) -> list
 
 
 def _decide_post(
-    post: CompiledPost, state: State, recorded_id: str, now: datetime
+    post: CompiledPost, state: State, recorded_id: str, now: datetime, overwrite_drift: bool
 ) -> tuple[list[Action], int]:
     spec = post.spec
     mode = _mode(post)
@@ -324,6 +327,13 @@ def _decide_post(
         kind, reason, severity = _rule(
             record, payload.fingerprint, spec.revision, mode, past, post, now
         )
+        drifted = drift_override(record, post, payload, state, recorded_id, overwrite_drift)
+        if (
+            drifted is not None
+            and kind is not Kind.PAST_SCHEDULE
+            and (drifted[0] == Kind.DRIFT.value or kind is None)
+        ):
+            kind, reason, severity = Kind(drifted[0]), drifted[1], drifted[2]
         if kind is None:
             unchanged += 1
             continue

@@ -25,8 +25,11 @@ from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 
-def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | None, State]:
-    """The plan for the repository at root (its working tree) against its state file."""
+def make_plan(
+    root: Path, git: GitRepo, now: datetime, *, overwrite_drift: bool = False
+) -> tuple[Plan, Config | None, State]:
+    """The plan for the repository at root (its working tree) against its state file.
+    `overwrite_drift`: send the file's version over a post changed in Orshot (drift.py)."""
     state = load_state(root)
     head = git.head_commit()
     config, problems = load_config(root)
@@ -98,6 +101,7 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         renames=renames,
         prune=config.prune,
         held_back=held_back,
+        overwrite_drift=overwrite_drift,
     )
     compiled_ids = {p.spec.id for p in compiled} | {renames.get(p.spec.id, "") for p in compiled}
     unchanged += sum(

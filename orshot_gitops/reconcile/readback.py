@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from orshot_gitops.orshot.client import NotFound, OrshotClient
+from orshot_gitops.orshot.client import NotFound, OrshotClient, Post
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 _OPEN = frozenset({AccountStatus.DRAFTED, AccountStatus.SCHEDULED, AccountStatus.PROCESSING})
@@ -66,9 +66,13 @@ def read_back_fired(state: State, client: OrshotClient, now: datetime) -> tuple[
 
 
 def read_back(
-    state: State, client: OrshotClient, entries: Iterable[Entry]
+    state: State,
+    client: OrshotClient,
+    entries: Iterable[Entry],
+    seen: dict[int, Post] | None = None,
 ) -> tuple[State, list[Drift]]:
-    """Read each Orshot post of `entries` once and record what it says of each account."""
+    """Read each Orshot post of `entries` once and record what it says of each account.
+    `seen`, if given, collects the posts read, by id (drift.py compares them)."""
     drifts: list[Drift] = []
     by_orshot_id: dict[int, list[Entry]] = {}
     for post_id, key, record in entries:
@@ -77,6 +81,8 @@ def read_back(
     for orshot_id, group in sorted(by_orshot_id.items()):
         try:
             remote = client.get_post(orshot_id)
+            if seen is not None:
+                seen[orshot_id] = remote
         except NotFound:
             for post_id, key, record in group:
                 drifts.append(

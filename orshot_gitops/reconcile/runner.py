@@ -70,6 +70,7 @@ class ApplyOptions:
     settle_after: timedelta = timedelta(minutes=15)
     commit: bool = True
     run_id: str | None = None  # None: a new random one (tests may fix it)
+    overwrite_drift: bool = False  # send the file's version over posts changed in Orshot
 
 
 @contextlib.contextmanager
@@ -220,7 +221,7 @@ def _plan_and_mark(
     client_factory: Callable[[], OrshotClient],
 ) -> tuple[Plan, State]:
     for _ in range(MAX_PUSH_RACES):
-        plan, _, state = make_plan(root, git, now())
+        plan, _, state = make_plan(root, git, now(), overwrite_drift=options.overwrite_drift)
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
         if not plan.errors and not plan.paused:

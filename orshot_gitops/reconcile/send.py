@@ -204,6 +204,8 @@ class Applier(HeldPosts, SettleSteps, ClaimChecks, PauseSteps):
                 "run": self.run_id,
                 # A request for the account ends a pause (pause.py sets it again for its own).
                 "paused_schedule": None,
+                "drift": None,
+                "drift_digest": None,
                 **extra,
             }
             if step is Step.DRAFT:

@@ -27,6 +27,7 @@ _SYMBOLS = {
     Kind.PAST_SCHEDULE: "✗",
     Kind.AMBIGUOUS: "✗",
     Kind.PAUSE: "‖",
+    Kind.DRIFT: "≠",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

@@ -42,6 +42,7 @@ _WHAT = {
     Kind.PAST_SCHEDULE: "❌ schedule passed",
     Kind.AMBIGUOUS: "❌ held back: moved or new?",
     Kind.PAUSE: "⏸️ back to a draft (paused)",
+    Kind.DRIFT: "⚠️ changed in Orshot (drift)",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}

@@ -116,6 +116,11 @@ class AccountState:
     # it was scheduled for. It joins every plan until the pause is lifted and it is scheduled
     # again; any later request for the account clears it.
     paused_schedule: str | None = None
+    # What `refresh` found changed in Orshot's dashboard on the post it holds for this
+    # account ("caption, time"), and the digest of Orshot's version (drift.py). The plan
+    # sends nothing over it until it is resolved; any later request for the account clears it.
+    drift: str | None = None
+    drift_digest: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -178,6 +183,8 @@ _OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
     "options_fingerprint": None,
     "run": None,
     "paused_schedule": None,
+    "drift": None,
+    "drift_digest": None,
 }
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 _STATUSES = {status.value: status for status in AccountStatus}
@@ -304,7 +311,10 @@ class State:
             post_id
             for post_id, post in self.posts.items()
             if any(
-                a.status.needs_work or a.replaces is not None or a.paused_schedule is not None
+                a.status.needs_work
+                or a.replaces is not None
+                or a.paused_schedule is not None
+                or a.drift is not None
                 for a in post.accounts.values()
             )
         }
@@ -430,6 +440,7 @@ class _RecordedPosts(Mapping[str, PostState]):
                 a["status"] in _NEEDS_WORK
                 or a.get("replaces") is not None
                 or a.get("paused_schedule") is not None
+                or a.get("drift") is not None
                 for a in post["accounts"].values()
             )
         }

@@ -94,3 +94,22 @@ def test_an_unchanged_held_post_has_no_drift(ws: Workspace) -> None:
     scheduled(ws)
     run = ws.cli("refresh")
     assert "No drift" in run.out, run.out
+
+
+def test_a_pause_does_not_wash_out_drift(ws: Workspace) -> None:
+    """Pausing PATCHes the held post: the dashboard's edit is still there, and lifting the
+    pause must not send the file's version over it unasked."""
+    from reconcile_helpers import CONFIG
+
+    held = scheduled(ws)
+    dashboard_edit(ws, held, content="Webinar moved to Tuesday!")
+    ws.cli("refresh")
+    ws.set_config(CONFIG + "paused: true\n")
+    assert ws.apply().code == 0
+    assert ws.record("2026/webinar", "x")["drift"] == "caption"
+
+    ws.set_config(CONFIG)
+    plan = ws.plan()
+    assert "drift x" in plan.out, plan.out
+    assert ws.apply().code == 0
+    assert ws.orshot_post(held)["content"] == "Webinar moved to Tuesday!"

@@ -86,6 +86,13 @@ class PauseSteps:
         assert post_id is not None
         if len(self._still_claimed(actions, shared=post_id)) < len(actions):
             return
+        # A pause changes only the status: drift found in Orshot is still there after it, and
+        # must still stop the file's version being sent over it when the pause is lifted.
+        drifts = {}
+        for action in actions:
+            record = self.state.account(action.post_id, action.account)
+            if record is not None and record.drift is not None:
+                drifts[(action.post_id, action.account)] = (record.drift, record.drift_digest)
         self._intent(actions, Step.PATCH, post_id=post_id, paused_schedule=actions[0].scheduled_for)
         self.progress(f"pausing   {actions[0].post_id} (Orshot post {post_id}): back to a draft")
         try:
@@ -98,9 +105,13 @@ class PauseSteps:
             self._results(actions, post.accounts, post.id)
         for action in actions:
             record = self.state.account(action.post_id, action.account)
-            if record is not None and record.status is not AccountStatus.DRAFTED:
+            if record is None:
+                continue
+            if record.status is not AccountStatus.DRAFTED:
                 # Not held as a draft after all (it fired first): there is no pause to lift.
-                self.state = self.state.with_account(
-                    action.post_id, action.account, replace(record, paused_schedule=None)
-                )
+                record = replace(record, paused_schedule=None)
+            elif (action.post_id, action.account) in drifts:
+                drift, digest = drifts[(action.post_id, action.account)]
+                record = replace(record, drift=drift, drift_digest=digest)
+            self.state = self.state.with_account(action.post_id, action.account, record)
         self.save()

@@ -16,6 +16,7 @@ from orshot_gitops.orshot.client import NotFound, OrshotClient, Post
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 _OPEN = frozenset({AccountStatus.DRAFTED, AccountStatus.SCHEDULED, AccountStatus.PROCESSING})
+_HELD = (AccountStatus.DRAFTED, AccountStatus.SCHEDULED)
 _MAPPED = {
     "draft": AccountStatus.DRAFTED,
     "drafted": AccountStatus.DRAFTED,
@@ -135,6 +136,9 @@ def read_back(
                     error=result.error,
                     action=result.action,
                     step=Step.DRAFT if mapped is AccountStatus.FAILED else None,
+                    # Drift is about a post Orshot holds: one that went out has none left.
+                    drift=record.drift if mapped in _HELD else None,
+                    drift_digest=record.drift_digest if mapped in _HELD else None,
                 ),
             )
     return state, drifts

@@ -58,6 +58,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="take another run as gone once it has been silent (no heartbeat) this long; only "
         "then are its unfinished steps settled (default: ORSHOT_SETTLE_AFTER, else 900)",
     )
+    parser.add_argument(
+        "--overwrite-drift",
+        action="store_true",
+        help="send the file's version over held posts changed in Orshot's dashboard "
+        "(see 'orshot-gitops refresh'); without it they are shown and left alone",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
@@ -132,6 +138,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         plan_file=Path(args.plan_file) if args.plan_file else None,
         settle_after=timedelta(seconds=settle_seconds),
         commit=not args.no_commit,
+        overwrite_drift=args.overwrite_drift,
     )
     try:
         with open_repo(root) as git:

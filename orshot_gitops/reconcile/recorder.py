@@ -120,6 +120,11 @@ class Recorder:
                 "last_attempt_at": stamp,
                 "group": action.group,
                 "run": self.run_id,
+                # A request for the account ends a pause (pause.py sets it again for its own)
+                # and sends the file's version over any drift (drift.py): both are cleared.
+                "paused_schedule": None,
+                "drift": None,
+                "drift_digest": None,
                 **extra,
             }
             if step is Step.DRAFT:

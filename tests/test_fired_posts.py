@@ -16,6 +16,7 @@ from conftest import FakeClock, SandboxFactory
 from reconcile_helpers import Workspace, git, post_yaml, sandbox_config
 
 from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.orshot.errors import AuthError
 from orshot_gitops.reconcile.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.vcs.gitrepo import open_repo
 
@@ -164,3 +165,24 @@ def test_no_commit_leaves_the_state_written_but_uncommitted(fws: Workspace) -> N
     assert run.code == 0, run.output
     assert fws.head() == head
     assert fws.record("2026/webinar", "x")["status"] == "failed"
+
+
+def test_a_wrong_key_with_posts_that_fired_stops_the_run_and_records_nothing(
+    fws: Workspace, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key is checked before the read-back: a wrong key is one error, not a read-back
+    skipped in silence and a run that says all is well."""
+    scheduled_post(fws)
+    clock.advance((FIRES - START).total_seconds() + 60)
+    before, head = fws.state(), fws.head()
+    requests = fws.requests()
+    monkeypatch.setenv("ORSHOT_API_KEY", "wrong")
+
+    with pytest.raises(AuthError) as raised:
+        apply_at(fws, FIRES + timedelta(minutes=1), push=True)
+
+    assert "API key" in raised.value.message
+    assert fws.state() == before and fws.head() == head and clean(fws)
+    assert remote_state_commit(fws) == head
+    assert fws.requests() - requests <= 1  # the key check alone
+

@@ -4,7 +4,8 @@ schedules it again. The sandbox's Posts Log says what the world would see."""
 
 from __future__ import annotations
 
-from reconcile_helpers import CONFIG, Workspace, post_yaml
+import pytest
+from reconcile_helpers import CONFIG, Workspace, git, post_yaml
 
 FUTURE = "2099-01-05T09:00"
 
@@ -84,3 +85,47 @@ def test_a_pause_with_nothing_scheduled_says_merging_sends_nothing(ws: Workspace
     comment = ws.plan("--format", "markdown").out
     assert "Merging sends nothing" in comment, comment
     assert "pair(s) across" not in comment, comment
+
+
+# --- the pause beside the other issue 13 items (merge of i13-fire) ----------------------------
+
+
+def test_a_paused_pushing_apply_marks_only_the_pause_as_an_intent(ws: Workspace) -> None:
+    """apply pushes its intents first (the workspace has an upstream). Paused, only the pause
+    is sent: a waiting new post marked pending would be settled by the next run as if sent."""
+    ws.post("2026/webinar", post_yaml("Webinar on Monday.", schedule=FUTURE))
+    assert ws.apply().code == 0
+    ws.set_config(CONFIG + "paused: true\n")
+    ws.post("2026/launch", post_yaml("Launch day!"))
+
+    run = ws.apply()
+
+    assert run.code == 0, run.output
+    assert "2026/launch" not in ws.state()["posts"], ws.state()["posts"].get("2026/launch")
+    intents = [s for s in ws.log() if s.startswith("orshot: sending ")]
+    assert intents, ws.log()
+    assert git(ws.root, "rev-parse", "HEAD") == git(ws.remote, "rev-parse", "main")
+    [held] = ws.sent()  # the launch post waits
+    assert held["request"]["content"].startswith("Webinar on Monday")
+
+
+def test_a_paused_apply_with_a_wrong_key_records_nothing(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pause sends (a PATCH), so the key is checked before its intent is written."""
+    ws.post("2026/webinar", post_yaml("Webinar on Monday.", schedule=FUTURE))
+    assert ws.apply().code == 0
+    ws.set_config(CONFIG + "paused: true\n")
+    before, head, remote = ws.state(), ws.head(), git(ws.remote, "rev-parse", "main")
+    requests = ws.requests()
+    monkeypatch.setenv("ORSHOT_API_KEY", "wrong")
+
+    run = ws.apply()
+
+    assert run.code == 1, run.output
+    assert "API key" in run.output, run.output
+    assert "Traceback" not in run.output
+    assert ws.state() == before
+    assert (ws.head(), git(ws.remote, "rev-parse", "main")) == (head, remote)
+    assert ws.requests() - requests <= 1  # the key check alone
+    assert targets(ws) == [(1, "scheduled"), (2, "scheduled")]

@@ -186,3 +186,37 @@ def test_a_wrong_key_with_posts_that_fired_stops_the_run_and_records_nothing(
     assert remote_state_commit(fws) == head
     assert fws.requests() - requests <= 1  # the key check alone
 
+
+@pytest.mark.parametrize("command", ["refresh", "resolve"])
+def test_by_hand_recording_pushes_by_default_with_an_upstream_as_apply_does(
+    fws: Workspace, clock: FakeClock, command: str
+) -> None:
+    """A record only this clone holds is one 'git checkout --theirs' from lost: like apply,
+    refresh, resolve and adopt push it when the branch has an upstream (--local: not)."""
+    scheduled_post(fws)
+    clock.advance((FIRES - START).total_seconds() + 60)
+    argv = (
+        ["refresh"]
+        if command == "refresh"
+        else ["resolve", "2026/webinar", "--account", "x", "--as", "failed"]
+    )
+
+    run = fws.cli(*argv)
+
+    assert run.code == 0, run.output
+    assert clean(fws) and fws.log()[0].startswith(f"orshot: {command}"), fws.log()
+    assert remote_state_commit(fws) == fws.head(), run.output
+    assert "pushed to origin" in run.output, run.output
+
+
+def test_by_hand_recording_with_local_commits_without_pushing(
+    fws: Workspace, clock: FakeClock
+) -> None:
+    scheduled_post(fws)
+    remote = remote_state_commit(fws)
+    run = fws.cli("resolve", "2026/webinar", "--account", "x", "--as", "failed", "--local")
+    assert run.code == 0, run.output
+    assert clean(fws) and fws.log()[0].startswith("orshot: resolve"), fws.log()
+    assert remote_state_commit(fws) == remote
+    run = fws.cli("resolve", "2026/webinar", "--as", "published", "--push", "--local")
+    assert run.code == 2 and "contradict" in run.output, run.output

@@ -220,3 +220,36 @@ def test_by_hand_recording_with_local_commits_without_pushing(
     assert remote_state_commit(fws) == remote
     run = fws.cli("resolve", "2026/webinar", "--as", "published", "--push", "--local")
     assert run.code == 2 and "contradict" in run.output, run.output
+
+
+def test_a_saved_plan_is_still_applied_after_a_scheduled_post_fired(
+    fws: Workspace, clock: FakeClock, tmp_path: Path
+) -> None:
+    """`plan --out` in review, `apply plan.json` after the merge: a post that fired between
+    the two is no reason to refuse the plan (its state commit would move HEAD and the
+    serial the saved plan was made on). The saved plan is sent; the read-back waits."""
+    scheduled_post(fws)
+    fws.post("2026/launch", post_yaml("Launch day!"))
+    saved = tmp_path / "plan.json"
+    assert fws.plan("--out", str(saved)).code == 0
+    clock.advance((FIRES - START).total_seconds() + 60)
+
+    def client() -> OrshotClient:
+        return OrshotClient.from_env(os.environ)
+
+    with open_repo(fws.root) as repo:
+        report = run_apply(
+            fws.root,
+            repo,
+            client,
+            lambda: FIRES + timedelta(minutes=1),
+            ApplyOptions(push=True, plan_file=saved),
+        )
+
+    assert report.ok, report
+    assert fws.record("2026/launch", "x")["status"] == "published"
+    assert len(fws.sent()) == 2
+    # The next run reads the fired post back.
+    apply_at(fws, FIRES + timedelta(minutes=2), push=True)
+    assert fws.record("2026/webinar", "x")["status"] == "published"
+    assert len(fws.sent()) == 2

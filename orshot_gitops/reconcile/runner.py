@@ -129,59 +129,100 @@ def run_apply(
                     f"this checkout has diverged from {options.remote}/{branch}",
                     hint="apply --push runs on the tip of the branch: pull or re-run the job",
                 )
-        checked = _read_back_fired(root, git, client_factory, now(), options, progress)
-        keeper = ClaimKeeper(
-            lambda s: write_state(root, s),
+        # A saved plan was made on a commit and a state: a read-back commit first would make
+        # it refused (HEAD and the serial moved). Its fired posts are read back after it.
+        saved = options.plan_file is not None
+        checked = (
+            None if saved else _read_back_fired(root, git, client_factory, now(), options, progress)
+        )
+        report = _plan_and_send(
+            root,
             git,
-            run_id,
+            client_factory,
             now,
-            options.settle_after,
-            PushTarget(options.remote, branch) if options.push else None,
+            options,
             progress,
+            should_stop,
+            run_id,
             dead,
+            branch,
+            checked,
         )
-        plan, state, unhealthy = _plan_and_mark(
-            root, git, now, options, branch, keeper, client_factory, checked
+        if saved:
+            try:
+                _read_back_fired(root, git, client_factory, now(), options, progress)
+            except UserError as error:
+                # The plan is applied and recorded; only a record is missed: the next run reads them.
+                progress(f"could not read back the posts that fired: {error.message}")
+        return report
+
+
+def _plan_and_send(
+    root: Path,
+    git: GitRepo,
+    client_factory: Callable[[], OrshotClient],
+    now: Callable[[], datetime],
+    options: ApplyOptions,
+    progress: Callable[[str], None],
+    should_stop: Callable[[], bool],
+    run_id: str,
+    dead: frozenset[str],
+    branch: str | None,
+    checked: frozenset[int] | None,
+) -> ApplyReport:
+    """One apply inside the lock: plan, mark, send, record."""
+    keeper = ClaimKeeper(
+        lambda s: write_state(root, s),
+        git,
+        run_id,
+        now,
+        options.settle_after,
+        PushTarget(options.remote, branch) if options.push else None,
+        progress,
+        dead,
+    )
+    plan, state, unhealthy = _plan_and_mark(
+        root, git, now, options, branch, keeper, client_factory, checked
+    )
+    if plan.errors or not plan.has_changes:
+        return _finish_without_sending(root, git, plan, state, options, branch)
+    # Paused, apply carries out the pause alone (pause.py); the rest waits, as shown.
+    to_send = replace(plan, actions=plan.sending) if plan.paused else plan
+    if not options.push:
+        state = keeper.begin_locally(state)
+    marked_state = state
+    # A plan of renames alone needs no key and no network.
+    client = client_factory() if plan.sending else None
+    with contextlib.ExitStack() as stack:
+        if client is not None:
+            stack.enter_context(client)
+        applier = Applier(
+            client,
+            to_send,
+            state,
+            keeper.save,
+            now,
+            progress=progress,
+            should_stop=should_stop,
+            settle_after=options.settle_after,
+            claims=keeper,
+            needs_reconnect=unhealthy,
         )
-        if plan.errors or not plan.has_changes:
-            return _finish_without_sending(root, git, plan, state, options, branch)
-        # Paused, apply carries out the pause alone (pause.py); the rest waits, as shown.
-        to_send = replace(plan, actions=plan.sending) if plan.paused else plan
-        if not options.push:
-            state = keeper.begin_locally(state)
-        marked_state = state
-        # A plan of renames alone needs no key and no network.
-        client = client_factory() if plan.sending else None
-        with contextlib.ExitStack() as stack:
-            if client is not None:
-                stack.enter_context(client)
-            applier = Applier(
-                client,
-                to_send,
-                state,
-                keeper.save,
-                now,
-                progress=progress,
-                should_stop=should_stop,
-                settle_after=options.settle_after,
-                claims=keeper,
-                needs_reconnect=unhealthy,
-            )
-            outcomes = applier.run()
-        final = keeper.end(applier.state)
-        # Paused, what the plan would send is not sent: the next diff must still find it.
-        if (
-            plan.head is not None
-            and not plan.errors
-            and not plan.holds_back
-            and not plan.paused
-            and not applier.unrecorded
-        ):
-            final = final.with_commit(plan.head)
-        final = write_state(root, final)
-        base = keeper.pushed or marked_state
-        commit, pushed = _record(root, git, final, base, outcomes, options, branch)
-        return ApplyReport(plan, tuple(outcomes), commit, pushed)
+        outcomes = applier.run()
+    final = keeper.end(applier.state)
+    # Paused, what the plan would send is not sent: the next diff must still find it.
+    if (
+        plan.head is not None
+        and not plan.errors
+        and not plan.holds_back
+        and not plan.paused
+        and not applier.unrecorded
+    ):
+        final = final.with_commit(plan.head)
+    final = write_state(root, final)
+    base = keeper.pushed or marked_state
+    commit, pushed = _record(root, git, final, base, outcomes, options, branch)
+    return ApplyReport(plan, tuple(outcomes), commit, pushed)
 
 
 def _read_back_fired(

@@ -4,6 +4,7 @@ plan and the PR comment, and never silently overwritten."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -113,3 +114,21 @@ def test_a_pause_does_not_wash_out_drift(ws: Workspace) -> None:
     assert "drift x" in plan.out, plan.out
     assert ws.apply().code == 0
     assert ws.orshot_post(held)["content"] == "Webinar moved to Tuesday!"
+
+
+def test_an_unfinished_move_is_finished_before_drift_holds_anything_back(ws: Workspace) -> None:
+    """Precedence: unfinished work (settle) before drift. An account moved to a post of its
+    own but not yet taken off the held one (`replaces`) would otherwise stay on both: two
+    held posts that fire for one account, because a dashboard edit was recorded."""
+    held = scheduled(ws)
+    state = ws.state()
+    record = state["posts"]["2026/webinar"]["accounts"]["x"]
+    record.update(replaces=held, drift="caption", drift_digest="0" * 64)
+    ws.write(".orshot/state.json", json.dumps(state, indent=2) + "\n")
+    ws.commit("an unfinished move, and drift recorded on it")
+
+    plan = ws.plan_json()
+
+    kinds = {(a["account"], a["kind"]) for a in plan["actions"]}
+    assert ("x", "settle") in kinds, kinds
+    assert ("x", "drift") not in kinds, kinds

@@ -291,6 +291,14 @@ def _held_back(post: CompiledPost, maybe: tuple[str, ...], state: State) -> list
     ]
 
 
+# Which rule's outcome drift.py's answer replaces: "drift" holds back an edit (or shows a
+# post with nothing to send); "edit" (--overwrite-drift) sends where the rule had nothing to do.
+_DRIFT_REPLACES: dict[str, tuple[Kind | None, ...]] = {
+    Kind.DRIFT.value: (None, Kind.EDIT, Kind.PUBLISH_DRAFT),
+    Kind.EDIT.value: (None,),
+}
+
+
 def _decide_post(
     post: CompiledPost, state: State, recorded_id: str, now: datetime, overwrite_drift: bool
 ) -> tuple[list[Action], int]:
@@ -336,12 +344,10 @@ def _decide_post(
         kind, reason, severity = _rule(
             record, payload.fingerprint, spec.revision, mode, past, post, now
         )
+        # Drift stands in only for an edit of what Orshot holds (or for nothing to do): an
+        # unfinished step (settle) and an error (a passed schedule) come first.
         drifted = drift_override(record, post, payload, state, recorded_id, overwrite_drift)
-        if (
-            drifted is not None
-            and kind is not Kind.PAST_SCHEDULE
-            and (drifted[0] == Kind.DRIFT.value or kind is None)
-        ):
+        if drifted is not None and kind in _DRIFT_REPLACES[drifted[0]]:
             kind, reason, severity = Kind(drifted[0]), drifted[1], drifted[2]
         if kind is None:
             unchanged += 1

@@ -132,3 +132,24 @@ def test_an_unfinished_move_is_finished_before_drift_holds_anything_back(ws: Wor
     kinds = {(a["account"], a["kind"]) for a in plan["actions"]}
     assert ("x", "settle") in kinds, kinds
     assert ("x", "drift") not in kinds, kinds
+
+
+def test_a_pause_cut_off_after_its_intent_still_records_the_drift(ws: Workspace) -> None:
+    """The pause's intent is on disk before its PATCH: a run killed right there must not
+    leave a record that forgot the dashboard's edit (the next run would take the file's
+    version for what Orshot holds)."""
+    from fault_helpers import apply as apply_process
+    from reconcile_helpers import CONFIG
+
+    held = scheduled(ws)
+    dashboard_edit(ws, held, content="Webinar moved to Tuesday!")
+    ws.cli("refresh")
+    ws.set_config(CONFIG + "paused: true\n")
+
+    run = apply_process(ws.root, ws.sandbox, crash_at="after-intent")
+
+    assert run.killed, run.describe()
+    for account in ("x", "li"):
+        record = ws.record("2026/webinar", account)
+        assert (record["status"], record["step"]) == ("pending", "patch"), record
+        assert record.get("drift") == "caption", record

@@ -74,13 +74,15 @@ class PauseSteps(Recorder):
         if len(self._still_claimed(actions, shared=post_id)) < len(actions):
             return
         # A pause changes only the status: drift found in Orshot is still there after it, and
-        # must still stop the file's version being sent over it when the pause is lifted.
-        drifts = {}
-        for action in actions:
-            record = self.state.account(action.post_id, action.account)
-            if record is not None and record.drift is not None:
-                drifts[(action.post_id, action.account)] = (record.drift, record.drift_digest)
-        self._intent(actions, Step.PATCH, post_id=post_id, paused_schedule=actions[0].scheduled_for)
+        # must still stop the file's version being sent over it when the pause is lifted; a
+        # run killed after the intent must not forget it either.
+        self._intent(
+            actions,
+            Step.PATCH,
+            keep_drift=True,
+            post_id=post_id,
+            paused_schedule=actions[0].scheduled_for,
+        )
         self.progress(f"pausing   {actions[0].post_id} (Orshot post {post_id}): back to a draft")
         try:
             post = self.client.update_post(post_id, status="draft")
@@ -92,13 +94,9 @@ class PauseSteps(Recorder):
             self._results(actions, post.accounts, post.id)
         for action in actions:
             record = self.state.account(action.post_id, action.account)
-            if record is None:
-                continue
-            if record.status is not AccountStatus.DRAFTED:
+            if record is not None and record.status is not AccountStatus.DRAFTED:
                 # Not held as a draft after all (it fired first): there is no pause to lift.
-                record = replace(record, paused_schedule=None)
-            elif (action.post_id, action.account) in drifts:
-                drift, digest = drifts[(action.post_id, action.account)]
-                record = replace(record, drift=drift, drift_digest=digest)
-            self.state = self.state.with_account(action.post_id, action.account, record)
+                self.state = self.state.with_account(
+                    action.post_id, action.account, replace(record, paused_schedule=None)
+                )
         self.save()

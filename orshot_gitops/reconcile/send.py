@@ -198,12 +198,8 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Reco
         media = self._media(actions)
         if media is None:
             return
-        self._intent(
-            actions,
-            Step.DRAFT,
-            sent_digest=sent_digest(first.content, media),
-            **({"replaces": replaces} if replaces else {}),
-        )
+        moving: dict[str, Any] = {"replaces": replaces} if replaces else {}
+        self._intent(actions, Step.DRAFT, sent_digest=sent_digest(first.content, media), **moving)
         request = PublishRequest(
             accounts=tuple(a.account_id for a in actions),
             content=first.content,

@@ -153,3 +153,26 @@ def test_a_pause_cut_off_after_its_intent_still_records_the_drift(ws: Workspace)
         record = ws.record("2026/webinar", account)
         assert (record["status"], record["step"]) == ("pending", "patch"), record
         assert record.get("drift") == "caption", record
+
+
+def test_a_pause_cut_off_after_its_intent_is_not_settled_over_the_dashboards_edit(
+    ws: Workspace,
+) -> None:
+    """Settled, the cut-off pause is recorded as Orshot holds it (a draft), not PATCHed again
+    from the file: that would be an edit, over the dashboard's."""
+    from fault_helpers import apply as apply_process
+    from reconcile_helpers import CONFIG
+
+    held = scheduled(ws)
+    dashboard_edit(ws, held, content="Webinar moved to Tuesday!")
+    ws.cli("refresh")
+    ws.set_config(CONFIG + "paused: true\n")
+    assert apply_process(ws.root, ws.sandbox, crash_at="after-intent").killed
+    ws.set_config(CONFIG)
+
+    assert ws.apply("--settle-after", "0").code == 0
+    assert ws.apply().code == 0
+
+    assert ws.orshot_post(held)["content"] == "Webinar moved to Tuesday!"
+    assert ws.record("2026/webinar", "x")["drift"] == "caption"
+    assert "drift x" in ws.plan().out

@@ -866,6 +866,14 @@ class ReconcilerMachine(RuleBasedStateMachine):
                     f"approved {post.post_id} → {account} is missing from the state\n"
                     + "\n".join(self.log)
                 )
+                if record.status is AccountStatus.DRAFTED and record.drift is not None:
+                    # Changed in Orshot's dashboard: its publish waits for a person's choice
+                    # (--overwrite-drift, or the file takes Orshot's version), and the plan
+                    # shows it as drift. Waiting in plain sight, not lost.
+                    assert f"drift {account}" in self._plan_text(), (
+                        f"{post.post_id} → {account}: drift not shown\n" + "\n".join(self.log)
+                    )
+                    continue
                 if record.status is AccountStatus.DRAFTED:
                     # Only a post that became approved after its draft was made, and whose
                     # publish is then pending: the plan must say so.
@@ -1019,6 +1027,26 @@ def test_story_the_dashboard_edits_a_held_post_then_the_file_changes() -> None:
         check_all(machine)
         machine.dashboard_edits_stand()
         machine.clean_apply_converges()
+        machine.dashboard_edits_stand()
+    finally:
+        machine.teardown()
+
+
+def test_story_the_dashboard_edits_a_held_draft_then_the_file_approves_it() -> None:
+    """Issue 13 (merge): a draft changed in the dashboard, then approved in its file. Drift
+    holds its publish back, shown in the plan as drift (not as a pending publish): waiting
+    for a person's choice, not lost (found by the model: check_state_covers_approved_posts)."""
+    machine = ReconcilerMachine()
+    try:
+        uid = machine.add_post(["x"], "launch", draft=True, schedule=None)
+        machine.apply()
+        [held] = machine._held(AccountStatus.DRAFTED)
+        machine.the_dashboard_edits_a_held_post(Draws(held))  # type: ignore[arg-type]
+        assert held in machine.dashboard
+        machine.flip_draft(uid)
+        check_all(machine)
+        machine.apply()
+        check_all(machine)
         machine.dashboard_edits_stand()
     finally:
         machine.teardown()

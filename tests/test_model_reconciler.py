@@ -76,6 +76,8 @@ from hypothesis.stateful import (
 from orshot_gitops.cli import main
 from orshot_gitops.errors import UserError
 from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.reconcile.manage import refresh
+from orshot_gitops.reconcile.recording import Recording, record_state
 from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
 from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 from orshot_gitops.state.model import STATE_PATH, AccountStatus
@@ -225,7 +227,11 @@ class ReconcilerMachine(RuleBasedStateMachine):
         self.model: dict[int, PostModel] = {}
         self.next_uid = 0
         self.faults = FaultConfig()
-        self.server = SandboxServer(self.tmp / "sandbox", self.faults.sandbox()).start()
+        # Orshot's clock: real time, plus a jump while a scheduled post is made to fire.
+        self.orshot_ahead = 0.0
+        # Orshot posts edited in its dashboard whose drift `refresh` recorded: their content.
+        self.dashboard: dict[int, str] = {}
+        self.server = self._sandbox(self.faults)
         # What the repository asked for when apply last ran: the approved posts it has seen.
         self.applied: dict[int, PostModel] = {}
         self.applies = 0
@@ -426,10 +432,91 @@ class ReconcilerMachine(RuleBasedStateMachine):
         """A restart over the same Posts Log, with other faults (or none)."""
         self.server.stop()
         self.faults = faults
-        self.server = SandboxServer(self.tmp / "sandbox", faults.sandbox()).start()
+        self.server = self._sandbox(faults)
         self.log.append(f"sandbox {faults}")
 
-    def _apply(self, root: Path | None = None, push: bool = False) -> None:
+    def _sandbox(self, faults: FaultConfig) -> SandboxServer:
+        return SandboxServer(
+            self.tmp / "sandbox", faults.sandbox(), clock=lambda: time.time() + self.orshot_ahead
+        ).start()
+
+    def _held(self, *statuses: AccountStatus) -> list[int]:
+        """Orshot post ids the state says Orshot holds for us, in one of `statuses`."""
+        if not (self.root / STATE_PATH).exists():
+            return []
+        state = load_state(self.root)
+        return sorted(
+            {r.post_id for _, _, r in state.entries() if r.status in statuses and r.post_id}
+        )
+
+    @precondition(lambda self: self.faults.clean)
+    @rule(data=st.data())
+    def the_dashboard_edits_a_held_post(self, data: st.DataObject) -> None:
+        """Someone edits a held post's caption in Orshot's dashboard (its marker kept), then
+        runs `refresh`. Once the drift is recorded, no apply may send the file's version over
+        it (no --overwrite-drift here): `dashboard_edits_stand`."""
+        held = self._held(AccountStatus.SCHEDULED, AccountStatus.DRAFTED)
+        if not held:
+            return
+        orshot_id = data.draw(st.sampled_from(held), label="orshot post")
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        url = f"{self.server.base_url}/v1/social/posts/{orshot_id}"
+        current = httpx.get(url, headers=headers, timeout=10).json()["data"]
+        if current["status"] not in ("draft", "scheduled"):
+            return
+        content = str(current["content"]) + " (edited in the dashboard)"
+        httpx.patch(url, json={"content": content}, headers=headers, timeout=10).raise_for_status()
+        # `refresh` as its command runs it: read back, compare with the files, commit.
+        before = load_state(self.root)
+        with OrshotClient(self.server.base_url, API_KEY, timeout=10.0) as client:
+            after, _ = refresh(before, client, self.root)
+        if after is not before:
+            with open_repo(self.root) as repo:
+                record_state(self.root, repo, after, before, "orshot: refresh", Recording())
+        assert not git(self.root, "status", "--porcelain", "--", STATE_PATH).strip(), (
+            "refresh left the state file uncommitted"
+        )
+        state = load_state(self.root)
+        if any(r.post_id == orshot_id and r.drift for _, _, r in state.entries()):
+            self.dashboard[orshot_id] = content
+        self.log.append(f"dashboard edited Orshot post {orshot_id}")
+
+    @precondition(lambda self: self.faults.clean)
+    @rule(data=st.data())
+    def a_scheduled_post_fires(self, data: st.DataObject) -> None:
+        """Orshot's clock passes a held post's time and it goes out; an apply at that time
+        (the workflow's cron) must record it, published with its URL, and send nothing for
+        it again. Orshot's clock then comes back to now (the schedules are fixed dates)."""
+        held = self._held(AccountStatus.SCHEDULED)
+        if not held:
+            return
+        orshot_id = data.draw(st.sampled_from(held), label="orshot post")
+        state = load_state(self.root)
+        record = next(r for _, _, r in state.entries() if r.post_id == orshot_id)
+        assert record.scheduled_for is not None
+        fires = datetime.fromisoformat(record.scheduled_for) + timedelta(minutes=1)
+        self.orshot_ahead = fires.timestamp() - time.time()
+        try:
+            self._apply(now=lambda: fires)
+        finally:
+            self.orshot_ahead = 0.0
+        self.log.append(f"Orshot post {orshot_id} fired")
+        entry = next(e for e in self._logged_posts() if e["post_id"] == orshot_id)
+        sent = {t["account_id"]: t["status"] for t in entry["platforms"]}
+        for post_id, account, r in load_state(self.root).entries():
+            if r.post_id != orshot_id or r.account_id not in sent:
+                continue
+            assert r.status is not AccountStatus.SCHEDULED or sent[r.account_id] == "scheduled", (
+                f"{post_id} → {account} still says scheduled after Orshot sent it: {r}\n"
+                + "\n".join(self.log)
+            )
+
+    def _apply(
+        self,
+        root: Path | None = None,
+        push: bool = False,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         root = root or self.root
         base_url = self.server.base_url
 
@@ -444,7 +531,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
                     root,
                     repo,
                     client,
-                    self._now,
+                    now or self._now,
                     ApplyOptions(settle_after=timedelta(0), push=push),
                 )
             except UserError as exc:
@@ -720,6 +807,29 @@ class ReconcilerMachine(RuleBasedStateMachine):
             )
 
     @invariant()
+    def dashboard_edits_stand(self) -> None:
+        """A held post whose dashboard edit refresh recorded as drift keeps that edit: nothing
+        is sent over it without --overwrite-drift (the model never passes it)."""
+        if not self.dashboard:
+            return
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        for orshot_id, content in self.dashboard.items():
+            try:
+                answer = httpx.get(
+                    f"{self.server.base_url}/v1/social/posts/{orshot_id}",
+                    headers=headers,
+                    timeout=10,
+                )
+            except httpx.HTTPError:
+                continue  # an injected fault: the next check reads it
+            if answer.status_code != 200:
+                continue  # a fault, or discarded (a file deleted): nothing was sent over it
+            assert answer.json()["data"]["content"] == content, (
+                f"the dashboard's edit of Orshot post {orshot_id} was overwritten\n"
+                + "\n".join(self.log)
+            )
+
+    @invariant()
     def state_parses_and_matches_schema(self) -> None:
         path = self.root / STATE_PATH
         if not path.exists():
@@ -756,6 +866,14 @@ class ReconcilerMachine(RuleBasedStateMachine):
                     f"approved {post.post_id} → {account} is missing from the state\n"
                     + "\n".join(self.log)
                 )
+                if record.status is AccountStatus.DRAFTED and record.drift is not None:
+                    # Changed in Orshot's dashboard: its publish waits for a person's choice
+                    # (--overwrite-drift, or the file takes Orshot's version), and the plan
+                    # shows it as drift. Waiting in plain sight, not lost.
+                    assert f"drift {account}" in self._plan_text(), (
+                        f"{post.post_id} → {account}: drift not shown\n" + "\n".join(self.log)
+                    )
+                    continue
                 if record.status is AccountStatus.DRAFTED:
                     # Only a post that became approved after its draft was made, and whose
                     # publish is then pending: the plan must say so.
@@ -892,3 +1010,67 @@ SCHEDULE = "2031-05-01T09:00"
 def test_marker_survives_the_yaml(uid: int) -> None:
     post = PostModel(uid, "p", ("x",), "café 🚀", revision=2, schedule="2031-05-01T09:00")
     assert MARKER.match(json.loads(post.yaml().splitlines()[1].split(": ", 1)[1]))
+
+
+def test_story_the_dashboard_edits_a_held_post_then_the_file_changes() -> None:
+    """Issue 13: refresh records the dashboard's edit as drift, and the next edit of the file
+    is not sent over it (the invariant `dashboard_edits_stand`)."""
+    machine = ReconcilerMachine()
+    try:
+        uid = machine.add_post(["x", "li"], "launch", draft=False, schedule=SCHEDULE)
+        machine.apply()
+        [held] = machine._held(AccountStatus.SCHEDULED)
+        machine.the_dashboard_edits_a_held_post(Draws(held))  # type: ignore[arg-type]
+        assert held in machine.dashboard
+        machine.edit_post(uid, "news")
+        machine.apply()
+        check_all(machine)
+        machine.dashboard_edits_stand()
+        machine.clean_apply_converges()
+        machine.dashboard_edits_stand()
+    finally:
+        machine.teardown()
+
+
+def test_story_the_dashboard_edits_a_held_draft_then_the_file_approves_it() -> None:
+    """Issue 13 (merge): a draft changed in the dashboard, then approved in its file. Drift
+    holds its publish back, shown in the plan as drift (not as a pending publish): waiting
+    for a person's choice, not lost (found by the model: check_state_covers_approved_posts)."""
+    machine = ReconcilerMachine()
+    try:
+        uid = machine.add_post(["x"], "launch", draft=True, schedule=None)
+        machine.apply()
+        [held] = machine._held(AccountStatus.DRAFTED)
+        machine.the_dashboard_edits_a_held_post(Draws(held))  # type: ignore[arg-type]
+        assert held in machine.dashboard
+        machine.flip_draft(uid)
+        check_all(machine)
+        machine.apply()
+        check_all(machine)
+        machine.dashboard_edits_stand()
+    finally:
+        machine.teardown()
+
+
+def test_story_a_scheduled_post_fires_and_is_recorded() -> None:
+    """Issue 13: a post that went out on its time is recorded by the next apply, published
+    with its URL, and never sent again, even when its file is edited afterwards."""
+    machine = ReconcilerMachine()
+    try:
+        uid = machine.add_post(["x", "li"], "launch", draft=False, schedule=SCHEDULE)
+        machine.apply()
+        [held] = machine._held(AccountStatus.SCHEDULED)
+        machine.a_scheduled_post_fires(Draws(held))  # type: ignore[arg-type]
+        state = load_state(machine.root)
+        for key in ("x", "li"):
+            record = state.account(f"post-{uid}", key)
+            assert record is not None and record.status is AccountStatus.PUBLISHED, record
+            assert record.url
+        check_all(machine)
+        machine.edit_post(uid, "news")
+        machine.apply()
+        check_all(machine)
+        machine.clean_apply_converges()
+        check_all(machine)
+    finally:
+        machine.teardown()

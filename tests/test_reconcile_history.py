@@ -102,7 +102,7 @@ def test_a_move_after_squashed_history_is_held_back_not_published_again(ws: Work
 
     # The user says what it is: the launch post moved.
     assert ws.cli("adopt", "2026/launch", "--from", "launch").code == 0
-    ws.commit("the launch post moved")
+    assert ws.log()[0].startswith("orshot: adopt 2026/launch moved from launch")  # committed
     run = ws.apply()
     assert run.code == 0, run.output
     assert ws.sent() == sent_before
@@ -139,7 +139,7 @@ def test_a_new_post_after_a_deletion_is_published_once_the_deletion_is_confirmed
     assert ws.apply().code == 1  # could be the launch post moved: nothing sent
     assert len(ws.sent()) == 1
     assert ws.cli("resolve", "launch", "--as", "deleted").code == 0
-    ws.commit("launch was deleted on purpose")
+    assert ws.log()[0].startswith("orshot: resolve launch as deleted")  # committed
     run = ws.apply()
     assert run.code == 0, run.output
     assert [p["request"]["content"] for p in ws.sent()] == ["We launched", "We are hiring"]

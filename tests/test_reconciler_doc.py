@@ -157,6 +157,13 @@ def past_schedule(repo: Repo) -> None:
     )
 
 
+def paused(repo: Repo) -> None:
+    repo.write("posts/holiday.yaml", SCHEDULED)
+    repo.apply()
+    repo.write("orshot.yaml", CONFIG + "paused: true\n", "the emergency stop")
+    repo.write("posts/launch.yaml", LAUNCH)
+
+
 SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "new": (new_posts, {}),
     "unchanged": (published_then_unchanged, {}),
@@ -186,6 +193,7 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     ),
     "past-schedule": (past_schedule, {}),
     "waiting": (refused_as_duplicate, {}),
+    "paused": (paused, {}),
 }
 _BLOCK = re.compile(r"<!-- plan: (?P<name>[\w-]+) -->\n```text\n(?P<body>.*?)```", re.S)
 

@@ -1,1 +1,76 @@
 """One module per command: NAME, SUMMARY, EXAMPLES, configure(parser), run(args, console)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orshot_gitops.state.model import State
+
+
+def add_recording_options(parser: argparse.ArgumentParser) -> None:
+    """The flags of every command that changes the state by hand: it commits, as apply does."""
+    parser.add_argument(
+        "--push",
+        action="store_true",
+        help="push the commit that records it (the default when the branch has an upstream)",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="commit in this clone only, even when the branch has an upstream",
+    )
+    parser.add_argument(
+        "--remote", default="origin", help="the remote to push to (default: origin)"
+    )
+    parser.add_argument(
+        "--no-commit", action="store_true", help="write the state file but do not commit it"
+    )
+
+
+def push_target(
+    root: Path, *, push: bool, local: bool, commit: bool, remote: str
+) -> tuple[bool, str]:
+    """Whether a command that records the state pushes it, and to which remote: with --push,
+    or by default when the branch tracks a branch of the same name (not with --local or
+    --no-commit). By hand next to CI, a record only this clone holds is one 'git checkout
+    --theirs' from lost, and the posts it records from being sent again: push it."""
+    from orshot_gitops.errors import UsageError
+    from orshot_gitops.vcs.gitrepo import open_repo
+    from orshot_gitops.vcs.mergedriver import inside_git
+
+    if push and local:
+        raise UsageError("--push and --local contradict each other", hint="pick one")
+    if push or local or not commit or not inside_git(root):
+        return push, remote
+    with open_repo(root) as git:
+        upstream = git.upstream()
+        same_name = upstream is not None and upstream[1] == git.current_branch()
+    if upstream is not None and same_name:
+        return True, upstream[0]
+    return False, remote
+
+
+def record(root: Path, state: State, base: State, message: str, args: argparse.Namespace) -> str:
+    """Write `state` (changed from `base`, as loaded) and commit it, and push it as `apply`
+    pushes (`push_target`). Returns a sentence saying where it is."""
+    from orshot_gitops.reconcile.recording import Recording, record_state
+    from orshot_gitops.vcs.gitrepo import open_repo
+
+    push, remote = push_target(
+        root, push=args.push, local=args.local, commit=not args.no_commit, remote=args.remote
+    )
+    how = Recording(commit=not args.no_commit, push=push, remote=remote)
+    if not how.commit:
+        from orshot_gitops.state.store import write_state
+
+        write_state(root, state)
+        return "Written to .orshot/state.json, not committed (--no-commit)."
+    with open_repo(root) as git:
+        recorded = record_state(root, git, state, base, message + " [skip ci]", how)
+    if recorded.commit is None:
+        return "The state was already recorded."
+    pushed = f", pushed to {how.remote}" if recorded.pushed else ""
+    return f"Recorded in {recorded.commit[:12]}{pushed}."

@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
+from orshot_gitops.commands import add_recording_options, record
 from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError
 
@@ -29,11 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="OLD",
         help="the post is the recorded post OLD, moved: its record follows (one POST only)",
     )
+    add_recording_options(parser)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import adopt
-    from orshot_gitops.state.store import load_state, write_state
+    from orshot_gitops.state.store import load_state
 
     if bool(args.posts) == bool(args.all):
         raise UsageError(
@@ -42,26 +44,29 @@ def run(args: argparse.Namespace, console: Console) -> int:
     root = Path(args.repo)
     if args.moved_from is not None:
         return _adopt_move(root, args, console)
-    state, adopted = adopt(root, load_state(root), args.posts, datetime.now(timezone.utc))
+    loaded = load_state(root)
+    state, adopted = adopt(root, loaded, args.posts, datetime.now(timezone.utc))
+    recorded = ""
     if adopted:
-        write_state(root, state)
+        message = "\n".join([f"orshot: adopt {len(adopted)} account(s)", "", *adopted])
+        recorded = " " + record(root, state, loaded, message, args)
     for line in adopted:
         console.print(f"adopted {line}")
-    console.print(
-        f"{len(adopted)} account(s) recorded as published; nothing was sent. Commit .orshot/state.json."
-    )
+    console.print(f"{len(adopted)} account(s) recorded as published; nothing was sent.{recorded}")
     return 0
 
 
 def _adopt_move(root: Path, args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import adopt_move
-    from orshot_gitops.state.store import load_state, write_state
+    from orshot_gitops.state.store import load_state
 
     if len(args.posts) != 1:
         raise UsageError("--from takes exactly one POST", hint="adopt NEW --from OLD")
-    state, moved = adopt_move(root, load_state(root), args.posts[0], args.moved_from)
-    write_state(root, state)
+    loaded = load_state(root)
+    state, moved = adopt_move(root, loaded, args.posts[0], args.moved_from)
+    message = "\n".join([f"orshot: adopt {args.posts[0]} moved from {args.moved_from}", "", *moved])
+    recorded = record(root, state, loaded, message, args)
     for line in moved:
         console.print(f"moved {line}")
-    console.print("Nothing was sent. Commit .orshot/state.json.")
+    console.print(f"Nothing was sent. {recorded}")
     return 0

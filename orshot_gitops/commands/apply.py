@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
 
+from orshot_gitops.commands import push_target
 from orshot_gitops.console import Console
 
 NAME = "apply"
@@ -58,6 +59,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="take another run as gone once it has been silent (no heartbeat) this long; only "
         "then are its unfinished steps settled (default: ORSHOT_SETTLE_AFTER, else 900)",
     )
+    parser.add_argument(
+        "--overwrite-drift",
+        action="store_true",
+        help="send the file's version over held posts changed in Orshot's dashboard "
+        "(see 'orshot-gitops refresh'); without it they are shown and left alone",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
@@ -86,7 +93,6 @@ class _StopFlag:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.errors import UsageError
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment, settle_after
     from orshot_gitops.reconcile.runner import ApplyOptions, outcomes_json, run_apply
@@ -112,26 +118,19 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if seconds >= 1:
             progress(f"waiting {seconds:.0f} s: {reason}")
 
-    if args.push and args.local:
-        raise UsageError("--push and --local contradict each other", hint="pick one")
-    push, remote = args.push, args.remote
+    push, remote = push_target(
+        root, push=args.push, local=args.local, commit=not args.no_commit, remote=args.remote
+    )
     if inside_git(root):
         # A later 'git pull' merges the state file entry by entry, not line by line.
         register(root)
-        if not push and not args.local and not args.no_commit:
-            with open_repo(root) as git:
-                upstream = git.upstream()
-                same_name = upstream is not None and upstream[1] == git.current_branch()
-            if upstream is not None and same_name:
-                # By hand next to CI: results only this clone holds are one 'git checkout
-                # --theirs' from lost, and their posts from being sent again. Push them.
-                push, remote = True, upstream[0]
     options = ApplyOptions(
         push=push,
         remote=remote,
         plan_file=Path(args.plan_file) if args.plan_file else None,
         settle_after=timedelta(seconds=settle_seconds),
         commit=not args.no_commit,
+        overwrite_drift=args.overwrite_drift,
     )
     try:
         with open_repo(root) as git:

@@ -28,6 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also save the plan as JSON, for 'apply FILE' (refused with uncommitted changes)",
     )
     parser.add_argument(
+        "--overwrite-drift",
+        action="store_true",
+        help="show what 'apply --overwrite-drift' would send over posts changed in Orshot",
+    )
+    parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
         help="exit 0 when there is nothing to do, 2 when there are changes, 1 on errors",
@@ -45,7 +50,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if args.out:
             # A saved plan is applied as saved: it must hold what a commit holds.
             refuse_uncommitted_inputs(root, git, "a saved plan is sent exactly as saved")
-        plan, _, _ = make_plan(root, git, now)
+        plan, _, _ = make_plan(root, git, now, overwrite_drift=args.overwrite_drift)
     if args.out:
         Path(args.out).write_text(report.as_json(plan) + "\n", encoding="utf-8")
     if args.format == "json":

@@ -8,6 +8,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from orshot_gitops.commands import add_recording_options, record
 from orshot_gitops.console import Console
 
 NAME = "refresh"
@@ -23,6 +24,7 @@ EXAMPLES = [
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    add_recording_options(parser)
     parser.add_argument(
         "--rebuild",
         action="store_true",
@@ -34,16 +36,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.reconcile.manage import refresh
-    from orshot_gitops.state.store import load_state, write_state
+    from orshot_gitops.state.store import load_state
 
     root = Path(args.repo)
     if args.rebuild:
         return _rebuild(root, args, console)
     state = load_state(root)
     with OrshotClient.from_env(os.environ) as client:
-        new_state, drifts = refresh(state, client)
-    if drifts:
-        write_state(root, new_state)
+        new_state, drifts = refresh(state, client, root)
+    recorded = ""
+    if new_state is not state:
+        lines = [f"{d.post} → {d.account}: {d.recorded} → {d.orshot}" for d in drifts]
+        message = "\n".join([f"orshot: refresh, {len(lines)} change(s) from Orshot", "", *lines])
+        recorded = record(root, new_state, state, message, args)
     if args.format == "json":
         console.print(json.dumps([asdict(d) for d in drifts], indent=2, ensure_ascii=False))
         return 0
@@ -52,7 +57,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f"{d.post} → {d.account}: {d.recorded} in the state, {d.orshot} in Orshot ({d.note})"
         )
     console.print(
-        f"{len(drifts)} change(s) recorded."
+        f"{len(drifts)} change(s) recorded. {recorded}".rstrip()
         if drifts
         else "No drift: Orshot agrees with the state."
     )

@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
+from orshot_gitops.commands import add_recording_options, record
 from orshot_gitops.console import Console
 
 NAME = "resolve"
@@ -33,27 +34,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="what happened ('deleted': the file was deleted on purpose, forget the record)",
     )
+    add_recording_options(parser)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import resolve
-    from orshot_gitops.state.store import load_state, write_state
+    from orshot_gitops.state.store import load_state
 
     root = Path(args.repo)
+    loaded = load_state(root)
     if args.as_status == "deleted":
         from orshot_gitops.reconcile.manage import forget_deleted
 
-        state, forgotten = forget_deleted(
-            root, load_state(root), args.post, datetime.now(timezone.utc)
-        )
-        write_state(root, state)
+        state, forgotten = forget_deleted(root, loaded, args.post, datetime.now(timezone.utc))
+        message = "\n".join([f"orshot: resolve {args.post} as deleted", "", *forgotten])
+        recorded = record(root, state, loaded, message, args)
         for line in forgotten:
             console.print(f"forgot {line}")
-        console.print("Commit .orshot/state.json to record it.")
+        console.print(recorded)
         return 0
-    before = load_state(root)
     state, changed = resolve(
-        before, args.post, args.account, args.as_status, datetime.now(timezone.utc)
+        loaded, args.post, args.account, args.as_status, datetime.now(timezone.utc)
     )
     discarded: list[str] = []
     if args.as_status == "failed" and _prunes(root):
@@ -66,13 +67,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
         if any(r.post_id is not None for r in state.posts[args.post].accounts.values()):
             with OrshotClient.from_env(os.environ) as client:
-                state, discarded = discard_left_drafts(before, state, args.post, client)
-    write_state(root, state)
+                state, discarded = discard_left_drafts(loaded, state, args.post, client)
+    message = "\n".join(
+        [f"orshot: resolve {args.post} as {args.as_status}", "", *changed, *discarded]
+    )
+    recorded = record(root, state, loaded, message, args)
     for line in changed:
         console.print(f"resolved {line}")
     for line in discarded:
         console.print(line)
-    console.print("Commit .orshot/state.json to record it.")
+    console.print(recorded)
     return 0
 
 

@@ -63,6 +63,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
             )
         elif r.failure == "transient" and r.next_try_at:
             detail += f"; next try due after {r.next_try_at[:16].replace('T', ' ')}"
+        if r.drift:
+            detail = f"DRIFT: {r.drift} changed in Orshot ('apply --overwrite-drift' or edit the file) {detail}"
+        if r.paused_schedule:
+            detail = (
+                f"paused (was scheduled for {r.paused_schedule[:16].replace('T', ' ')}) {detail}"
+            )
         when = (r.when or "")[:16].replace("T", " ")
         status = console.style(f"{r.status:<10}", colors.get(r.status, "dim"))
         console.print(f"{where}  {status} {when:<16}  {detail}".rstrip())

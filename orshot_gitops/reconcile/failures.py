@@ -153,6 +153,9 @@ def schedule_too_soon(scheduled_for: str | None, now: datetime) -> str | None:
     )
 
 
+_SCHEDULING = ("create", "retry", "edit", "publish-draft")
+
+
 def refused_before_sending(
     action: Action, record: AccountState | None, unhealthy: Set[int], now: datetime
 ) -> bool:
@@ -160,5 +163,6 @@ def refused_before_sending(
     reconnect, or a schedule already too close. The runner does not mark these as intents."""
     if waits_for_reconnect(action, record, unhealthy):
         return True
-    sends_a_schedule = action.kind.sends and action.mode == "schedule"
+    # The kinds whose requests carry the post's schedule (send.py asks `_sendable_now`).
+    sends_a_schedule = action.kind.value in _SCHEDULING and action.mode == "schedule"
     return sends_a_schedule and schedule_too_soon(action.scheduled_for, now) is not None

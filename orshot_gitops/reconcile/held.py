@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.content.compile import fingerprint
-from orshot_gitops.state.model import AccountState
+from orshot_gitops.state.model import AccountState, AccountStatus
 
 if TYPE_CHECKING:
     from orshot_gitops.reconcile.plan import Action
@@ -116,3 +116,41 @@ def move_reason(reason: str, why: str, post_id: int | None) -> str:
     head = "draft: false now"
     base = head if reason.startswith(head) else reason.split(": ", 1)[0]
     return f"{base}: {why}: a post of its own{where}"
+
+
+# The kinds (plan.Kind values) that edit a held post: compared by value, as plan imports
+# this module.
+_EDIT_KINDS = ("edit", "publish-draft")
+
+
+def mark_moves(actions: list[Action], records: Mapping[str, AccountState]) -> list[Action]:
+    """Say which edits of a held post move to a post of their own (`split_held`), as apply
+    will: the plan's reasons, for the actions of one post."""
+    edits: dict[int, list[Action]] = {}
+    for action in actions:
+        if action.kind.value in _EDIT_KINDS and action.orshot_post_id is not None:
+            edits.setdefault(action.orshot_post_id, []).append(action)
+    reasons: dict[str, str] = {}
+    for held_id, group in edits.items():
+        editing = {a.account for a in group}
+        residents = sum(
+            1
+            for key, record in records.items()
+            if record.post_id == held_id
+            and key not in editing
+            and record.status is not AccountStatus.FAILED
+        )
+        split = split_held(group, {a.account: records.get(a.account) for a in group}, residents)
+        for action in group:
+            if action.account in split.why:
+                reasons[action.account] = move_reason(
+                    action.reason, split.why[action.account], held_id
+                )
+    if not reasons:
+        return actions
+    return [
+        replace(a, reason=reasons[a.account])
+        if a.account in reasons and a.kind.value in _EDIT_KINDS
+        else a
+        for a in actions
+    ]

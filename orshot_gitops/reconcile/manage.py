@@ -12,11 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from orshot_gitops.content.compile import Compiler
+from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.errors import Severity, UserError
+from orshot_gitops.orshot.client import OrshotClient, Post
+from orshot_gitops.reconcile.drift import record_drift
 from orshot_gitops.reconcile.failures import failure_of
+from orshot_gitops.reconcile.readback import Drift, held_entries, read_back
 from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step
 
 
@@ -37,6 +40,8 @@ class Row:
     # "transient" (tried again from `next_try_at`); None otherwise.
     failure: str | None = None
     next_try_at: str | None = None
+    drift: str | None = None  # changed in Orshot's dashboard (drift.py), until resolved
+    paused_schedule: str | None = None  # taken back to a draft by `paused: true`
 
 
 def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
@@ -58,6 +63,8 @@ def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
                 attempts=record.attempts,
                 failure=failure_of(record) if record.status is AccountStatus.FAILED else None,
                 next_try_at=record.next_try_at if record.status is AccountStatus.FAILED else None,
+                drift=record.drift,
+                paused_schedule=record.paused_schedule,
             )
         )
     return rows
@@ -160,91 +167,30 @@ def resolve(
     return state.with_post(post_id, post), changed
 
 
-@dataclass(frozen=True)
-class Drift:
-    post: str
-    account: str
-    recorded: str
-    orshot: str
-    note: str
+def refresh(
+    state: State, client: OrshotClient, root: Path | None = None
+) -> tuple[State, list[Drift]]:
+    """Read every post Orshot still holds (or is processing) and record what it says now;
+    with the repository's `root`, also what was changed there against the files (drift)."""
+    seen: dict[int, Post] = {}
+    state, drifts = read_back(state, client, held_entries(state), seen)
+    if root is None:
+        return state, drifts
+    state, drifted = record_drift(state, _compiled(root), seen)
+    return state, drifts + drifted
 
 
-def refresh(state: State, client: object) -> tuple[State, list[Drift]]:
-    """Read every post Orshot still holds (or is processing) and record what it says now."""
-    from orshot_gitops.orshot.client import NotFound, OrshotClient
+def _compiled(root: Path) -> list[CompiledPost]:
+    """Every post of the repository that compiles; one with errors is not compared."""
+    from orshot_gitops.content.validate import check_posts
 
-    assert isinstance(client, OrshotClient)
-    drifts: list[Drift] = []
-    open_statuses = {AccountStatus.DRAFTED, AccountStatus.SCHEDULED, AccountStatus.PROCESSING}
-    by_orshot_id: dict[int, list[tuple[str, str, AccountState]]] = {}
-    for post_id, key, record in state.entries():
-        if record.status in open_statuses and record.post_id is not None:
-            by_orshot_id.setdefault(record.post_id, []).append((post_id, key, record))
-    for orshot_id, entries in sorted(by_orshot_id.items()):
-        try:
-            remote = client.get_post(orshot_id)
-        except NotFound:
-            for post_id, key, record in entries:
-                drifts.append(
-                    Drift(
-                        post_id,
-                        key,
-                        record.status.value,
-                        "missing",
-                        "discarded in the dashboard? it will not go out",
-                    )
-                )
-                state = state.with_account(
-                    post_id,
-                    key,
-                    replace(
-                        record,
-                        status=AccountStatus.FAILED,
-                        step=Step.DRAFT,
-                        error="not found in Orshot (discarded in the dashboard?)",
-                    ),
-                )
-            continue
-        if not any(a.account_id is not None for a in remote.accounts):
-            # No account ids to read: absence of evidence is not "taken off the post", and
-            # recording it so would send the post again. Say so, change nothing.
-            for post_id, key, record in entries:
-                note = f"Orshot post {orshot_id} was read without its accounts: left as recorded"
-                drifts.append(Drift(post_id, key, record.status.value, "unknown", note))
-            continue
-        for post_id, key, record in entries:
-            result = next((a for a in remote.accounts if a.account_id == record.account_id), None)
-            if result is None:
-                # The post is not this account's any more (taken off it in the dashboard, or
-                # by an edit): the post's own status says nothing about this account.
-                state = _not_on_post(state, drifts, post_id, key, record, orshot_id)
-                continue
-            remote_status = result.status
-            mapped = {
-                "draft": AccountStatus.DRAFTED,
-                "drafted": AccountStatus.DRAFTED,
-                "scheduled": AccountStatus.SCHEDULED,
-                "published": AccountStatus.PUBLISHED,
-                "processing": AccountStatus.PROCESSING,
-            }.get(remote_status, AccountStatus.FAILED)
-            if mapped is record.status:
-                continue
-            drifts.append(
-                Drift(post_id, key, record.status.value, remote_status, "updated from Orshot")
-            )
-            state = state.with_account(
-                post_id,
-                key,
-                replace(
-                    record,
-                    status=mapped,
-                    url=result.url,
-                    error=result.error,
-                    action=result.action,
-                    step=Step.DRAFT if mapped is AccountStatus.FAILED else None,
-                ),
-            )
-    return state, drifts
+    config, problems = load_config(root)
+    if config is None:
+        raise UserError(problems[0].message, path=problems[0].path, hint=problems[0].hint)
+    files, _ = discover_posts(root, config)
+    post_problems, compiled = check_posts(root, config, files)
+    failed = {d.path for d in post_problems if d.severity is Severity.ERROR}
+    return [p for p in compiled if p.spec.path not in failed]
 
 
 def _post_files(root: Path) -> dict[str, str]:
@@ -313,22 +259,3 @@ def forget_deleted(
                 "or discard it with 'prune: true'",
             )
     return state.without_post(post_id), [f"{post_id} → {key}" for key in sorted(post.accounts)]
-
-
-def _not_on_post(
-    state: State,
-    drifts: list[Drift],
-    post_id: str,
-    key: str,
-    record: AccountState,
-    orshot_id: int,
-) -> State:
-    """An account its Orshot post no longer targets: it will not go out from there. Recorded
-    failed, so the plan sends it again on a post of its own, and the drift says why."""
-    note = f"not on Orshot post {orshot_id} any more (taken off it in the dashboard?)"
-    drifts.append(Drift(post_id, key, record.status.value, "missing", note))
-    return state.with_account(
-        post_id,
-        key,
-        replace(record, status=AccountStatus.FAILED, step=Step.DRAFT, error=note, url=None),
-    )

@@ -17,8 +17,9 @@ from typing import Any
 from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.errors import Diagnostic, Severity
+from orshot_gitops.reconcile.drift import drift_override
 from orshot_gitops.reconcile.failures import needs_reconnect, waiting_reason
-from orshot_gitops.reconcile.held import move_reason, split_held
+from orshot_gitops.reconcile.held import mark_moves
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 PLAN_VERSION = 1
@@ -39,6 +40,8 @@ class Kind(str, enum.Enum):
     AMBIGUOUS = "ambiguous"  # no history says it is new: it may be a recorded post moved
     RECORD_MISSING = "record-missing"  # in the reconciled commit, yet unrecorded: not new
     WAITING = "waiting"  # failed: waits for a change (permanent) or its next try (transient)
+    PAUSE = "pause"  # paused: a held scheduled post goes back to a draft (pause.py)
+    DRIFT = "drift"  # changed in Orshot's dashboard: nothing is sent over it (drift.py)
 
     @property
     def sends(self) -> bool:
@@ -53,6 +56,7 @@ _SENDING = {
     Kind.SETTLE,
     Kind.SYNC,
     Kind.DISCARD,
+    Kind.PAUSE,
 }
 
 
@@ -115,6 +119,10 @@ class Plan:
 
     @property
     def sending(self) -> tuple[Action, ...]:
+        """What apply sends. Paused, only the pause itself: the rest waits, shown as it will
+        be sent once the pause is lifted."""
+        if self.paused:
+            return tuple(a for a in self.actions if a.kind is Kind.PAUSE)
         return tuple(a for a in self.actions if a.kind.sends)
 
     @property
@@ -132,6 +140,8 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         """Anything to send or to record (a rename changes the state without a request)."""
+        if self.paused:
+            return bool(self.sending)
         return any(a.kind.sends or a.kind is Kind.RENAME for a in self.actions)
 
     def to_json(self) -> dict[str, Any]:
@@ -198,6 +208,7 @@ def decide(
     renames: Mapping[str, str] = {},
     prune: bool = False,
     held_back: Mapping[str, tuple[str, ...]] = {},
+    overwrite_drift: bool = False,
 ) -> tuple[list[Action], int]:
     """Actions for the compiled posts and for every state entry that needs attention.
 
@@ -217,7 +228,7 @@ def decide(
         if post.spec.id in held_back:
             actions.extend(_held_back(post, held_back[post.spec.id], state))
             continue
-        post_actions, post_unchanged = _decide_post(post, state, recorded_id, now)
+        post_actions, post_unchanged = _decide_post(post, state, recorded_id, now, overwrite_drift)
         actions.extend(post_actions)
         unchanged += post_unchanged
     present = set(present_post_ids)
@@ -280,8 +291,16 @@ def _held_back(post: CompiledPost, maybe: tuple[str, ...], state: State) -> list
     ]
 
 
+# Which rule's outcome drift.py's answer replaces: "drift" holds back an edit (or shows a
+# post with nothing to send); "edit" (--overwrite-drift) sends where the rule had nothing to do.
+_DRIFT_REPLACES: dict[str, tuple[Kind | None, ...]] = {
+    Kind.DRIFT.value: (None, Kind.EDIT, Kind.PUBLISH_DRAFT),
+    Kind.EDIT.value: (None,),
+}
+
+
 def _decide_post(
-    post: CompiledPost, state: State, recorded_id: str, now: datetime
+    post: CompiledPost, state: State, recorded_id: str, now: datetime, overwrite_drift: bool
 ) -> tuple[list[Action], int]:
     spec = post.spec
     mode = _mode(post)
@@ -325,6 +344,11 @@ def _decide_post(
         kind, reason, severity = _rule(
             record, payload.fingerprint, spec.revision, mode, past, post, now
         )
+        # Drift stands in only for an edit of what Orshot holds (or for nothing to do): an
+        # unfinished step (settle) and an error (a passed schedule) come first.
+        drifted = drift_override(record, post, payload, state, recorded_id, overwrite_drift)
+        if drifted is not None and kind in _DRIFT_REPLACES[drifted[0]]:
+            kind, reason, severity = Kind(drifted[0]), drifted[1], drifted[2]
         if kind is None:
             unchanged += 1
             continue
@@ -333,7 +357,7 @@ def _decide_post(
         actions.append(Action(kind=kind, reason=reason, severity=severity, **base))
     recorded = state.posts.get(recorded_id)
     if recorded is not None:
-        actions = _mark_moves(actions, recorded.accounts)
+        actions = mark_moves(actions, recorded.accounts)
     # An account dropped from a reviewed file's `accounts:` is an edit, not an accident: a post
     # Orshot still holds for it is taken back (DESIGN.md: accounts changed -> edit in place),
     # with or without `prune`; what is live stays live and is noted.
@@ -344,40 +368,6 @@ def _decide_post(
                     _removed(spec.id, spec.path, key, record, now, prune=True, dropped=True)
                 )
     return actions, unchanged
-
-
-def _mark_moves(actions: list[Action], records: Mapping[str, AccountState]) -> list[Action]:
-    """Say which edits of a held post move to a post of their own (see held.py), as apply will."""
-    from dataclasses import replace
-
-    edits: dict[int, list[Action]] = {}
-    for action in actions:
-        if action.kind in (Kind.EDIT, Kind.PUBLISH_DRAFT) and action.orshot_post_id is not None:
-            edits.setdefault(action.orshot_post_id, []).append(action)
-    reasons: dict[str, str] = {}
-    for held_id, group in edits.items():
-        editing = {a.account for a in group}
-        residents = sum(
-            1
-            for key, record in records.items()
-            if record.post_id == held_id
-            and key not in editing
-            and record.status is not AccountStatus.FAILED
-        )
-        split = split_held(group, {a.account: records.get(a.account) for a in group}, residents)
-        for action in group:
-            if action.account in split.why:
-                reasons[action.account] = move_reason(
-                    action.reason, split.why[action.account], held_id
-                )
-    if not reasons:
-        return actions
-    return [
-        replace(a, reason=reasons[a.account])
-        if a.account in reasons and a.kind in (Kind.EDIT, Kind.PUBLISH_DRAFT)
-        else a
-        for a in actions
-    ]
 
 
 def _fired(record: AccountState, now: datetime) -> bool:
@@ -480,9 +470,14 @@ def _rule(
             if mode == "publish"
             else f"schedule the existing draft{when}"
         )
+        why = (
+            "paused before (a pause took it back to a draft)"
+            if record.paused_schedule
+            else ("draft: false now")
+        )
         return (
             Kind.PUBLISH_DRAFT,
-            f"draft: false now: {verb}" + (" (edited first)" if changed else ""),
+            f"{why}: {verb}" + (" (edited first)" if changed else ""),
             "",
         )
     if not changed and held_mode == mode:

@@ -24,14 +24,18 @@ from orshot_gitops.reconcile.missing import (
     records_lost_in_merge,
     records_missing,
 )
+from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
 from orshot_gitops.state.model import STATE_PATH, State
 from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 
-def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | None, State]:
-    """The plan for the repository at root (its working tree) against its state file."""
+def make_plan(
+    root: Path, git: GitRepo, now: datetime, *, overwrite_drift: bool = False
+) -> tuple[Plan, Config | None, State]:
+    """The plan for the repository at root (its working tree) against its state file.
+    `overwrite_drift`: send the file's version over a post changed in Orshot (drift.py)."""
     state = load_state(root)
     head = git.head_commit()
     config, problems = load_config(root)
@@ -111,6 +115,7 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         renames=renames,
         prune=config.prune,
         held_back=held_back,
+        overwrite_drift=overwrite_drift,
     )
     for post in compiled:
         if post.spec.id in missing:
@@ -122,6 +127,12 @@ def make_plan(root: Path, git: GitRepo, now: datetime) -> tuple[Plan, Config | N
         if post_id not in compiled_ids and post_id in ids
     )
     problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))
+    if config.paused:
+        # The emergency stop stops what Orshot already holds too (pause.py).
+        actions = sorted(
+            [*actions, *pause_actions(state, now)],
+            key=lambda a: (a.post_id, a.account, a.kind.value),
+        )
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
     return replace(plan, full_rescan=full_rescan), config, state
 

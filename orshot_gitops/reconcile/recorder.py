@@ -99,8 +99,11 @@ class Recorder:
         self.state = self.state.with_post(item.post_id, post.with_account(item.account, updated))
         return updated
 
-    def _intent(self, actions: Iterable[Action], step: Step, **extra: Any) -> None:
-        """Write-ahead: the step is on disk before its request leaves."""
+    def _intent(
+        self, actions: Iterable[Action], step: Step, *, keep_drift: bool = False, **extra: Any
+    ) -> None:
+        """Write-ahead: the step is on disk before its request leaves. `keep_drift`: the
+        request leaves Orshot's version as it is (a pause changes only the status)."""
         stamp = self._stamp()
         for action in actions:
             current = self.state.account(action.post_id, action.account)
@@ -121,6 +124,10 @@ class Recorder:
                 "last_attempt_at": stamp,
                 "group": action.group,
                 "run": self.run_id,
+                # A request for the account ends a pause (pause.py sets it again for its own)
+                # and sends the file's version over any drift (drift.py): both are cleared.
+                "paused_schedule": None,
+                **({} if keep_drift else {"drift": None, "drift_digest": None}),
                 **extra,
             }
             if step is Step.DRAFT:

@@ -35,10 +35,12 @@ from orshot_gitops.reconcile.failures import refused_before_sending
 from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
+from orshot_gitops.reconcile.readback import fired_entries, read_back
 from orshot_gitops.reconcile.recorder import Outcome
+from orshot_gitops.reconcile.recording import Recording, record_state
 from orshot_gitops.reconcile.send import Applier
 from orshot_gitops.state.model import STATE_PATH, AccountStatus, State, Step
-from orshot_gitops.state.store import write_state
+from orshot_gitops.state.store import load_state, write_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 
@@ -70,6 +72,7 @@ class ApplyOptions:
     settle_after: timedelta = timedelta(minutes=15)
     commit: bool = True
     run_id: str | None = None  # None: a new random one (tests may fix it)
+    overwrite_drift: bool = False  # send the file's version over posts changed in Orshot
 
 
 @contextlib.contextmanager
@@ -126,55 +129,145 @@ def run_apply(
                     f"this checkout has diverged from {options.remote}/{branch}",
                     hint="apply --push runs on the tip of the branch: pull or re-run the job",
                 )
-        keeper = ClaimKeeper(
-            lambda s: write_state(root, s),
+        # A saved plan was made on a commit and a state: a read-back commit first would make
+        # it refused (HEAD and the serial moved). Its fired posts are read back after it.
+        saved = options.plan_file is not None
+        checked = (
+            None if saved else _read_back_fired(root, git, client_factory, now(), options, progress)
+        )
+        report = _plan_and_send(
+            root,
             git,
-            run_id,
+            client_factory,
             now,
-            options.settle_after,
-            PushTarget(options.remote, branch) if options.push else None,
+            options,
             progress,
+            should_stop,
+            run_id,
             dead,
+            branch,
+            checked,
         )
-        plan, state, unhealthy, unmarked = _plan_and_mark(
-            root, git, now, options, branch, keeper, client_factory
+        if saved:
+            try:
+                _read_back_fired(root, git, client_factory, now(), options, progress)
+            except UserError as error:
+                # The plan is applied and recorded; only a record is missed: the next run reads them.
+                progress(f"could not read back the posts that fired: {error.message}")
+        return report
+
+
+def _plan_and_send(
+    root: Path,
+    git: GitRepo,
+    client_factory: Callable[[], OrshotClient],
+    now: Callable[[], datetime],
+    options: ApplyOptions,
+    progress: Callable[[str], None],
+    should_stop: Callable[[], bool],
+    run_id: str,
+    dead: frozenset[str],
+    branch: str | None,
+    checked: frozenset[int] | None,
+) -> ApplyReport:
+    """One apply inside the lock: plan, mark, send, record."""
+    keeper = ClaimKeeper(
+        lambda s: write_state(root, s),
+        git,
+        run_id,
+        now,
+        options.settle_after,
+        PushTarget(options.remote, branch) if options.push else None,
+        progress,
+        dead,
+    )
+    plan, state, unhealthy, unmarked = _plan_and_mark(
+        root, git, now, options, branch, keeper, client_factory, checked
+    )
+    if plan.errors or not plan.has_changes:
+        return _finish_without_sending(root, git, plan, state, options, branch)
+    # Paused, apply carries out the pause alone (pause.py); the rest waits, as shown.
+    to_send = replace(plan, actions=plan.sending) if plan.paused else plan
+    if not options.push:
+        state = keeper.begin_locally(state)
+    marked_state = state
+    # A plan of renames alone needs no key and no network.
+    client = client_factory() if plan.sending else None
+    with contextlib.ExitStack() as stack:
+        if client is not None:
+            stack.enter_context(client)
+        applier = Applier(
+            client,
+            to_send,
+            state,
+            keeper.save,
+            now,
+            progress=progress,
+            should_stop=should_stop,
+            settle_after=options.settle_after,
+            claims=keeper,
+            needs_reconnect=unhealthy,
+            unmarked=unmarked,
         )
-        if plan.errors or plan.paused or not plan.has_changes:
-            return _finish_without_sending(root, git, plan, state, options, branch)
-        if not options.push:
-            state = keeper.begin_locally(state)
-        marked_state = state
-        # A plan of renames alone needs no key and no network.
-        client = client_factory() if plan.sending else None
-        with contextlib.ExitStack() as stack:
-            if client is not None:
-                stack.enter_context(client)
-            applier = Applier(
-                client,
-                plan,
-                state,
-                keeper.save,
-                now,
-                progress=progress,
-                should_stop=should_stop,
-                settle_after=options.settle_after,
-                claims=keeper,
-                needs_reconnect=unhealthy,
-                unmarked=unmarked,
-            )
-            outcomes = applier.run()
-        final = keeper.end(applier.state)
-        if (
-            plan.head is not None
-            and not plan.errors
-            and not plan.holds_back
-            and not applier.unrecorded
-        ):
-            final = final.with_commit(plan.head)
-        final = write_state(root, final)
-        base = keeper.pushed or marked_state
-        commit, pushed = _record(root, git, final, base, outcomes, options, branch)
-        return ApplyReport(plan, tuple(outcomes), commit, pushed)
+        outcomes = applier.run()
+    final = keeper.end(applier.state)
+    # Paused, what the plan would send is not sent: the next diff must still find it.
+    if (
+        plan.head is not None
+        and not plan.errors
+        and not plan.holds_back
+        and not plan.paused
+        and not applier.unrecorded
+    ):
+        final = final.with_commit(plan.head)
+    final = write_state(root, final)
+    base = keeper.pushed or marked_state
+    commit, pushed = _record(root, git, final, base, outcomes, options, branch)
+    return ApplyReport(plan, tuple(outcomes), commit, pushed)
+
+
+def _read_back_fired(
+    root: Path,
+    git: GitRepo,
+    client_factory: Callable[[], OrshotClient],
+    now: datetime,
+    options: ApplyOptions,
+    progress: Callable[[str], None],
+) -> frozenset[int] | None:
+    """Before planning: the scheduled posts whose time has passed went out (or failed) in
+    Orshot, not in a run of ours. Read them back and record them in a commit of their own,
+    so the state never says "scheduled" of a post that has fired, whatever the plan does.
+
+    The key is checked first (`_check_key`): a wrong key stops the run here, with nothing
+    read, recorded or committed. Returns that check's answer (the accounts needing a
+    reconnect), or None when nothing had fired and the key was not checked yet."""
+    state = load_state(root)
+    fired = fired_entries(state, now)
+    if not fired:
+        return None
+    unhealthy = _check_key(client_factory)
+    try:
+        with client_factory() as client:
+            updated, drifts = read_back(state, client, fired)
+    except (ApiError, UserError) as error:
+        # Only a record is missed: they stay "scheduled" and the next run reads them again.
+        progress(f"could not read back the posts that fired: {error.message}")
+        return unhealthy
+    if updated is state:
+        return unhealthy
+    lines = [f"{d.post} → {d.account}: {d.recorded} → {d.orshot}" for d in drifts]
+    message = "\n".join([f"orshot: read back {len(lines)} fired post(s) [skip ci]", "", *lines])
+    record_state(
+        root,
+        git,
+        updated,
+        state,
+        message,
+        Recording(commit=options.commit, push=options.push, remote=options.remote),
+    )
+    for line in lines:
+        progress(f"fired: {line}")
+    return unhealthy
 
 
 def _plan_and_mark(
@@ -185,27 +278,32 @@ def _plan_and_mark(
     branch: str | None,
     keeper: ClaimKeeper,
     client_factory: Callable[[], OrshotClient],
+    checked: frozenset[int] | None = None,
 ) -> tuple[Plan, State, frozenset[int], State]:
-    """The plan, the state it runs on (with this run's intents marked and pushed, with
-    --push), the accounts Orshot reports as needing a reconnect, and the state before marks."""
+    """Plan, check the key (unless `checked` already holds its answer), and with --push
+    mark and push the intents. Returns the plan, the state it runs on, the accounts needing
+    a reconnect, and the state before this run's marks."""
     for _ in range(MAX_PUSH_RACES):
-        plan, _, state = make_plan(root, git, now())
+        plan, _, state = make_plan(root, git, now(), overwrite_drift=options.overwrite_drift)
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
         unhealthy: frozenset[int] = frozenset()
-        if not plan.errors and not plan.paused and plan.sending:
-            unhealthy = _check_key(client_factory)
+        # Paused, the pause itself sends (pause.py): the key is checked for it too.
+        if not plan.errors and plan.sending:
+            unhealthy = checked if checked is not None else _check_key(client_factory)
         if not plan.errors and not plan.paused:
             _refuse_what_went_out(plan, state, client_factory)
-        if not options.push or plan.errors or plan.paused or not plan.sending:
+        if not options.push or plan.errors or not plan.sending:
             return plan, state, unhealthy, state
-        # What the applier will refuse to send is not marked: marked and pushed, its record
-        # would say a request is under way that never leaves (the applier restores a mark
-        # that turns out refused later in the run, after its own waits).
+        # Only what is sent is marked: paused, that is the pause alone (the rest waits, and
+        # marked it would be settled as if sent). What the applier will refuse to send is
+        # not marked either: marked and pushed, its record would say a request is under way
+        # that never leaves (the applier restores a mark that turns out refused later in the
+        # run, after its own waits).
         marked_at = now()
         sendable = tuple(
             a
-            for a in plan.actions
+            for a in plan.sending
             if not refused_before_sending(
                 a, state.account(a.post_id, a.account), unhealthy, marked_at
             )
@@ -359,6 +457,7 @@ def mark_intents(
         Kind.RETRY: Step.DRAFT,
         Kind.EDIT: Step.PATCH,
         Kind.PUBLISH_DRAFT: Step.PATCH,
+        Kind.PAUSE: Step.PATCH,
     }
     steps[Kind.DISCARD] = Step.DISCARD
     for action in plan.actions:

@@ -31,6 +31,7 @@ from orshot_gitops.orshot.client import (
     PublishRequest,
 )
 from orshot_gitops.reconcile.claims import ClaimChecks, Claims
+from orshot_gitops.reconcile.pause import PauseSteps
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.recorder import Outcome, Progress, Recorder, Stop
 from orshot_gitops.reconcile.send_failed import FailedSteps
@@ -46,7 +47,7 @@ from orshot_gitops.state.model import (
 )
 
 
-class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, Recorder):
+class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Recorder):
     """Runs one plan. `save(state)` persists every change (atomic write; in CI also a commit)."""
 
     def __init__(
@@ -90,6 +91,7 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, Recorder):
             (Kind.RENAME,),
             (Kind.SETTLE, Kind.SYNC),
             (Kind.DISCARD,),
+            (Kind.PAUSE,),
             (Kind.EDIT, Kind.PUBLISH_DRAFT),
             (Kind.CREATE, Kind.RETRY),
         ]
@@ -124,6 +126,8 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, Recorder):
             self._sync(group)
         elif kind is Kind.DISCARD:
             self._discard(group)
+        elif kind is Kind.PAUSE:
+            self._pause(group)
         elif kind in (Kind.EDIT, Kind.PUBLISH_DRAFT):
             group = self._sendable_now(group)
             if group:
@@ -198,12 +202,8 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, Recorder):
         media = self._media(actions)
         if media is None:
             return
-        self._intent(
-            actions,
-            Step.DRAFT,
-            sent_digest=sent_digest(first.content, media),
-            **({"replaces": replaces} if replaces else {}),
-        )
+        moving: dict[str, Any] = {"replaces": replaces} if replaces else {}
+        self._intent(actions, Step.DRAFT, sent_digest=sent_digest(first.content, media), **moving)
         request = PublishRequest(
             accounts=tuple(a.account_id for a in actions),
             content=first.content,

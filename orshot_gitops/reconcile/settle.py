@@ -129,6 +129,19 @@ class SettleSteps(Recorder):
         first = actions[0]
         record = self.state.account(first.post_id, first.account)
         held = post.status in ("draft", "scheduled")
+        if held and record is not None and record.step is Step.PATCH and record.paused_schedule:
+            # The PATCH was a pause (pause.py: only the status was to change; an edit's intent
+            # clears `paused_schedule`). Sent again from the file it would be an edit, over
+            # any dashboard edit (drift): record what Orshot holds, the plan decides the rest.
+            self._results(as_sent(actions, post), post.accounts, post_id)
+            for action in actions:
+                now_held = self.state.account(action.post_id, action.account)
+                if now_held is not None and now_held.status is not AccountStatus.DRAFTED:
+                    self.state = self.state.with_account(
+                        action.post_id, action.account, replace(now_held, paused_schedule=None)
+                    )
+            self.save()
+            return
         if held and record is not None and record.step is Step.PATCH:
             # An edit whose answer was lost: PATCH sets fields, so sending it again is safe.
             self._edit([replace(a, kind=Kind.EDIT, orshot_post_id=post_id) for a in actions])

@@ -28,6 +28,8 @@ _SYMBOLS = {
     Kind.AMBIGUOUS: "✗",
     Kind.RECORD_MISSING: "✗",
     Kind.WAITING: "…",
+    Kind.PAUSE: "‖",
+    Kind.DRIFT: "≠",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

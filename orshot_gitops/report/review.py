@@ -43,6 +43,8 @@ _WHAT = {
     Kind.AMBIGUOUS: "❌ held back: moved or new?",
     Kind.RECORD_MISSING: "❌ held back: record missing",
     Kind.WAITING: "⏸️ failed: waits",
+    Kind.PAUSE: "⏸️ back to a draft (paused)",
+    Kind.DRIFT: "⚠️ changed in Orshot (drift)",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}
@@ -285,18 +287,27 @@ def _header(plan: Plan, posts: Sequence[_Post], zone_name: str) -> list[str]:
     head = f" for {md.code(plan.head[:12])}" if plan.head else ""
     lines.append(f"**{md.text(summary_line(plan))}**")
     lines.append("")
-    lines.append(
-        f"Merging{head} sends {accounts} (post, account) pair(s) across "
-        f"{len({a.post_id for a in sending})} post(s), exactly as shown below. "
-        "Nothing is sent before the merge."
-    )
-    lines.append("")
     if plan.paused:
+        # One statement of what merging does: never "sends N" beside "sends nothing".
         lines += [
-            "> ⏸️ **Paused** (`paused: true` in `orshot.yaml`): apply will send nothing until "
-            "that is removed.",
+            f"> ⏸️ **Paused** (`paused: true` in `orshot.yaml`): merging{head} publishes, "
+            "schedules and edits nothing until that is removed; the changes below wait.",
             "",
         ]
+        lines.append(
+            f"Merging moves {accounts} scheduled (post, account) pair(s) that would still go "
+            "out back to drafts in Orshot (scheduled again when the pause is lifted)."
+            if sending
+            else "Merging sends nothing: Orshot holds no scheduled post of this repository "
+            "that is yet to go out."
+        )
+    else:
+        lines.append(
+            f"Merging{head} sends {accounts} (post, account) pair(s) across "
+            f"{len({a.post_id for a in sending})} post(s), exactly as shown below. "
+            "Nothing is sent before the merge."
+        )
+    lines.append("")
     errors = [d for d in plan.diagnostics if d.severity is Severity.ERROR]
     action_errors = [a for a in plan.actions if a.severity == "error"]
     if errors or action_errors:

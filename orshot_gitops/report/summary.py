@@ -16,5 +16,8 @@ def summary_line(plan: Plan) -> str:
         "Plan: " + (", ".join(parts) if parts else "no changes") + f"; {plan.unchanged} unchanged."
     )
     if plan.paused:
-        text += " PAUSED (orshot.yaml paused: true): apply will send nothing."
+        held = len(plan.sending)
+        text += " PAUSED (orshot.yaml paused: true): apply will send nothing" + (
+            f" but move {held} scheduled (post, account) pair(s) back to drafts." if held else "."
+        )
     return text

@@ -116,6 +116,15 @@ class AccountState:
     # post or the account's health; "transient" waits until `next_try_at` (backoff).
     failure: str | None = None
     next_try_at: str | None = None
+    # `paused: true` took this account's scheduled post back to a draft (pause.py): the time
+    # it was scheduled for. It joins every plan until the pause is lifted and it is scheduled
+    # again; any later request for the account clears it.
+    paused_schedule: str | None = None
+    # What `refresh` found changed in Orshot's dashboard on the post it holds for this
+    # account ("caption, time"), and the digest of Orshot's version (drift.py). The plan
+    # sends nothing over it until it is resolved; any later request for the account clears it.
+    drift: str | None = None
+    drift_digest: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -179,6 +188,9 @@ _OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
     "run": None,
     "failure": None,
     "next_try_at": None,
+    "paused_schedule": None,
+    "drift": None,
+    "drift_digest": None,
 }
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 _STATUSES = {status.value: status for status in AccountStatus}
@@ -310,7 +322,13 @@ class State:
         return {
             post_id
             for post_id, post in self.posts.items()
-            if any(a.status.needs_work or a.replaces is not None for a in post.accounts.values())
+            if any(
+                a.status.needs_work
+                or a.replaces is not None
+                or a.paused_schedule is not None
+                or a.drift is not None
+                for a in post.accounts.values()
+            )
         }
 
     def post_ids_with_aliases_outside(self, known: Iterable[str]) -> set[str]:
@@ -443,7 +461,10 @@ class _RecordedPosts(Mapping[str, PostState]):
             for post_id, post in self._raw.items()
             # An unfinished move off a held post (`replaces`) needs work whatever its status.
             if any(
-                a["status"] in _NEEDS_WORK or a.get("replaces") is not None
+                a["status"] in _NEEDS_WORK
+                or a.get("replaces") is not None
+                or a.get("paused_schedule") is not None
+                or a.get("drift") is not None
                 for a in post["accounts"].values()
             )
         }

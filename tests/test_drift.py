@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import httpx
-from reconcile_helpers import API_KEY, Workspace, post_yaml
+from reconcile_helpers import API_KEY, Workspace, actions, post_yaml
 
 FUTURE = "2099-01-05T09:00"
 
@@ -176,3 +176,23 @@ def test_a_pause_cut_off_after_its_intent_is_not_settled_over_the_dashboards_edi
     assert ws.orshot_post(held)["content"] == "Webinar moved to Tuesday!"
     assert ws.record("2026/webinar", "x")["drift"] == "caption"
     assert "drift x" in ws.plan().out
+
+
+def test_a_held_post_discarded_in_the_dashboard_is_not_created_again(ws: Workspace) -> None:
+    """Someone took the scheduled post down in Orshot on purpose: refresh records it failed
+    for good (it waits for a change to the file), and no later apply re-creates it."""
+    held = scheduled(ws)
+    response = httpx.delete(
+        f"{ws.sandbox.base_url}/v1/social/posts/{held}",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=10.0,
+    )
+    response.raise_for_status()
+    assert ws.cli("refresh").code == 0
+    record = ws.record("2026/webinar", "x")
+    assert (record["status"], record["failure"]) == ("failed", "permanent")
+    before = len(ws.sent())
+    for _ in range(2):
+        ws.apply()
+        assert len(ws.sent()) == before
+    assert {a[2] for a in actions(ws.plan_json())} == {"waiting"}

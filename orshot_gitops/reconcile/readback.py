@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
 from orshot_gitops.orshot.client import NotFound, OrshotClient, Post
+from orshot_gitops.reconcile.failures import PERMANENT, classify_result, failed_fields
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 _OPEN = frozenset({AccountStatus.DRAFTED, AccountStatus.SCHEDULED, AccountStatus.PROCESSING})
@@ -103,6 +105,10 @@ def read_back(
                         status=AccountStatus.FAILED,
                         step=Step.DRAFT,
                         error="not found in Orshot (discarded in the dashboard?)",
+                        # Someone took it down on purpose: it waits for a change to the post
+                        # (or 'resolve'), never re-created by the next run as a transient.
+                        failure=PERMANENT,
+                        next_try_at=None,
                     ),
                 )
             continue
@@ -136,6 +142,7 @@ def read_back(
                     error=result.error,
                     action=result.action,
                     step=Step.DRAFT if mapped is AccountStatus.FAILED else None,
+                    **_failure_fields(mapped, result.error, result.action, record.attempts),
                     # Drift is about a post Orshot holds: one that went out has none left.
                     drift=record.drift if mapped in _HELD else None,
                     drift_digest=record.drift_digest if mapped in _HELD else None,
@@ -161,3 +168,13 @@ def _not_on_post(
         key,
         replace(record, status=AccountStatus.FAILED, step=Step.DRAFT, error=note, url=None),
     )
+
+
+def _failure_fields(
+    status: AccountStatus, error: str | None, action: str | None, attempts: int
+) -> dict[str, Any]:
+    """A post that failed when it fired is permanent or transient like any failure (a
+    duplicate waits for a change, a platform's hiccup backs off); any other status has none."""
+    if status is not AccountStatus.FAILED:
+        return {"failure": None, "next_try_at": None}
+    return failed_fields(classify_result(error, action), attempts, datetime.now(timezone.utc))

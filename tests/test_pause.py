@@ -133,12 +133,6 @@ def test_a_paused_apply_with_a_wrong_key_records_nothing(
     assert targets(ws) == [(1, "scheduled"), (2, "scheduled")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design gap: paused, a pause whose answer was lost (unknown, step patch) is only "
-    "settled once the pause is lifted; Orshot may still hold it scheduled, and it fires "
-    "during the pause. Settling it while paused needs a read-only settle that pauses again.",
-)
 def test_a_pause_whose_answer_was_lost_is_settled_while_still_paused(ws: Workspace) -> None:
     ws.post("2026/webinar", post_yaml("Webinar on Monday.", schedule=FUTURE))
     assert ws.apply().code == 0

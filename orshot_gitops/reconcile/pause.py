@@ -23,14 +23,25 @@ from orshot_gitops.state.model import AccountStatus, State, Step
 
 
 def pause_actions(state: State, now: datetime) -> list[Action]:
-    """One action per held scheduled (post, account) whose time has not come: back to a draft."""
+    """One action per held scheduled (post, account) whose time has not come: back to a draft.
+
+    A pause whose answer was lost (pending or unknown, its PATCH recorded with the schedule
+    it took back) is sent again rather than left to a settle that waits for the pause to be
+    lifted: Orshot may still hold the post scheduled, and it would fire during the pause. A
+    PATCH of the status alone is safe to repeat; one refused (it fired) is read back."""
     actions = []
     for post_id, key, record in state.entries():
-        if record.status is not AccountStatus.SCHEDULED or record.post_id is None:
+        in_flight = (
+            record.status in (AccountStatus.PENDING, AccountStatus.UNKNOWN)
+            and record.step is Step.PATCH
+            and record.paused_schedule is not None
+        )
+        if not (record.status is AccountStatus.SCHEDULED or in_flight) or record.post_id is None:
             continue
-        if record.scheduled_for is None or datetime.fromisoformat(record.scheduled_for) <= now:
+        schedule = record.paused_schedule if in_flight else record.scheduled_for
+        if schedule is None or datetime.fromisoformat(schedule) <= now:
             continue  # fired (or firing): nothing can stop it now; the read-back records it
-        when = datetime.fromisoformat(record.scheduled_for).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.fromisoformat(schedule).strftime("%Y-%m-%d %H:%M UTC")
         actions.append(
             Action(
                 post_id=post_id,
@@ -46,7 +57,7 @@ def pause_actions(state: State, now: datetime) -> list[Action]:
                 fingerprint=record.fingerprint,
                 revision=record.revision,
                 group=f"{post_id}#orshot-{record.post_id}",
-                scheduled_for=record.scheduled_for,
+                scheduled_for=schedule,
                 orshot_post_id=record.post_id,
             )
         )

@@ -129,8 +129,14 @@ def make_plan(
     problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))
     if config.paused:
         # The emergency stop stops what Orshot already holds too (pause.py).
+        pauses = pause_actions(state, now)
+        # A pause in flight is sent again (pause.py), not settled after the pause is lifted.
+        pausing = {(a.post_id, a.account) for a in pauses}
         actions = sorted(
-            [*actions, *pause_actions(state, now)],
+            [
+                *(a for a in actions if (a.post_id, a.account) not in pausing),
+                *pauses,
+            ],
             key=lambda a: (a.post_id, a.account, a.kind.value),
         )
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)

@@ -62,7 +62,7 @@ def test_accounts_are_the_documented_default_workspace(
         (5, "pinterest", "acmepins", "Acme"),
         (6, "tiktok", "acmetok", "Acme"),
         (7, "youtube", "acmetube", "Acme"),
-        (8, "google_business", "acme-store", "Acme Store"),
+        (8, "googlebusiness", "acme-store", "Acme Store"),
     ]
 
 
@@ -274,7 +274,7 @@ def test_video_is_refused_on_google_business_only(
     result = publish(sandbox_client(sandbox), accounts=[7, 8], content="x", media_urls=[MP4])
     assert [(p["platform"], p["status"]) for p in result["platforms"]] == [
         ("youtube", "published"),
-        ("google_business", "failed"),
+        ("googlebusiness", "failed"),
     ]
 
 

@@ -63,7 +63,7 @@ DEFAULT_ACCOUNTS = (
     SandboxAccount(5, "pinterest", "acmepins", "Acme"),
     SandboxAccount(6, "tiktok", "acmetok", "Acme"),
     SandboxAccount(7, "youtube", "acmetube", "Acme"),
-    SandboxAccount(8, "google_business", "acme-store", "Acme Store"),
+    SandboxAccount(8, "googlebusiness", "acme-store", "Acme Store"),
 )
 DEFAULT_TEMPLATES = (SandboxTemplate(123, 1), SandboxTemplate(456, 3))
 _TOP_LEVEL_KEYS = (

@@ -136,13 +136,13 @@ def delete_post(call: Call) -> Answer:
 
 def publish_post(call: Call) -> Answer:
     post = call.workspace.publish_now(call.post(), call.now)
-    entries = [_full_entry(t.entry()) for t in post.targets]
+    entries = [_full_entry(t.log_entry()) for t in post.targets]
     return 200, {"data": {"post": post.view(), "status": post.outcome, "platforms": entries}}
 
 
 def sync_post(call: Call) -> Answer:
     post, synced = call.workspace.sync(call.post(), call.now)
-    entries = [_full_entry(t.entry()) for t in post.targets]
+    entries = [_full_entry(t.log_entry()) for t in post.targets]
     return 200, {
         "data": {
             "post": {"id": post.id, "status": post.status},

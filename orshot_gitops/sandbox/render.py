@@ -85,7 +85,8 @@ def _template(raw: object, workspace: Workspace) -> SandboxTemplate:
     template_id = as_int(raw)
     template = workspace.config.template(template_id) if template_id is not None else None
     if template is None:
-        raise ApiError(404, "Template not found")
+        # Orshot's error reference: an unknown template is a 403, not a 404.
+        raise ApiError(403, "Template not found")
     return template
 
 

@@ -77,12 +77,12 @@ def test_account_health_flags_an_expired_token(
 # --- publish: success shapes and statuses ----------------------------------------------------------
 
 
-def test_publish_now_answers_the_documented_shape_and_accepts_extra_fields(
+def test_publish_now_answers_the_documented_shape(
     sandbox: SandboxServer, sandbox_client: Client
 ) -> None:
     response = sandbox_client(sandbox).post(
         "/v1/social/publish",
-        json={"accounts": [1, 2], "content": "Hello", "media_url": PNG, "source": "orshot-gitops"},
+        json={"accounts": [1, 2], "content": "Hello", "media_url": PNG},
     )
     assert response.status_code == 200
     assert response.headers["X-RateLimit-Limit"] == "20"
@@ -343,7 +343,7 @@ def test_the_inspection_log_keeps_the_creating_request(
     sandbox: SandboxServer, sandbox_client: Client
 ) -> None:
     client = sandbox_client(sandbox)
-    body = {"accounts": [1, 6], "content": "Hi", "media_url": PNG, "source": "gitops"}
+    body = {"accounts": [1, 6], "content": "Hi", "media_url": PNG, "timezone": "UTC"}
     post_id = publish(client, **body)["post_id"]
     (logged,) = client.get("/_sandbox/posts").json()["data"]
     url = logged["platforms"][0].pop("url")

@@ -75,6 +75,7 @@ _TOP_LEVEL_KEYS = (
     "processing_seconds",
     "revoked_keys",
     "auth_answers",
+    "lenient",
 )
 # How a refused key is answered: the publish page's single 403, or the error reference's
 # forms (400 "Access Forbidden: Invalid API Key", 400 "... do not exist" for a revoked key,
@@ -97,6 +98,9 @@ class SandboxConfig:
     # "The API Key or User ID do not exist" under the error reference's forms.
     revoked_keys: tuple[str, ...] = ()
     auth_answers: str = "publish-page"
+    # Accept request fields Orshot's pages do not list (as the sandbox once did), for SDKs and
+    # integrations that send extras; off, an unknown field is a 400 naming it.
+    lenient: bool = False
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -136,6 +140,7 @@ class SandboxConfig:
             if "revoked_keys" in data
             else base.revoked_keys,
             auth_answers=_auth_answers(data.get("auth_answers", base.auth_answers)),
+            lenient=_flag("lenient", data.get("lenient", base.lenient)),
         )
 
     @classmethod
@@ -221,6 +226,12 @@ def _list(where: str, value: object) -> list[object]:
     if not isinstance(value, (list, tuple)) or not value:
         raise UserError(f"sandbox config: {where} must be a non-empty list")
     return list(value)
+
+
+def _flag(where: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"sandbox config: {where} must be true or false")
+    return value
 
 
 def _auth_answers(value: object) -> str:

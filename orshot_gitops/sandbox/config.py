@@ -7,6 +7,7 @@ with the defaults, lists replace. Every mistake is one `UserError` naming the ke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -81,6 +82,9 @@ _TOP_LEVEL_KEYS = (
 # forms (400 "Access Forbidden: Invalid API Key", 400 "... do not exist" for a revoked key,
 # 403 "Access Forbidden: Authorization header is missing").
 AUTH_ANSWERS = ("publish-page", "error-reference")
+# The default key is a placeholder the docs print; any other key is shown only as this marker.
+PUBLIC_KEYS = ("sandbox",)
+REDACTED_KEY = "<from --config, not shown>"
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ class SandboxConfig:
                 if "processing_seconds" in data
                 else base.processing_seconds
             ),
-            revoked_keys=_api_keys(data["revoked_keys"], "revoked_keys")
+            revoked_keys=_revoked_keys(data["revoked_keys"])
             if "revoked_keys" in data
             else base.revoked_keys,
             auth_answers=_auth_answers(data.get("auth_answers", base.auth_answers)),
@@ -177,6 +181,18 @@ class SandboxConfig:
             return cls.from_mapping(data)
         except UserError as exc:
             raise UserError(exc.message, path=str(path)) from exc
+
+    def to_mapping(self, *, redact: bool = True) -> dict[str, object]:
+        """Every key, as a config file would spell it: `from_mapping` reads it back to an equal
+        config. With `redact`, keys other than the public default are replaced by a marker:
+        a configured key is a secret, and this is what `sandbox --print-config` prints."""
+        # Lists, not tuples: the mapping is what a JSON or YAML file holds.
+        data: dict[str, object] = json.loads(json.dumps(dataclasses.asdict(self)))
+        if redact:
+            for name in ("api_keys", "revoked_keys"):
+                keys = getattr(self, name)
+                data[name] = [k if k in PUBLIC_KEYS else REDACTED_KEY for k in keys]
+        return data
 
     def account(self, account_id: int) -> SandboxAccount | None:
         """The connected account with this id, if any."""
@@ -239,6 +255,13 @@ def _auth_answers(value: object) -> str:
     if answers not in AUTH_ANSWERS:
         raise UserError(f"sandbox config: auth_answers must be one of {', '.join(AUTH_ANSWERS)}")
     return answers
+
+
+def _revoked_keys(value: object) -> tuple[str, ...]:
+    # `[]` is the default, and what --print-config prints for it: it must read back.
+    if isinstance(value, (list, tuple)) and not value:
+        return ()
+    return _api_keys(value, "revoked_keys")
 
 
 def _api_keys(value: object, where: str = "api_keys") -> tuple[str, ...]:

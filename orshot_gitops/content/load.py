@@ -105,8 +105,8 @@ def old_spelling_warnings(config: Config) -> list[Diagnostic]:
                 "old-platform-name",
                 f"account '{alias}': platform '{account.platform_as_written}' is an old "
                 f"spelling of Orshot's '{OLD_PLATFORM_SPELLINGS[account.platform_as_written]}'",
-                f"write '{account.platform}' (GET /v1/social/accounts names it so); "
-                f"templates testing platform == '{account.platform_as_written}' need it too",
+                f"write '{account.platform}', the name GET /v1/social/accounts uses; templates "
+                f"testing platform == '{account.platform_as_written}' need the new name too",
             )
         )
     return warnings

@@ -171,6 +171,8 @@ def test_unknown_fields_on_a_held_post_change_nothing(
     for method, suffix, body, field in (
         ("PATCH", "", {"content": "v2", "isDraft": False}, "isDraft"),
         ("PATCH", "", {"scheduledFor": "2099-01-01T00:00:00Z"}, "scheduledFor"),
+        # Not a PATCH field: it used to be ignored, so an options edit looked done and was not.
+        ("PATCH", "", {"platformOptions": {"1": {"firstComment": "x"}}}, "platformOptions"),
         ("POST", "/publish", {"scheduled_for": "2099-01-01T00:00:00Z"}, "scheduled_for"),
         ("POST", "/sync", {"force": True}, "force"),
     ):

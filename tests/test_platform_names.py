@@ -29,13 +29,20 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+ONLY_NEW_NAMES = {"accounts": DOCUMENTED_WORKSPACE["accounts"][2:]}
+
+
+@pytest.mark.parametrize("workspace", [DOCUMENTED_WORKSPACE, ONLY_NEW_NAMES], ids=["mixed", "only"])
 def test_init_against_a_workspace_with_orshot_platform_names_writes_a_repo_that_validates(
     tmp_path: Path,
     sandbox_factory: SandboxFactory,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    workspace: dict[str, object],
 ) -> None:
-    server = sandbox_factory(DOCUMENTED_WORKSPACE)
+    # "only": the example post then targets the Google Business and Snapchat accounts
+    # themselves, so their rules (Snapchat's 160 characters) apply to init's own caption.
+    server = sandbox_factory(workspace)
     monkeypatch.setenv("ORSHOT_API_KEY", server.api_key)
     monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
     repo = tmp_path / "social"

@@ -35,7 +35,7 @@ ACCOUNTS = {
     "acme-pins": (5, "pinterest"),
     "acme-tiktok": (6, "tiktok"),
     "acme-youtube": (7, "youtube"),
-    "acme-store": (8, "google_business"),
+    "acme-store": (8, "googlebusiness"),
 }
 
 CONFIG = """\

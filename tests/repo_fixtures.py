@@ -13,9 +13,10 @@ accounts:
   fb: {id: 4, platform: facebook}
   pin: {id: 5, platform: pinterest}
   tok: {id: 6, platform: tiktok}
-  gb: {id: 8, platform: google_business}
+  gb: {id: 8, platform: googlebusiness}
   bsky: {id: 10, platform: bluesky}
   tg: {id: 11, platform: telegram}
+  snap: {id: 12, platform: snapchat}
 vars:
   product: Acme
 timezone: Europe/Berlin

@@ -86,7 +86,7 @@ def test_yaml_is_a_ready_to_paste_accounts_block(
     assert "  acme-inc: {id: 2, platform: linkedin}\n" in text
     block = yaml.safe_load(text)
     assert list(block) == ["accounts"]
-    assert block["accounts"]["acme-store"] == {"id": 8, "platform": "google_business"}
+    assert block["accounts"]["acme-store"] == {"id": 8, "platform": "googlebusiness"}
     assert len(block["accounts"]) == 8
 
 
@@ -141,7 +141,7 @@ def test_aliases_are_slugs_made_unique_by_platform_then_id() -> None:
         _account(2, "linkedin", "acme"),
         _account(3, "twitter", "@Acme Inc."),
         _account(4, "instagram", "12345"),
-        _account(5, "google_business", ""),
+        _account(5, "googlebusiness", ""),
         _account(6, "twitter", "acme"),
     ]
     names = aliases(accounts)
@@ -150,7 +150,7 @@ def test_aliases_are_slugs_made_unique_by_platform_then_id() -> None:
         2: "acme-linkedin",
         3: "acme-inc",
         4: "instagram-12345",
-        5: "google-business",
+        5: "googlebusiness",
         6: "acme-twitter-6",
     }
     # Whatever order the accounts come in, each keeps its alias.

@@ -277,6 +277,5 @@ def test_publish_request_body_matches_the_contract() -> None:
         "schedule": {"scheduledFor": "2030-01-15T10:00:00Z"},
         "timezone": "America/New_York",
         "platformOptions": {"2": {"firstComment": "more"}},
-        "source": "orshot-gitops",
     }
     assert "hello" not in request.summary()  # captions stay out of error messages

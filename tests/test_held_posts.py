@@ -417,8 +417,8 @@ def test_changed_options_on_a_users_draft_replace_it(ws: Workspace, draft_after:
     ]
     if draft_after:
         # X is untouched: it stays on the old draft; LinkedIn alone gets a new one.
-        assert targets(ws, new[0]["post_id"]) == {2: "drafted"}
-        assert targets(ws, old["post_id"]) == {1: "drafted"}
+        assert targets(ws, new[0]["post_id"]) == {2: "draft"}
+        assert targets(ws, old["post_id"]) == {1: "draft"}
         assert "x (twitter)" not in review.out
     else:
         # Both are published now, and X shares LinkedIn's payload: both move to the new post

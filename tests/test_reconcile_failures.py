@@ -345,6 +345,7 @@ def test_rescheduling_a_held_post_too_close_sends_nothing_and_keeps_the_record_t
         (400, "Scheduled time must be at least 60 seconds in the future", "permanent"),
         (422, "No compatible platforms for the media format", "permanent"),
         (404, "Template not found", "permanent"),
+        (403, "Template not found", "permanent"),  # as the error reference documents it
         (400, "Access Forbidden: Invalid API Key", "transient"),  # the key, not the post
         (403, "Social publishing requires a paid plan", "transient"),  # the workspace's plan
         (429, "Rate limit exceeded", "transient"),

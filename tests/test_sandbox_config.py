@@ -26,7 +26,7 @@ def test_the_defaults_are_the_documented_workspace() -> None:
         (5, "pinterest", "acmepins", "Acme"),
         (6, "tiktok", "acmetok", "Acme"),
         (7, "youtube", "acmetube", "Acme"),
-        (8, "google_business", "acme-store", "Acme Store"),
+        (8, "googlebusiness", "acme-store", "Acme Store"),
     ]
     assert not any(a.token_expired for a in config.accounts)
     assert config.templates == (SandboxTemplate(123, 1), SandboxTemplate(456, 3))

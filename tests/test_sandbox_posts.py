@@ -59,7 +59,7 @@ def test_a_draft_is_held_then_edited_then_published_once(
                 "platform": "twitter",
                 "username": "acmehq",
                 "name": "Acme HQ",
-                "status": "drafted",
+                "status": "draft",
                 "url": None,
             },
             {
@@ -67,7 +67,7 @@ def test_a_draft_is_held_then_edited_then_published_once(
                 "platform": "linkedin",
                 "username": "acme-inc",
                 "name": "Acme Inc",
-                "status": "drafted",
+                "status": "draft",
                 "url": None,
             },
         ],

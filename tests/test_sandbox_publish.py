@@ -62,7 +62,7 @@ def test_accounts_are_the_documented_default_workspace(
         (5, "pinterest", "acmepins", "Acme"),
         (6, "tiktok", "acmetok", "Acme"),
         (7, "youtube", "acmetube", "Acme"),
-        (8, "google_business", "acme-store", "Acme Store"),
+        (8, "googlebusiness", "acme-store", "Acme Store"),
     ]
 
 
@@ -77,12 +77,12 @@ def test_account_health_flags_an_expired_token(
 # --- publish: success shapes and statuses ----------------------------------------------------------
 
 
-def test_publish_now_answers_the_documented_shape_and_accepts_extra_fields(
+def test_publish_now_answers_the_documented_shape(
     sandbox: SandboxServer, sandbox_client: Client
 ) -> None:
     response = sandbox_client(sandbox).post(
         "/v1/social/publish",
-        json={"accounts": [1, 2], "content": "Hello", "media_url": PNG, "source": "orshot-gitops"},
+        json={"accounts": [1, 2], "content": "Hello", "media_url": PNG},
     )
     assert response.status_code == 200
     assert response.headers["X-RateLimit-Limit"] == "20"
@@ -274,7 +274,7 @@ def test_video_is_refused_on_google_business_only(
     result = publish(sandbox_client(sandbox), accounts=[7, 8], content="x", media_urls=[MP4])
     assert [(p["platform"], p["status"]) for p in result["platforms"]] == [
         ("youtube", "published"),
-        ("google_business", "failed"),
+        ("googlebusiness", "failed"),
     ]
 
 
@@ -343,7 +343,7 @@ def test_the_inspection_log_keeps_the_creating_request(
     sandbox: SandboxServer, sandbox_client: Client
 ) -> None:
     client = sandbox_client(sandbox)
-    body = {"accounts": [1, 6], "content": "Hi", "media_url": PNG, "source": "gitops"}
+    body = {"accounts": [1, 6], "content": "Hi", "media_url": PNG, "timezone": "UTC"}
     post_id = publish(client, **body)["post_id"]
     (logged,) = client.get("/_sandbox/posts").json()["data"]
     url = logged["platforms"][0].pop("url")

@@ -77,8 +77,8 @@ def test_base64_output_is_a_data_uri(sandbox: SandboxServer, sandbox_client: Cli
     [
         ({"modifications": {}}, 400, "templateId missing"),
         ({"templateId": ""}, 400, "templateId missing"),
-        ({"templateId": 999}, 404, "Template not found"),
-        ({"templateId": "abc"}, 404, "Template not found"),
+        ({"templateId": 999}, 403, "Template not found"),
+        ({"templateId": "abc"}, 403, "Template not found"),
         ({"templateId": 123, "modifications": []}, 400, "modifications must be an object"),
         (
             {"templateId": 123, "response": {"format": "bmp"}},

@@ -54,7 +54,7 @@ def test_every_problem_in_every_file_is_reported_sorted(tmp_path: Path) -> None:
         "posts/a/deep.yaml:3:1: error: unknown key 'extra' (allowed keys: accounts, content, draft, "
         "media_url, media_urls, platform_options, render, revision, schedule, timezone, vars)",
         "posts/b.yaml:1:12: error: unknown account 'nobody' "
-        "(known accounts: bsky, fb, gb, ig, li, pin, tg, tok, x, xpremium)",
+        "(known accounts: bsky, fb, gb, ig, li, pin, snap, tg, tok, x, xpremium)",
     ]
 
 
@@ -148,7 +148,7 @@ def test_broken_config_is_reported_at_its_line(tmp_path: Path) -> None:
     content_repo(tmp_path, {}, config="accounts:\n  x: {id: 1, platform: myspace}\n")
     assert lines(tmp_path) == [
         "orshot.yaml:2:24: error: accounts.x.platform: 'myspace' is not one of twitter, linkedin, "
-        "instagram, facebook, pinterest, tiktok, youtube, threads, bluesky, reddit, telegram, google_business"
+        "instagram, facebook, pinterest, tiktok, youtube, threads, bluesky, reddit, telegram, googlebusiness, snapchat"
     ]
 
 

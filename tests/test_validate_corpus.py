@@ -140,7 +140,7 @@ CASES = [
         "unknown account alias",
         "accounts: [x, acme-tiktok]\ncontent: hi\n",
         "posts/p.yaml:1:15: error: unknown account 'acme-tiktok' "
-        "(known accounts: bsky, fb, gb, ig, li, pin, tg, tok, x, xpremium)",
+        "(known accounts: bsky, fb, gb, ig, li, pin, snap, tg, tok, x, xpremium)",
     ),
     (
         "account id not in orshot.yaml",
@@ -183,6 +183,19 @@ CASES = [
         f'accounts: [tg]\ncontent: "{"a" * 1025}"\nmedia_url: https://a.example/x.png\n',
         "posts/p.yaml:2:10: error: caption for Telegram account 'tg' is 1,025 characters; the limit is "
         "1,024 (shorten it, or give this platform its own text with {% if platform == 'telegram' %})",
+    ),
+    (
+        "Snapchat 160 (an assumption: Orshot gives no figure)",
+        f'accounts: [snap]\ncontent: "{"a" * 161}"\n',
+        "posts/p.yaml:2:10: error: caption for Snapchat account 'snap' is 161 characters; the limit "
+        "is 160 (shorten it, or give this platform its own text with {% if platform == 'snapchat' %})",
+    ),
+    (
+        "Snapchat takes one photo",
+        "accounts: [snap]\ncontent: hi\nmedia_urls:\n  - https://a.example/1.png\n"
+        "  - https://a.example/2.png\n",
+        "posts/p.yaml:4:3: error: Snapchat takes at most 1 image, this post has 2 (account 'snap') "
+        "(split the carousel or remove the account)",
     ),
     (
         "Pinterest title over 100",

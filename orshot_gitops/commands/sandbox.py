@@ -14,6 +14,7 @@ EXAMPLES = [
     "orshot-gitops sandbox",
     "orshot-gitops sandbox --port 9000 --data /tmp/orshot-sandbox",
     "orshot-gitops sandbox --config sandbox.yaml   # accounts, keys, rate limit, faults",
+    "orshot-gitops sandbox --print-config          # the effective config as JSON (docs/sandbox.md)",
 ]
 DEFAULT_PORT = 8787
 DEFAULT_KEY = "sandbox"
@@ -36,7 +37,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="YAML or JSON overriding api_keys, rate_limit, accounts, templates, faults",
+        help="YAML or JSON overriding any key of the config (docs/sandbox.md names them all)",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective config (defaults with --config applied) as JSON, keys sorted, "
+        "configured API keys left out; then exit without serving",
     )
 
 
@@ -46,6 +53,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 
     config = SandboxConfig.load(args.config) if args.config else SandboxConfig.default()
+    if args.print_config:
+        import json
+
+        # Plain stdout, no styling: the output is meant for jq and for diffing.
+        print(json.dumps(config.to_mapping(), indent=2, sort_keys=True))
+        return 0
     server = SandboxServer(data_dir=Path(args.data), config=config, host=args.host, port=args.port)
     try:
         server.start()

@@ -125,7 +125,7 @@ class Compiler:
         for reference, account in accounts:
             variables = {
                 **base_vars,
-                "platform": account.platform,
+                "platform": account.template_platform,
                 "account": account.alias,
                 "post": post_vars,
             }

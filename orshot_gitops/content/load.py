@@ -13,6 +13,7 @@ from pathlib import Path
 
 from orshot_gitops.content.model import (
     CONFIG_FILE,
+    OLD_PLATFORM_SPELLINGS,
     Config,
     PostSpec,
     config_from_data,
@@ -81,7 +82,34 @@ def load_config(root: Path) -> tuple[Config | None, list[Diagnostic]]:
         unsafe.append(state_link)
     if unsafe:
         return None, unsafe
-    return config, []
+    return config, old_spelling_warnings(config)
+
+
+def old_spelling_warnings(config: Config) -> list[Diagnostic]:
+    """A warning at each account whose platform is spelt the way this tool once spelt it: it
+    still works, and the warning says which name Orshot uses, so `init`'s output and the
+    hand-written file converge."""
+    warnings = []
+    for alias, account in sorted(config.accounts.items()):
+        if account.platform_as_written is None:
+            continue
+        line, column = (
+            config.document.position(("accounts", alias, "platform")) if config.document else (1, 1)
+        )
+        warnings.append(
+            Diagnostic(
+                CONFIG_FILE,
+                line,
+                column,
+                Severity.WARNING,
+                "old-platform-name",
+                f"account '{alias}': platform '{account.platform_as_written}' is an old "
+                f"spelling of Orshot's '{OLD_PLATFORM_SPELLINGS[account.platform_as_written]}'",
+                f"write '{account.platform}', the name GET /v1/social/accounts uses; templates "
+                f"testing platform == '{account.platform_as_written}' need the new name too",
+            )
+        )
+    return warnings
 
 
 def post_id_for(relative: str, posts_dir: str) -> str:

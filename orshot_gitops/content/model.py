@@ -23,8 +23,12 @@ PLATFORMS = (
     "bluesky",
     "reddit",
     "telegram",
-    "google_business",
+    "googlebusiness",
+    "snapchat",
 )
+# Spellings this tool once used, and Orshot's name for each: still read, with a warning saying
+# what to write (`GET /v1/social/accounts` answers `googlebusiness`; see docs/orshot-api-notes.md).
+OLD_PLATFORM_SPELLINGS = {"google_business": "googlebusiness"}
 
 CONFIG_FILE = "orshot.yaml"
 STATE_FILE = ".orshot/state.json"
@@ -36,8 +40,17 @@ class Account:
 
     alias: str
     id: int
+    # Orshot's name for the platform, whatever spelling orshot.yaml used.
     platform: str
     premium: bool = False
+    # The spelling orshot.yaml used, when it was an old one: templates still see it as
+    # `platform`, so moving to Orshot's names never silently changes a rendered caption.
+    platform_as_written: str | None = None
+
+    @property
+    def template_platform(self) -> str:
+        """The value of `platform` in this account's templates: the spelling in orshot.yaml."""
+        return self.platform_as_written or self.platform
 
 
 @dataclass(frozen=True)
@@ -98,8 +111,11 @@ def config_from_data(data: Mapping[str, Any], document: Document | None = None) 
         alias: Account(
             alias=alias,
             id=int(entry["id"]),
-            platform=str(entry["platform"]),
+            platform=OLD_PLATFORM_SPELLINGS.get(str(entry["platform"]), str(entry["platform"])),
             premium=bool(entry.get("premium", False)),
+            platform_as_written=(
+                str(entry["platform"]) if entry["platform"] in OLD_PLATFORM_SPELLINGS else None
+            ),
         )
         for alias, entry in sorted(data.get("accounts", {}).items())
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.content.fastschema import Check, compile_schema, conforms
+from orshot_gitops.content.model import OLD_PLATFORM_SPELLINGS
 from orshot_gitops.content.yamlload import Document
 from orshot_gitops.errors import Diagnostic, Severity
 
@@ -94,6 +95,8 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
         hint = _describe(schema)
     elif error.validator == "enum":
         choices = error.validator_value if isinstance(error.validator_value, list) else []
+        # An old spelling is still read (with a warning) but never offered as a choice.
+        choices = [c for c in choices if c not in OLD_PLATFORM_SPELLINGS]
         message = f"{where}: {error.instance!r} is not one of {', '.join(map(str, choices))}"
     elif error.validator in ("pattern", "format") and isinstance(error.instance, str):
         message = f"{where}: {error.instance!r} is not a valid {_what(error)}"

@@ -267,7 +267,7 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
                     f"caption for {rules.label} account {account.alias!r} is {length:,} characters{counted}; "
                     f"the limit is {limit:,}",
                     "shorten it, or give this platform its own text with {% if platform == '"
-                    + account.platform
+                    + account.template_platform
                     + "' %}",
                 )
             )

@@ -78,7 +78,6 @@ from orshot_gitops.orshot.errors import (
     one_line,
 )
 from orshot_gitops.orshot.models import (
-    SOURCE,
     Account,
     AccountResult,
     Malformed,
@@ -106,7 +105,6 @@ from orshot_gitops.orshot.settings import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "SOURCE",
     "Account",
     "AccountResult",
     "ApiError",

@@ -137,6 +137,12 @@ class UnknownOutcome(ApiError):
         self.summary = summary
 
 
+TEMPLATE_NOT_FOUND_HINT = (
+    "check render.template in the post file: the id must be a Studio template of the workspace "
+    "ORSHOT_API_KEY belongs to"
+)
+
+
 def _is_auth_refusal(lower: str) -> bool:
     return (
         "invalid api key" in lower or "access forbidden" in lower or "api key or user id" in lower
@@ -165,6 +171,12 @@ def error_for_status(
         return RateLimited(text, retry_after=retry_after, **kw)
     if status >= 500:
         return ServerError(text, **kw)
+    # Orshot's error reference answers an unknown template with 403 "Template not found" (some
+    # of its 403s start "Access Forbidden:"). Checked before the key: a message naming the
+    # template is the post's problem, permanent until render.template changes, while a refused
+    # key is the workspace's and worth trying again once it is fixed.
+    if status in (403, 404) and "template not found" in lower:
+        return NotFound(text, hint=TEMPLATE_NOT_FOUND_HINT, **kw)
     # "Invalid API Key" is a 400 in Orshot's error reference and a 403 on the publish page;
     # the reference also answers 400 "Access Forbidden: The API Key or User ID do not exist"
     # for a revoked key, and 403 "Access Forbidden: Authorization header is missing".
@@ -173,7 +185,7 @@ def error_for_status(
     if status == 403:
         if any(word in lower for word in ("paid plan", "subscription", "quota", "upgrade")):
             return PaidPlanRequired(text, **kw)
-        if "not found" in lower:  # "Template not found" is documented as a 403
+        if "not found" in lower:
             return NotFound(text, **kw)
         return AuthError(text, **kw)
     if status == 404:

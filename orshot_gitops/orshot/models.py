@@ -15,9 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: Sent with every create so posts made by this tool can be told apart in the Posts Log.
-SOURCE = "orshot-gitops"
-
 # --------------------------------------------------------------------------------------------
 # Requests
 
@@ -56,7 +53,8 @@ class PublishRequest:
             body["platformOptions"] = {
                 str(account): dict(options) for account, options in self.platform_options.items()
             }
-        body["source"] = SOURCE
+        # No `source` field: the publish pages list none, and a strict server refuses what it
+        # does not know (docs/orshot-api-notes.md, "Request fields").
         return body
 
     def summary(self) -> str:

@@ -15,7 +15,15 @@ from functools import cache
 from orshot_gitops.sandbox.engine import Workspace
 from orshot_gitops.sandbox.model import Post
 from orshot_gitops.sandbox.render import render
-from orshot_gitops.sandbox.validation import ApiError, as_int, publish_spec, require_object
+from orshot_gitops.sandbox.validation import (
+    NO_FIELDS,
+    PATCH_FIELDS,
+    ApiError,
+    as_int,
+    known_fields,
+    publish_spec,
+    require_object,
+)
 
 POST_STATUSES = ("draft", "scheduled", "published", "processing", "partial", "failed")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 50
@@ -125,6 +133,7 @@ def get_post(call: Call) -> Answer:
 def patch_post(call: Call) -> Answer:
     post = call.post()
     body = require_object(call.body)
+    known_fields(body, PATCH_FIELDS, call.workspace.config)
     updated = call.workspace.patch(post, body, call.now)
     return 200, {"data": {"post": updated.view()}}
 
@@ -135,14 +144,16 @@ def delete_post(call: Call) -> Answer:
 
 
 def publish_post(call: Call) -> Answer:
+    _no_fields(call)
     post = call.workspace.publish_now(call.post(), call.now)
-    entries = [_full_entry(t.entry()) for t in post.targets]
+    entries = [_full_entry(t.log_entry()) for t in post.targets]
     return 200, {"data": {"post": post.view(), "status": post.outcome, "platforms": entries}}
 
 
 def sync_post(call: Call) -> Answer:
+    _no_fields(call)
     post, synced = call.workspace.sync(call.post(), call.now)
-    entries = [_full_entry(t.entry()) for t in post.targets]
+    entries = [_full_entry(t.log_entry()) for t in post.targets]
     return 200, {
         "data": {
             "post": {"id": post.id, "status": post.status},
@@ -151,6 +162,12 @@ def sync_post(call: Call) -> Answer:
             "platforms": entries,
         }
     }
+
+
+def _no_fields(call: Call) -> None:
+    # These calls take no body; an empty object is the same as none.
+    if isinstance(call.body, Mapping):
+        known_fields(call.body, NO_FIELDS, call.workspace.config)
 
 
 def _full_entry(entry: dict[str, object]) -> dict[str, object]:

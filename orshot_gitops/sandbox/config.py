@@ -7,6 +7,7 @@ with the defaults, lists replace. Every mistake is one `UserError` naming the ke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ DEFAULT_ACCOUNTS = (
     SandboxAccount(5, "pinterest", "acmepins", "Acme"),
     SandboxAccount(6, "tiktok", "acmetok", "Acme"),
     SandboxAccount(7, "youtube", "acmetube", "Acme"),
-    SandboxAccount(8, "google_business", "acme-store", "Acme Store"),
+    SandboxAccount(8, "googlebusiness", "acme-store", "Acme Store"),
 )
 DEFAULT_TEMPLATES = (SandboxTemplate(123, 1), SandboxTemplate(456, 3))
 _TOP_LEVEL_KEYS = (
@@ -75,11 +76,15 @@ _TOP_LEVEL_KEYS = (
     "processing_seconds",
     "revoked_keys",
     "auth_answers",
+    "lenient",
 )
 # How a refused key is answered: the publish page's single 403, or the error reference's
 # forms (400 "Access Forbidden: Invalid API Key", 400 "... do not exist" for a revoked key,
 # 403 "Access Forbidden: Authorization header is missing").
 AUTH_ANSWERS = ("publish-page", "error-reference")
+# The default key is a placeholder the docs print; any other key is shown only as this marker.
+PUBLIC_KEYS = ("sandbox",)
+REDACTED_KEY = "<from --config, not shown>"
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,9 @@ class SandboxConfig:
     # "The API Key or User ID do not exist" under the error reference's forms.
     revoked_keys: tuple[str, ...] = ()
     auth_answers: str = "publish-page"
+    # Accept request fields Orshot's pages do not list (as the sandbox once did), for SDKs and
+    # integrations that send extras; off, an unknown field is a 400 naming it.
+    lenient: bool = False
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -132,10 +140,11 @@ class SandboxConfig:
                 if "processing_seconds" in data
                 else base.processing_seconds
             ),
-            revoked_keys=_api_keys(data["revoked_keys"], "revoked_keys")
+            revoked_keys=_revoked_keys(data["revoked_keys"])
             if "revoked_keys" in data
             else base.revoked_keys,
             auth_answers=_auth_answers(data.get("auth_answers", base.auth_answers)),
+            lenient=_flag("lenient", data.get("lenient", base.lenient)),
         )
 
     @classmethod
@@ -172,6 +181,18 @@ class SandboxConfig:
             return cls.from_mapping(data)
         except UserError as exc:
             raise UserError(exc.message, path=str(path)) from exc
+
+    def to_mapping(self, *, redact: bool = True) -> dict[str, object]:
+        """Every key, as a config file would spell it: `from_mapping` reads it back to an equal
+        config. With `redact`, keys other than the public default are replaced by a marker:
+        a configured key is a secret, and this is what `sandbox --print-config` prints."""
+        # Lists, not tuples: the mapping is what a JSON or YAML file holds.
+        data: dict[str, object] = json.loads(json.dumps(dataclasses.asdict(self)))
+        if redact:
+            for name in ("api_keys", "revoked_keys"):
+                keys = getattr(self, name)
+                data[name] = [k if k in PUBLIC_KEYS else REDACTED_KEY for k in keys]
+        return data
 
     def account(self, account_id: int) -> SandboxAccount | None:
         """The connected account with this id, if any."""
@@ -223,11 +244,24 @@ def _list(where: str, value: object) -> list[object]:
     return list(value)
 
 
+def _flag(where: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"sandbox config: {where} must be true or false")
+    return value
+
+
 def _auth_answers(value: object) -> str:
     answers = _string("auth_answers", value)
     if answers not in AUTH_ANSWERS:
         raise UserError(f"sandbox config: auth_answers must be one of {', '.join(AUTH_ANSWERS)}")
     return answers
+
+
+def _revoked_keys(value: object) -> tuple[str, ...]:
+    # `[]` is the default, and what --print-config prints for it: it must read back.
+    if isinstance(value, (list, tuple)) and not value:
+        return ()
+    return _api_keys(value, "revoked_keys")
 
 
 def _api_keys(value: object, where: str = "api_keys") -> tuple[str, ...]:

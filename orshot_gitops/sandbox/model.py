@@ -66,6 +66,15 @@ class Target:
             out["action"] = self.action
         return out
 
+    def log_entry(self) -> dict[str, object]:
+        """The entry as the post-management pages show it (the post object's `accounts`, the
+        publish-by-id and sync answers): a held draft is `draft` there, while the publish pages
+        answer `drafted` for the same account (docs/orshot-api-notes.md)."""
+        out = self.entry()
+        if self.status == DRAFTED:
+            out["status"] = DRAFT
+        return out
+
 
 @dataclass(frozen=True)
 class Post:
@@ -128,7 +137,7 @@ class Post:
             "content": self.content,
             "media_urls": list(self.media_urls),
             "platforms": sorted({t.platform for t in self.targets}),
-            "accounts": [t.entry() for t in self.targets],
+            "accounts": [t.log_entry() for t in self.targets],
             "is_editable": self.is_editable,
             "is_discardable": self.is_discardable,
             "scheduled_for": iso(self.scheduled_for),

@@ -12,7 +12,8 @@ import posixpath
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
-# Every platform Orshot's guidelines name; the default workspace connects the first eight.
+# Every platform Orshot names (its guidelines, and `GET /v1/social/accounts` for Snapchat), by
+# Orshot's spelling; the default workspace connects the first eight.
 PLATFORM_NAMES: dict[str, str] = {
     "twitter": "X",
     "linkedin": "LinkedIn",
@@ -21,7 +22,8 @@ PLATFORM_NAMES: dict[str, str] = {
     "pinterest": "Pinterest",
     "tiktok": "TikTok",
     "youtube": "YouTube",
-    "google_business": "Google Business",
+    "googlebusiness": "Google Business",
+    "snapchat": "Snapchat",
     "reddit": "Reddit",
     "bluesky": "Bluesky",
     "threads": "Threads",
@@ -48,9 +50,9 @@ _FORMAT_BY_EXTENSION = {
 _ALL = frozenset(PLATFORM_NAMES)
 _UNSUPPORTED: dict[str, frozenset[str]] = {
     "PDF": _ALL,
-    "MP4": frozenset({"google_business"}),
-    "WEBM": frozenset({"google_business"}),
-    "GIF": frozenset({"google_business"}),
+    "MP4": frozenset({"googlebusiness"}),
+    "WEBM": frozenset({"googlebusiness"}),
+    "GIF": frozenset({"googlebusiness"}),
     "PNG": frozenset({"tiktok", "youtube"}),
     "JPG": frozenset({"tiktok", "youtube"}),
     "WEBP": frozenset({"tiktok", "youtube"}),
@@ -95,13 +97,14 @@ _PERMALINKS: dict[str, Callable[[str, str], str]] = {
     "pinterest": lambda user, seed: f"https://pinterest.com/pin/{_digits(seed, 18)}/",
     "tiktok": lambda user, seed: f"https://tiktok.com/@{user}/video/{_digits(seed, 19)}",
     "youtube": lambda user, seed: f"https://youtube.com/watch?v={_slug(seed, 11)}",
-    "google_business": lambda user, seed: (
+    "googlebusiness": lambda user, seed: (
         f"https://business.google.com/posts/{user}/{_digits(seed, 19)}"
     ),
     "reddit": lambda user, seed: f"https://reddit.com/user/{user}/comments/{_slug(seed, 7)}/",
     "bluesky": lambda user, seed: f"https://bsky.app/profile/{user}/post/{_slug(seed, 13)}",
     "threads": lambda user, seed: f"https://threads.net/@{user}/post/{_slug(seed, 11)}",
     "telegram": lambda user, seed: f"https://t.me/{user}/{_digits(seed, 5)}",
+    "snapchat": lambda user, seed: f"https://snapchat.com/spotlight/{_slug(seed, 22)}?user={user}",
 }
 
 

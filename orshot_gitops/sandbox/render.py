@@ -16,7 +16,14 @@ from collections.abc import Mapping
 from orshot_gitops.sandbox.config import SandboxTemplate
 from orshot_gitops.sandbox.engine import Workspace
 from orshot_gitops.sandbox.model import FAILED, Target
-from orshot_gitops.sandbox.validation import ApiError, as_int, publish_spec, require_object
+from orshot_gitops.sandbox.validation import (
+    RENDER_FIELDS,
+    ApiError,
+    as_int,
+    known_fields,
+    publish_spec,
+    require_object,
+)
 
 RENDER_BASE = "https://storage.orshot.com/sandbox/renders/"
 _MIME = {
@@ -38,6 +45,7 @@ def render(
     """The render answer; with `publish`, the output is also posted and the answer gains a
     per-account `publish` array. A publishing failure never fails the render."""
     body = require_object(body)
+    known_fields(body, RENDER_FIELDS, workspace.config)
     template = _template(body.get("templateId"), workspace)
     modifications = body.get("modifications", {})
     if not isinstance(modifications, Mapping):
@@ -85,7 +93,8 @@ def _template(raw: object, workspace: Workspace) -> SandboxTemplate:
     template_id = as_int(raw)
     template = workspace.config.template(template_id) if template_id is not None else None
     if template is None:
-        raise ApiError(404, "Template not found")
+        # Orshot's error reference: an unknown template is a 403, not a 404.
+        raise ApiError(403, "Template not found")
     return template
 
 

@@ -33,6 +33,48 @@ class ApiError(Exception):
         return {"error": self.message, **self.extra}
 
 
+# The fields each request body may carry, as Orshot's pages list them (docs/orshot-api-notes.md,
+# "Request fields"). Anything else is refused, naming the field, unless the config is `lenient`:
+# a misspelt key (`status: "draft"` for `isDraft: true`) must not pass silently, since here it
+# would publish at once and every test of the client would still be green.
+PUBLISH_FIELDS = (
+    "accounts",
+    "content",
+    "media_url",
+    "media_urls",
+    "isDraft",
+    "schedule",
+    "timezone",
+    "platformOptions",
+)
+# A render's `publish` object: the publish page's table (no media: the render is the media).
+RENDER_PUBLISH_FIELDS = (
+    "accounts",
+    "content",
+    "isDraft",
+    "schedule",
+    "timezone",
+    "platformOptions",
+)
+# The render reference's body, plus `publish` (the publish page) and `source`, which Orshot's own
+# Python SDK sends with every render (so Orshot takes it, though no page lists it).
+RENDER_FIELDS = ("templateId", "modifications", "response", "pdfOptions", "publish", "source")
+PATCH_FIELDS = ("content", "media_urls", "media_url", "accounts", "status", "scheduled_for")
+NO_FIELDS: tuple[str, ...] = ()  # publish-by-id and sync take no body
+
+
+def known_fields(
+    body: Mapping[str, object], allowed: tuple[str, ...], config: SandboxConfig, where: str = ""
+) -> None:
+    """400 naming the first field (in sorted order) that `allowed` does not list."""
+    if config.lenient:
+        return
+    unknown = sorted(str(key) for key in body if key not in allowed)
+    if unknown:
+        accepted = ", ".join(allowed) if allowed else "none: send no body"
+        raise ApiError(400, f"Unknown field '{unknown[0]}'{where} (accepted: {accepted})")
+
+
 @dataclass(frozen=True)
 class PublishSpec:
     """A validated publish request (from /social/publish or a render's `publish` object)."""
@@ -149,7 +191,12 @@ def publish_spec(
     media_urls: tuple[str, ...] | None = None,
 ) -> PublishSpec:
     """Validate a publish request in the documented order. `media_urls` is given for a render's
-    `publish` object, whose media is the render output. Unknown fields are ignored."""
+    `publish` object, whose media is the render output. Unknown fields are refused unless the
+    config is `lenient`."""
+    if media_urls is None:
+        known_fields(body, PUBLISH_FIELDS, config)
+    else:
+        known_fields(body, RENDER_PUBLISH_FIELDS, config, " in publish")
     ids = account_ids(body.get("accounts"))
     text = content(body.get("content"))
     zone = timezone_name(body.get("timezone"))

@@ -34,6 +34,7 @@ from orshot_gitops.state.model import AccountState, AccountStatus, PostState, St
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
 _FATAL = (AuthError, PaidPlanRequired)
+_NOT_REPORTED = "Orshot did not report this account"
 
 
 @dataclass(frozen=True)
@@ -174,28 +175,37 @@ class Recorder:
     def _results(
         self, actions: Sequence[Action], results: Sequence[AccountResult], post_id: int
     ) -> None:
-        """Record per-account results of a publish, a publish by id, a read or a sync."""
+        """Record per-account results of a publish, a publish by id, a read or a sync.
+
+        Each result is matched to its account by `account_id`, never by position: the
+        documented answer of `POST /social/publish` carries no ids, and nothing says Orshot
+        keeps the request's order. Where ids are missing, the post is read back by its id
+        (its `accounts` carry them); an account still unmatched is `unknown`, never guessed.
+        """
         by_id = {r.account_id: r for r in results if r.account_id is not None}
-        for index, action in enumerate(actions):
+        unmatched = [a for a in actions if a.account_id not in by_id]
+        fatal: ApiError | None = None
+        if unmatched and any(r.account_id is None for r in results):
+            try:
+                post = self.client.get_post(post_id)
+            except ApiError as error:
+                # Left unmatched: `unknown`, settled by id by the next run. A fatal error
+                # (the key) stops the run once everything this answer said is recorded.
+                fatal = error if isinstance(error, _FATAL) else None
+            else:
+                by_id.update({r.account_id: r for r in post.accounts if r.account_id is not None})
+        for action in actions:
             result = by_id.get(action.account_id)
-            if result is None and len(results) == len(actions):
-                result = results[index]
             if result is None:
                 self._record(
-                    action,
-                    status=AccountStatus.UNKNOWN,
-                    post_id=post_id,
-                    error="Orshot did not report this account",
+                    action, status=AccountStatus.UNKNOWN, post_id=post_id, error=_NOT_REPORTED
                 )
-                self._outcome(
-                    action,
-                    "unknown",
-                    error="Orshot did not report this account",
-                    orshot_post_id=post_id,
-                )
+                self._outcome(action, "unknown", error=_NOT_REPORTED, orshot_post_id=post_id)
                 continue
             self._apply_result(action, result, post_id)
         self.save()
+        if fatal is not None:
+            raise Stop(f"stopped: {fatal.message}")
 
     def _apply_result(self, action: Action, result: AccountResult, post_id: int) -> None:
         status = result.status

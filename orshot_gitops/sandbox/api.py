@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from orshot_gitops.sandbox.engine import Workspace
-from orshot_gitops.sandbox.model import Post
+from orshot_gitops.sandbox.model import Post, publish_entries
 from orshot_gitops.sandbox.render import render
 from orshot_gitops.sandbox.validation import ApiError, as_int, publish_spec, require_object
 
@@ -72,7 +72,7 @@ def list_accounts(call: Call) -> Answer:
 def publish(call: Call) -> Answer:
     spec = publish_spec(require_object(call.body), call.workspace.config, call.now)
     post = call.workspace.create_post(spec, request_json=call.request_json(), now=call.now)
-    platforms = [t.entry() for t in post.targets]
+    platforms = publish_entries(post.targets, call.workspace.config.answers)
     return 200, {"data": {"post_id": post.id, "status": post.outcome, "platforms": platforms}}
 
 

@@ -75,7 +75,13 @@ _TOP_LEVEL_KEYS = (
     "processing_seconds",
     "revoked_keys",
     "auth_answers",
+    "answers",
 )
+# The per-account entries of `POST /social/publish` (and of a render's `publish` array):
+# "with-ids" adds `account_id` to each, in the request's order; "documented" answers as the
+# publish pages show them, without `account_id`, and in the reverse of the request's order,
+# so a client that matched by position would get every account of a two-account post wrong.
+ANSWER_SHAPES = ("with-ids", "documented")
 # How a refused key is answered: the publish page's single 403, or the error reference's
 # forms (400 "Access Forbidden: Invalid API Key", 400 "... do not exist" for a revoked key,
 # 403 "Access Forbidden: Authorization header is missing").
@@ -97,6 +103,7 @@ class SandboxConfig:
     # "The API Key or User ID do not exist" under the error reference's forms.
     revoked_keys: tuple[str, ...] = ()
     auth_answers: str = "publish-page"
+    answers: str = "with-ids"
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -136,6 +143,7 @@ class SandboxConfig:
             if "revoked_keys" in data
             else base.revoked_keys,
             auth_answers=_auth_answers(data.get("auth_answers", base.auth_answers)),
+            answers=_answers(data.get("answers", base.answers)),
         )
 
     @classmethod
@@ -227,6 +235,13 @@ def _auth_answers(value: object) -> str:
     answers = _string("auth_answers", value)
     if answers not in AUTH_ANSWERS:
         raise UserError(f"sandbox config: auth_answers must be one of {', '.join(AUTH_ANSWERS)}")
+    return answers
+
+
+def _answers(value: object) -> str:
+    answers = _string("answers", value)
+    if answers not in ANSWER_SHAPES:
+        raise UserError(f"sandbox config: answers must be one of {', '.join(ANSWER_SHAPES)}")
     return answers
 
 

@@ -74,6 +74,7 @@ class Recorder:
     outcomes: list[Outcome]
     total: int
     unmarked: State  # the state before `mark_intents` claimed this run's steps
+    unrecorded: bool  # a step taken back: the reconciled commit must not move past it
     _save: Callable[[State], State]
 
     def save(self) -> None:
@@ -160,6 +161,25 @@ class Recorder:
                     action.post_id, post.with_account(action.account, before)
                 )
         self.save()
+
+    def _restore_before_step(self, actions: Iterable[Action]) -> None:
+        """This run's mark on each account, taken back after a definite refusal that did
+        nothing: the record it had before the run, or none for an account never sent."""
+        for action in actions:
+            current = self.state.account(action.post_id, action.account)
+            if current is None or current.run != self.run_id:
+                continue
+            before = self.unmarked.account(action.post_id, action.account)
+            if before is not None:
+                post = self.state.posts[action.post_id]
+                self.state = self.state.with_post(
+                    action.post_id, post.with_account(action.account, before)
+                )
+                continue
+            self.state = self.state.without_account(action.post_id, action.account)
+            left = self.state.posts.get(action.post_id)
+            if left is not None and not left.accounts and left.render is None:
+                self.state = self.state.without_post(action.post_id)
 
     def _outcome(self, item: Action, status: str, /, **details: Any) -> None:
         self.outcomes.append(Outcome(item.post_id, item.account, item.kind, status, **details))
@@ -279,6 +299,18 @@ class Recorder:
         unknown = isinstance(error, UnknownOutcome) or error.after_uncertain_attempt or held
         status = AccountStatus.UNKNOWN if unknown else AccountStatus.FAILED
         message = error.message
+        if isinstance(error, _FATAL) and not unknown:
+            # The key (revoked since apply checked it) or the plan refused, not the post:
+            # nothing was done. Recorded failed, the post would wait for a change to itself
+            # before it is tried again; its record goes back to what it was before this step.
+            self._restore_before_step(actions)
+            # No record moved: the reconciled commit must not move past these posts either,
+            # or the next run would take them for records lost, not for posts to send.
+            self.unrecorded = True
+            for action in actions:
+                self._outcome(action, "skipped", error=f"stopped: {message}")
+            self.save()
+            raise Stop(f"stopped: {message}")
         # Our own draft gone (discarded in the dashboard): nothing is wrong with the post, so
         # it is tried again (after a backoff) with a new draft.
         kind = TRANSIENT if draft_gone else classify_error(error)

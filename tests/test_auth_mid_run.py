@@ -99,3 +99,5 @@ def test_a_key_refused_mid_run_stops_it_and_fails_no_post(
         if t["status"] == "published"
     ]
     assert sorted(public) == [(1, "Plain text."), (1, "Rendered."), (2, "Plain text.")]
+    if endpoint != "POST /v1/studio/render":  # rendered before the key went bad: reused
+        assert ws.calls("POST /v1/studio/render") == 1

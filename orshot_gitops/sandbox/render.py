@@ -28,6 +28,10 @@ _MIME = {
     "pdf": "application/pdf",
     "mp4": "video/mp4",
     "webm": "video/webm",
+    # Orshot's other render formats (its integrations list avif, mov and mkv too).
+    "avif": "image/avif",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
 }
 _RESPONSE_TYPES = ("url", "base64")
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
+from orshot_gitops.sandbox import render_jobs
 from orshot_gitops.sandbox.engine import Workspace
 from orshot_gitops.sandbox.model import Post, publish_entries
 from orshot_gitops.sandbox.render import render
@@ -77,7 +78,18 @@ def publish(call: Call) -> Answer:
 
 
 def studio_render(call: Call) -> Answer:
+    if render_jobs.is_async(call.body):
+        args = (call.body, call.workspace, call.now, call.request_json(), call.started)
+        return 200, render_jobs.start(*args)
     return 200, render(call.body, call.workspace, call.now, call.request_json(), call.started)
+
+
+def get_render_job(call: Call) -> Answer:
+    return 200, render_jobs.get(call.params["id"], call.workspace, call.now)
+
+
+def list_render_jobs(call: Call) -> Answer:
+    return 200, render_jobs.listed(call.arg("limit"), call.workspace, call.now)
 
 
 def list_posts(call: Call) -> Answer:
@@ -189,6 +201,8 @@ ROUTES = (
     Route("GET", "/v1/social/accounts", list_accounts),
     Route("POST", "/v1/social/publish", publish),
     Route("POST", "/v1/studio/render", studio_render),
+    Route("GET", "/v1/studio/render-jobs", list_render_jobs),
+    Route("GET", "/v1/studio/render-jobs/{id}", get_render_job),
     Route("GET", "/v1/social/posts", list_posts),
     Route("GET", "/v1/social/posts/{id}", get_post),
     Route("PATCH", "/v1/social/posts/{id}", patch_post),

@@ -76,6 +76,7 @@ _TOP_LEVEL_KEYS = (
     "revoked_keys",
     "auth_answers",
     "answers",
+    "render_job_seconds",
 )
 # The per-account entries of `POST /social/publish` (and of a render's `publish` array):
 # "with-ids" adds `account_id` to each, in the request's order; "documented" answers as the
@@ -104,6 +105,8 @@ class SandboxConfig:
     revoked_keys: tuple[str, ...] = ()
     auth_answers: str = "publish-page"
     answers: str = "with-ids"
+    # How long an async render job (`response.mode: "async"`) runs before it reports its output.
+    render_job_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -144,6 +147,11 @@ class SandboxConfig:
             else base.revoked_keys,
             auth_answers=_auth_answers(data.get("auth_answers", base.auth_answers)),
             answers=_answers(data.get("answers", base.answers)),
+            render_job_seconds=(
+                _number("render_job_seconds", data["render_job_seconds"], minimum=0.0)
+                if "render_job_seconds" in data
+                else base.render_job_seconds
+            ),
         )
 
     @classmethod

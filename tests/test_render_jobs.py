@@ -179,6 +179,31 @@ def test_a_job_still_running_at_the_deadline_is_left_to_the_next_run(
     assert endpoint_count(server, RENDER) == 1
 
 
+def test_a_run_asked_to_stop_while_a_job_runs_stops_and_the_next_resumes_the_job(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    server = sandbox_factory({**FAST, "render_job_seconds": 2})
+    repo = _video_repo(tmp_path)
+    asked = False
+
+    def progress(line: str) -> None:
+        nonlocal asked
+        asked = asked or line.startswith("waiting")  # SIGTERM while the job runs
+
+    first = _apply_in_process(repo, server, progress=progress, should_stop=lambda: asked)
+
+    assert asked
+    assert {o.status for o in first.outcomes} == {"skipped"}, first.outcomes
+    assert logged_posts(server) == []
+    render = load_state(repo).posts["2026/teaser"].render
+    assert render is not None and render.job is not None and not render.done
+
+    second = _apply_in_process(repo, server)
+
+    assert {o.status for o in second.outcomes} == {"published"}, second.outcomes
+    assert endpoint_count(server, RENDER) == 1
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -200,6 +225,7 @@ def _apply_in_process(
     job_timeout: float = 30.0,
     ignore_backoff: bool = False,
     progress: Callable[[str], None] = lambda line: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Any:
     def client() -> OrshotClient:
         made = OrshotClient(server.base_url, server.api_key, backoff_base=0.002, backoff_cap=0.01)
@@ -212,7 +238,9 @@ def _apply_in_process(
         return real.replace(year=real.year + 1) if ignore_backoff else real
 
     with open_repo(repo) as git_repo:
-        return run_apply(repo, git_repo, client, now, ApplyOptions(), progress=progress)
+        return run_apply(
+            repo, git_repo, client, now, ApplyOptions(), progress=progress, should_stop=should_stop
+        )
 
 
 # --- the record -----------------------------------------------------------------------------

@@ -13,16 +13,16 @@ run reads that job instead of starting another. A start whose answer was lost le
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.orshot.client import ApiError, NotFound, RenderJob, UnknownOutcome
 from orshot_gitops.orshot.render_jobs import ASYNC_FORMATS
 from orshot_gitops.reconcile.failures import PERMANENT, TRANSIENT, failed_fields
 from orshot_gitops.reconcile.plan import Action
-from orshot_gitops.reconcile.recorder import Recorder
+from orshot_gitops.reconcile.recorder import Recorder, Stop
 from orshot_gitops.state.model import AccountStatus, PostState, Render, Step
 
 
@@ -35,6 +35,9 @@ def job_tag(post_id: str, render_fingerprint: str) -> str:
 
 class Renders(Recorder):
     """The render step of `Applier`."""
+
+    if TYPE_CHECKING:  # provided by Applier
+        should_stop: Callable[[], bool]
 
     def _render(self, actions: Sequence[Action], render_fp: str) -> tuple[str, ...] | None:
         """The render's outputs, rendering (or finishing the recorded job) if needed; None
@@ -88,7 +91,7 @@ class Renders(Recorder):
         crash_point("after-render-job")
         self.progress(f"waiting   for render job {job_id} of {first.post_id}")
         try:
-            job = self.client.wait_for_render_job(job_id)
+            job = self.client.wait_for_render_job(job_id, on_poll=self._stop_waiting)
         except NotFound:
             # The job is gone (expired, or never kept): nothing to resume; start again later.
             self._drop_render(first)
@@ -98,6 +101,12 @@ class Renders(Recorder):
             self._failed(actions, error, Step.RENDER)
             return None
         return self._job_finished(actions, render_fp, job)
+
+    def _stop_waiting(self, job: RenderJob) -> None:
+        # A video takes minutes: a run asked to stop does not wait them out. The job stays
+        # recorded, its accounts pending at the render step: the next run resumes it.
+        if not job.finished and self.should_stop():
+            raise Stop(f"the run was interrupted while render job {job.id} ran")
 
     def _job_finished(
         self, actions: Sequence[Action], render_fp: str, job: RenderJob

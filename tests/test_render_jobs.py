@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import FakeClock, SandboxFactory
 from fault_helpers import (
     EXAMPLES,
@@ -26,6 +27,7 @@ from fault_helpers import (
 )
 from reconcile_helpers import Workspace, post_yaml, sandbox_config
 
+from orshot_gitops.errors import UserError
 from orshot_gitops.orshot.client import OrshotClient
 from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
 from orshot_gitops.sandbox import SandboxServer
@@ -269,3 +271,15 @@ def test_a_merge_keeps_the_finished_render_over_the_one_still_running() -> None:
     for ours, theirs in ((running, finished), (finished, running)):
         merged = merge_states(base, base.with_post("p", ours), base.with_post("p", theirs))
         assert merged.posts["p"].render == finished.render
+
+
+def test_a_render_job_id_that_could_leave_its_path_is_refused_with_its_place() -> None:
+    """The state file is repository content a pull request may change: a job id goes into a
+    request's path, so one that is not a plain id is refused where it is written."""
+    fp = "c" * 64
+    state = new_state().with_post(
+        "p", PostState("posts/p.yaml", 1, Render(fp, (), job="../../social/posts/5/publish"))
+    )
+    with pytest.raises(UserError) as refused:
+        parse_state(dump_state(state))
+    assert "job" in str(refused.value) and refused.value.line is not None

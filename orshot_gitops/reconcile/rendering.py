@@ -66,6 +66,8 @@ class Renders(Recorder):
         if recorded is not None and job_id is None:
             try:
                 found = self.client.find_render_job(tag)
+            except NotFound:
+                found = None  # no list to look in: start again (credits, nothing posted)
             except ApiError as error:
                 self._failed(actions, error, Step.RENDER)
                 return None

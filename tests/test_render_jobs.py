@@ -18,6 +18,7 @@ from fault_helpers import (
     EXAMPLES,
     FAST,
     Gate,
+    Remote,
     apply,
     assert_no_public_duplicates,
     content_remote,
@@ -138,6 +139,27 @@ def test_a_video_render_survives_a_kill_while_its_job_runs_and_is_rendered_once(
     assert posts and all(p["request"]["media_url"] == finished.media_urls[0] for p in posts)
 
 
+def test_killed_in_ci_while_its_job_runs_a_fresh_clone_finds_the_job_by_its_tag(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    """In CI the killed runner's disk is gone, and with it the recorded job id: the next run,
+    from a fresh clone, finds the job by the tag it was started with."""
+    server = sandbox_factory({**FAST, "render_job_seconds": 2})
+    remote = _video_remote(tmp_path)
+
+    crashed = apply(remote.clone(), server, "--push", crash_at="after-render-job")
+
+    assert crashed.killed, crashed.describe()
+    fresh = remote.clone()
+    runs = converge(fresh, server, "--push")
+
+    assert runs[0].returncode == 0, runs[0].describe()
+    assert endpoint_count(server, RENDER) == 1
+    assert_no_public_duplicates(server)
+    statuses = {r.status.value for r in load_state(fresh).posts["2026/teaser"].accounts.values()}
+    assert statuses == {"published"}
+
+
 def test_a_lost_answer_to_the_jobs_start_finds_the_job_by_its_tag(
     tmp_path: Path, sandbox_factory: SandboxFactory
 ) -> None:
@@ -155,7 +177,8 @@ def test_a_lost_answer_to_the_jobs_start_finds_the_job_by_its_tag(
     assert any(" UNKNOWN " in line for line in lines), lines
     assert {o.status for o in report.outcomes} == {"published"}, report.outcomes
     assert endpoint_count(server, RENDER) == 1  # found, not started again
-    assert endpoint_count(server, "GET /v1/studio/render-jobs") == 1
+    # Looked for before the start (none yet), and after the lost answer (found).
+    assert endpoint_count(server, "GET /v1/studio/render-jobs") == 2
     render = load_state(repo).posts["2026/teaser"].render
     assert render is not None and render.done and render.job is not None
     assert_no_public_duplicates(server)
@@ -210,6 +233,10 @@ def test_a_run_asked_to_stop_while_a_job_runs_stops_and_the_next_resumes_the_job
 
 
 def _video_repo(tmp_path: Path) -> Path:
+    return _video_remote(tmp_path).clone()
+
+
+def _video_remote(tmp_path: Path) -> Remote:
     files = {
         "orshot.yaml": (EXAMPLES / "orshot.yaml").read_text(encoding="utf-8"),
         "posts/2026/teaser.yaml": (
@@ -217,7 +244,7 @@ def _video_repo(tmp_path: Path) -> Path:
             "render: {template: 123, modifications: {title: Launch}, format: mp4}\n"
         ),
     }
-    return content_remote(tmp_path, files).clone()
+    return content_remote(tmp_path, files)
 
 
 def _apply_in_process(

@@ -155,11 +155,12 @@ class RenderJobCalls:
         return self._call(parse_render_job, "GET", f"/studio/render-jobs/{_job_path(job_id)}")
 
     def find_render_job(self, tag: str, limit: int = 100) -> RenderJob | None:
-        """The newest recent job started with `metadata` `tag`, if Orshot lists one."""
+        """The newest recent job started with `metadata` `tag` that did not fail, if Orshot
+        lists one (a failed one is no output to reuse: the caller starts another)."""
         jobs = self._call(
             parse_render_jobs, "GET", "/studio/render-jobs", params={"limit": str(limit)}
         )
-        return next((job for job in jobs if job.metadata == tag), None)
+        return next((job for job in jobs if job.metadata == tag and not job.failed), None)
 
     def wait_for_render_job(
         self,

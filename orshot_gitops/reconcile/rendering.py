@@ -6,8 +6,9 @@ Why a job is written ahead (DESIGN.md: "Render outputs are recorded and re-used 
 later step and retry: nothing is rendered twice"): a video takes minutes and a render costs
 credits. A run killed while the job runs leaves `Render(job=...)` with no output; the next
 run reads that job instead of starting another. A start whose answer was lost leaves a
-`Render` with neither: the next run finds the job by the tag it was started with (its
-`metadata`) and starts a new one only if Orshot lists none.
+`Render` with neither, and a run killed in CI loses its record with its runner's disk: so
+before it starts a job, a run looks for one started with the same tag (its `metadata`, the
+same for the same post and render) and starts a new one only if Orshot lists none.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class Renders(Recorder):
         tag = job_tag(first.post_id, render_fp)
         recorded = self._recorded_render(first, render_fp)
         job_id = recorded.job if recorded else None
-        if recorded is not None and job_id is None:
+        if job_id is None:
+            # Looked for first, whatever the record says: a run killed in CI took its record
+            # of the job with its disk, and a start whose answer was lost left none. The same
+            # post and render started before carry the same tag; its output is the same.
             try:
                 found = self.client.find_render_job(tag)
             except NotFound:

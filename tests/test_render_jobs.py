@@ -229,6 +229,34 @@ def test_a_run_asked_to_stop_while_a_job_runs_stops_and_the_next_resumes_the_job
     assert endpoint_count(server, RENDER) == 1
 
 
+def test_a_failed_job_fails_its_accounts_for_a_retry_that_starts_a_new_job(
+    tmp_path: Path, sandbox_factory: SandboxFactory
+) -> None:
+    data = tmp_path / "orshot-data"
+    broken = sandbox_factory(
+        {**FAST, "render_job_seconds": 0, "render_job_error": "video element failed to load"},
+        data_dir=data,
+    )
+    repo = _video_repo(tmp_path)
+
+    first = _apply_in_process(repo, broken)
+
+    assert {o.status for o in first.outcomes} == {"failed"}, first.outcomes
+    state = load_state(repo)
+    assert state.posts["2026/teaser"].render is None  # nothing to reuse
+    record = state.posts["2026/teaser"].accounts["acme-x"]
+    assert record.failure == "transient" and "video element failed to load" in (record.error or "")
+    assert logged_posts(broken) == []
+    broken.stop()
+
+    fixed = sandbox_factory({**FAST, "render_job_seconds": 0}, data_dir=data)
+    second = _apply_in_process(repo, fixed, ignore_backoff=True)
+
+    assert {o.status for o in second.outcomes} == {"published"}, second.outcomes
+    assert endpoint_count(fixed, RENDER) == 1
+    assert_no_public_duplicates(fixed)
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from orshot_gitops.crashpoints import crash_point
 from orshot_gitops.orshot.client import ApiError, NotFound, RenderJob, UnknownOutcome
 from orshot_gitops.orshot.render_jobs import ASYNC_FORMATS
-from orshot_gitops.reconcile.failures import PERMANENT, TRANSIENT, failed_fields
+from orshot_gitops.reconcile.failures import TRANSIENT, failed_fields
 from orshot_gitops.reconcile.plan import Action
 from orshot_gitops.reconcile.recorder import Recorder, Stop
 from orshot_gitops.state.model import AccountStatus, PostState, Render, Step
@@ -125,9 +125,12 @@ class Renders(Recorder):
             )
             return None
         if job.result is None or not job.result.media_urls:
+            # Whether the template or Orshot's renderer failed, the job does not say: tried
+            # again after a backoff (a new job: a failed one is never reused), not left until
+            # the post changes, which would keep an approved post from ever going out.
             self._drop_render(first)
             self._render_failed(
-                actions, f"render job {job.id} failed: {job.error or 'no output'}", PERMANENT
+                actions, f"render job {job.id} failed: {job.error or 'no output'}", TRANSIENT
             )
             return None
         self._keep_render(first, Render(render_fp, job.result.media_urls, job=job.id))

@@ -77,6 +77,7 @@ _TOP_LEVEL_KEYS = (
     "auth_answers",
     "answers",
     "render_job_seconds",
+    "render_job_error",
 )
 # The per-account entries of `POST /social/publish` (and of a render's `publish` array):
 # "with-ids" adds `account_id` to each, in the request's order; "documented" answers as the
@@ -107,6 +108,8 @@ class SandboxConfig:
     answers: str = "with-ids"
     # How long an async render job (`response.mode: "async"`) runs before it reports its output.
     render_job_seconds: float = 2.0
+    # Set: every render job finishes failed with this error (a template that cannot render).
+    render_job_error: str | None = None
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -151,6 +154,11 @@ class SandboxConfig:
                 _number("render_job_seconds", data["render_job_seconds"], minimum=0.0)
                 if "render_job_seconds" in data
                 else base.render_job_seconds
+            ),
+            render_job_error=(
+                _string("render_job_error", data["render_job_error"])
+                if data.get("render_job_error") is not None
+                else base.render_job_error
             ),
         )
 

@@ -30,15 +30,17 @@ class RenderJob:
     finishes: float
     output: Mapping[str, object]  # the synchronous render's `data`
     metadata: str | None
+    error: str | None = None  # set: the job finishes failed, with no result
 
     def view(self, now: float) -> dict[str, object]:
         finished = now >= self.finishes
+        failed = finished and self.error is not None
         return {
             "id": self.id,
-            "status": "completed" if finished else "processing",
+            "status": ("failed" if failed else "completed") if finished else "processing",
             "finished": finished,
-            "result": dict(self.output) if finished else None,
-            "error": None,
+            "result": dict(self.output) if finished and not failed else None,
+            "error": self.error if failed else None,
             "metadata": self.metadata,
             "created_at": iso(self.started),
             "finished_at": iso(self.finishes) if finished else None,
@@ -82,6 +84,7 @@ def start(
         finishes=now + workspace.config.render_job_seconds,
         output={k: v for k, v in data.items() if k != "responseTime"},
         metadata=metadata,
+        error=workspace.config.render_job_error,
     )
     _jobs(workspace)[job.id] = job
     return job.view(now)

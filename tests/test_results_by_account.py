@@ -9,6 +9,7 @@ account it still cannot match is recorded `unknown`, never guessed.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,12 @@ import pytest
 from conftest import SandboxFactory
 from fault_helpers import Gate
 from reconcile_helpers import ACCOUNTS, API_KEY, Workspace, post_yaml, sandbox_config
+
+from orshot_gitops.errors import UserError
+from orshot_gitops.orshot.client import OrshotClient
+from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
+from orshot_gitops.sandbox import SandboxConfig
+from orshot_gitops.vcs.gitrepo import open_repo
 
 READ_BY_ID = "GET /v1/social/posts/{id}"
 PNG = "https://cdn.example.com/launch.png"
@@ -73,10 +80,20 @@ def test_an_account_the_read_back_cannot_match_is_unknown_then_settled_by_id(
 ) -> None:
     documented.post("2026/teaser", post_yaml("Soon.", ("x", "li"), media_url=PNG, draft=True))
     gate = Gate(documented.sandbox)
-    # Every try of the read-back loses its answer (the client's first try and its retries).
-    gate.drop_next(READ_BY_ID, count=20)
+    # Every try of the read-back loses its answer: the client's first try and its four
+    # retries, then as many again when the run settles its own lost answers before it ends.
+    gate.drop_next(READ_BY_ID, count=10)
     try:
-        documented.apply()
+        with open_repo(documented.root) as repo:
+            run_apply(
+                documented.root,
+                repo,
+                lambda: OrshotClient(
+                    documented.sandbox.base_url, API_KEY, backoff_base=0.002, backoff_cap=0.01
+                ),
+                lambda: datetime.now(timezone.utc),
+                ApplyOptions(),
+            )
     finally:
         gate.close()
 
@@ -90,3 +107,19 @@ def test_an_account_the_read_back_cannot_match_is_unknown_then_settled_by_id(
     x, li = documented.record("2026/teaser", "x"), documented.record("2026/teaser", "li")
     assert (x["status"], li["status"]) == ("drafted", "failed")
     assert len(documented.sent()) == 1  # settled by reading, nothing drafted again
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"answers": "shuffled"}, "answers must be one of with-ids, documented"),
+        ({"render_job_seconds": -1}, "render_job_seconds"),
+        ({"render_job_error": 7}, "render_job_error"),
+    ],
+)
+def test_the_sandbox_config_refuses_a_bad_answer_shape_or_job_setting(
+    config: dict[str, object], message: str
+) -> None:
+    with pytest.raises(UserError) as refused:
+        SandboxConfig.from_mapping(config)
+    assert message in str(refused.value)

@@ -12,6 +12,7 @@ import signal
 
 POINTS = (
     "after-intent",  # the pending mark is on disk, the request not yet sent
+    "after-render-job",  # a render job's id is recorded; the job is still running
     "after-draft",  # Orshot created the draft; its id is not yet recorded
     "before-retire",  # a moving account's new draft is recorded; the held post still has it
     "after-retire",  # the held post let go of the moving accounts; not yet recorded

@@ -116,6 +116,9 @@ class FaultConfig:
     drop_response_rate: float = 0.0
     expired: bool = False
     seed: int = 0
+    # The shape of publish answers: with ids, or as Orshot documents them (no ids, another
+    # order: tests/test_results_by_account.py). Not a fault: `clean` ignores it.
+    answers: str = "with-ids"
 
     @property
     def clean(self) -> bool:
@@ -136,6 +139,7 @@ class FaultConfig:
                     }
                     for key, (number, platform) in ACCOUNTS.items()
                 ],
+                "answers": self.answers,
                 "faults": {
                     "server_error_rate": self.server_error_rate,
                     "drop_response_rate": self.drop_response_rate,
@@ -151,6 +155,7 @@ FAULTS = st.builds(
     drop_response_rate=st.sampled_from([0.0, 0.0, 0.2, 0.5]),
     expired=st.booleans(),
     seed=st.integers(0, 2**16),
+    answers=st.sampled_from(["with-ids", "documented"]),
 )
 
 

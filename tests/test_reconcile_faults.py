@@ -47,6 +47,9 @@ from orshot_gitops.state.store import load_state, parse_state
 from orshot_gitops.vcs.gitrepo import open_repo
 
 PUBLISH_BY_ID = "POST /v1/social/posts/{id}/publish"
+# The representative tests below run twice: against answers carrying `account_id`, and in the
+# shape Orshot's publish pages document (no ids, another order: tests/test_results_by_account.py).
+ANSWERS = ["with-ids", "documented"]
 READ_BY_ID = "GET /v1/social/posts/{id}"
 
 
@@ -74,11 +77,12 @@ def assert_converged(repo: Path, server: SandboxServer) -> None:
 CRASHES = ["after-intent", "after-draft:2", "between-phases", "after-intent:2", "after-publish:2"]
 
 
+@pytest.mark.parametrize("answers", ANSWERS)
 @pytest.mark.parametrize("crash_at", CRASHES)
 def test_killed_at_a_crash_point_then_rerun(
-    tmp_path: Path, sandbox_factory: SandboxFactory, crash_at: str
+    tmp_path: Path, sandbox_factory: SandboxFactory, crash_at: str, answers: str
 ) -> None:
-    server = sandbox_factory(FAST)
+    server = sandbox_factory({**FAST, "answers": answers})
     repo = content_remote(tmp_path).clone()
     pairs = desired_pairs(repo)
 
@@ -283,9 +287,12 @@ def run_until_done(
     raise AssertionError(f"not done after {max_runs} runs: {[r.counts() for r in reports]}")
 
 
-def test_lost_answers_on_every_endpoint(tmp_path: Path, sandbox_factory: SandboxFactory) -> None:
+@pytest.mark.parametrize("answers", ANSWERS)
+def test_lost_answers_on_every_endpoint(
+    tmp_path: Path, sandbox_factory: SandboxFactory, answers: str
+) -> None:
     faults = {"drop_response_rate": 0.3, "seed": 7}
-    server = sandbox_factory({**FAST, "faults": faults})
+    server = sandbox_factory({**FAST, "faults": faults, "answers": answers})
     repo = content_remote(tmp_path).clone()
     pairs = desired_pairs(repo)
 
@@ -445,11 +452,12 @@ def storm_posts(count: int) -> dict[str, str]:
     return posts
 
 
+@pytest.mark.parametrize("answers", ANSWERS)
 def test_fault_storm_converges_without_duplicates(
-    tmp_path: Path, sandbox_factory: SandboxFactory
+    tmp_path: Path, sandbox_factory: SandboxFactory, answers: str
 ) -> None:
     faults = {"server_error_rate": 0.25, "drop_response_rate": 0.15, "seed": 2024}
-    server = sandbox_factory({**FAST, "faults": faults})
+    server = sandbox_factory({**FAST, "faults": faults, "answers": answers})
     repo = content_remote(tmp_path, storm_posts(40)).clone()
     pairs = desired_pairs(repo)
     assert len(pairs) == 120

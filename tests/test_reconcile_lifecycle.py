@@ -2,6 +2,10 @@
 published with `apply`, edited, scheduled, moved, deleted, failed and retried, against a real
 git repository with a bare remote and the sandbox on loopback. The sandbox's Posts Log is the
 ground truth of what went out: every story ends by counting what the world saw.
+
+Every story runs twice: against answers carrying `account_id` in the request's order, and
+against answers in the shape Orshot's publish pages document (no ids, another order), which
+the client matches by reading the post back (tests/test_results_by_account.py).
 """
 
 from __future__ import annotations
@@ -29,15 +33,37 @@ FUTURE = "2099-01-05T09:00"
 LATER = "2099-02-10T15:30"
 
 
+@pytest.fixture(params=["with-ids", "documented"])
+def answers(request: pytest.FixtureRequest) -> str:
+    """The shape of the sandbox's publish answers (sandbox/config.py, ANSWER_SHAPES)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def ws(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    answers: str,
+) -> Iterator[Workspace]:
+    """conftest's workspace, its sandbox answering in the shape `answers` names."""
+    sandbox = sandbox_factory(sandbox_config(answers=answers))
+    yield Workspace(tmp_path, sandbox, monkeypatch, capsys)
+
+
 @pytest.fixture
 def expired_li(
     tmp_path: Path,
     sandbox_factory: SandboxFactory,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    answers: str,
 ) -> Iterator[Workspace]:
     """A workspace whose LinkedIn account (id 2) has an expired token."""
-    sandbox = sandbox_factory(sandbox_config(expired=(2,)), data_dir=tmp_path / "orshot-data")
+    sandbox = sandbox_factory(
+        sandbox_config(expired=(2,), answers=answers), data_dir=tmp_path / "orshot-data"
+    )
     yield Workspace(tmp_path, sandbox, monkeypatch, capsys)
 
 
@@ -52,8 +78,9 @@ def statuses(ws: Workspace) -> dict[str, str]:
 
 def reconnect_linkedin(ws: Workspace, sandbox_factory: SandboxFactory, tmp_path: Path) -> None:
     """The user reconnects LinkedIn in Orshot: the same workspace, the token valid again."""
+    answers = ws.sandbox.app.config.answers
     ws.sandbox.stop()
-    ws.use(sandbox_factory(sandbox_config(), data_dir=tmp_path / "orshot-data"))
+    ws.use(sandbox_factory(sandbox_config(answers=answers), data_dir=tmp_path / "orshot-data"))
 
 
 # --- new, re-run ----------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def test_base64_output_is_a_data_uri(sandbox: SandboxServer, sandbox_client: Cli
         (
             {"templateId": 123, "response": {"format": "bmp"}},
             400,
-            "response.format must be one of: png, jpg, jpeg, webp, gif, pdf, mp4, webm",
+            "response.format must be one of: png, jpg, jpeg, webp, gif, pdf, mp4, webm, avif, mov, mkv",
         ),
         (
             {"templateId": 123, "response": {"type": "binary"}},

@@ -228,6 +228,12 @@ CASES = [
         "posts/p.yaml:3:12: error: Google Business does not accept video (mp4) (account 'gb') (use an image)",
     ),
     (
+        "avif where the guidelines list no avif",
+        "accounts: [x]\ncontent: hi\nrender: {template: 123, format: avif}\n",
+        "posts/p.yaml:3:33: error: X/Twitter does not accept avif images (account 'x') "
+        "(use gif or jpeg or png or webp)",
+    ),
+    (
         "image on TikTok",
         "accounts: [tok]\ncontent: hi\nmedia_url: https://a.example/pic.png\n",
         "posts/p.yaml:3:12: error: TikTok takes no still images through Orshot (png) (account 'tok') "
@@ -259,3 +265,22 @@ def test_each_mistake_gets_one_error_at_its_line(tmp_path: Path, text: str, expe
     content_repo(tmp_path, {"posts/p.yaml": text})
     report = validate_repo(tmp_path, NOW)
     assert [d.format() for d in report.diagnostics] == [expected]
+
+
+@pytest.mark.parametrize(
+    "render",
+    [
+        "{template: 123, format: mov}",
+        "{template: 123, format: mkv}",
+        "{template: 123, format: mp4}",
+        "{template: 123, format: webm}",
+    ],
+)
+def test_the_video_formats_orshot_renders_are_accepted_where_video_is(
+    tmp_path: Path, render: str
+) -> None:
+    """Orshot renders mp4, webm, mov and mkv (and gif, avif): a platform that takes video
+    takes each of them; only its own rules (Google Business: no video) refuse one."""
+    content_repo(tmp_path, {"posts/p.yaml": f"accounts: [tok, x]\ncontent: hi\nrender: {render}\n"})
+    report = validate_repo(tmp_path, NOW)
+    assert [d.format() for d in report.diagnostics] == []

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 # Orshot's own limit on `content`, whatever the platform.
 API_CONTENT_LIMIT = 5000
 
-IMAGE_FORMATS = frozenset({"jpeg", "png", "webp", "gif"})
-VIDEO_FORMATS = frozenset({"mp4", "webm", "mov"})
+# Every still and video format Orshot renders (its render formats: png, jpg, webp, avif, gif;
+# mp4, webm, mov, mkv). Which a platform takes is its rules' business, below.
+IMAGE_FORMATS = frozenset({"jpeg", "png", "webp", "gif", "avif"})
+VIDEO_FORMATS = frozenset({"mp4", "webm", "mov", "mkv"})
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,9 @@ class PlatformRules:
     media_caption_limit: int | None = None
 
 
-_ALL_IMAGES = IMAGE_FORMATS
+# The guidelines' per-platform lists name JPEG, PNG, WebP and GIF, never AVIF: an avif render
+# is refused per platform, with the formats that platform does take.
+_ALL_IMAGES = frozenset({"jpeg", "png", "webp", "gif"})
 RULES: dict[str, PlatformRules] = {
     "twitter": PlatformRules("X/Twitter", 280, 4, _ALL_IMAGES),
     "instagram": PlatformRules("Instagram", 2200, 10, frozenset({"jpeg", "png"})),
@@ -73,6 +77,8 @@ _EXTENSIONS = {
     "mp4": "mp4",
     "webm": "webm",
     "mov": "mov",
+    "mkv": "mkv",
+    "avif": "avif",
     "pdf": "pdf",
 }
 

@@ -96,6 +96,7 @@ from orshot_gitops.orshot.models import (
     publish_result_from_post,
 )
 from orshot_gitops.orshot.pacing import RatePacer
+from orshot_gitops.orshot.render_jobs import RenderJob, RenderJobCalls
 from orshot_gitops.orshot.settings import (
     DEFAULT_BASE_URL,
     check_api_key,
@@ -118,6 +119,7 @@ __all__ = [
     "PublishRequest",
     "PublishResult",
     "RateLimited",
+    "RenderJob",
     "RenderResult",
     "ServerError",
     "SyncResult",
@@ -145,7 +147,7 @@ _PATCH_FIELDS = frozenset(
 )
 
 
-class OrshotClient:
+class OrshotClient(RenderJobCalls):
     """A client for the Orshot API (`/v1/...` under `base_url`, the origin).
 
     Not thread-safe: one client paces one stream of requests. Use as a context manager, or

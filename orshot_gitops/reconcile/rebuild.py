@@ -136,7 +136,7 @@ def _media(item: CompiledPost, recorded: PostState) -> tuple[str, ...] | None:
     """The media a post carried when sent: a render's recorded outputs (None if unknown)."""
     if item.render is None:
         return ()
-    return recorded.render.media_urls if recorded.render is not None else None
+    return recorded.render.media_urls if recorded.render and recorded.render.done else None
 
 
 def _best(matches: list[Post]) -> Post | None:

@@ -34,6 +34,7 @@ from orshot_gitops.state.model import AccountState, AccountStatus, PostState, St
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
 _FATAL = (AuthError, PaidPlanRequired)
+_NOT_REPORTED = "Orshot did not report this account"
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Recorder:
     outcomes: list[Outcome]
     total: int
     unmarked: State  # the state before `mark_intents` claimed this run's steps
+    unrecorded: bool  # a step taken back: the reconciled commit must not move past it
     _save: Callable[[State], State]
 
     def save(self) -> None:
@@ -167,6 +169,25 @@ class Recorder:
                 )
         self.save()
 
+    def _restore_before_step(self, actions: Iterable[Action]) -> None:
+        """This run's mark on each account, taken back after a definite refusal that did
+        nothing: the record it had before the run, or none for an account never sent."""
+        for action in actions:
+            current = self.state.account(action.post_id, action.account)
+            if current is None or current.run != self.run_id:
+                continue
+            before = self.unmarked.account(action.post_id, action.account)
+            if before is not None:
+                post = self.state.posts[action.post_id]
+                self.state = self.state.with_post(
+                    action.post_id, post.with_account(action.account, before)
+                )
+                continue
+            self.state = self.state.without_account(action.post_id, action.account)
+            left = self.state.posts.get(action.post_id)
+            if left is not None and not left.accounts and left.render is None:
+                self.state = self.state.without_post(action.post_id)
+
     def _outcome(self, item: Action, status: str, /, **details: Any) -> None:
         self.outcomes.append(Outcome(item.post_id, item.account, item.kind, status, **details))
         label = {"skipped": "skipped", "unknown": "UNKNOWN"}.get(status, status)
@@ -181,28 +202,37 @@ class Recorder:
     def _results(
         self, actions: Sequence[Action], results: Sequence[AccountResult], post_id: int
     ) -> None:
-        """Record per-account results of a publish, a publish by id, a read or a sync."""
+        """Record per-account results of a publish, a publish by id, a read or a sync.
+
+        Each result is matched to its account by `account_id`, never by position: the
+        documented answer of `POST /social/publish` carries no ids, and nothing says Orshot
+        keeps the request's order. Where ids are missing, the post is read back by its id
+        (its `accounts` carry them); an account still unmatched is `unknown`, never guessed.
+        """
         by_id = {r.account_id: r for r in results if r.account_id is not None}
-        for index, action in enumerate(actions):
+        unmatched = [a for a in actions if a.account_id not in by_id]
+        fatal: ApiError | None = None
+        if unmatched and any(r.account_id is None for r in results):
+            try:
+                post = self.client.get_post(post_id)
+            except ApiError as error:
+                # Left unmatched: `unknown`, settled by id by the next run. A fatal error
+                # (the key) stops the run once everything this answer said is recorded.
+                fatal = error if isinstance(error, _FATAL) else None
+            else:
+                by_id.update({r.account_id: r for r in post.accounts if r.account_id is not None})
+        for action in actions:
             result = by_id.get(action.account_id)
-            if result is None and len(results) == len(actions):
-                result = results[index]
             if result is None:
                 self._record(
-                    action,
-                    status=AccountStatus.UNKNOWN,
-                    post_id=post_id,
-                    error="Orshot did not report this account",
+                    action, status=AccountStatus.UNKNOWN, post_id=post_id, error=_NOT_REPORTED
                 )
-                self._outcome(
-                    action,
-                    "unknown",
-                    error="Orshot did not report this account",
-                    orshot_post_id=post_id,
-                )
+                self._outcome(action, "unknown", error=_NOT_REPORTED, orshot_post_id=post_id)
                 continue
             self._apply_result(action, result, post_id)
         self.save()
+        if fatal is not None:
+            raise Stop(f"stopped: {fatal.message}")
 
     def _apply_result(self, action: Action, result: AccountResult, post_id: int) -> None:
         status = result.status
@@ -276,6 +306,18 @@ class Recorder:
         unknown = isinstance(error, UnknownOutcome) or error.after_uncertain_attempt or held
         status = AccountStatus.UNKNOWN if unknown else AccountStatus.FAILED
         message = error.message
+        if isinstance(error, _FATAL) and not unknown:
+            # The key (revoked since apply checked it) or the plan refused, not the post:
+            # nothing was done. Recorded failed, the post would wait for a change to itself
+            # before it is tried again; its record goes back to what it was before this step.
+            self._restore_before_step(actions)
+            # No record moved: the reconciled commit must not move past these posts either,
+            # or the next run would take them for records lost, not for posts to send.
+            self.unrecorded = True
+            for action in actions:
+                self._outcome(action, "skipped", error=f"stopped: {message}")
+            self.save()
+            raise Stop(f"stopped: {message}")
         # Our own draft gone (discarded in the dashboard): nothing is wrong with the post, so
         # it is tried again (after a backoff) with a new draft.
         kind = TRANSIENT if draft_gone else classify_error(error)

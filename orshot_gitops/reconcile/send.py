@@ -34,20 +34,19 @@ from orshot_gitops.reconcile.claims import ClaimChecks, Claims
 from orshot_gitops.reconcile.pause import PauseSteps
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.recorder import Outcome, Progress, Recorder, Stop
+from orshot_gitops.reconcile.rendering import Renders
 from orshot_gitops.reconcile.send_failed import FailedSteps
 from orshot_gitops.reconcile.send_held import HeldPosts
 from orshot_gitops.reconcile.settle import SettleSteps, as_sent
 from orshot_gitops.state.model import (
     AccountStatus,
-    PostState,
-    Render,
     State,
     Step,
     sent_digest,
 )
 
 
-class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Recorder):
+class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Renders, Recorder):
     """Runs one plan. `save(state)` persists every change (atomic write; in CI also a commit)."""
 
     def __init__(
@@ -156,27 +155,10 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Reco
         if not first.render:
             return first.media_urls
         render_fp = fingerprint(dict(first.render))
-        post = self.state.posts.get(first.post_id)
-        if post is not None and post.render is not None and post.render.fingerprint == render_fp:
-            return post.render.media_urls
-        self.progress(f"rendering {first.post_id} (template {first.render['template']})")
-        try:
-            result = self.client.render(
-                first.render["template"],
-                first.render.get("modifications") or {},
-                first.render.get("format", "png"),
-            )
-        except ApiError as error:
-            self._failed(actions, error, Step.RENDER)
-            return None
-        post = self.state.posts.get(first.post_id) or PostState(
-            path=first.path, revision=first.revision
-        )
-        self.state = self.state.with_post(
-            first.post_id, replace(post, render=Render(render_fp, result.media_urls))
-        )
-        self.save()
-        return result.media_urls
+        recorded = self._recorded_render(first, render_fp)
+        if recorded is not None and recorded.done:
+            return recorded.media_urls
+        return self._render(actions, render_fp)  # rendering.py: once, or the recorded job
 
     def _recorded_media(self, actions: Sequence[Action]) -> tuple[str, ...] | None:
         """The media a draft of these actions was made with, if known without rendering."""
@@ -186,7 +168,7 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Reco
         post = self.state.posts.get(first.post_id)
         if post is None or post.render is None:
             return None
-        if post.render.fingerprint != fingerprint(dict(first.render)):
+        if post.render.fingerprint != fingerprint(dict(first.render)) or not post.render.done:
             return None
         return tuple(post.render.media_urls)
 

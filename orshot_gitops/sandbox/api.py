@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
+from orshot_gitops.sandbox import render_jobs
 from orshot_gitops.sandbox.engine import Workspace
-from orshot_gitops.sandbox.model import Post
+from orshot_gitops.sandbox.model import Post, publish_entries
 from orshot_gitops.sandbox.render import render
 from orshot_gitops.sandbox.validation import (
     NO_FIELDS,
@@ -80,12 +81,23 @@ def list_accounts(call: Call) -> Answer:
 def publish(call: Call) -> Answer:
     spec = publish_spec(require_object(call.body), call.workspace.config, call.now)
     post = call.workspace.create_post(spec, request_json=call.request_json(), now=call.now)
-    platforms = [t.entry() for t in post.targets]
+    platforms = publish_entries(post.targets, call.workspace.config.answers)
     return 200, {"data": {"post_id": post.id, "status": post.outcome, "platforms": platforms}}
 
 
 def studio_render(call: Call) -> Answer:
+    if render_jobs.is_async(call.body):
+        args = (call.body, call.workspace, call.now, call.request_json(), call.started)
+        return 200, render_jobs.start(*args)
     return 200, render(call.body, call.workspace, call.now, call.request_json(), call.started)
+
+
+def get_render_job(call: Call) -> Answer:
+    return 200, render_jobs.get(call.params["id"], call.workspace, call.now)
+
+
+def list_render_jobs(call: Call) -> Answer:
+    return 200, render_jobs.listed(call.arg("limit"), call.workspace, call.now)
 
 
 def list_posts(call: Call) -> Answer:
@@ -206,6 +218,8 @@ ROUTES = (
     Route("GET", "/v1/social/accounts", list_accounts),
     Route("POST", "/v1/social/publish", publish),
     Route("POST", "/v1/studio/render", studio_render),
+    Route("GET", "/v1/studio/render-jobs", list_render_jobs),
+    Route("GET", "/v1/studio/render-jobs/{id}", get_render_job),
     Route("GET", "/v1/social/posts", list_posts),
     Route("GET", "/v1/social/posts/{id}", get_post),
     Route("PATCH", "/v1/social/posts/{id}", patch_post),

@@ -77,7 +77,15 @@ _TOP_LEVEL_KEYS = (
     "revoked_keys",
     "auth_answers",
     "lenient",
+    "answers",
+    "render_job_seconds",
+    "render_job_error",
 )
+# The per-account entries of `POST /social/publish` (and of a render's `publish` array):
+# "with-ids" adds `account_id` to each, in the request's order; "documented" answers as the
+# publish pages show them, without `account_id`, and in the reverse of the request's order,
+# so a client that matched by position would get every account of a two-account post wrong.
+ANSWER_SHAPES = ("with-ids", "documented")
 # How a refused key is answered: the publish page's single 403, or the error reference's
 # forms (400 "Access Forbidden: Invalid API Key", 400 "... do not exist" for a revoked key,
 # 403 "Access Forbidden: Authorization header is missing").
@@ -105,6 +113,11 @@ class SandboxConfig:
     # Accept request fields Orshot's pages do not list (as the sandbox once did), for SDKs and
     # integrations that send extras; off, an unknown field is a 400 naming it.
     lenient: bool = False
+    answers: str = "with-ids"
+    # How long an async render job (`response.mode: "async"`) runs before it reports its output.
+    render_job_seconds: float = 2.0
+    # Set: every render job finishes failed with this error (a template that cannot render).
+    render_job_error: str | None = None
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -145,6 +158,17 @@ class SandboxConfig:
             else base.revoked_keys,
             auth_answers=_auth_answers(data.get("auth_answers", base.auth_answers)),
             lenient=_flag("lenient", data.get("lenient", base.lenient)),
+            answers=_answers(data.get("answers", base.answers)),
+            render_job_seconds=(
+                _number("render_job_seconds", data["render_job_seconds"], minimum=0.0)
+                if "render_job_seconds" in data
+                else base.render_job_seconds
+            ),
+            render_job_error=(
+                _string("render_job_error", data["render_job_error"])
+                if data.get("render_job_error") is not None
+                else base.render_job_error
+            ),
         )
 
     @classmethod
@@ -262,6 +286,13 @@ def _revoked_keys(value: object) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)) and not value:
         return ()
     return _api_keys(value, "revoked_keys")
+
+
+def _answers(value: object) -> str:
+    answers = _string("answers", value)
+    if answers not in ANSWER_SHAPES:
+        raise UserError(f"sandbox config: answers must be one of {', '.join(ANSWER_SHAPES)}")
+    return answers
 
 
 def _api_keys(value: object, where: str = "api_keys") -> tuple[str, ...]:

@@ -5,6 +5,7 @@ and the JSON shapes the contract documents for them.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -32,6 +33,16 @@ def iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="microseconds")
+
+
+def publish_entries(targets: Sequence[Target], shape: str) -> list[dict[str, object]]:
+    """The `platforms` of a `POST /social/publish` answer (or a render's `publish` array):
+    with ids in the request's order, or, shaped "documented", as the publish pages show them:
+    no `account_id`, and not in the request's order (sandbox/config.py, ANSWER_SHAPES)."""
+    entries = [t.entry() for t in targets]
+    if shape != "documented":
+        return entries
+    return [{k: v for k, v in e.items() if k != "account_id"} for e in reversed(entries)]
 
 
 @dataclass(frozen=True)

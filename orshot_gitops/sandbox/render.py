@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from orshot_gitops.sandbox.config import SandboxTemplate
 from orshot_gitops.sandbox.engine import Workspace
-from orshot_gitops.sandbox.model import FAILED, Target
+from orshot_gitops.sandbox.model import FAILED, Target, publish_entries
 from orshot_gitops.sandbox.validation import (
     RENDER_FIELDS,
     ApiError,
@@ -35,6 +35,10 @@ _MIME = {
     "pdf": "application/pdf",
     "mp4": "video/mp4",
     "webm": "video/webm",
+    # Orshot's other render formats (its integrations list avif, mov and mkv too).
+    "avif": "image/avif",
+    "mov": "video/quicktime",
+    "mkv": "video/x-matroska",
 }
 _RESPONSE_TYPES = ("url", "base64")
 
@@ -160,7 +164,7 @@ def _publish(
         post = workspace.create_post(spec, request_json=request_json, now=now, render_id=render_id)
     except ApiError as exc:
         return _failed_entries(raw, workspace, exc.message)
-    return [t.entry() for t in post.targets]
+    return publish_entries(post.targets, workspace.config.answers)
 
 
 def _failed_entries(raw: object, workspace: Workspace, error: str) -> list[dict[str, object]]:

@@ -58,7 +58,15 @@ RENDER_PUBLISH_FIELDS = (
 )
 # The render reference's body, plus `publish` (the publish page) and `source`, which Orshot's own
 # Python SDK sends with every render (so Orshot takes it, though no page lists it).
-RENDER_FIELDS = ("templateId", "modifications", "response", "pdfOptions", "publish", "source")
+RENDER_FIELDS = (  # `metadata`: the tag a render job is found again by (render_jobs)
+    "templateId",
+    "modifications",
+    "response",
+    "pdfOptions",
+    "publish",
+    "source",
+    "metadata",
+)
 PATCH_FIELDS = ("content", "media_urls", "media_url", "accounts", "status", "scheduled_for")
 NO_FIELDS: tuple[str, ...] = ()  # publish-by-id and sync take no body
 

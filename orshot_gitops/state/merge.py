@@ -139,7 +139,13 @@ def _merge_post(
         # The remote side is already committed and pushed: it wins a tie on plain fields.
         path=_three_way(b_path, ours.path, theirs.path, lambda o, t: t),
         revision=max(ours.revision, theirs.revision),
-        render=_three_way(b_render, ours.render, theirs.render, lambda o, t: t or o),
+        # A finished render beats one still under way: its output is what the posts carry.
+        render=_three_way(
+            b_render,
+            ours.render,
+            theirs.render,
+            lambda o, t: o if o and o.done and not (t and t.done) else t or o,
+        ),
         accounts=accounts,
     )
 

@@ -204,9 +204,30 @@ class Render:
 
     fingerprint: str
     media_urls: tuple[str, ...]
+    #: A render done as a job (a video, a PDF): its id, written before anything waits for it,
+    #: so a run that dies while it runs is resumed by the next, never rendered again. No
+    #: `media_urls` yet: the job is under way (no `job` either: its start's answer was lost).
+    job: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "media_urls", tuple(self.media_urls))
+
+    @property
+    def done(self) -> bool:
+        return bool(self.media_urls)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "fingerprint": self.fingerprint,
+            "media_urls": list(self.media_urls),
+        }
+        if self.job is not None:
+            data["job"] = self.job
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Render:
+        return cls(data["fingerprint"], tuple(data["media_urls"]), data.get("job"))
 
 
 @dataclass(frozen=True)
@@ -231,12 +252,7 @@ class PostState:
         return replace(self, accounts={k: v for k, v in self.accounts.items() if k != account_key})
 
     def to_json(self) -> dict[str, Any]:
-        render = None
-        if self.render is not None:
-            render = {
-                "fingerprint": self.render.fingerprint,
-                "media_urls": list(self.render.media_urls),
-            }
+        render = self.render.to_json() if self.render is not None else None
         return {
             "path": self.path,
             "revision": self.revision,
@@ -253,9 +269,7 @@ class PostState:
             post.__dict__.update(
                 path=data["path"],
                 revision=data["revision"],
-                render=Render(render["fingerprint"], tuple(render["media_urls"]))
-                if render
-                else None,
+                render=Render.from_json(render) if render else None,
                 accounts=MappingProxyType(
                     {k: AccountState.from_json(v) for k, v in data["accounts"].items()}
                 ),
@@ -264,7 +278,7 @@ class PostState:
         return cls(
             path=data["path"],
             revision=data["revision"],
-            render=Render(render["fingerprint"], tuple(render["media_urls"])) if render else None,
+            render=Render.from_json(render) if render else None,
             accounts={k: AccountState.from_json(v) for k, v in data["accounts"].items()},
         )
 

@@ -530,6 +530,9 @@ class ReconcilerMachine(RuleBasedStateMachine):
             return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=30.0)
 
         desired = {uid: post for uid, post in self.model.items()}
+        state_file = root / STATE_PATH
+        before = state_file.read_bytes() if state_file.exists() else None
+        stopped_before_writing = False
         with open_repo(root) as repo:
             try:
                 report = run_apply(
@@ -543,8 +546,13 @@ class ReconcilerMachine(RuleBasedStateMachine):
                 # A run may end early (e.g. the API is failing); it must say why, not crash.
                 self.log.append(f"apply ended: {exc}")
                 report = None
+                after = state_file.read_bytes() if state_file.exists() else None
+                stopped_before_writing = after == before
         self.applies += 1
-        self.applied = desired
+        if not stopped_before_writing:
+            # A run that stopped before it wrote anything (the key check found no answer:
+            # "nothing was sent or recorded") has decided nothing: what it saw is still due.
+            self.applied = desired
         if report is not None:
             self.log.append(f"apply: {report.counts()} {report.note}")
         assert not git(root, "status", "--porcelain", "--", STATE_PATH).strip(), (

@@ -35,6 +35,9 @@ class PublishRequest:
     scheduled_for: str | None = None
     timezone: str | None = None
     platform_options: Mapping[int, Mapping[str, Any]] | None = None
+    # TikTok's settings (e.g. `autoAddMusic`), once per request at the top level, as Orshot's
+    # integrations send them (docs/orshot-api-notes.md, "TikTok").
+    tiktok_settings: Mapping[str, Any] | None = None
 
     def to_json(self, *, with_media: bool = True) -> dict[str, Any]:
         """The JSON body, with only the fields that are set (the API's defaults apply)."""
@@ -56,6 +59,8 @@ class PublishRequest:
             body["platformOptions"] = {
                 str(account): dict(options) for account, options in self.platform_options.items()
             }
+        if self.tiktok_settings:
+            body["tiktokSettings"] = dict(self.tiktok_settings)
         body["source"] = SOURCE
         return body
 

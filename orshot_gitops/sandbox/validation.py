@@ -170,6 +170,10 @@ def publish_spec(
     options = body.get("platformOptions", {})
     if not isinstance(options, Mapping):
         raise ApiError(400, "platformOptions must be an object")
+    # TikTok's settings, once per request (e.g. autoAddMusic); kept in the request's JSON.
+    tiktok = body.get("tiktokSettings", {})
+    if not isinstance(tiktok, Mapping):
+        raise ApiError(400, "tiktokSettings must be an object")
     return PublishSpec(
         accounts=accounts,
         content=text,

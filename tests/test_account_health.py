@@ -62,6 +62,12 @@ def test_posts_to_an_account_needing_a_reconnect_are_held_then_sent_once_it_is_r
         assert run.code == 0, run.output
         assert "fb needs reconnecting: 2 posts held" in run.out
         assert _targets(ws) == [1]
+    report = ws.apply_json()
+    assert (report["exit_code"], report["needs_reconnect"]) == (
+        0,
+        [{"account": "fb", "posts_held": 2}],
+    )
+    assert _targets(ws) == [1]
     assert "fb" not in ws.state()["posts"]["2026/launch"]["accounts"]
     assert "2026/teaser" not in ws.state()["posts"]
     # The reconciled commit stays before the held posts: the next run's diff still sees them.

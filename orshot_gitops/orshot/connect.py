@@ -38,8 +38,14 @@ def create_reconnect_link(
     def parse(answer: Any) -> ConnectLink:
         data = data_of(answer)
         url = data.get("url") if isinstance(data, dict) else None
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise Malformed("connect session has no 'url'")
+        # Printed to a terminal: one plain link, never control characters from the answer.
+        if (
+            not isinstance(url, str)
+            or not url.startswith(("https://", "http://"))
+            or not url.isprintable()
+            or any(ch.isspace() for ch in url)
+        ):
+            raise Malformed("connect session has no usable 'url'")
         expires = data.get("expires_at")
         return ConnectLink(
             url=url,

@@ -68,8 +68,8 @@ def with_health(plan: Plan, client_factory: Callable[[], OrshotClient]) -> tuple
     """`plan` with a key: ask Orshot which accounts need a reconnect and hold their posts, as
     apply will. Returns the plan and a note when Orshot could not be asked (the plan is then
     shown without health, as offline; apply checks again before sending anything)."""
-    if not any(a.kind in _HELD for a in plan.actions):
-        return plan, ""
+    if plan.paused or not any(a.kind in _HELD for a in plan.actions):
+        return plan, ""  # paused, apply sends none of these: nothing to ask
     try:
         with client_factory() as client:
             accounts = client.list_accounts(include_health=True)

@@ -54,7 +54,16 @@ class Workspace:
         self.connect_sessions: dict[str, ConnectSession] = {}
 
     def requires_reconnect(self, account: SandboxAccount) -> bool:
-        """What `include_health` reports, and why every send to the account fails."""
+        """What `include_health` reports (config.py: by default, whether the token expired)."""
+        reported = (
+            account.token_expired
+            if account.requires_reconnect is None
+            else account.requires_reconnect
+        )
+        return reported and account.id not in self.reconnected
+
+    def token_expired(self, account: SandboxAccount) -> bool:
+        """Every send to the account fails (reconnect) until a connect session renews it."""
         return account.token_expired and account.id not in self.reconnected
 
     # --- creating and sending -------------------------------------------------------------
@@ -116,7 +125,7 @@ class Workspace:
             account = self.config.account(target.account_id)
             if account is None:
                 targets.append(replace(target, status=FAILED, error=DISCONNECTED_ERROR))
-            elif self.requires_reconnect(account):
+            elif self.token_expired(account):
                 targets.append(
                     replace(target, status=FAILED, error=TOKEN_EXPIRED_ERROR, action="reconnect")
                 )

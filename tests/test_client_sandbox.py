@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
+from conftest import SandboxFactory
 
 from orshot_gitops.orshot.client import (
     ApiError,
@@ -24,7 +25,7 @@ from orshot_gitops.orshot.client import (
     ServerError,
     UnknownOutcome,
 )
-from orshot_gitops.sandbox import SandboxServer
+from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 
 SECRET = "sk_live_Distinctive_Key_5b7d1e"
 PNG = "https://storage.example.com/launch.png"
@@ -95,6 +96,35 @@ def test_list_accounts_with_and_without_health(sandbox: SandboxServer) -> None:
     assert (twitter.platform, twitter.username, twitter.name) == ("twitter", "acmehq", "Acme HQ")
     assert twitter.requires_reconnect is None
     assert all(a.requires_reconnect is False for a in healthy)
+
+
+def test_a_reconnect_link_once_followed_makes_the_account_healthy(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    from dataclasses import replace
+
+    from orshot_gitops.orshot.connect import create_reconnect_link
+
+    config = SandboxConfig.default()
+    expired = tuple(replace(a, token_expired=a.id == 4) for a in config.accounts)
+    server = sandbox_factory(replace(config, accounts=expired))
+    with client_for(server) as client:
+        assert {
+            a.id for a in client.list_accounts(include_health=True) if a.requires_reconnect
+        } == {4}
+        link = create_reconnect_link(client, "facebook", 4, "https://acme.example/back")
+        assert link.url.startswith("https://") and (link.account_id, link.platform) == (
+            4,
+            "facebook",
+        )
+        session = link.url.rsplit("/", 1)[-1]
+        headers = {"Authorization": f"Bearer {server.api_key}"}
+        done = f"{server.base_url}/_sandbox/connect-sessions/{session}/complete"
+        assert httpx.post(done, headers=headers, timeout=30).status_code == 200
+        assert not any(a.requires_reconnect for a in client.list_accounts(include_health=True))
+        with pytest.raises(ApiError) as refused:
+            create_reconnect_link(client, "facebook", 99)
+    assert refused.value.status == 404
 
 
 def test_draft_edit_publish_by_id_and_the_guard_against_a_second_publish(

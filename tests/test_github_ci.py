@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import write_tree
+from conftest import SandboxFactory, write_tree
 from fake_github import TOKEN, FakeGitHub
 
 from orshot_gitops.cli import main
@@ -173,6 +173,28 @@ def test_our_comment_is_found_past_the_first_page(
     assert github.writes() == ["PATCH"]
     assert ours["body"].startswith(MARKER + "\n### ")
     assert sum(1 for r in github.requests if r.method == "GET") == 2
+
+
+def test_with_a_key_the_comment_says_which_accounts_need_reconnecting(
+    tmp_path: Path,
+    github: FakeGitHub,
+    runner: Runner,
+    sandbox_factory: SandboxFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reconcile_helpers import API_KEY, sandbox_config
+
+    sandbox = sandbox_factory(sandbox_config(expired=(2,)))
+    repo = make_repo(tmp_path / "repo", {"posts/launch.yaml": LAUNCH})
+    runner.pull_request(7)
+    runner.env.update({"ORSHOT_API_KEY": API_KEY, "ORSHOT_BASE_URL": sandbox.base_url})
+    code, out, err = runner.run(capsys, "--repo", str(repo), "--command", "plan")
+    assert code == 0, out + err
+    [ours] = [c for c in github.comments[7] if c["body"].startswith(MARKER)]
+    assert "acme-linkedin needs reconnecting: 1 post held" in ours["body"]
+    plan = json.loads(Path(runner.outputs()["plan-json"]).read_text())
+    assert plan["needs_reconnect"] == [{"account": "acme-linkedin", "posts_held": 1}]
+    assert API_KEY not in out + err + ours["body"]
 
 
 def test_a_bad_post_is_annotated_at_its_line_and_fails_the_check(

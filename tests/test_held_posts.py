@@ -167,7 +167,7 @@ def expired_li(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Workspace]:
-    sandbox = sandbox_factory(sandbox_config(expired=(2,)), data_dir=data_dir)
+    sandbox = sandbox_factory(sandbox_config(expired=(2,), noticed=False), data_dir=data_dir)
     yield Workspace(tmp_path, sandbox, monkeypatch, capsys)
 
 
@@ -206,7 +206,7 @@ def test_an_edit_while_one_token_expired_records_that_account_failed(
     ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", schedule=FUTURE))
     assert ws.apply().code == 0
     [post] = ws.sent()
-    restart(ws, sandbox_factory, data_dir, expired=(2,))
+    restart(ws, sandbox_factory, data_dir, expired=(2,), noticed=False)
 
     ws.post("2026/webinar", post_yaml("Webinar moved to Wednesday.", schedule=FUTURE))
     run = ws.apply()
@@ -374,7 +374,7 @@ def test_the_accounts_that_stay_on_a_split_post_are_recorded_from_its_answer(
     ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "li", "fb"), schedule=FUTURE))
     assert ws.apply().code == 0
     [shared] = ws.sent()
-    restart(ws, sandbox_factory, data_dir, expired=(4,))
+    restart(ws, sandbox_factory, data_dir, expired=(4,), noticed=False)
 
     ws.post("2026/webinar", post_yaml(LI_EDITED, ("x", "li", "fb"), schedule=FUTURE))
     run = ws.apply()
@@ -391,7 +391,7 @@ def test_a_dropped_account_taken_off_a_held_post_leaves_the_others_recorded_trul
     ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "li", "fb"), schedule=FUTURE))
     assert ws.apply().code == 0
     [shared] = ws.sent()
-    restart(ws, sandbox_factory, data_dir, expired=(4,))
+    restart(ws, sandbox_factory, data_dir, expired=(4,), noticed=False)
 
     ws.post("2026/webinar", post_yaml("Webinar on Tuesday.", ("x", "fb"), schedule=FUTURE))
     run = ws.apply()

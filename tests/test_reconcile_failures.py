@@ -89,22 +89,35 @@ def test_a_duplicate_refusal_is_not_sent_again_until_the_post_changes(ws: Worksp
     assert (record["status"], record.get("failure"), record["attempts"]) == ("published", None, 2)
 
 
+def _rate_limited(*ids: int, **overrides: object) -> dict[str, object]:
+    """The fast sandbox where the platforms of `ids` answer "Rate limited by platform"."""
+    config = sandbox_config(**overrides)
+    config["accounts"] = [
+        {**a, "platform_rate_limited": a["id"] in ids}  # type: ignore[dict-item]
+        for a in config["accounts"]  # type: ignore[attr-defined]
+    ]
+    return config
+
+
 def test_an_expired_token_is_not_retried_until_orshot_reports_it_reconnected(
     tmp_path: Path,
     sandbox_factory: SandboxFactory,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # A token that expired after apply's health check: the send failed with "reconnect".
     data = tmp_path / "orshot-data"
-    sandbox = sandbox_factory(sandbox_config(expired=(2,)), data_dir=data)
-    ws = Workspace(tmp_path, sandbox, monkeypatch, capsys)
+    ws = Workspace(tmp_path, sandbox_factory(_rate_limited(2), data_dir=data), monkeypatch, capsys)
     ws.post("2026/launch", post_yaml("Launch day!"))
     assert ws.apply().code == 1
-    assert len(ws.sent()) == 1
+    expired = {"error": "Account token expired — reconnect required", "action": "reconnect"}
+    _set_state(ws, {"2026/launch": {"li": {**expired, "failure": "permanent"}}})
+    ws.sandbox.stop()
+    ws.use(sandbox_factory(sandbox_config(expired=(2,)), data_dir=data))
     for _ in range(2):
         run = ws.apply()
-        assert run.code == 1
-        assert "still reports the account as needing a reconnect: not sent" in run.out
+        assert run.code == 0, run.output
+        assert "li needs reconnecting: 1 post held" in run.out
     assert len(ws.sent()) == 1  # no failing post per run
     li = ws.record("2026/launch", "li")
     assert (li["status"], li["attempts"], li["failure"]) == ("failed", 1, "permanent")
@@ -162,15 +175,15 @@ def test_attempts_count_per_revision(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     data = tmp_path / "orshot-data"
-    ws = Workspace(
-        tmp_path, sandbox_factory(sandbox_config(expired=(2,)), data_dir=data), monkeypatch, capsys
-    )
+    ws = Workspace(tmp_path, sandbox_factory(_rate_limited(2), data_dir=data), monkeypatch, capsys)
     ws.post("2026/launch", post_yaml("Launch day!"))
     ws.apply()
-    _set_state(ws, {"2026/launch": {"li": {"attempts": 5}}})
+    _set_state(
+        ws, {"2026/launch": {"li": {"attempts": 5, "next_try_at": "2000-01-01T00:00:00+00:00"}}}
+    )
     ws.post("2026/launch", post_yaml("Launch day! Take two.", revision=2))
-    ws.apply()
-    assert ws.record("2026/launch", "li")["attempts"] == 1
+    run = ws.apply()
+    assert ws.record("2026/launch", "li")["attempts"] == 1, run.output
 
 
 # --- item 5: a 4xx is an answer ---------------------------------------------------------------
@@ -249,10 +262,11 @@ def test_a_wrong_or_revoked_key_stops_the_run_before_anything_is_recorded(
     overrides: dict[str, object] = {"revoked_keys": ["sk_revoked"]}
     if key is not None:
         overrides["auth_answers"] = "error-reference"
-    config = SandboxConfig.from_mapping(sandbox_config(expired=(2,), **overrides))
+    config = SandboxConfig.from_mapping(_rate_limited(2, **overrides))
     ws = Workspace(tmp_path, sandbox_factory(config), monkeypatch, capsys)
     ws.post("2026/launch", post_yaml("Launch day!"))
     assert ws.apply("--push").code == 1
+    _set_state(ws, {"2026/launch": {"li": {"next_try_at": "2000-01-01T00:00:00+00:00"}}})  # due
     real_error = ws.record("2026/launch", "li")["error"]
     state_before = ws.state()
     head, remote_head = ws.head(), git(ws.remote, "rev-parse", "main")

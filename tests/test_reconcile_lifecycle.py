@@ -60,10 +60,10 @@ def expired_li(
     capsys: pytest.CaptureFixture[str],
     answers: str,
 ) -> Iterator[Workspace]:
-    """A workspace whose LinkedIn account (id 2) has an expired token."""
-    sandbox = sandbox_factory(
-        sandbox_config(expired=(2,), answers=answers), data_dir=tmp_path / "orshot-data"
-    )
+    """A workspace whose LinkedIn account (id 2) has an expired token, which Orshot's health
+    does not report yet (it expired after Orshot's check): sends to it fail."""
+    config = sandbox_config(expired=(2,), noticed=False, answers=answers)
+    sandbox = sandbox_factory(config, data_dir=tmp_path / "orshot-data")
     yield Workspace(tmp_path, sandbox, monkeypatch, capsys)
 
 
@@ -397,7 +397,12 @@ def test_a_partial_failure_is_retried_for_the_failed_account_only(
         "publish now, once Orshot reports the account reconnected (attempt 2)",
         "Plan: 1 retry; 1 unchanged.",
     ]
-    assert ws.apply().code == 1  # still expired: nothing is sent, no new failed post
+    # Orshot now reports it: held, nothing is sent, no new failed post.
+    ws.sandbox.stop()
+    ws.use(sandbox_factory(sandbox_config(expired=(2,)), data_dir=tmp_path / "orshot-data"))
+    run = ws.apply()
+    assert run.code == 0, run.output
+    assert "li needs reconnecting: 1 post held" in run.output
     assert len(ws.sent()) == 1
 
     reconnect_linkedin(ws, sandbox_factory, tmp_path)
@@ -607,6 +612,7 @@ def test_plan_as_json_names_every_action_with_what_will_be_sent(ws: Workspace) -
         "state_lineage": "",
         "state_serial": 0,
         "paused": False,
+        "needs_reconnect": [],
         "full_rescan": "no reconciled commit recorded",
         "unchanged": 0,
         "summary": {"publish": 1},

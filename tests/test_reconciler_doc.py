@@ -6,6 +6,7 @@ UPDATE_DOCS=1 python -m pytest tests/test_reconciler_doc.py rewrites the blocks.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -56,6 +57,14 @@ class Repo:
 
 
 Scenario = Callable[[Repo], None]
+
+
+def _accounts(**instagram: object) -> list[dict[str, object]]:
+    """The sandbox's accounts, the Instagram one with `instagram`'s flags."""
+    return [
+        {"id": 1, "platform": "twitter", "username": "acmehq", "name": "Acme HQ"},
+        {"id": 3, "platform": "instagram", "username": "acmeinsta", "name": "Acme", **instagram},
+    ]
 
 
 def new_posts(repo: Repo) -> None:
@@ -141,6 +150,16 @@ def pruned(repo: Repo) -> None:
 def failed_then_retry(repo: Repo) -> None:
     repo.write("posts/photo.yaml", "accounts: [acme-x, acme-insta]\ncontent: New office\n")
     repo.apply()
+    # Time passes: the transient failure's next try is due.
+    state_path = repo.root / ".orshot/state.json"
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    state["posts"]["photo"]["accounts"]["acme-insta"]["next_try_at"] = "2000-01-01T00:00:00+00:00"
+    repo.write(".orshot/state.json", json.dumps(state, indent=2) + "\n", "time passes")
+
+
+def needs_reconnect(repo: Repo) -> None:
+    repo.write("posts/photo.yaml", "accounts: [acme-x, acme-insta]\ncontent: New office\n")
+    repo.write("posts/teaser.yaml", "accounts: [acme-insta]\ncontent: Teaser\n")
 
 
 def refused_as_duplicate(repo: Repo) -> None:
@@ -175,22 +194,10 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "held-back": (moved_without_history, {}),
     "pruned": (pruned, {}),
     "record-missing": (record_lost_in_a_merge, {}),
-    # The Instagram account's token has expired: that account fails, the other succeeds.
-    "retry": (
-        failed_then_retry,
-        {
-            "accounts": [
-                {"id": 1, "platform": "twitter", "username": "acmehq", "name": "Acme HQ"},
-                {
-                    "id": 3,
-                    "platform": "instagram",
-                    "username": "acmeinsta",
-                    "name": "Acme",
-                    "token_expired": True,
-                },
-            ]
-        },
-    ),
+    # The Instagram platform is rate limited: that account fails, the other succeeds.
+    "retry": (failed_then_retry, {"accounts": _accounts(platform_rate_limited=True)}),
+    # Orshot reports the Instagram account as needing a reconnect: its posts are held.
+    "needs-reconnect": (needs_reconnect, {"accounts": _accounts(token_expired=True)}),
     "past-schedule": (past_schedule, {}),
     "waiting": (refused_as_duplicate, {}),
     "paused": (paused, {}),

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from repo_fixtures import content_repo
+from repo_fixtures import CONFIG, content_repo
 
 from orshot_gitops.content.validate import validate_repo
 
@@ -234,10 +234,38 @@ CASES = [
         "(use gif or jpeg or png or webp)",
     ),
     (
-        "image on TikTok",
+        "single image on TikTok",
         "accounts: [tok]\ncontent: hi\nmedia_url: https://a.example/pic.png\n",
-        "posts/p.yaml:3:12: error: TikTok takes no still images through Orshot (png) (account 'tok') "
-        "(post a video there, or remove the account from this post)",
+        "posts/p.yaml:3:12: error: TikTok takes still images only as a photo carousel of 2 to 35, "
+        "this post has 1 (account 'tok') "
+        "(add images (media_urls), post a video there, or remove the account)",
+    ),
+    (
+        "GIF carousel on TikTok",
+        "accounts: [tok]\ncontent: hi\nmedia_urls: [https://a.example/1.gif, https://a.example/2.gif]\n",
+        "posts/p.yaml:3:13: error: TikTok does not accept gif images (account 'tok') "
+        "(use jpeg or png or webp)",
+    ),
+    (
+        "TikTok carousel over 35",
+        "accounts: [tok]\ncontent: hi\nmedia_urls: ["
+        + ", ".join(f"https://a.example/{i}.jpg" for i in range(36))
+        + "]\n",
+        "posts/p.yaml:3:13: error: TikTok takes at most 35 images, this post has 36 (account 'tok') "
+        "(split the carousel or remove the account)",
+    ),
+    (
+        "TikTok setting for LinkedIn",
+        "accounts: [li]\ncontent: hi\nplatform_options:\n  li: {autoAddMusic: true}\n",
+        "posts/p.yaml:4:8: error: LinkedIn account 'li' has no option 'autoAddMusic' "
+        "(LinkedIn options: disableLinkPreview, firstComment)",
+    ),
+    (
+        "TikTok setting of the wrong type",
+        "accounts: [tok]\ncontent: hi\nmedia_url: https://a.example/c.mp4\n"
+        "platform_options:\n  tok: {autoAddMusic: 'yes'}\n",
+        "posts/p.yaml:5:23: error: platform_options.tok.autoAddMusic must be a boolean, not a string "
+        "(for example: true)",
     ),
     (
         "invalid schedule",
@@ -284,3 +312,29 @@ def test_the_video_formats_orshot_renders_are_accepted_where_video_is(
     content_repo(tmp_path, {"posts/p.yaml": f"accounts: [tok, x]\ncontent: hi\nrender: {render}\n"})
     report = validate_repo(tmp_path, NOW)
     assert [d.format() for d in report.diagnostics] == []
+
+
+def test_a_tiktok_photo_carousel_with_its_settings_is_valid(tmp_path: Path) -> None:
+    images = ", ".join(
+        f"https://a.example/{i}.{ext}" for i, ext in enumerate(["jpg", "png", "webp"])
+    )
+    text = f"accounts: [tok]\ncontent: hi\nmedia_urls: [{images}]\n"
+    text += "platform_options:\n  tok: {autoAddMusic: true}\n"
+    content_repo(tmp_path, {"posts/p.yaml": text})
+    assert validate_repo(tmp_path, NOW).diagnostics == ()
+
+
+def test_two_tiktok_accounts_of_one_post_cannot_have_different_settings(tmp_path: Path) -> None:
+    # Orshot takes one `tiktokSettings` per request: both accounts would get the same.
+    config = CONFIG.replace(
+        "  tok: {id: 6, platform: tiktok}\n",
+        "  tok: {id: 6, platform: tiktok}\n  tok2: {id: 12, platform: tiktok}\n",
+    )
+    text = "accounts: [tok, tok2]\ncontent: hi\nmedia_url: https://a.example/c.mp4\n"
+    text += "platform_options:\n  tok: {autoAddMusic: true}\n"
+    content_repo(tmp_path, {"posts/p.yaml": text}, config)
+    assert [d.format() for d in validate_repo(tmp_path, NOW).diagnostics] == [
+        "posts/p.yaml:4:1: error: the TikTok accounts of one post are sent one set of settings "
+        "(tiktokSettings), but this post gives them different ones "
+        "(give them the same platform_options, or one post file per TikTok account)"
+    ]

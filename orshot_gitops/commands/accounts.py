@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from orshot_gitops.console import Console
 
 if TYPE_CHECKING:
+    from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.models import Account
 
 NAME = "accounts"
@@ -21,6 +22,7 @@ EXAMPLES = [
     "orshot-gitops accounts --health               # and whether each needs reconnecting",
     "orshot-gitops accounts --format yaml          # an accounts: block to paste into orshot.yaml",
     "orshot-gitops accounts --format json | jq '.[].id'",
+    "orshot-gitops accounts --reconnect acme-ig     # a link that reconnects acme-ig in Orshot",
 ]
 
 
@@ -36,6 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ask Orshot whether each account needs reconnecting (an extra column/field)",
     )
+    parser.add_argument(
+        "--reconnect",
+        metavar="ALIAS",
+        help="print a link that reconnects this account (an alias of orshot.yaml, or an id)",
+    )
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -46,6 +53,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     def show_wait(seconds: float, reason: str) -> None:
         console.error(console.style(f"waiting {seconds:.1f} s: {reason}", "dim"))
 
+    if args.reconnect is not None:
+        return _reconnect(args, console, OrshotClient.from_env(os.environ, on_wait=show_wait))
     with OrshotClient.from_env(os.environ, on_wait=show_wait) as client:
         accounts = sorted(client.list_accounts(include_health=args.health), key=lambda a: a.id)
     if args.format == "json":
@@ -56,6 +65,54 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.error("no social accounts are connected to this workspace")
     else:
         console.print(as_table(accounts, health=args.health, style=console.style))
+    return 0
+
+
+def _reconnect(args: argparse.Namespace, console: Console, client: OrshotClient) -> int:
+    """`--reconnect ALIAS`: the account's id from orshot.yaml (or the id itself), its platform
+    from Orshot, and a connect session's link, printed (never opened: CI has no browser)."""
+    from pathlib import Path
+
+    from orshot_gitops.content.load import load_config
+    from orshot_gitops.errors import UserError
+    from orshot_gitops.orshot.connect import create_reconnect_link
+
+    reference: str = args.reconnect.strip()
+    config, _ = load_config(Path(args.repo))
+    named = config.account(reference) if config is not None else None
+    if named is None and not reference.isdigit():
+        raise UserError(
+            f"no account named {reference!r} in orshot.yaml",
+            path="orshot.yaml",
+            hint="pass an alias of orshot.yaml's accounts, or an Orshot account id "
+            "('orshot-gitops accounts' lists them)",
+            code="unknown-account",
+        )
+    account_id = named.id if named is not None else int(reference)
+    with client:
+        found = {a.id: a for a in client.list_accounts(include_health=True)}.get(account_id)
+        if found is None:
+            raise UserError(
+                f"Orshot has no account {account_id} in this workspace",
+                hint="'orshot-gitops accounts' lists the accounts the API key can post to",
+                code="unknown-account",
+            )
+        link = create_reconnect_link(client, found.platform, found.id)
+    alias = named.alias if named is not None else str(account_id)
+    if args.format == "json":
+        item = {
+            "account": alias,
+            "id": found.id,
+            "platform": found.platform,
+            "requires_reconnect": found.requires_reconnect,
+            "url": link.url,
+            "expires_at": link.expires_at,
+        }
+        console.print(json.dumps(item, indent=2, ensure_ascii=False))
+    else:
+        state = "" if found.requires_reconnect else " (Orshot does not report it as needing one)"
+        console.print(f"Reconnect {alias} ({found.platform}, id {found.id}){state}: open")
+        console.print(f"  {link.url}")
     return 0
 
 

@@ -127,6 +127,7 @@ def ci_plan(
     plan_out: Path,
 ) -> bool:
     """The plan to the job summary, the sticky comment and the outputs; False on errors."""
+    from orshot_gitops.commands.plan import plan_with_health
     from orshot_gitops.github import api as github
     from orshot_gitops.reconcile.planner import make_plan
     from orshot_gitops.report import plan as report
@@ -135,6 +136,8 @@ def ci_plan(
 
     with open_repo(root) as git:
         plan, _, _ = make_plan(root, git, now)
+    # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
+    plan = plan_with_health(plan, console)
     plan_out.parent.mkdir(parents=True, exist_ok=True)
     plan_out.write_text(report.as_json(plan) + "\n", encoding="utf-8")
     markdown = report.as_markdown(

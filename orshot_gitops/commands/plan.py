@@ -1,12 +1,18 @@
-"""orshot-gitops plan: what apply would send, to whom, when and why. No key, no network."""
+"""orshot-gitops plan: what apply would send, to whom, when and why. Without a key, no
+network; with ORSHOT_API_KEY set, one read: which accounts need reconnecting (their posts
+are shown held, as apply will hold them)."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orshot_gitops.console import Console
+
+if TYPE_CHECKING:
+    from orshot_gitops.reconcile.plan import Plan
 
 NAME = "plan"
 SUMMARY = "Show what apply would publish, schedule, edit or discard, per post and account, and why."
@@ -51,6 +57,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             # A saved plan is applied as saved: it must hold what a commit holds.
             refuse_uncommitted_inputs(root, git, "a saved plan is sent exactly as saved")
         plan, _, _ = make_plan(root, git, now, overwrite_drift=args.overwrite_drift)
+    plan = plan_with_health(plan, console)
     if args.out:
         Path(args.out).write_text(report.as_json(plan) + "\n", encoding="utf-8")
     if args.format == "json":
@@ -64,3 +71,18 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.detailed_exitcode and plan.has_changes:
         return 2
     return 0
+
+
+def plan_with_health(plan: Plan, console: Console) -> Plan:
+    """With a key in the environment, the accounts' health (reconcile/health.py)."""
+    import os
+
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.reconcile.health import with_health
+
+    if plan.errors or not os.environ.get("ORSHOT_API_KEY", "").strip():
+        return plan
+    plan, note = with_health(plan, lambda: OrshotClient.from_env(os.environ))
+    if note:
+        console.error(console.style(note, "yellow"))
+    return plan

@@ -29,6 +29,8 @@ class PlatformRules:
     options: frozenset[str] = frozenset()
     # Telegram allows far less text under a photo than in a text message.
     media_caption_limit: int | None = None
+    # TikTok takes still images only as a photo carousel: a single one is refused.
+    min_images: int = 1
 
 
 # The guidelines' per-platform lists name JPEG, PNG, WebP and GIF, never AVIF: an avif render
@@ -45,8 +47,19 @@ RULES: dict[str, PlatformRules] = {
         frozenset({"jpeg", "png", "gif"}),
         options=frozenset({"firstComment", "disableLinkPreview"}),
     ),
-    # Orshot's Format Compatibility table: no still images to TikTok or YouTube through the API.
-    "tiktok": PlatformRules("TikTok", 2200, 35, frozenset()),
+    # The Social Posting Guidelines' image table: TikTok photo carousels, JPEG/PNG/WebP, up to
+    # 35; the Format Compatibility table refuses a single still image ("video-only there for
+    # single images"), so a carousel has at least two. `autoAddMusic` goes out in the request's
+    # top-level `tiktokSettings` (docs/orshot-api-notes.md, "TikTok").
+    "tiktok": PlatformRules(
+        "TikTok",
+        2200,
+        35,
+        frozenset({"jpeg", "png", "webp"}),
+        options=frozenset({"autoAddMusic"}),
+        min_images=2,
+    ),
+    # The Format Compatibility table: no still images to YouTube through the API.
     "youtube": PlatformRules("YouTube", 5000, 0, frozenset()),
     "pinterest": PlatformRules(
         "Pinterest", 500, 1, _ALL_IMAGES, options=frozenset({"title", "link"})
@@ -203,6 +216,14 @@ def media_problems(
                 (
                     f"{rules.label} does not accept {', '.join(refused)} images",
                     f"use {' or '.join(sorted(rules.image_formats))}",
+                )
+            )
+        if images and count < rules.min_images:
+            problems.append(
+                (
+                    f"{rules.label} takes still images only as a photo carousel of "
+                    f"{rules.min_images} to {rules.max_images}, this post has {count}",
+                    "add images (media_urls), post a video there, or remove the account",
                 )
             )
         if images and count > rules.max_images:

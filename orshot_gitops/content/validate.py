@@ -292,6 +292,25 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
             problems.append(
                 _at(spec, media_path, "media", f"{message} (account {account.alias!r})", hint)
             )
+    # Orshot takes TikTok's settings once per request (`tiktokSettings`), not per account: the
+    # TikTok accounts of one post would share one set, whatever each was given.
+    tiktok = {
+        json.dumps(dict(p.platform_options), sort_keys=True)
+        for p in post.payloads
+        if p.account.platform == "tiktok"
+    }
+    if len(tiktok) > 1:
+        problems.append(
+            _at(
+                spec,
+                ("platform_options",),
+                "tiktok-settings",
+                "the TikTok accounts of one post are sent one set of settings (tiktokSettings), "
+                "but this post gives them different ones",
+                "give them the same platform_options, or one post file per TikTok account",
+                key=True,
+            )
+        )
     return problems
 
 

@@ -32,6 +32,9 @@ class PublishRequest:
     scheduled_for: str | None = None
     timezone: str | None = None
     platform_options: Mapping[int, Mapping[str, Any]] | None = None
+    # TikTok's settings (e.g. `autoAddMusic`), once per request at the top level, as Orshot's
+    # integrations send them (docs/orshot-api-notes.md, "TikTok").
+    tiktok_settings: Mapping[str, Any] | None = None
 
     def to_json(self, *, with_media: bool = True) -> dict[str, Any]:
         """The JSON body, with only the fields that are set (the API's defaults apply)."""
@@ -55,6 +58,8 @@ class PublishRequest:
             }
         # No `source` field: the publish pages list none, and a strict server refuses what it
         # does not know (docs/orshot-api-notes.md, "Request fields").
+        if self.tiktok_settings:
+            body["tiktokSettings"] = dict(self.tiktok_settings)
         return body
 
     def summary(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from orshot_gitops.reconcile.held import mark_moves
 from orshot_gitops.state.model import AccountState, AccountStatus, State, Step
 
 PLAN_VERSION = 1
+RECONNECT_REASON = "held: Orshot reports this account needs reconnecting"  # health.py
 
 
 class Kind(str, enum.Enum):
@@ -42,6 +44,7 @@ class Kind(str, enum.Enum):
     WAITING = "waiting"  # failed: waits for a change (permanent) or its next try (transient)
     PAUSE = "pause"  # paused: a held scheduled post goes back to a draft (pause.py)
     DRIFT = "drift"  # changed in Orshot's dashboard: nothing is sent over it (drift.py)
+    NEEDS_RECONNECT = "needs-reconnect"  # its account needs reconnecting: held (health.py)
 
     @property
     def sends(self) -> bool:
@@ -130,12 +133,20 @@ class Plan:
         """A post is held back until a person says what it is: the reconciled commit must
         not move past it, or the next run would take it for new. Nor past a post refused
         before it was ever sent (its schedule passed): a post file of the recorded commit
-        without a record is taken for a lost record (reconcile/missing.py)."""
+        without a record is taken for a lost record (reconcile/missing.py). Nor past a post
+        held for its account's reconnect (health.py)."""
         return any(
-            a.kind in (Kind.AMBIGUOUS, Kind.RECORD_MISSING)
+            a.kind in (Kind.AMBIGUOUS, Kind.RECORD_MISSING, Kind.NEEDS_RECONNECT)
             or (a.kind is Kind.PAST_SCHEDULE and a.orshot_post_id is None)
             for a in self.actions
         )
+
+    @property
+    def reconnect_holds(self) -> dict[str, int]:
+        """Per account needing a reconnect (health.py), how many of its posts are held."""
+        own = RECONNECT_REASON
+        held = {(a.account, a.post_id) for a in self.actions if a.reason.startswith(own)}
+        return dict(sorted(Counter(account for account, _ in held).items()))
 
     @property
     def has_changes(self) -> bool:
@@ -156,6 +167,9 @@ class Plan:
             "full_rescan": self.full_rescan,
             "unchanged": self.unchanged,
             "summary": summary_counts(self),
+            "needs_reconnect": [
+                {"account": account, "posts_held": n} for account, n in self.reconnect_holds.items()
+            ],
             "actions": [a.to_json() for a in self.actions],
             "diagnostics": [d.as_dict() for d in self.diagnostics],
         }

@@ -32,6 +32,7 @@ from orshot_gitops.reconcile.claims import (
     push_state,
 )
 from orshot_gitops.reconcile.failures import refused_before_sending
+from orshot_gitops.reconcile.health import held_accounts, hold_for_reconnect
 from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
@@ -291,6 +292,8 @@ def _plan_and_mark(
         # Paused, the pause itself sends (pause.py): the key is checked for it too.
         if not plan.errors and plan.sending:
             unhealthy = checked if checked is not None else _check_key(client_factory)
+            # Nothing goes to an account Orshot says needs a reconnect: held, not marked.
+            plan = hold_for_reconnect(plan, unhealthy)
         if not plan.errors and not plan.paused:
             _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or not plan.sending:
@@ -404,7 +407,9 @@ def _saved_plan(path: Path, current: Plan) -> Plan:
             "the state changed since the plan was saved (another apply ran)",
             hint="make a new plan with 'orshot-gitops plan --out'",
         )
-    if _as_reviewed(saved) != _as_reviewed(current):
+    # A plan saved with a key held the posts of accounts needing a reconnect: held the same
+    # way, the current plan stands for the same requests (apply checks the health again).
+    if _as_reviewed(saved) != _as_reviewed(hold_for_reconnect(current, held_accounts(saved))):
         # Same commit, same state, yet other requests: the plan was saved from uncommitted
         # files (then stashed) or edited after it was saved. Either way nobody reviewed what
         # the committed files would send, and a saved plan is sent as saved.
@@ -566,6 +571,10 @@ def outcomes_json(report: ApplyReport) -> Mapping[str, object]:
         "pushed": report.pushed,
         "note": report.note,
         "counts": report.counts(),
+        "needs_reconnect": [
+            {"account": account, "posts_held": n}
+            for account, n in report.plan.reconnect_holds.items()
+        ],
         "outcomes": [
             {
                 "post": o.post_id,

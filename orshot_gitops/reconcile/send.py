@@ -193,10 +193,17 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Rend
             media_urls=tuple(media) if len(media) > 1 else None,
             is_draft=True,
             timezone=first.timezone,
+            # A TikTok account's options are TikTok's settings: the request's tiktokSettings
+            # (validate gives every TikTok account of a post the same ones).
             platform_options={
-                a.account_id: dict(a.platform_options) for a in actions if a.platform_options
+                a.account_id: dict(a.platform_options)
+                for a in actions
+                if a.platform_options and a.platform != "tiktok"
             }
             or None,
+            tiktok_settings=next(
+                (dict(a.platform_options) for a in actions if a.platform == "tiktok"), None
+            ),
         )
         self.progress(f"drafting  {first.post_id} → {', '.join(a.account for a in actions)}")
         try:

@@ -30,6 +30,7 @@ _SYMBOLS = {
     Kind.WAITING: "…",
     Kind.PAUSE: "‖",
     Kind.DRIFT: "≠",
+    Kind.NEEDS_RECONNECT: "⏸",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orshot_gitops.content import platforms
 from orshot_gitops.errors import Severity
+from orshot_gitops.reconcile.health import reconnect_lines
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.report import markdown as md
 from orshot_gitops.report.summary import summary_line
@@ -45,6 +46,7 @@ _WHAT = {
     Kind.WAITING: "⏸️ failed: waits",
     Kind.PAUSE: "⏸️ back to a draft (paused)",
     Kind.DRIFT: "⚠️ changed in Orshot (drift)",
+    Kind.NEEDS_RECONNECT: "🔌 held: account needs reconnecting",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}
@@ -320,6 +322,14 @@ def _header(plan: Plan, posts: Sequence[_Post], zone_name: str) -> list[str]:
             f"> - {md.code(a.path)} {md.code(a.account)}: {md.text(a.reason)}"
             for a in action_errors
         ]
+        lines.append("")
+    held = reconnect_lines(plan)
+    if held:
+        lines.append(
+            "> 🔌 **Held until reconnected in Orshot** (nothing is sent to these accounts; "
+            "`orshot-gitops accounts --reconnect ALIAS` prints a link):"
+        )
+        lines += [f"> - {md.text(line)}" for line in held]
         lines.append("")
     warnings = [d for d in plan.diagnostics if d.severity is Severity.WARNING]
     if warnings:

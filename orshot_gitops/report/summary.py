@@ -4,6 +4,7 @@ imports the other."""
 
 from __future__ import annotations
 
+from orshot_gitops.reconcile.health import reconnect_lines
 from orshot_gitops.reconcile.plan import Plan, summary_counts
 
 
@@ -15,6 +16,8 @@ def summary_line(plan: Plan) -> str:
     text = (
         "Plan: " + (", ".join(parts) if parts else "no changes") + f"; {plan.unchanged} unchanged."
     )
+    for line in reconnect_lines(plan):
+        text += f" {line}."
     if plan.paused:
         held = len(plan.sending)
         text += " PAUSED (orshot.yaml paused: true): apply will send nothing" + (

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from orshot_gitops.sandbox import render_jobs
+from orshot_gitops.sandbox.connect import connect_session
 from orshot_gitops.sandbox.engine import Workspace
 from orshot_gitops.sandbox.model import Post, publish_entries
 from orshot_gitops.sandbox.render import render
@@ -73,9 +74,25 @@ def list_accounts(call: Call) -> Answer:
             "account_username": account.username,
         }
         if health:
-            entry["requires_reconnect"] = account.token_expired
+            entry["requires_reconnect"] = call.workspace.requires_reconnect(account)
         data.append(entry)
     return 200, {"data": data}
+
+
+def create_connect_session(call: Call) -> Answer:
+    platforms = {a.id: a.platform for a in call.workspace.config.accounts}
+    session = connect_session(call.body, platforms, call.now)
+    call.workspace.connect_sessions[session.id] = session
+    return 200, {"data": session.answer()}
+
+
+def complete_connect_session(call: Call) -> Answer:
+    """Test hook: the person followed the link and reconnected the account."""
+    session = call.workspace.connect_sessions.get(call.params["id"])
+    if session is None:
+        raise ApiError(404, "Connect session not found")
+    call.workspace.reconnected.add(session.account_id)
+    return 200, {"data": {"reconnected_account_id": session.account_id}}
 
 
 def publish(call: Call) -> Answer:
@@ -226,7 +243,9 @@ ROUTES = (
     Route("DELETE", "/v1/social/posts/{id}", delete_post),
     Route("POST", "/v1/social/posts/{id}/publish", publish_post),
     Route("POST", "/v1/social/posts/{id}/sync", sync_post),
+    Route("POST", "/v1/social/connect-sessions", create_connect_session),
     Route("GET", "/_sandbox/posts", sandbox_posts),
+    Route("POST", "/_sandbox/connect-sessions/{id}/complete", complete_connect_session),
 )
 
 

@@ -28,6 +28,9 @@ class SandboxAccount:
     token_expired: bool = False
     # The platform keeps refusing for now: every send fails "Rate limited by platform".
     platform_rate_limited: bool = False
+    # What `include_health` reports; None: whether the token expired. False with an expired
+    # token: it expired after Orshot last checked it (sends fail, health says nothing yet).
+    requires_reconnect: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -319,7 +322,15 @@ def _accounts(value: object) -> tuple[SandboxAccount, ...]:
         _no_unknown_keys(
             f"sandbox config: {where}",
             data,
-            ("id", "platform", "username", "name", "token_expired", "platform_rate_limited"),
+            (
+                "id",
+                "platform",
+                "username",
+                "name",
+                "token_expired",
+                "platform_rate_limited",
+                "requires_reconnect",
+            ),
         )
         for key in ("id", "platform", "username"):
             if key not in data:
@@ -332,7 +343,12 @@ def _accounts(value: object) -> tuple[SandboxAccount, ...]:
             )
         expired = data.get("token_expired", False)
         limited = data.get("platform_rate_limited", False)
-        for key, flag in (("token_expired", expired), ("platform_rate_limited", limited)):
+        reported = data.get("requires_reconnect")
+        flags: list[tuple[str, object]] = [("token_expired", expired)]
+        flags.append(("platform_rate_limited", limited))
+        if reported is not None:
+            flags.append(("requires_reconnect", reported))
+        for key, flag in flags:
             if not isinstance(flag, bool):
                 raise UserError(f"sandbox config: {where}.{key} must be true or false")
         username = _string(f"{where}.username", data["username"])
@@ -344,6 +360,7 @@ def _accounts(value: object) -> tuple[SandboxAccount, ...]:
                 name=_string(f"{where}.name", data.get("name", username)),
                 token_expired=bool(expired),
                 platform_rate_limited=bool(limited),
+                requires_reconnect=None if reported is None else bool(reported),
             )
         )
     return tuple(accounts)

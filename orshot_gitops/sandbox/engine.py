@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from orshot_gitops.sandbox.config import SandboxAccount, SandboxConfig
+from orshot_gitops.sandbox.connect import ConnectSession
 from orshot_gitops.sandbox.model import (
     DISCONNECTED_ERROR,
     DRAFT,
@@ -48,6 +49,22 @@ class Workspace:
     def __init__(self, config: SandboxConfig, store: Store) -> None:
         self.config = config
         self.store = store
+        # Accounts whose expired token was renewed through a connect session (connect.py).
+        self.reconnected: set[int] = set()
+        self.connect_sessions: dict[str, ConnectSession] = {}
+
+    def requires_reconnect(self, account: SandboxAccount) -> bool:
+        """What `include_health` reports (config.py: by default, whether the token expired)."""
+        reported = (
+            account.token_expired
+            if account.requires_reconnect is None
+            else account.requires_reconnect
+        )
+        return reported and account.id not in self.reconnected
+
+    def token_expired(self, account: SandboxAccount) -> bool:
+        """Every send to the account fails (reconnect) until a connect session renews it."""
+        return account.token_expired and account.id not in self.reconnected
 
     # --- creating and sending -------------------------------------------------------------
 
@@ -108,7 +125,7 @@ class Workspace:
             account = self.config.account(target.account_id)
             if account is None:
                 targets.append(replace(target, status=FAILED, error=DISCONNECTED_ERROR))
-            elif account.token_expired:
+            elif self.token_expired(account):
                 targets.append(
                     replace(target, status=FAILED, error=TOKEN_EXPIRED_ERROR, action="reconnect")
                 )

@@ -59,6 +59,10 @@ _UNSUPPORTED: dict[str, frozenset[str]] = {
 }
 
 
+# social-posting-guidelines.md: TikTok photo carousels take JPEG, PNG and WebP, up to 35.
+_TIKTOK_PHOTOS = frozenset({"JPG", "PNG", "WEBP"})
+
+
 def media_format(url: str) -> str | None:
     """The format a media URL's extension names (PNG, MP4, ...), or None when it names none."""
     extension = posixpath.splitext(urlsplit(url).path)[1].lstrip(".").lower()
@@ -69,6 +73,8 @@ def incompatibility(platform: str, media_urls: Sequence[str]) -> str | None:
     """Why `platform` cannot take this media (the per-account error), or None when it can."""
     for url in media_urls:
         fmt = media_format(url)
+        if platform == "tiktok" and len(media_urls) > 1 and fmt in _TIKTOK_PHOTOS:
+            continue  # a photo carousel (the guidelines' image table); single images are refused
         if fmt is not None and platform in _UNSUPPORTED[fmt]:
             label = PLATFORM_NAMES.get(platform, platform)
             return f"Media processing failed: {fmt} is not supported on {label}"

@@ -46,6 +46,7 @@ PUBLISH_FIELDS = (
     "schedule",
     "timezone",
     "platformOptions",
+    "tiktokSettings",  # Orshot's integrations send it top-level (docs/orshot-api-notes.md)
 )
 # A render's `publish` object: the publish page's table (no media: the render is the media).
 RENDER_PUBLISH_FIELDS = (
@@ -225,6 +226,10 @@ def publish_spec(
     options = body.get("platformOptions", {})
     if not isinstance(options, Mapping):
         raise ApiError(400, "platformOptions must be an object")
+    # TikTok's settings, once per request (e.g. autoAddMusic); kept in the request's JSON.
+    tiktok = body.get("tiktokSettings", {})
+    if not isinstance(tiktok, Mapping):
+        raise ApiError(400, "tiktokSettings must be an object")
     return PublishSpec(
         accounts=accounts,
         content=text,

@@ -131,8 +131,10 @@ def test_a_deeply_nested_event_payload_is_a_user_error(tmp_path: Path) -> None:
 def test_an_unusable_cache_dir_means_no_cache_not_a_crash(ws: Workspace, value: str) -> None:
     ws.post("launch", "accounts: [x]\ncontent: Launch day\n")
     ws.monkeypatch.setenv("ORSHOT_CACHE_DIR", value)
+    ws.monkeypatch.chdir(ws.root)
     run = ws.cli("validate")
     assert run.code == 0 and "crashed" not in run.output, run.output
+    assert not (ws.root / "relative").exists()  # nothing written in the checkout
 
 
 def test_the_push_hook_checks_its_settings_before_it_marks_anything(

@@ -50,9 +50,13 @@ def cache_root(environ: Mapping[str, str] | None = None) -> Path | None:
         if configured.lower() == OFF:
             return None
         try:
-            return Path(configured).expanduser()
+            chosen = Path(configured).expanduser()
         except RuntimeError:  # '~someone' for a user this machine does not know: no cache
             return None
+        # Relative, it would be read from the current directory: in CI, the checkout of a
+        # repository anyone can open a pull request against, and template entries are code
+        # we run. Refused like a relative XDG_CACHE_HOME below.
+        return chosen if chosen.is_absolute() else None
     xdg = env.get("XDG_CACHE_HOME", "").strip()
     # The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
     if xdg and os.path.isabs(xdg):

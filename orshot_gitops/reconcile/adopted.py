@@ -44,12 +44,17 @@ def record_head_if_decided(root: Path, git: GitRepo, state: State) -> AdoptedCom
     if state.commit == head:
         return AdoptedCommit(state, f"The state records {head[:12]}: the next plan starts there.")
     why = _undecided(root, git, state, head)
-    if why:
-        kept = state.commit[:12] if state.commit else "no commit"
+    if why and state.commit:
         return AdoptedCommit(
             state,
-            f"The state keeps {kept} as its reconciled commit: {why}; the next plan "
-            "compiles what changed since then.",
+            f"The state keeps {state.commit[:12]} as its reconciled commit: {why}; the next "
+            "plan compiles what changed since then.",
+        )
+    if why:
+        return AdoptedCommit(
+            state,
+            f"The state records no reconciled commit yet: {why}; the next plan compiles "
+            "every post.",
         )
     return AdoptedCommit(
         state.with_commit(head),

@@ -389,9 +389,10 @@ def render_markdown(
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {' | '.join(row)} |" for row in rows]
-    findings = HERE / "findings.md"
-    if findings.is_file():
-        lines += ["", findings.read_text(encoding="utf-8").rstrip()]
+    # Prose kept by hand, then the last `bench/state_scale.py` run (its own, slower bench).
+    for kept in (HERE / "findings.md", HERE / "state_scale.md"):
+        if kept.is_file():
+            lines += ["", kept.read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ moved the same way, so the post's time really passes for both.
 from __future__ import annotations
 
 import os
+import signal
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -253,3 +254,12 @@ def test_a_saved_plan_is_still_applied_after_a_scheduled_post_fired(
     apply_at(fws, FIRES + timedelta(minutes=2), push=True)
     assert fws.record("2026/webinar", "x")["status"] == "published"
     assert len(fws.sent()) == 2
+
+
+def test_an_apply_refused_for_its_flags_leaves_ctrl_c_as_it_was(ws: Workspace) -> None:
+    """apply handles Ctrl-C itself while it runs; refused before it runs (--push with
+    --local), it must give the process's handlers back, or a later Ctrl-C does nothing."""
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    run = ws.apply("--push", "--local")
+    assert run.code == 2
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

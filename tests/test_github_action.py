@@ -103,12 +103,96 @@ def test_action_declares_the_documented_inputs_and_outputs() -> None:
         "working-directory",
         "comment",
         "python-version",
+        "cache",
     }
     assert action["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert set(action["outputs"]) == {"has-changes", "published", "failed", "plan-json"}
     assert action["runs"]["using"] == "composite"
     install = steps(action)[1]["run"]
     assert '"$GITHUB_ACTION_PATH"' in install
+
+
+def test_the_action_keeps_the_cache_between_runs_keyed_by_the_tools_version() -> None:
+    """Cold runs in CI (issue 18): the cache directory is restored before the run and saved
+    after it, under a key that starts with the tool's version, and never saved by a pull
+    request (whose untrusted content the default branch's runs must not inherit)."""
+    action = load(ACTION)
+    names = [step.get("id", step.get("name")) for step in steps(action)]
+    key, restore, run, save = (
+        names.index("cache-key"),
+        names.index("cache-restore"),
+        names.index("run"),
+        names.index("Save the cache"),
+    )
+    assert key < restore < run < save
+    restoring, saving = steps(action)[restore], steps(action)[save]
+    assert restoring["uses"] == "actions/cache/restore@v4"
+    assert saving["uses"] == "actions/cache/save@v4"
+    assert restoring["with"]["key"] == saving["with"]["key"]
+    assert restoring["with"]["restore-keys"] == "${{ steps.cache-key.outputs.prefix }}"
+    assert restoring["with"]["path"] == saving["with"]["path"] == "~/.cache/orshot-gitops"
+    assert "github.event_name != 'pull_request'" in saving["if"]
+    assert "ORSHOT_CACHE_DIR=$HOME/.cache/orshot-gitops" in steps(action)[key]["run"]
+
+
+def cache_key_outputs(repo: Path, tmp_path: Path) -> dict[str, str]:
+    """Run the action's cache-key script as the runner would, on this checkout's venv."""
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir(exist_ok=True)
+    venv = runner_temp / "orshot-gitops-venv"
+    if not venv.exists():
+        venv.symlink_to(BIN.parent)
+    output, env_file = tmp_path / "output", tmp_path / "env"
+    output.write_text("")
+    script = next(s for s in steps(load(ACTION)) if s.get("id") == "cache-key")["run"]
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path / "home"),
+            "RUNNER_TEMP": str(runner_temp),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_ENV": str(env_file),
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    lines = output.read_text().splitlines() + env_file.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_the_cache_key_starts_with_the_version_and_follows_the_inputs_not_the_state(
+    tmp_path: Path,
+) -> None:
+    from orshot_gitops import __version__
+
+    repo = tmp_path / "content"
+    (repo / "posts").mkdir(parents=True)
+    (repo / ".orshot").mkdir()
+    (repo / "posts" / "a.yaml").write_text("content: a\n")
+    (repo / ".orshot" / "state.json").write_text("{}\n")
+
+    def commit() -> None:
+        for command in (["add", "-A"], ["commit", "-qm", "x"]):
+            subprocess.run(
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=repo, check=True
+            )
+
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    commit()
+    first = cache_key_outputs(repo, tmp_path)
+    python = f"py{sys.version_info[0]}.{sys.version_info[1]}"
+    assert first["prefix"].startswith(f"orshot-gitops-{__version__}-")
+    assert first["prefix"].endswith(f"-{python}-")
+    assert first["ORSHOT_CACHE_DIR"] == str(tmp_path / "home" / ".cache" / "orshot-gitops")
+    (repo / ".orshot" / "state.json").write_text('{"serial": 2}\n')  # a results commit
+    commit()
+    assert cache_key_outputs(repo, tmp_path)["inputs"] == first["inputs"]
+    (repo / "posts" / "a.yaml").write_text("content: b\n")  # a post changed
+    commit()
+    assert cache_key_outputs(repo, tmp_path)["inputs"] != first["inputs"]
 
 
 def test_example_workflow_is_safe_for_forks_and_never_cancels_an_apply() -> None:

@@ -198,7 +198,9 @@ def test_stop_closes_open_connections_and_is_idempotent(tmp_path: Path) -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # PYTHONFAULTHANDLER: a child that does not stop dumps its threads' stacks on SIGABRT
+    # (see `_interrupt`), so a hang seen once on a loaded machine says where it was.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "orshot_gitops", "sandbox", *args],
         cwd=cwd,
@@ -231,6 +233,14 @@ def _interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
     process.send_signal(signal.SIGINT)
     try:
         return process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        # Seen twice in a full suite on a loaded machine, never alone (240 tries): say where
+        # the child was, and what it inherited, rather than only that it did not stop.
+        blocked = Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
+        masks = [line for line in blocked.splitlines() if line.startswith(("SigBlk", "SigIgn"))]
+        process.send_signal(signal.SIGABRT)
+        out, err = process.communicate(timeout=30)
+        raise AssertionError(f"the sandbox did not stop on SIGINT; {masks}\n{out}\n{err}") from None
     finally:
         if process.poll() is None:
             process.kill()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orshot_gitops.commands import add_recording_options, record
 from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError
+
+if TYPE_CHECKING:
+    from orshot_gitops.state.model import State
 
 NAME = "adopt"
 SUMMARY = "Record posts as already published without sending anything (for posts that went out by other means)."
@@ -47,13 +51,31 @@ def run(args: argparse.Namespace, console: Console) -> int:
     loaded = load_state(root)
     state, adopted = adopt(root, loaded, args.posts, datetime.now(timezone.utc))
     recorded = ""
+    since = ""
     if adopted:
+        state, since = _with_commit(root, state)
         message = "\n".join([f"orshot: adopt {len(adopted)} account(s)", "", *adopted])
         recorded = " " + record(root, state, loaded, message, args)
     for line in adopted:
         console.print(f"adopted {line}")
     console.print(f"{len(adopted)} account(s) recorded as published; nothing was sent.{recorded}")
+    if since:
+        console.print(since)
     return 0
+
+
+def _with_commit(root: Path, state: State) -> tuple[State, str]:
+    """The adopted state with HEAD as its reconciled commit when that loses nothing
+    (reconcile/adopted.py), so the next plan is incremental; and the sentence saying so."""
+    from orshot_gitops.reconcile.adopted import record_head_if_decided
+    from orshot_gitops.vcs.gitrepo import open_repo
+    from orshot_gitops.vcs.mergedriver import inside_git
+
+    if not inside_git(root):
+        return state, ""
+    with open_repo(root) as git:
+        decided = record_head_if_decided(root, git, state)
+    return decided.state, decided.note
 
 
 def _adopt_move(root: Path, args: argparse.Namespace, console: Console) -> int:

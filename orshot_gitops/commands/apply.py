@@ -109,7 +109,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
     )
     root = Path(args.repo)
     stop = _StopFlag(console)
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     interactive = sys.stderr.isatty()
 
     def progress(message: str) -> None:
@@ -133,6 +132,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         commit=not args.no_commit,
         overwrite_drift=args.overwrite_drift,
     )
+    # Installed last, right before the try that restores them: a usage error above (say
+    # --push without an upstream) must not leave this process's Ctrl-C handled by a flag.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with open_repo(root) as git:
             report = run_apply(

@@ -157,6 +157,7 @@ class Recorder:
         schedule its own waits brought too close, an account still waiting for a reconnect):
         its record goes back to what it was before the mark. Left pending, the next run would
         settle a request that never left, and the record would forget what Orshot holds."""
+        restored = False
         for action in actions:
             current = self.state.account(action.post_id, action.account)
             before = self.unmarked.account(action.post_id, action.account)
@@ -167,7 +168,9 @@ class Recorder:
                 self.state = self.state.with_post(
                     action.post_id, post.with_account(action.account, before)
                 )
-        self.save()
+                restored = True
+        if restored:  # a save rewrites the whole state file: only when something changed
+            self.save()
 
     def _restore_before_step(self, actions: Iterable[Action]) -> None:
         """This run's mark on each account, taken back after a definite refusal that did

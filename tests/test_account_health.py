@@ -47,6 +47,7 @@ def test_posts_to_an_account_needing_a_reconnect_are_held_then_sent_once_it_is_r
 
     plan = ws.plan()
     assert "fb needs reconnecting: 2 posts held" in plan.out
+    assert "'orshot-gitops accounts --reconnect fb' prints a link" in plan.out  # to copy
     data = ws.plan_json()
     assert data["needs_reconnect"] == [{"account": "fb", "posts_held": 2}]
     assert sorted(actions(data)) == [
@@ -62,6 +63,7 @@ def test_posts_to_an_account_needing_a_reconnect_are_held_then_sent_once_it_is_r
         assert run.code == 0, run.output
         assert "fb needs reconnecting: 2 posts held" in run.out
         assert _targets(ws) == [1]
+    assert "--reconnect fb'" in ws.all_output[-2]  # the first apply, which sent x's post
     report = ws.apply_json()
     assert (report["exit_code"], report["needs_reconnect"]) == (
         0,

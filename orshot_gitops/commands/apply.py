@@ -95,7 +95,7 @@ class _StopFlag:
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment, settle_after
-    from orshot_gitops.reconcile.health import RECONNECT_HINT, reconnect_lines
+    from orshot_gitops.reconcile.health import reconnect_hint, reconnect_lines
     from orshot_gitops.reconcile.runner import ApplyOptions, outcomes_json, run_apply
     from orshot_gitops.report import plan as plan_report
     from orshot_gitops.vcs.gitrepo import open_repo
@@ -167,8 +167,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
                     f"{outcome.status}: {outcome.post_id} → {outcome.account}: {outcome.error}"
                 )
         if report.outcomes:  # otherwise the plan's summary line below says it
-            for line in reconnect_lines(report.plan):
-                console.print(f"held: {line}; {RECONNECT_HINT}")
+            held = zip(report.plan.reconnect_holds, reconnect_lines(report.plan), strict=True)
+            for account, line in held:
+                console.print(f"held: {line}; {reconnect_hint(account)}")
         console.print(
             f"Apply: {summary}."
             + (f" Recorded in {report.commit[:12]}." if report.commit else "")

@@ -25,7 +25,10 @@ _HELD = (Kind.CREATE, Kind.RETRY, Kind.EDIT, Kind.PUBLISH_DRAFT)
 # healthy ones alone it would still reach the unhealthy one, so the whole group waits.
 _SHARED = (Kind.EDIT, Kind.PUBLISH_DRAFT)
 
-RECONNECT_HINT = "reconnect it in Orshot: 'orshot-gitops accounts --reconnect ALIAS' prints a link"
+
+def reconnect_hint(alias: str) -> str:
+    """What to do, with the command to copy: the account's own alias, not a placeholder."""
+    return f"reconnect it in Orshot: 'orshot-gitops accounts --reconnect {alias}' prints a link"
 
 
 def hold_for_reconnect(plan: Plan, unhealthy: Set[int]) -> Plan:
@@ -45,7 +48,8 @@ def _held(action: Action, unhealthy: Set[int], shared: Set[str]) -> Action:
     if action.kind not in _HELD:
         return action
     if action.account_id in unhealthy:
-        reason = f"{RECONNECT_REASON}: not sent until it is reconnected; {RECONNECT_HINT}"
+        hint = reconnect_hint(action.account)
+        reason = f"{RECONNECT_REASON}: not sent until it is reconnected; {hint}"
     elif action.kind in _SHARED and action.group in shared:
         reason = (
             "held: shares its Orshot post with an account that needs reconnecting; "

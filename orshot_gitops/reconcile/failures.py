@@ -13,7 +13,6 @@ Pure functions of values: `send.py` records with them, `plan.py` decides with th
 
 from __future__ import annotations
 
-from collections.abc import Set
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -82,18 +81,6 @@ def needs_reconnect(record: AccountState) -> bool:
     return any(word in lower for word in _RECONNECT_WORDS)
 
 
-def waits_for_reconnect(action: Action, record: AccountState | None, unhealthy: Set[int]) -> bool:
-    """A retry of an unchanged post to an account Orshot still reports as needing a
-    reconnect: not sent (nor marked as an intent) until the account is healthy again."""
-    return (
-        action.kind.value == "retry"
-        and record is not None
-        and record.fingerprint == action.fingerprint
-        and needs_reconnect(record)
-        and action.account_id in unhealthy
-    )
-
-
 def failure_of(record: AccountState) -> str:
     """The record's kind of failure; records written before kinds existed are classified by
     their message, so an old duplicate is not retried forever either."""
@@ -156,13 +143,10 @@ def schedule_too_soon(scheduled_for: str | None, now: datetime) -> str | None:
 _SCHEDULING = ("create", "retry", "edit", "publish-draft")
 
 
-def refused_before_sending(
-    action: Action, record: AccountState | None, unhealthy: Set[int], now: datetime
-) -> bool:
-    """What `apply` decides not to send before any request: a retry waiting for its account's
-    reconnect, or a schedule already too close. The runner does not mark these as intents."""
-    if waits_for_reconnect(action, record, unhealthy):
-        return True
+def refused_before_sending(action: Action, now: datetime) -> bool:
+    """What `apply` decides not to send before any request: a schedule already too close.
+    The runner does not mark these as intents; the applier asks again with its own clock.
+    (A send to an account needing a reconnect never gets here: health.py holds it first.)"""
     # The kinds whose requests carry the post's schedule (send.py asks `_sendable_now`).
     sends_a_schedule = action.kind.value in _SCHEDULING and action.mode == "schedule"
     return sends_a_schedule and schedule_too_soon(action.scheduled_for, now) is not None

@@ -154,8 +154,8 @@ class Recorder:
 
     def _unmark(self, actions: Iterable[Action]) -> None:
         """A step marked as this run's intent that the run then decided not to send (a
-        schedule its own waits brought too close, an account still waiting for a reconnect):
-        its record goes back to what it was before the mark. Left pending, the next run would
+        schedule its own waits brought too close): its record goes back to what it was before
+        the mark. Left pending, the next run would
         settle a request that never left, and the record would forget what Orshot holds."""
         restored = False
         for action in actions:

@@ -182,7 +182,7 @@ def _plan_and_send(
         progress,
         dead,
     )
-    plan, state, unhealthy, unmarked = _plan_and_mark(
+    plan, state, unmarked = _plan_and_mark(
         root, git, now, options, branch, keeper, client_factory, checked
     )
     if plan.errors or not plan.has_changes:
@@ -207,7 +207,6 @@ def _plan_and_send(
             should_stop=should_stop,
             settle_after=options.settle_after,
             claims=keeper,
-            needs_reconnect=unhealthy,
             unmarked=unmarked,
         )
         outcomes = applier.run()
@@ -280,15 +279,14 @@ def _plan_and_mark(
     keeper: ClaimKeeper,
     client_factory: Callable[[], OrshotClient],
     checked: frozenset[int] | None = None,
-) -> tuple[Plan, State, frozenset[int], State]:
+) -> tuple[Plan, State, State]:
     """Plan, check the key (unless `checked` already holds its answer), and with --push
-    mark and push the intents. Returns the plan, the state it runs on, the accounts needing
-    a reconnect, and the state before this run's marks."""
+    mark and push the intents; posts to accounts needing a reconnect are held (health.py).
+    Returns the plan, the state it runs on, and the state before this run's marks."""
     for _ in range(MAX_PUSH_RACES):
         plan, _, state = make_plan(root, git, now(), overwrite_drift=options.overwrite_drift)
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
-        unhealthy: frozenset[int] = frozenset()
         # Paused, the pause itself sends (pause.py): the key is checked for it too.
         if not plan.errors and plan.sending:
             unhealthy = checked if checked is not None else _check_key(client_factory)
@@ -297,20 +295,14 @@ def _plan_and_mark(
         if not plan.errors and not plan.paused:
             _refuse_what_went_out(plan, state, client_factory)
         if not options.push or plan.errors or not plan.sending:
-            return plan, state, unhealthy, state
+            return plan, state, state
         # Only what is sent is marked: paused, that is the pause alone (the rest waits, and
         # marked it would be settled as if sent). What the applier will refuse to send is
         # not marked either: marked and pushed, its record would say a request is under way
         # that never leaves (the applier restores a mark that turns out refused later in the
         # run, after its own waits).
         marked_at = now()
-        sendable = tuple(
-            a
-            for a in plan.sending
-            if not refused_before_sending(
-                a, state.account(a.post_id, a.account), unhealthy, marked_at
-            )
-        )
+        sendable = tuple(a for a in plan.sending if not refused_before_sending(a, marked_at))
         marked = mark_intents(
             state,
             replace(plan, actions=sendable),
@@ -326,7 +318,7 @@ def _plan_and_mark(
         # so it is not ours that is there: count it as lost, like a rejection.
         if not result.rejected and not result.up_to_date:
             keeper.pushed_intents(marked)
-            return plan, marked, unhealthy, state
+            return plan, marked, state
         # Another run pushed first. Nothing was sent for our intents: take theirs, plan again.
         git.fetch(options.remote, branch)
         remote = git.remote_head(options.remote, branch)

@@ -61,12 +61,10 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Rend
         should_stop: Callable[[], bool] = lambda: False,
         settle_after: timedelta = timedelta(minutes=15),
         claims: Claims | None = None,
-        needs_reconnect: frozenset[int] = frozenset(),
         unmarked: State | None = None,
     ) -> None:
         self.client = client
         self.unmarked = state if unmarked is None else unmarked
-        self.needs_reconnect = needs_reconnect  # account ids Orshot reports unhealthy
         # An edit refused before it was sent, with no record to keep it in the next plan.
         self.unrecorded = False
         self.claims = claims

@@ -1,6 +1,5 @@
 """apply, for what Orshot would refuse or has refused: a schedule its own waits brought too
-close is failed before it is sent, a retry waiting for its account's reconnect is skipped, and
-a definite 4xx to scheduling a draft is read back and recorded as an answer, not an unknown
+close is failed before it is sent, and a definite 4xx to scheduling a draft is read back and recorded as an answer, not an unknown
 (DESIGN.md, "Failures: permanent or transient"). Recording failures is recorder.py's."""
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ from orshot_gitops.reconcile.failures import (
     PERMANENT,
     SCHEDULE_HINT,
     failed_fields,
+    refused_before_sending,
     schedule_too_soon,
-    waits_for_reconnect,
 )
 from orshot_gitops.reconcile.plan import Action, Kind
 from orshot_gitops.reconcile.recorder import Recorder
@@ -27,7 +26,6 @@ class FailedSteps(Recorder):
     records a schedule Orshot refused."""
 
     if TYPE_CHECKING:  # provided by Applier
-        needs_reconnect: frozenset[int]
         unrecorded: bool
 
     def _too_soon(self, actions: Sequence[Action]) -> bool:
@@ -67,23 +65,11 @@ class FailedSteps(Recorder):
     def _sendable_now(self, actions: list[Action]) -> list[Action]:
         """The actions that may go on to their claim check and request. The others are what
         the runner did not mark as intents (failures.refused_before_sending), decided again
-        here with the run's clock: a retry that waits for its account's reconnect, and a
-        schedule already too close for Orshot to take."""
-        ready, too_soon = [], []
+        here with the run's clock: a schedule already too close for Orshot to take."""
+        ready: list[Action] = []
+        too_soon: list[Action] = []
         for action in actions:
-            record = self.state.account(action.post_id, action.account)
-            if waits_for_reconnect(action, record, self.needs_reconnect):
-                self._unmark([action])
-                self._outcome(
-                    action,
-                    "skipped",
-                    error="Orshot still reports the account as needing a reconnect: not sent "
-                    "(reconnect it in Orshot's dashboard, Social Accounts)",
-                )
-            elif action.mode == "schedule" and schedule_too_soon(action.scheduled_for, self.now()):
-                too_soon.append(action)
-            else:
-                ready.append(action)
+            (too_soon if refused_before_sending(action, self.now()) else ready).append(action)
         held = [a for a in too_soon if a.kind in (Kind.EDIT, Kind.PUBLISH_DRAFT)]
         if held:
             why = schedule_too_soon(held[0].scheduled_for, self.now())

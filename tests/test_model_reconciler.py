@@ -608,12 +608,16 @@ class ReconcilerMachine(RuleBasedStateMachine):
 
     def _pushing_run(
         self, root: Path, now: Callable[[], datetime], settle_after: timedelta, label: str
-    ) -> None:
+    ) -> bool:
+        """One apply with --push; False when it stopped before writing anything (the key
+        or Posts Log check found no answer: "nothing was sent"), so it decided nothing."""
         base_url = self.server.base_url
 
         def client() -> OrshotClient:
             return OrshotClient(base_url, API_KEY, sleep=lambda seconds: None, timeout=30.0)
 
+        state_file = root / STATE_PATH
+        before = state_file.read_bytes() if state_file.exists() else None
         with open_repo(root) as repo:
             try:
                 report = run_apply(
@@ -621,8 +625,9 @@ class ReconcilerMachine(RuleBasedStateMachine):
                 )
             except UserError as exc:
                 self.log.append(f"{label} ended: {exc}")
-                return
+                return (state_file.read_bytes() if state_file.exists() else None) != before
         self.log.append(f"{label}: {report.counts()} {report.note}")
+        return True
 
     def _in_thread(self, run: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
         errors: list[BaseException] = []
@@ -637,13 +642,17 @@ class ReconcilerMachine(RuleBasedStateMachine):
         thread.start()
         return thread, errors
 
-    def _after_overlap(self, desired: dict[int, PostModel], errors: list[BaseException]) -> None:
+    def _after_overlap(
+        self, desired: dict[int, PostModel], errors: list[BaseException], decided: list[bool]
+    ) -> None:
         if errors:
             raise errors[0]
         # Everything both runs recorded is on the remote: this clone only fast-forwards.
         git(self.root, "pull", "-q", "--ff-only", "origin", self.branch)
         self.applies += 1
-        self.applied = desired
+        if any(decided):
+            # Runs that both stopped before writing decided nothing: what they saw is still due.
+            self.applied = desired
         assert not git(self.root, "status", "--porcelain", "--", STATE_PATH).strip()
 
     @precondition(lambda self: self.model)
@@ -658,11 +667,12 @@ class ReconcilerMachine(RuleBasedStateMachine):
         saved = {name: os.environ.get(name) for name in dates}
         os.environ.update(dates)
         start = threading.Barrier(2)
+        decided: list[bool] = []
 
         def run(root: Path, label: str) -> Callable[[], None]:
             def go() -> None:
                 start.wait(60)
-                self._pushing_run(root, lambda: moment, SETTLE, label)
+                decided.append(self._pushing_run(root, lambda: moment, SETTLE, label))
 
             return go
 
@@ -677,7 +687,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-        self._after_overlap(desired, first_errors + other_errors)
+        self._after_overlap(desired, first_errors + other_errors, decided)
 
     @precondition(lambda self: self.model)
     @rule()
@@ -689,21 +699,24 @@ class ReconcilerMachine(RuleBasedStateMachine):
         second = self._second_clone()
         gate = Gate(self.server)
         held = gate.hold("POST /v1/social/publish")
+        decided: list[bool] = []
         try:
             paused, errors = self._in_thread(
-                lambda: self._pushing_run(self.root, self._now, SETTLE, "paused run")
+                lambda: decided.append(
+                    self._pushing_run(self.root, self._now, SETTLE, "paused run")
+                )
             )
             deadline = time.monotonic() + 60
             while not held.arrived.is_set() and paused.is_alive():
                 assert time.monotonic() < deadline, "the paused run never got anywhere"
                 time.sleep(0.01)
             self.clock_offset += SETTLE + timedelta(minutes=5)
-            self._pushing_run(second, self._now, SETTLE, "overtaking run")
+            decided.append(self._pushing_run(second, self._now, SETTLE, "overtaking run"))
             held.release.set()
             paused.join(120)
         finally:
             gate.close()
-        self._after_overlap(desired, errors)
+        self._after_overlap(desired, errors, decided)
 
     @precondition(lambda self: self.model)
     @rule(text=TEXT, accounts=st.lists(st.sampled_from(ACCOUNT_KEYS), min_size=1, unique=True))
@@ -716,7 +729,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
         so): two runs that do not coordinate through git may both send the same work, and
         no merge can undo that; `apply` pushes by default so that they do coordinate."""
         desired = dict(self.model)
-        self._pushing_run(self.root, self._now, SETTLE, "ci run")
+        ci_decided = self._pushing_run(self.root, self._now, SETTLE, "ci run")
         second = self._second_clone()
         uid = self.next_uid
         self.next_uid += 1
@@ -728,7 +741,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
         self.model[uid] = post
         desired[uid] = post
         quiet = self._plan_exit() == 0
-        self._pushing_run(second, self._now, SETTLE, "by hand")
+        by_hand_decided = self._pushing_run(second, self._now, SETTLE, "by hand")
         if quiet:
             config = self.root / "orshot.yaml"
             config.write_text(config.read_text("utf-8") + f"# note {uid}\n", encoding="utf-8")
@@ -743,7 +756,11 @@ class ReconcilerMachine(RuleBasedStateMachine):
         assert done.returncode == 0, done.stdout + done.stderr
         self.log.append(f"by hand in a second clone: {post.post_id}, then pull (quiet={quiet})")
         self.applies += 1
-        self.applied = desired
+        # A run that stopped before writing anything decided nothing: what it saw is still due.
+        if by_hand_decided:
+            self.applied = desired
+        elif ci_decided and uid not in self.applied:
+            self.applied = {key: seen for key, seen in desired.items() if key != uid}
         assert not git(self.root, "status", "--porcelain", "--", STATE_PATH).strip()
 
     @precondition(lambda self: self.applies > 0 or self.model)

@@ -315,7 +315,19 @@ def reported(run: Run) -> dict[tuple[str, str], str]:
     return {(o["post"], o["account"]): o["status"] for o in run.outcomes}
 
 
-def state_at(remote: Remote, ref: str = "main") -> str:
+def state_at(remote: Remote, ref: str = "main") -> State:
+    """The state the remote's `ref` holds."""
+    from orshot_gitops.reconcile import snapshots
+    from orshot_gitops.vcs.gitrepo import open_repo
+
+    with open_repo(remote.bare) as repo:
+        state = snapshots.state_at(repo, ref)
+    assert state is not None, f"{ref} has no state"
+    return state
+
+
+def state_text_at(remote: Remote, ref: str = "main") -> str:
+    """The text of the state's index (v2) or file (v1) at the remote's `ref`."""
     return git(remote.bare, "show", f"{ref}:{STATE_PATH}")
 
 

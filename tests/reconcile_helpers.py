@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from statefiles import read_state_json, write_state_json
 
 from orshot_gitops.cli import main
 from orshot_gitops.sandbox import SandboxServer
@@ -220,9 +221,12 @@ class Workspace:
         return git(self.root, "log", "-1", "--format=%B", rev).strip()
 
     def state(self) -> dict[str, Any]:
-        data = json.loads((self.root / ".orshot/state.json").read_text(encoding="utf-8"))
-        assert isinstance(data, dict)
-        return data
+        """The state as one v1-shaped document, whatever its layout (tests/statefiles.py)."""
+        return read_state_json(self.root)
+
+    def write_state(self, data: dict[str, Any]) -> None:
+        """A hand edit of the state (not committed)."""
+        write_state_json(self.root, data)
 
     def record(self, post_id: str, account: str) -> dict[str, Any]:
         """The state file's record of one (post, account)."""

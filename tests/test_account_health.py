@@ -7,7 +7,6 @@ sandbox on loopback; its Posts Log is what went out.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -161,7 +160,7 @@ def test_a_due_retry_to_an_account_that_now_needs_a_reconnect_is_held_not_counte
     assert ws.apply().code == 1
     state = ws.state()
     state["posts"]["2026/launch"]["accounts"]["fb"]["next_try_at"] = "2000-01-01T00:00:00+00:00"
-    ws.write(".orshot/state.json", json.dumps(state, indent=2) + "\n")
+    ws.write_state(state)
     passed = ws.commit("time passes")
     record = ws.record("2026/launch", "fb")
     ws.sandbox.stop()

@@ -4,7 +4,6 @@ plan and the PR comment, and never silently overwritten."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
@@ -124,7 +123,7 @@ def test_an_unfinished_move_is_finished_before_drift_holds_anything_back(ws: Wor
     state = ws.state()
     record = state["posts"]["2026/webinar"]["accounts"]["x"]
     record.update(replaces=held, drift="caption", drift_digest="0" * 64)
-    ws.write(".orshot/state.json", json.dumps(state, indent=2) + "\n")
+    ws.write_state(state)
     ws.commit("an unfinished move, and drift recorded on it")
 
     plan = ws.plan_json()

@@ -4,8 +4,6 @@ schedules it again. The sandbox's Posts Log says what the world would see."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from reconcile_helpers import CONFIG, Workspace, git, post_yaml
 
@@ -142,7 +140,7 @@ def test_a_pause_whose_answer_was_lost_is_settled_while_still_paused(ws: Workspa
     state = ws.state()
     for record in state["posts"]["2026/webinar"]["accounts"].values():
         record.update(status="unknown", step="patch", paused_schedule=record["scheduled_for"])
-    ws.write(".orshot/state.json", json.dumps(state, indent=2) + "\n")
+    ws.write_state(state)
     ws.commit("a pause whose answer was lost")
 
     run = ws.apply()

@@ -41,7 +41,7 @@ from orshot_gitops.reconcile.plan import Kind
 from orshot_gitops.reconcile.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
 from orshot_gitops.state.model import STATE_PATH, new_state
-from orshot_gitops.state.store import dump_state, parse_state
+from orshot_gitops.state.store import dump_state
 from orshot_gitops.vcs.gitrepo import GitRepo, PushResult, open_repo
 
 SETTLE = timedelta(minutes=15)
@@ -249,7 +249,7 @@ def test_a_push_that_loses_at_the_ref_update_is_a_lost_race_not_fatal(
     assert (remote.bare / "race-done").exists(), "the race never happened"
     assert run.returncode == 0, run.describe()
     assert_no_public_duplicates(server)
-    pushed = parse_state(state_at(remote))
+    pushed = state_at(remote)
     assert {r.status.value for _, _, r in pushed.entries()} <= {
         "published",
         "scheduled",
@@ -301,7 +301,7 @@ def test_a_run_frozen_past_the_settle_window_is_overtaken_and_stands_down(
         if o.status == "skipped"
     )
     assert not first_report.ok  # it says so: exit 1, never a silent success
-    pushed = parse_state(state_at(remote))
+    pushed = state_at(remote)
     second_run = {
         r.run for (post_id, account, r) in pushed.entries() if (post_id, account) in gave_up
     }
@@ -342,7 +342,7 @@ def test_a_slow_run_past_the_settle_window_keeps_its_claims_by_its_heartbeat(
     settled = [o for o in second_report.outcomes if o.kind is not Kind.SYNC]
     assert settled and {o.status for o in settled} == {"skipped"}
     assert all("alive at" in (o.error or "") for o in settled)
-    assert not parse_state(state_at(remote)).heartbeats
+    assert not state_at(remote).heartbeats
     assert_settled_once(remote.clone("after"), server)
 
 
@@ -457,6 +457,6 @@ def test_a_frozen_run_whose_draft_lands_late_leaves_no_stray_draft(
 
     assert statuses(second_report) == {("review", "x"): "drafted"}
     assert statuses(first_report) == {("review", "x"): "skipped"}
-    pushed = parse_state(state_at(remote))
+    pushed = state_at(remote)
     assert_no_orphan_drafts(server, pushed)
     assert_settled_once(remote.clone("after"), server)

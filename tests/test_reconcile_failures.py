@@ -5,7 +5,6 @@ nothing. Real git, the sandbox on loopback; its Posts Log is what went out.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import SandboxFactory
 from reconcile_helpers import API_KEY, CONFIG, Workspace, actions, git, post_yaml, sandbox_config
+from statefiles import state_json_at
 
 from orshot_gitops.orshot.client import OrshotClient
 from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
@@ -36,7 +36,7 @@ def _set_state(ws: Workspace, change: dict[str, dict[str, dict[str, object]]]) -
     for post_id, accounts in change.items():
         for key, fields in accounts.items():
             state["posts"][post_id]["accounts"][key].update(fields)
-    ws.write(".orshot/state.json", json.dumps(state, indent=2) + "\n")
+    ws.write_state(state)
     ws.commit("time passes")
 
 
@@ -446,5 +446,6 @@ def test_a_marked_edit_that_this_runs_waits_bring_too_close_is_unmarked(ws: Work
     assert ws.calls("PATCH /v1/social/posts/{id}") == patches + 1  # 2026/a only
     assert ws.record("2026/b", "x") == held
     git(ws.root, "fetch", "--quiet", "origin")
-    remote = json.loads(git(ws.root, "show", "origin/main:.orshot/state.json"))
+    remote = state_json_at(ws.root, "origin/main")
+    assert remote is not None
     assert remote["posts"]["2026/b"]["accounts"]["x"] == held

@@ -37,13 +37,14 @@ from fault_helpers import (
     reported,
     start_apply,
     state_at,
+    state_text_at,
 )
 
 from orshot_gitops.orshot.client import OrshotClient
 from orshot_gitops.reconcile.runner import ApplyOptions, ApplyReport, run_apply
 from orshot_gitops.sandbox import SandboxServer
 from orshot_gitops.state.model import AccountStatus, Step
-from orshot_gitops.state.store import load_state, parse_state
+from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import open_repo
 
 PUBLISH_BY_ID = "POST /v1/social/posts/{id}/publish"
@@ -185,13 +186,13 @@ def test_killed_before_the_results_push_then_rerun_in_the_same_clone(
     crashed = apply(repo, server, "--push", crash_at="before-push")
 
     assert crashed.killed
-    pushed = parse_state(state_at(remote))
+    pushed = state_at(remote)
     assert {r.status for _, _, r in pushed.entries()} == {AccountStatus.PENDING}
     converge(repo, server, "--push")
 
     assert_converged(repo, server)
     assert_created_once(server)
-    assert state_at(remote) == (repo / ".orshot/state.json").read_text(encoding="utf-8")
+    assert state_text_at(remote) == (repo / ".orshot/state.json").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("crash_at", ["before-push", "after-publish:3", "between-phases:2"])
@@ -395,7 +396,7 @@ def test_what_a_run_that_ended_could_not_settle_is_settled_by_the_next_at_once(
 
     first = apply_in_process(remote.clone(), server, timedelta(minutes=15), push=True)
     assert set(reported_by(first).values()) == {"unknown"}, first.counts()
-    (first_run,) = parse_state(state_at(remote)).ended
+    (first_run,) = state_at(remote).ended
     gate.close()
 
     second = apply(remote.clone(), server, "--push")  # the default window: 15 minutes
@@ -406,7 +407,7 @@ def test_what_a_run_that_ended_could_not_settle_is_settled_by_the_next_at_once(
     assert_converged(fresh, server)
     assert len(logged_posts(server)) == 1
     # No record names the first run any more: its end is forgotten.
-    assert first_run not in parse_state(state_at(remote)).ended
+    assert first_run not in state_at(remote).ended
 
 
 def test_a_killed_runs_lost_create_still_waits_for_the_window(
@@ -418,7 +419,7 @@ def test_a_killed_runs_lost_create_still_waits_for_the_window(
     remote = content_remote(tmp_path, ONE_POST)
     crashed = apply(remote.clone(), server, "--push", crash_at="after-intent")
     assert crashed.killed, crashed.describe()
-    assert not parse_state(state_at(remote)).ended
+    assert not state_at(remote).ended
 
     second = apply(remote.clone(), server, "--push")
 

@@ -702,7 +702,7 @@ def test_the_api_key_appears_in_no_state_commit_or_output(
     ws.plan("--format", "markdown")
     assert ws.apply("--format", "json").code == 0
 
-    state_text = (ws.root / ".orshot/state.json").read_text(encoding="utf-8")
+    state_text = json.dumps(ws.state())
     history = git(ws.root, "log", "-p", "--all")
     remote_history = git(ws.remote, "log", "-p", "--all")
     assert len(ws.all_output) == 5

@@ -6,7 +6,6 @@ UPDATE_DOCS=1 python -m pytest tests/test_reconciler_doc.py rewrites the blocks.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -132,12 +131,14 @@ def moved_without_history(repo: Repo) -> None:
 def record_lost_in_a_merge(repo: Repo) -> None:
     published_then_unchanged(repo)
     # A state conflict "resolved" with the other side's file, which never had this record.
-    import json
 
-    state_path = repo.root / ".orshot/state.json"
-    data = json.loads(state_path.read_text(encoding="utf-8"))
+    from statefiles import read_state_json, write_state_json
+
+    data = read_state_json(repo.root)
     del data["posts"]["launch"]
-    repo.write(".orshot/state.json", json.dumps(data, indent=2, sort_keys=True) + "\n", "theirs")
+    write_state_json(repo.root, data)
+    repo.git("add", "-A", ".orshot")
+    repo.git("commit", "-qm", "theirs")
 
 
 def pruned(repo: Repo) -> None:
@@ -151,10 +152,13 @@ def failed_then_retry(repo: Repo) -> None:
     repo.write("posts/photo.yaml", "accounts: [acme-x, acme-insta]\ncontent: New office\n")
     repo.apply()
     # Time passes: the transient failure's next try is due.
-    state_path = repo.root / ".orshot/state.json"
-    state = json.loads(state_path.read_text(encoding="utf-8"))
+    from statefiles import read_state_json, write_state_json
+
+    state = read_state_json(repo.root)
     state["posts"]["photo"]["accounts"]["acme-insta"]["next_try_at"] = "2000-01-01T00:00:00+00:00"
-    repo.write(".orshot/state.json", json.dumps(state, indent=2) + "\n", "time passes")
+    write_state_json(repo.root, state)
+    repo.git("add", "-A", ".orshot")
+    repo.git("commit", "-qm", "time passes")
 
 
 def needs_reconnect(repo: Repo) -> None:

@@ -147,7 +147,7 @@ def test_a_key_given_twice_is_refused() -> None:
 
 
 def test_a_newer_format_is_refused_and_never_overwritten(tmp_path: Path) -> None:
-    newer = {"version": 2, "serial": 7, "lineage": LINEAGE, "future": True}
+    newer = {"version": 3, "serial": 7, "lineage": LINEAGE, "future": True}
     target = tmp_path / STATE_PATH
     target.parent.mkdir()
     target.write_text(json.dumps(newer), encoding="utf-8")

@@ -26,9 +26,10 @@ from orshot_gitops.errors import UserError
 from orshot_gitops.orshot.client import ApiError
 from orshot_gitops.reconcile.plan import Action
 from orshot_gitops.reconcile.recorder import Recorder
+from orshot_gitops.reconcile.snapshots import state_at
 from orshot_gitops.state.merge import merge_states
-from orshot_gitops.state.model import STATE_PATH, AccountState, State
-from orshot_gitops.state.store import load_state, parse_state
+from orshot_gitops.state.model import STATE_PATHS, AccountState, State
+from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 MAX_PUSH_RACES = 5
@@ -223,8 +224,7 @@ class ClaimKeeper:
         head = self.git.remote_head(self.push.remote, self.push.branch)
         if head is None or head == self._remote_head:
             return  # nobody pushed since we last looked
-        text = self.git.show_file(head, STATE_PATH)
-        self._remote_state = parse_state(text) if text else None
+        self._remote_state = state_at(self.git, head)
         self._remote_head = head
 
 
@@ -258,7 +258,7 @@ def push_state(
     (`merge_states`, `base` being what we pushed last) on top of theirs, and push again.
     Returns the state as pushed and its commit. "[remote rejected] (failed to update ref)"
     is such a race too (gitrepo.push)."""
-    git.commit_paths([STATE_PATH], message)
+    git.commit_paths(STATE_PATHS, message)
     for _ in range(MAX_PUSH_RACES):
         if crash_at is not None:
             crash_point(crash_at)
@@ -268,14 +268,13 @@ def push_state(
         git.fetch(target.remote, target.branch)
         remote = git.remote_head(target.remote, target.branch)
         assert remote is not None
-        theirs_text = git.show_file(remote, STATE_PATH)
-        theirs = parse_state(theirs_text) if theirs_text else base
+        theirs = state_at(git, remote, whole=True) or base
         merged = merge_states(base, state, theirs)
         git.reset_hard(remote)
         # Past both sides' serials: our own commit, reset away just now, stays in the reflog,
         # and a lower serial here would read as a state that went backwards (history.py).
         state = write(replace(merged, serial=max(merged.serial, load_state(git.root).serial)))
-        git.commit_paths([STATE_PATH], message)
+        git.commit_paths(STATE_PATHS, message)
     raise UserError(
         "could not push the results: other runs kept pushing first",
         hint="the results are committed locally; push them by hand (git push) — never re-run blindly",

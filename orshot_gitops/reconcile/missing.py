@@ -11,7 +11,7 @@ resolves it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.errors import UserError
@@ -49,29 +49,34 @@ def records_missing(
 
 def records_lost_in_merge(
     state: State,
-    versions: Iterable[str],
+    known_since: Iterable[Collection[str]],
     present: Mapping[str, str],
     renames: Mapping[str, str],
 ) -> frozenset[str]:
     """The post ids present now that a state committed since the recorded commit knew and
-    this one does not (`versions`: those states' texts). The recorded commit alone misses
-    one case: two applies in two clones, each recording posts the other's commit never had,
-    and a conflict resolved with `git checkout --theirs`. The kept side's commit has no file
-    of the other side's posts; the other side's state, still in the merged history, has
-    their records."""
+    this one does not (`known_since`: the post ids each such state knew, read lazily). The
+    recorded commit alone misses one case: two applies in two clones, each recording posts
+    the other's commit never had, and a conflict resolved with `git checkout --theirs`. The
+    kept side's commit has no file of the other side's posts; the other side's state, still
+    in the merged history, has their records."""
     unknown = {
         post_id
         for post_id in present
         if post_id not in state.posts and renames.get(post_id, post_id) not in state.posts
     }
     lost: set[str] = set()
-    for text in versions if unknown else ():
-        try:
-            other = parse_state(text)
-        except UserError:
-            continue  # a version committed with conflict markers, or hand-broken: no records
-        lost |= {post_id for post_id in unknown if post_id in other.posts}
+    for known in known_since if unknown else ():
+        lost |= {post_id for post_id in unknown if post_id in known}
     return frozenset(lost)
+
+
+def known_by(text: str) -> Collection[str]:
+    """The post ids a v1 state file's text knows (none for a v2 index, whose records are
+    files of their own, or for a text that is no valid state)."""
+    try:
+        return parse_state(text, posts=lambda tally: {}).posts.keys()
+    except UserError:
+        return ()  # a version committed with conflict markers, or hand-broken: no records
 
 
 def record_missing_actions(post: CompiledPost) -> list[Action]:

@@ -7,7 +7,7 @@ uncommitted edits join them; everything else is unchanged by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +20,14 @@ from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
 from orshot_gitops.reconcile.missing import (
+    known_by,
     record_missing_actions,
     records_lost_in_merge,
     records_missing,
 )
 from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
-from orshot_gitops.state.model import STATE_PATH, State
+from orshot_gitops.state.model import POSTS_DIR, STATE_DIR, STATE_PATH, State
 from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
@@ -70,9 +71,7 @@ def make_plan(
     if state.commit and not changes.base_missing:
         at_commit = git.tracked_post_files(state.commit, posts_prefix)
         missing = records_missing(state, at_commit, ids, renames, changes.renamed)
-        missing |= records_lost_in_merge(
-            state, _other_state_versions(root, git, state.commit), ids, renames
-        )
+        missing |= records_lost_in_merge(state, _known_since(root, git, state.commit), ids, renames)
 
     full_rescan = changes.reason if changes.full_rescan_needed else ""
     if any(path == CONFIG_FILE or path.startswith(shared[1]) for path in dirty):
@@ -121,10 +120,12 @@ def make_plan(
         if post.spec.id in missing:
             actions.extend(record_missing_actions(post))
     compiled_ids = {p.spec.id for p in compiled} | {renames.get(p.spec.id, "") for p in compiled}
-    unchanged += sum(
+    # Counted from the index, less the posts looked at: reading every record to count the
+    # unchanged ones would make each plan cost the whole history.
+    unchanged += state.record_count() - sum(
         state.account_count(post_id)
         for post_id in state.posts
-        if post_id not in compiled_ids and post_id in ids
+        if post_id in compiled_ids or post_id not in ids
     )
     problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))
     if config.paused:
@@ -241,7 +242,11 @@ def refuse_uncommitted_inputs(root: Path, git: GitRepo, why: str) -> None:
     posts_dir = config.posts_dir if config else "posts"
     templates_dir = config.templates_dir if config else "templates"
     under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/")
-    dirty = [path for path in git.dirty_paths(under, ignored=True) if path != STATE_PATH]
+    dirty = [
+        path
+        for path in git.dirty_paths(under, ignored=True)
+        if path != STATE_PATH and not path.startswith(STATE_DIR + "/")
+    ]
     if dirty:
         more = f" (and {len(dirty) - 1} more)" if len(dirty) > 1 else ""
         raise UserError(
@@ -251,12 +256,17 @@ def refuse_uncommitted_inputs(root: Path, git: GitRepo, why: str) -> None:
         )
 
 
-def _other_state_versions(root: Path, git: GitRepo, since: str) -> Iterator[str]:
-    """The state files committed since `since` that differ from the one checked out: none
-    in the usual run (the one results commit is this file), both sides after a merge."""
+def _known_since(root: Path, git: GitRepo, since: str) -> Iterator[Collection[str]]:
+    """The post ids of the states committed since `since`, lazily (read from git only when
+    the plan has a post the state does not know): a v2 state's record files deleted by a
+    commit since (on any side of a merge), and the posts of each v1 state file committed
+    since that differs from the one checked out."""
+    from orshot_gitops.state.layout import post_id_of
+
+    deleted = git.deleted_since(since, POSTS_DIR)
+    yield {post_id for path in deleted if (post_id := post_id_of(path)) is not None}
     try:
         current = (root / STATE_PATH).read_text(encoding="utf-8")
     except OSError:
         current = ""
-    # Lazily: read from git only when the plan has a post the state does not know.
-    yield from (text for text in git.versions_since(since, STATE_PATH) if text != current)
+    yield from (known_by(text) for text in git.versions_since(since, STATE_PATH) if text != current)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orshot_gitops.reconcile.claims import PushTarget, push_state
-from orshot_gitops.state.model import STATE_PATH, State
+from orshot_gitops.state.model import STATE_PATHS, State
 from orshot_gitops.state.store import write_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
@@ -39,7 +39,7 @@ def record_state(
     if not how.commit:
         return Recorded(written, None, False)
     if not how.push:
-        return Recorded(written, git.commit_paths([STATE_PATH], message), False)
+        return Recorded(written, git.commit_paths(STATE_PATHS, message), False)
     pushed, commit = push_state(
         git,
         lambda s: write_state(root, s),

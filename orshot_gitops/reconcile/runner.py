@@ -40,7 +40,7 @@ from orshot_gitops.reconcile.readback import fired_entries, read_back
 from orshot_gitops.reconcile.recorder import Outcome
 from orshot_gitops.reconcile.recording import Recording, record_state
 from orshot_gitops.reconcile.send import Applier
-from orshot_gitops.state.model import STATE_PATH, AccountStatus, State, Step
+from orshot_gitops.state.model import STATE_PATH, STATE_PATHS, AccountStatus, State, Step
 from orshot_gitops.state.store import load_state, write_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
@@ -312,7 +312,7 @@ def _plan_and_mark(
             keeper.dead,
         )
         marked = write_state(root, marked)
-        git.commit_paths([STATE_PATH], _intent_message(plan, keeper.run_id))
+        git.commit_paths(STATE_PATHS, _intent_message(plan, keeper.run_id))
         result = git.push(options.remote, branch)
         # "Up to date": the remote already had this very commit. Ours is unique to this run,
         # so it is not ours that is there: count it as lost, like a rejection.
@@ -520,7 +520,7 @@ def _record(
         return None, False
     message = results_message(outcomes)
     if not options.push:
-        return git.commit_paths([STATE_PATH], message), False
+        return git.commit_paths(STATE_PATHS, message), False
     # Someone may push meanwhile (a merge, another run): the states merge entry by entry.
     _, commit = push_state(
         git,

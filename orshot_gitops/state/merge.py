@@ -6,31 +6,89 @@ lost record of a post Orshot holds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from orshot_gitops.errors import UserError
-from orshot_gitops.state.model import STATE_PATH, AccountState, AccountStatus, PostState, State
-from orshot_gitops.state.store import dump_state, parse_state
+from orshot_gitops.state.layout import dump_post
+from orshot_gitops.state.model import (
+    STATE_PATH,
+    STATE_VERSION,
+    AccountState,
+    AccountStatus,
+    PostState,
+    State,
+)
+from orshot_gitops.state.postfiles import parse_post
+from orshot_gitops.state.store import dump_index, dump_state, parse_state
 
 
 def merge_text(base: str, ours: str, theirs: str) -> str:
-    """`merge_states` on the texts of three state files (git's merge driver, `state repair`).
+    """`merge_states` on the texts of three versions of a state file (git's merge driver,
+    `state repair`): a v1 state file, a v2 index, or a v2 post file.
 
     An empty `base` means both sides created the file (two first runs, neither saw the
     other's): each side's records are of posts Orshot may hold, so both are kept, under the
     pushed side's (theirs) lineage. Raises UserError, naming which side, for a file that is
     not a valid state."""
-    ours_state = parse_state(ours, f"{STATE_PATH} (ours)")
-    theirs_state = parse_state(theirs, f"{STATE_PATH} (theirs)")
+    kinds = {_kind(ours), _kind(theirs)}
+    if kinds == {"post"}:
+        return _merge_post_text(base, ours, theirs)
+    if len(kinds) != 1:
+        raise UserError(
+            "one side of the merge has the state in the old single-file layout, the other in "
+            "the new one (a folder of post files)",
+            path=STATE_PATH,
+            hint="finish the merge with the side in the new layout ('git checkout --ours' or "
+            "'--theirs' .orshot/state.json, the one with \"version\": 2), commit, then run "
+            "'orshot-gitops refresh --rebuild' to record what the other side sent",
+            code="state-layouts",
+        )
+
+    def parsed(text: str, side: str) -> State:
+        return parse_state(text, f"{STATE_PATH} ({side})", posts=lambda tally: {})
+
+    ours_state, theirs_state = parsed(ours, "ours"), parsed(theirs, "theirs")
     if base.strip():
-        base_state = parse_state(base, f"{STATE_PATH} (base)")
+        base_state = parsed(base, "base")
     else:
         base_state = State(lineage=theirs_state.lineage)
         ours_state = replace(ours_state, lineage=theirs_state.lineage)
-    return dump_state(merge_states(base_state, ours_state, theirs_state))
+    merged = merge_states(base_state, ours_state, theirs_state)
+    if kinds == {"index"}:
+        # The posts are merged file by file; the tally is counted again on the next load.
+        return dump_index(merged, None)
+    return dump_state(merged)
+
+
+def _kind(text: str) -> str:
+    """ "index" (v2), "post" (a v2 post file) or "v1", told by the top-level keys; a text
+    that is not JSON is left to the parser, which says where it breaks."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "v1"
+    if isinstance(data, dict) and "accounts" in data and "posts" not in data:
+        return "post"
+    if isinstance(data, dict) and "posts" not in data and data.get("version") == STATE_VERSION:
+        return "index"
+    return "v1"
+
+
+def _merge_post_text(base: str, ours: str, theirs: str) -> str:
+    """One post's file, merged account by account as in `merge_states`."""
+    where = "a state post file"
+    merged = _merge_post(
+        parse_post(base, f"{where} (base)") if base.strip() else None,
+        parse_post(ours, f"{where} (ours)"),
+        parse_post(theirs, f"{where} (theirs)"),
+    )
+    if merged is None:  # nothing left to keep: both sides had already dropped every record
+        return ours
+    return dump_post(merged)
 
 
 def merge_states(base: State, ours: State, theirs: State) -> State:

@@ -22,11 +22,21 @@ from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any
 
+from orshot_gitops.state.posts import LazyPosts, Tally, base_tally, layered
+
 STATE_PATH = ".orshot/state.json"
 """Where the state lives, relative to the content repository root (posix separators)."""
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+"""The newest layout this version writes: 2 is the index at STATE_PATH and a file per post
+under POSTS_DIR (layout.py); 1 was everything in STATE_PATH, still read, and converted on
+the first write."""
 SCHEMA_NAME = "state.schema.json"
+STATE_DIR = ".orshot/state"
+STATE_PATHS = (STATE_PATH, STATE_DIR)
+"""What a commit of the state takes: the index and the folder of post files."""
+POSTS_DIR = ".orshot/state/posts"
+"""Where a v2 state keeps one file per post, `<post id>.json`, mirroring `posts/`."""
 
 _RESTORE_HINT = (
     "the state file is written by orshot-gitops; restore it from git "
@@ -139,6 +149,26 @@ class AccountState:
             data["earlier_post_ids"] = list(self.earlier_post_ids)
         return data
 
+    def to_compact_json(self) -> dict[str, Any]:
+        """The record as a v2 post file holds it: every field that is unset or at its
+        default left out (`from_json` puts them back)."""
+        data = self.to_json()
+        for name, default in _V1_NULLABLE_FIELDS.items():
+            if data[name] == default:
+                del data[name]
+        return data
+
+    @property
+    def needs_work(self) -> bool:
+        """Joins every plan: pending, failed, processing or unknown, still moving off a held
+        post (`replaces`), paused, or drifted."""
+        return (
+            self.status.needs_work
+            or self.replaces is not None
+            or self.paused_schedule is not None
+            or self.drift is not None
+        )
+
     def owned_post_ids(self) -> tuple[int, ...]:
         """Every Orshot post this record made: its earlier revisions', the held post it is
         moving off (`replaces`) and the current one."""
@@ -150,7 +180,10 @@ class AccountState:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AccountState:
-        # The schema guarantees exactly our fields, so they map one to one.
+        # The schema guarantees exactly our fields, so they map one to one; a v2 record
+        # leaves out those at their defaults.
+        if not _V1_NULLABLE_FIELDS.keys() <= data.keys():
+            data = {**_V1_NULLABLE_FIELDS, **data}
         step = data["step"]
         status = _STATUSES.get(data["status"])
         keys = data.keys()
@@ -193,6 +226,19 @@ _OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
     "drift_digest": None,
 }
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
+# Required by the v1 schema (null or 0 when unset); left out of a v2 post file then.
+_V1_NULLABLE_FIELDS: dict[str, Any] = {
+    "step": None,
+    "post_id": None,
+    "url": None,
+    "error": None,
+    "action": None,
+    "attempts": 0,
+    "first_attempt_at": None,
+    "last_attempt_at": None,
+    "scheduled_for": None,
+    "group": None,
+}
 _STATUSES = {status.value: status for status in AccountStatus}
 _STEPS = {step.value: step for step in Step}
 _NEEDS_WORK = frozenset(status.value for status in AccountStatus if status.needs_work)
@@ -251,6 +297,10 @@ class PostState:
         """A copy without `account_key`'s record (absent keys are fine)."""
         return replace(self, accounts={k: v for k, v in self.accounts.items() if k != account_key})
 
+    @property
+    def needs_work(self) -> bool:
+        return any(record.needs_work for record in self.accounts.values())
+
     def to_json(self) -> dict[str, Any]:
         render = self.render.to_json() if self.render is not None else None
         return {
@@ -260,10 +310,18 @@ class PostState:
             "accounts": {key: acc.to_json() for key, acc in self.accounts.items()},
         }
 
+    def to_compact_json(self) -> dict[str, Any]:
+        """The post as its v2 file holds it: no nulls, no defaults."""
+        data: dict[str, Any] = {"path": self.path, "revision": self.revision}
+        if self.render is not None:
+            data["render"] = self.render.to_json()
+        data["accounts"] = {key: acc.to_compact_json() for key, acc in self.accounts.items()}
+        return data
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PostState:
         render = data.get("render")
-        if data.keys() == _POST_FIELDS:
+        if data.keys() == _POST_FIELDS or data.keys() == _POST_FIELDS - {"render"}:
             # As in AccountState.from_json: the same value as __init__ and __post_init__ make.
             post = object.__new__(cls)
             post.__dict__.update(
@@ -310,7 +368,7 @@ class State:
     names the run."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.posts, _RecordedPosts):  # that one is read-only already
+        if not isinstance(self.posts, (_RecordedPosts, LazyPosts)):  # read-only already
             object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
         object.__setattr__(self, "heartbeats", MappingProxyType(dict(self.heartbeats)))
         object.__setattr__(self, "ended", MappingProxyType(dict(self.ended)))
@@ -333,17 +391,7 @@ class State:
         cost 0.1 s of every plan on 10,000 posts."""
         if isinstance(self.posts, _RecordedPosts):
             return self.posts.ids_needing_work()
-        return {
-            post_id
-            for post_id, post in self.posts.items()
-            if any(
-                a.status.needs_work
-                or a.replaces is not None
-                or a.paused_schedule is not None
-                or a.drift is not None
-                for a in post.accounts.values()
-            )
-        }
+        return set(self.tally().needs_work)
 
     def post_ids_with_aliases_outside(self, known: Iterable[str]) -> set[str]:
         """The posts with a record under an alias not in `known` (an alias renamed or
@@ -351,6 +399,8 @@ class State:
         aliases = set(known)
         if isinstance(self.posts, _RecordedPosts):
             return self.posts.ids_with_aliases_outside(aliases)
+        if aliases.issuperset(self.tally().aliases):
+            return set()  # the usual case: answered without reading a post
         return {pid for pid, post in self.posts.items() if not aliases.issuperset(post.accounts)}
 
     def account_count(self, post_id: str) -> int:
@@ -359,6 +409,17 @@ class State:
             return self.posts.account_count(post_id)
         post = self.posts.get(post_id)
         return len(post.accounts) if post is not None else 0
+
+    def tally(self) -> Tally:
+        """Which posts need work, which aliases and runs the records name, how many records
+        there are: from the index of a stored state, without reading every post."""
+        if isinstance(self.posts, _RecordedPosts):
+            return self.posts.tally()
+        return base_tally(self.posts)
+
+    def record_count(self) -> int:
+        """How many (post, account) records the state holds."""
+        return self.tally().records
 
     def needing_work(self) -> Iterator[tuple[str, str, AccountState]]:
         """The entries that join every plan: pending, failed, processing or unknown, or still
@@ -369,11 +430,13 @@ class State:
 
     def with_post(self, post_id: str, post: PostState) -> State:
         """A copy with `post_id`'s record set to `post`."""
-        return replace(self, posts={**self.posts, post_id: post})
+        return replace(self, posts=layered(self.posts, post_id, post))
 
     def without_post(self, post_id: str) -> State:
         """A copy without `post_id`'s record (absent ids are fine)."""
-        return replace(self, posts={k: v for k, v in self.posts.items() if k != post_id})
+        if post_id not in self.posts:
+            return self
+        return replace(self, posts=layered(self.posts, post_id, None))
 
     def with_account(self, post_id: str, account_key: str, account: AccountState) -> State:
         """A copy with one account record set. The post must already be recorded
@@ -404,15 +467,16 @@ class State:
     def with_ended(self, run: str, stamp: str) -> State:
         """A copy where `run` ended normally at `stamp`; ends of runs no record names any
         longer are forgotten (nothing is left to settle at once for them)."""
-        named = {record.run for _, _, record in self.entries() if record.run is not None}
+        named = set(self.tally().runs)
         ended = {k: v for k, v in self.ended.items() if k in named and k != run}
         if run in named:
             ended[run] = stamp
         return replace(self, ended=ended)
 
     def to_json(self) -> dict[str, Any]:
+        """The state as a whole v1 file holds it (`merge-state` on v1 files, tests)."""
         data = {
-            "version": STATE_VERSION,
+            "version": 1,
             "serial": self.serial,
             "lineage": self.lineage,
             "commit": self.commit,
@@ -493,6 +557,23 @@ class _RecordedPosts(Mapping[str, PostState]):
     def account_count(self, post_id: str) -> int:
         post = self._raw.get(post_id)
         return len(post["accounts"]) if post is not None else 0
+
+    def tally(self) -> Tally:
+        aliases: dict[str, int] = {}
+        runs: dict[str, int] = {}
+        records = 0
+        for post in self._raw.values():
+            records += len(post["accounts"])
+            for alias, record in post["accounts"].items():
+                aliases[alias] = aliases.get(alias, 0) + 1
+                if record.get("run") is not None:
+                    runs[record["run"]] = runs.get(record["run"], 0) + 1
+        return Tally(
+            frozenset(self.ids_needing_work()),
+            MappingProxyType(aliases),
+            MappingProxyType(runs),
+            records,
+        )
 
 
 def sent_digest(content: str | None, media_urls: tuple[str, ...] | list[str]) -> str:

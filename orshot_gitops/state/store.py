@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,12 +31,15 @@ if TYPE_CHECKING:
 
 from orshot_gitops.state.model import (
     _RESTORE_HINT,
+    POSTS_DIR,
     SCHEMA_NAME,
     STATE_PATH,
     STATE_VERSION,
+    PostState,
     State,
     new_state,
 )
+from orshot_gitops.state.posts import Tally
 
 
 def state_file(repo_root: Path) -> Path:
@@ -50,32 +53,51 @@ def load_state(repo_root: Path) -> State:
     Raises UserError, naming the file, line and column, for invalid JSON, a schema violation,
     leftover merge conflict markers, or a version written by a newer orshot-gitops.
     """
+    from orshot_gitops.state.layout import walk_ids
+    from orshot_gitops.state.postfiles import stored_posts
+
     path = state_file(repo_root)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if walk_ids(repo_root):
+            # Taking this for "no state" would send every post again.
+            raise UserError(
+                f"the state's index is missing, but {POSTS_DIR} holds records",
+                path=STATE_PATH,
+                hint=f"restore it from git ('git checkout -- {STATE_PATH}'); never delete "
+                "it by hand",
+                code="state-index",
+            ) from None
         return new_state()
     except OSError as exc:
         raise UserError(f"cannot read the state file: {exc.strerror}", path=STATE_PATH) from exc
-    return parse_state(text)
+    return parse_state(text, posts=lambda tally: stored_posts(repo_root, tally))
 
 
-def parse_state(text: str, source: str = STATE_PATH) -> State:
-    """Parse and validate the text of a state file (`source` names it in errors)."""
+PostsOf = Callable[[Tally | None], Mapping[str, PostState]]
+"""The posts of a v2 state, given the index's tally (None: stale, to be counted)."""
+
+
+def parse_state(text: str, source: str = STATE_PATH, posts: PostsOf | None = None) -> State:
+    """Parse and validate the text of a state file (`source` names it in errors). A v2
+    file is the index alone: `posts` gives its posts (the working tree's, a commit's)."""
     # Parsing builds ~500,000 objects for 10,000 posts, none of them in a cycle; the cyclic
     # collector would walk them all again and again while they are made (measured: the parse,
     # check and build took 0.6 s with it, 0.3 s without).
     with _collector_paused():
-        return _parse_state(text, source)
+        return _parse_state(text, source, posts)
 
 
-def _parse_state(text: str, source: str) -> State:
+def _parse_state(text: str, source: str, posts: PostsOf | None) -> State:
     memo, key = _valid_memo(text)
     if memo is not None and memo.get(key) is not None:
         # These exact bytes passed every check below before (same schema, same code, the key
         # says so): only the values are needed, and the C parser alone gives the same ones.
         return State.from_json(json.loads(text))
     data = _decode(text, source)
+    if isinstance(data, dict) and data.get("version") == STATE_VERSION:
+        return _parse_index(text, data, source, posts)
     from orshot_gitops.content.fastschema import conforms
 
     # Only the compiled check's yes is remembered: it depends on nothing outside the key.
@@ -97,6 +119,53 @@ def _parse_state(text: str, source: str) -> State:
         memo.put(key, b"")
         memo.flush()
     return state
+
+
+def _parse_index(text: str, data: dict[str, Any], source: str, posts: PostsOf | None) -> State:
+    from orshot_gitops.state.layout import index_problem, tally_from_json
+
+    problem = index_problem(data)
+    if problem is not None:
+        where, message = problem
+        line, column = _locate(text, where)
+        raise UserError(
+            f"the state file does not match its schema: {message}",
+            path=source,
+            line=line,
+            column=column,
+            hint=_RESTORE_HINT,
+            code="state-schema",
+        )
+    if posts is None:
+        raise ValueError("bug: a v2 state index parsed without a way to read its posts")
+    tally = None if data.get("tally") == "stale" else tally_from_json(data.get("tally"))
+    return State(
+        lineage=data["lineage"],
+        serial=data["serial"],
+        commit=data.get("commit"),
+        posts=posts(tally),
+        heartbeats=data.get("heartbeats") or {},
+        ended=data.get("ended") or {},
+    )
+
+
+def dump_index(state: State, tally: Tally | None) -> str:
+    """The v2 index's text; a None tally is written as "stale" (a write under way)."""
+    from orshot_gitops.state.layout import tally_json
+
+    data: dict[str, Any] = {
+        "version": STATE_VERSION,
+        "serial": state.serial,
+        "lineage": state.lineage,
+        "tally": tally_json(tally) if tally is not None else "stale",
+    }
+    if state.commit is not None:
+        data["commit"] = state.commit
+    if state.heartbeats:
+        data["heartbeats"] = dict(sorted(state.heartbeats.items()))
+    if state.ended:
+        data["ended"] = dict(sorted(state.ended.items()))
+    return _dumps(data)
 
 
 @contextlib.contextmanager
@@ -141,6 +210,23 @@ def _verdict_fingerprint() -> bytes:
 def _decode(text: str, source: str) -> Any:
     """The JSON of a state file, refusing conflict markers, duplicate keys and newer versions;
     not yet checked against the schema."""
+    data = _decode_json(text, source)
+    version = data.get("version") if isinstance(data, dict) else None
+    # Checked before the schema: a newer format may well fail our schema, and "upgrade" is
+    # the useful thing to say about it.
+    if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
+        raise UserError(
+            f"the state file has version {version}: written by a newer orshot-gitops; upgrade",
+            path=source,
+            hint="install a newer orshot-gitops; this one will not touch the file",
+            code="state-version",
+        )
+    return data
+
+
+def _decode_json(text: str, source: str) -> Any:
+    """The JSON of a state file (the index, a post file), refusing conflict markers and
+    duplicate keys."""
     # A state file of 10,000 posts has 500,000 lines: only look at them if a marker is there.
     markers = ("<<<<<<< ", ">>>>>>> ", "=======")
     lines = text.splitlines() if any(m in text for m in markers) else []
@@ -192,16 +278,6 @@ def _decode(text: str, source: str) -> Any:
             hint=_RESTORE_HINT,
             code="state-json",
         ) from None
-    version = data.get("version") if isinstance(data, dict) else None
-    # Checked before the schema: a newer format may well fail our schema, and "upgrade" is
-    # the useful thing to say about it.
-    if isinstance(version, int) and not isinstance(version, bool) and version > STATE_VERSION:
-        raise UserError(
-            f"the state file has version {version}: written by a newer orshot-gitops; upgrade",
-            path=source,
-            hint="install a newer orshot-gitops; this one will not touch the file",
-            code="state-version",
-        )
     return data
 
 
@@ -242,19 +318,27 @@ def write_state(repo_root: Path, state: State) -> State:
                 hint="let the other run finish, then run again",
                 code="state-serial",
             )
+    from orshot_gitops.state.postfiles import changed_posts, write_posts
+
     written = replace(state, serial=state.serial + 1)
-    data = written.to_json()
+    on_disk_is_v2 = on_disk is not None and on_disk.get("version") == STATE_VERSION
+    changes = changed_posts(repo_root, state.posts, on_disk_is_v2)
     # Never persist what load_state would refuse: that would lock every later run out. Only
-    # posts that differ from the file on disk are checked: jsonschema costs ~0.1 ms per
-    # account, and apply writes before and after every request.
-    unchanged = on_disk["posts"] if on_disk is not None else {}
-    changed = {k: v for k, v in data["posts"].items() if unchanged.get(k) != v}
-    error = _first_schema_error({**data, "posts": changed})
+    # the posts being written are checked: jsonschema costs ~0.1 ms per account, and apply
+    # writes before and after every request.
+    posts = {pid: post.to_json() for pid, post in changes.items() if post is not None}
+    checked = replace(written, posts={}).to_json()  # the run metadata, checked as v1 has it
+    error = _first_schema_error({**checked, "posts": posts})
     if error is not None:
         raise ValueError(f"bug: refusing to write an invalid state: {error[1]}")
-    text = _dumps(data)
+    tally = written.tally()
     try:
-        _atomic_write(path, text.encode("utf-8"))
+        if changes:
+            # The index says "stale" while the post files change: a crash in between costs
+            # the next load a recount, never a post that needs work and was forgotten.
+            _atomic_write(path, dump_index(written, None).encode("utf-8"))
+            write_posts(repo_root, changes, _atomic_write)
+        _atomic_write(path, dump_index(written, tally).encode("utf-8"))
     except OSError as exc:
         raise UserError(
             f"cannot write the state file: {exc.strerror or exc}",
@@ -266,7 +350,8 @@ def write_state(repo_root: Path, state: State) -> State:
 
 
 def _read_for_write(path: Path) -> dict[str, Any] | None:
-    """The JSON on disk, trusted as far as lineage, serial and posts go (None if absent)."""
+    """The index (or v1 file) on disk, trusted as far as lineage, serial and version go
+    (None if absent)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -278,7 +363,7 @@ def _read_for_write(path: Path) -> dict[str, Any] | None:
         isinstance(data, dict)
         and isinstance(data.get("lineage"), str)
         and type(data.get("serial")) is int
-        and isinstance(data.get("posts"), dict)
+        and (isinstance(data.get("posts"), dict) or data.get("version") == STATE_VERSION)
     )
     if not shaped:
         parse_state(text)  # raises with the line and column of what is wrong

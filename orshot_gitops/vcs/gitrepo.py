@@ -10,6 +10,7 @@ UserError carrying what git said, never a traceback.
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -213,6 +214,30 @@ class GitRepo:
         )
         return self._texts_at(sorted(set(out.split())), path)
 
+    def deleted_since(self, commit: str, folder: str) -> set[str]:
+        """The paths under `folder` (relative to it) that a commit in `commit..HEAD` deleted,
+        on any side of a merge (each merge is compared with each of its parents)."""
+        full = self._full(folder).rstrip("/") + "/"
+        _, out, _ = self._git(
+            "log",
+            "--full-history",
+            "-m",
+            "--no-renames",
+            "--diff-filter=D",
+            "--name-only",
+            "-z",
+            "--format=",
+            f"{commit}..HEAD",
+            "--",
+            full,
+            ok=None,
+        )
+        return {
+            name[len(full) :]
+            for name in out.replace("\n", "\0").split("\0")
+            if name.startswith(full)
+        }
+
     def _texts_at(self, commits: Sequence[str], path: str) -> list[str]:
         if not commits:
             return []
@@ -393,6 +418,47 @@ class GitRepo:
         _, text, _ = self._git("cat-file", "blob", sha)
         return text
 
+    def tree_blobs(self, rev: str, folder: str) -> dict[str, str]:
+        """{path under `folder`: blob id} of every file below `folder` in commit `rev`
+        (empty when there is none): one git call, however many files."""
+        full = self._full(folder).rstrip("/") + "/"
+        _, out, _ = self._git("ls-tree", "-r", "-z", rev, "--", full, hint="is the commit fetched?")
+        found: dict[str, str] = {}
+        for entry in out.split("\0"):
+            meta, _, name = entry.partition("\t")
+            parts = meta.split(" ")
+            if len(parts) == 3 and parts[1] == "blob" and name.startswith(full):
+                found[name[len(full) :]] = parts[2]
+        return found
+
+    def blob_texts(self, blobs: Sequence[str]) -> dict[str, str]:
+        """{blob id: its text} for many blobs in one git call (`cat-file --batch`)."""
+        wanted = sorted(set(blobs))
+        if not wanted:
+            return {}
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            input="".join(f"{blob}\n" for blob in wanted).encode("ascii"),
+            cwd=self.root,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise _git_error("cat-file", done.stderr.decode("utf-8", "replace"), "")
+        out, at, texts = done.stdout, 0, {}
+        for _ in wanted:
+            header_end = out.index(b"\n", at)
+            header = out[at:header_end].decode("ascii").split(" ")
+            if len(header) != 3:  # "<id> missing"
+                at = header_end + 1
+                continue
+            name, kind, size = header
+            start = header_end + 1
+            if kind == "blob":
+                texts[name] = out[start : start + int(size)].decode("utf-8", "surrogateescape")
+            at = start + int(size) + 1
+        return texts
+
     def file_at(self, commit: str, path: str) -> str | None:
         """The text of `path` at a recorded commit, or None if it did not exist there."""
         return self.show_file(commit, path)
@@ -419,11 +485,14 @@ class GitRepo:
         if not self._has_committer_identity():
             # A fresh CI runner has no identity; the bot then commits as itself.
             env.update({"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email})
-        self._git("add", "--all", "--", *changed, hint="is the path ignored by .gitignore?")
+        # The specs that changed, not each changed file: converting a big state to its
+        # folder of post files changes more files than one command line can name.
+        touched = [s for s in specs if any(c == s or c.startswith(s + "/") for c in changed)]
+        self._git("add", "--all", "--", *touched, hint="is the path ignored by .gitignore?")
         # --only: the user's other staged changes stay staged and out of our commit.
         # --no-verify: a hook must not stop us recording what was already sent to Orshot.
         self._git(
-            "commit", "--only", "--no-verify", "--quiet", "-m", message, "--", *changed, env=env
+            "commit", "--only", "--no-verify", "--quiet", "-m", message, "--", *touched, env=env
         )
         return self.head_commit()
 

@@ -24,6 +24,8 @@ from orshot_gitops.errors import UserError
 DRIVER = "orshot-state"
 # `**/`: the state file of a content root in a subfolder too, from any attributes file.
 ATTRIBUTE_LINE = f"**/.orshot/state.json merge={DRIVER}"
+# The index and, in the v2 layout, each post's file (state/layout.py).
+ATTRIBUTE_LINES = (ATTRIBUTE_LINE, f"**/.orshot/state/** merge={DRIVER}")
 _STATE_PATH = ".orshot/state.json"
 
 
@@ -72,15 +74,22 @@ def register(repo: Path, *, attributes_file: Path | None = None) -> None:
 
 
 def add_attribute_line(path: Path) -> bool:
-    """Append the driver's line to a gitattributes file unless it is already there (the
-    rest of the file is left as it is); whether it was added."""
+    """Append the driver's lines to a gitattributes file unless they are already there (the
+    rest of the file is left as it is); whether any was added."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if ATTRIBUTE_LINE in text.splitlines():
+    missing = [line for line in ATTRIBUTE_LINES if line not in text.splitlines()]
+    if not missing:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     separator = "" if not text or text.endswith("\n") else "\n"
-    path.write_text(text + separator + ATTRIBUTE_LINE + "\n", encoding="utf-8")
+    path.write_text(text + separator + "".join(f"{line}\n" for line in missing), encoding="utf-8")
     return True
+
+
+def conflicted_paths(root: Path, under: tuple[str, ...]) -> list[str]:
+    """The unmerged paths of the index at or below `under`."""
+    _, out = _git(root, "diff", "--name-only", "--relative", "--diff-filter=U", "--", *under)
+    return sorted({line for line in out.splitlines() if line})
 
 
 def conflict_stages(root: Path, path: str = _STATE_PATH) -> dict[int, str] | None:

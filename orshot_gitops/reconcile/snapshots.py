@@ -1,0 +1,39 @@
+"""The state as a commit recorded it: its index, and its post files read from git objects
+only when looked up (a v1 file at that commit is read whole, as it always was)."""
+
+from __future__ import annotations
+
+from orshot_gitops.state.layout import StoredPosts, post_file, post_id_of
+from orshot_gitops.state.model import POSTS_DIR, STATE_PATH, PostState, State
+from orshot_gitops.state.postfiles import parse_post
+from orshot_gitops.state.posts import Tally
+from orshot_gitops.state.store import parse_state
+from orshot_gitops.vcs.gitrepo import GitRepo
+
+
+def state_at(git: GitRepo, rev: str, *, whole: bool = False) -> State | None:
+    """The state in commit `rev`, or None when it has none. `whole`: read every post file
+    now, in one git call (a merge of two states looks at all of them)."""
+    text = git.show_file(rev, STATE_PATH)
+    if text is None:
+        return None
+    where = f" (at {rev[:12]})"
+
+    def posts(tally: Tally | None) -> StoredPosts:
+        blobs = {
+            post_id: blob
+            for path, blob in git.tree_blobs(rev, POSTS_DIR).items()
+            if (post_id := post_id_of(path)) is not None
+        }
+        texts = git.blob_texts(list(blobs.values())) if whole else {}
+
+        def read(post_id: str) -> PostState:
+            blob = blobs[post_id]
+            found = texts.get(blob)
+            if found is None:
+                found = git.blob_texts([blob]).get(blob, "")
+            return parse_post(found, post_file(post_id) + where)
+
+        return StoredPosts(f"git:{rev}", frozenset(blobs), read, tally)
+
+    return parse_state(text, STATE_PATH + where, posts=posts)

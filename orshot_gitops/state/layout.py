@@ -1,0 +1,213 @@
+"""The v2 layout: an index at `.orshot/state.json` and one file per post under
+`.orshot/state/posts/`, mirroring `posts/` (docs/state-layout.md).
+
+A write rewrites the files of the posts it changed and the index, so its cost, and what git
+stores for it, follow the change; two runs that touched different posts merge without a
+conflict. A read builds a post when it is first looked up: a plan reads the index, the posts
+that changed and those the index says need work.
+
+The index keeps the run metadata (serial, lineage, commit, heartbeats, ends) and the tally
+(posts.Tally). While a write is under way it says `"tally": "stale"` and holds the union of
+the old and new posts needing work: a crash between the post files and the index then costs a
+recount on the next load, never a post that needed work and was forgotten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from orshot_gitops.errors import UserError
+from orshot_gitops.state.model import _RESTORE_HINT, POSTS_DIR, PostState
+from orshot_gitops.state.posts import LazyPosts, Tally, tally_of
+
+Reader = Callable[[str], PostState]
+"""Builds the post of an id (read, checked and parsed), or raises UserError."""
+
+
+def post_file(post_id: str) -> str:
+    """Where a post's record lives, relative to the repository root."""
+    return f"{POSTS_DIR}/{post_id}.json"
+
+
+def post_id_of(relative: str) -> str | None:
+    """The post id of a path relative to POSTS_DIR, or None for what is not a record."""
+    name = relative.rsplit("/", 1)[-1]
+    if not relative.endswith(".json") or name.startswith("."):
+        return None  # e.g. a temporary file a crashed write left
+    return relative[: -len(".json")]
+
+
+def dump_post(post: PostState) -> str:
+    """A post file's text: sorted keys, 2-space indent, a trailing newline."""
+    return json.dumps(post.to_compact_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+class StoredPosts(LazyPosts):
+    """The post files of a state: ids known up front (a walk of the folder, or a tree
+    listing), each post read when first looked up and kept. `tally` is the index's, or None
+    when the index said it is stale (then it is counted once, from every post)."""
+
+    __slots__ = ("_built", "_ids", "_read", "_tally", "folder")
+
+    def __init__(self, folder: str, ids: frozenset[str], read: Reader, tally: Tally | None) -> None:
+        self.folder = folder
+        self._ids = ids
+        self._read = read
+        self._tally = tally
+        self._built: dict[str, PostState] = {}
+        _LIVE[id(self)] = self
+
+    def __getitem__(self, post_id: str) -> PostState:
+        post = self._built.get(post_id)
+        if post is None:
+            if post_id not in self._ids:
+                raise KeyError(post_id)
+            post = self._built[post_id] = self._read(post_id)
+        return post
+
+    def __contains__(self, post_id: object) -> bool:
+        return post_id in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._ids))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def tally(self) -> Tally:
+        if self._tally is None:
+            self._tally = tally_of(self)
+        return self._tally
+
+    def pin(self, post_ids: set[str]) -> None:
+        """Read these posts now, before their files change under this (older) value."""
+        for post_id in sorted(post_ids & self._ids):
+            self[post_id]
+
+
+_LIVE: weakref.WeakValueDictionary[int, StoredPosts] = weakref.WeakValueDictionary()
+"""Every stored mapping still in use: a state value must not change when its files do."""
+
+
+def pin_before_writing(folder: str, post_ids: set[str]) -> None:
+    """Called before post files under `folder` change: every state value read from them
+    keeps the posts it would otherwise read afterwards."""
+    for posts in list(_LIVE.values()):
+        if posts.folder == folder:
+            posts.pin(post_ids)
+
+
+def walk_ids(root: Path) -> frozenset[str]:
+    """The post ids with a record file under root/POSTS_DIR. A symbolic link there is
+    refused: a pull request must not make the state read or write outside the repository."""
+    top = root / POSTS_DIR
+    if os.path.lexists(top) and os.path.realpath(top) != os.path.join(
+        os.path.realpath(root), *POSTS_DIR.split("/")
+    ):
+        raise _not_a_folder("")  # itself, or .orshot or .orshot/state, is a link
+    ids: set[str] = set()
+    stack = [(top, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        except NotADirectoryError:
+            raise _not_a_folder(prefix) from None
+        for entry in entries:
+            relative = prefix + entry.name
+            if entry.is_symlink():
+                raise UserError(
+                    "the state folder holds a symbolic link",
+                    path=f"{POSTS_DIR}/{relative}",
+                    hint="records are plain files written by orshot-gitops; remove the link "
+                    f"and restore the folder from git ('git checkout -- {POSTS_DIR}')",
+                    code="state-link",
+                )
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), relative + "/"))
+            elif (post_id := post_id_of(relative)) is not None:
+                ids.add(post_id)
+    return frozenset(ids)
+
+
+def _not_a_folder(prefix: str) -> UserError:
+    return UserError(
+        "the state folder is not a plain folder",
+        path=f"{POSTS_DIR}/{prefix}".rstrip("/"),
+        hint=f"restore it from git ('git checkout -- {POSTS_DIR}')",
+        code="state-link",
+    )
+
+
+# --- the index ---------------------------------------------------------------------------
+
+
+def tally_json(tally: Tally) -> dict[str, Any]:
+    return {
+        "aliases": dict(sorted(tally.aliases.items())),
+        "needs_work": sorted(tally.needs_work),
+        "records": tally.records,
+        "runs": dict(sorted(tally.runs.items())),
+    }
+
+
+def tally_from_json(data: Any) -> Tally | None:
+    """The index's tally; None when it is stale or not a tally at all (then it is counted)."""
+    if not isinstance(data, dict):
+        return None
+    aliases, runs = data.get("aliases"), data.get("runs")
+    needs_work, records = data.get("needs_work"), data.get("records")
+    if not (
+        isinstance(aliases, dict)
+        and isinstance(runs, dict)
+        and isinstance(needs_work, list)
+        and type(records) is int
+        and all(type(v) is int for v in (*aliases.values(), *runs.values()))
+        and all(isinstance(v, str) for v in needs_work)
+    ):
+        return None
+    return Tally(
+        frozenset(needs_work),
+        MappingProxyType(dict(aliases)),
+        MappingProxyType(dict(runs)),
+        records,
+    )
+
+
+def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
+    """What is wrong with a v2 index's shape (where, what), or None."""
+    if not isinstance(data, dict):
+        return (), "the index must be a JSON object"
+    expected: Mapping[str, tuple[type, ...]] = {
+        "version": (int,),
+        "serial": (int,),
+        "lineage": (str,),
+        "commit": (str, type(None)),
+        "heartbeats": (dict,),
+        "ended": (dict,),
+        "tally": (dict, str),
+    }
+    for key in sorted(data):
+        if key not in expected:
+            return (key,), f"unknown key {key!r} (this version knows {', '.join(expected)})"
+        if not isinstance(data[key], expected[key]) or isinstance(data[key], bool):
+            return (key,), f"{key!r} has the wrong type"
+    for key in ("version", "serial", "lineage"):
+        if key not in data:
+            return (), f"the index has no {key!r}"
+    for key in ("heartbeats", "ended"):
+        if not all(isinstance(v, str) for v in data.get(key, {}).values()):
+            return (key,), f"{key!r} must map run ids to timestamps"
+    return None
+
+
+def restore_hint() -> str:
+    return _RESTORE_HINT

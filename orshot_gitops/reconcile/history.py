@@ -108,19 +108,25 @@ def found_in_posts_log(
         creating[(ids, sent_digest(group[0].content, group[0].media_urls))] = group[0].post_id
     if not creating:
         return []
-    owned = {pid for _, _, record in state.entries() for pid in record.owned_post_ids()}
-    stamps = [r.last_attempt_at for _, _, r in state.entries() if r.last_attempt_at]
-    since = _instant(max(stamps, key=_instant)) - timedelta(minutes=10) if stamps else None
-    found: list[AlreadyOut] = []
+    matches = []
     for post in posts:
-        if since is not None and post.created_at and _instant(post.created_at) < since:
-            break
-        if post.id in owned or post.status in ("draft", "discarded"):
+        if post.status in ("draft", "discarded"):
             continue
         ids = tuple(sorted(r.account_id for r in post.accounts if r.account_id is not None))
         key = (ids, sent_digest(post.content, post.media_urls))
         if key in creating:
-            found.append(AlreadyOut(creating[key], post.id, post.status))
+            matches.append((creating[key], post))
+    if not matches:
+        return []  # the usual case: decided without reading every record
+    owned = {pid for _, _, record in state.entries() for pid in record.owned_post_ids()}
+    stamps = [r.last_attempt_at for _, _, r in state.entries() if r.last_attempt_at]
+    since = _instant(max(stamps, key=_instant)) - timedelta(minutes=10) if stamps else None
+    found = [
+        AlreadyOut(post_id, post.id, post.status)
+        for post_id, post in matches
+        if post.id not in owned
+        and not (since is not None and post.created_at and _instant(post.created_at) < since)
+    ]
     return sorted(found, key=lambda f: (f.post_id, f.orshot_post_id))
 
 

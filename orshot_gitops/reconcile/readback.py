@@ -52,11 +52,19 @@ def held_entries(state: State) -> list[Entry]:
 
 
 def fired_entries(state: State, now: datetime) -> list[Entry]:
-    """The scheduled (post, account)s whose time has passed: Orshot has sent them (or tried)."""
+    """The scheduled (post, account)s whose time has passed: Orshot has sent them (or tried).
+    Only the posts the index says are due are read."""
+    due = sorted(
+        post_id
+        for post_id, earliest in state.tally().scheduled.items()
+        if datetime.fromisoformat(earliest) <= now
+    )
     return [
         (post_id, key, record)
-        for post_id, key, record in held_entries(state)
+        for post_id in due
+        for key, record in sorted(state.posts[post_id].accounts.items())
         if record.status is AccountStatus.SCHEDULED
+        and record.post_id is not None
         and record.scheduled_for is not None
         and datetime.fromisoformat(record.scheduled_for) <= now
     ]

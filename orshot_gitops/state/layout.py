@@ -156,6 +156,7 @@ def tally_json(tally: Tally) -> dict[str, Any]:
         "needs_work": sorted(tally.needs_work),
         "records": tally.records,
         "runs": dict(sorted(tally.runs.items())),
+        "scheduled": dict(sorted(tally.scheduled.items())),
     }
 
 
@@ -165,8 +166,11 @@ def tally_from_json(data: Any) -> Tally | None:
         return None
     aliases, runs = data.get("aliases"), data.get("runs")
     needs_work, records = data.get("needs_work"), data.get("records")
+    scheduled = data.get("scheduled")
     if not (
-        isinstance(aliases, dict)
+        isinstance(scheduled, dict)
+        and all(isinstance(v, str) for v in scheduled.values())
+        and isinstance(aliases, dict)
         and isinstance(runs, dict)
         and isinstance(needs_work, list)
         and type(records) is int
@@ -179,6 +183,7 @@ def tally_from_json(data: Any) -> Tally | None:
         MappingProxyType(dict(aliases)),
         MappingProxyType(dict(runs)),
         records,
+        MappingProxyType(dict(scheduled)),
     )
 
 

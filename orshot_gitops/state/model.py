@@ -19,6 +19,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -301,6 +302,18 @@ class PostState:
     def needs_work(self) -> bool:
         return any(record.needs_work for record in self.accounts.values())
 
+    def earliest_schedule(self) -> str | None:
+        """The earliest time an account of this post is scheduled for in Orshot (None when
+        none is): when the next apply must read it back."""
+        times = [
+            record.scheduled_for
+            for record in self.accounts.values()
+            if record.status is AccountStatus.SCHEDULED
+            and record.post_id is not None
+            and record.scheduled_for is not None
+        ]
+        return min(times, key=datetime.fromisoformat) if times else None
+
     def to_json(self) -> dict[str, Any]:
         render = self.render.to_json() if self.render is not None else None
         return {
@@ -568,11 +581,17 @@ class _RecordedPosts(Mapping[str, PostState]):
                 aliases[alias] = aliases.get(alias, 0) + 1
                 if record.get("run") is not None:
                     runs[record["run"]] = runs.get(record["run"], 0) + 1
+        scheduled = {}
+        for post_id in self._raw:
+            earliest = self[post_id].earliest_schedule()
+            if earliest is not None:
+                scheduled[post_id] = earliest
         return Tally(
             frozenset(self.ids_needing_work()),
             MappingProxyType(aliases),
             MappingProxyType(runs),
             records,
+            MappingProxyType(scheduled),
         )
 
 

@@ -139,6 +139,8 @@ def changed_posts(
     A state read from these files and changed with `with_post` knows its changes; any other
     (a merge, a v1 state being converted) is compared post by post with what was written."""
     folder = str(root / POSTS_DIR)
+    if on_disk_is_v2 and isinstance(posts, StoredPosts) and posts.folder == folder:
+        return {}  # read from these very files and not changed
     if (
         on_disk_is_v2
         and isinstance(posts, LayeredPosts)

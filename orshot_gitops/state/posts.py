@@ -34,6 +34,9 @@ class Tally:
     aliases: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     runs: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     records: int = 0
+    scheduled: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """{post id: the earliest time one of its accounts is scheduled for in Orshot}: what
+    every apply reads back once the time has passed, found without reading every post."""
 
     def adjusted(self, post_id: str, old: PostState | None, new: PostState | None) -> Tally:
         """This tally with `post_id`'s record `old` replaced by `new` (None: absent)."""
@@ -51,8 +54,17 @@ class Tally:
         needs_work.discard(post_id)
         if new is not None and new.needs_work:
             needs_work.add(post_id)
+        scheduled = dict(self.scheduled)
+        scheduled.pop(post_id, None)
+        earliest = new.earliest_schedule() if new is not None else None
+        if earliest is not None:
+            scheduled[post_id] = earliest
         return Tally(
-            frozenset(needs_work), MappingProxyType(aliases), MappingProxyType(runs), records
+            frozenset(needs_work),
+            MappingProxyType(aliases),
+            MappingProxyType(runs),
+            records,
+            MappingProxyType(scheduled),
         )
 
 

@@ -271,7 +271,7 @@ def test_a_deleted_state_file_is_a_state_that_went_backwards(ws: Workspace) -> N
     ws.post("launch", post_yaml("We launched"))
     assert ws.apply().code == 0
     sent_before = ws.sent()
-    git(ws.root, "rm", "--quiet", ".orshot/state.json")
+    git(ws.root, "rm", "-r", "--quiet", ".orshot/state.json", ".orshot/state")
     ws.commit("start over")
 
     run = ws.apply()

@@ -218,11 +218,14 @@ def test_dump_does_not_depend_on_the_order_entries_were_added() -> None:
 def test_write_then_load_round_trips_byte_for_byte(tmp_path: Path) -> None:
     written = write_state(tmp_path, rich_state())
     text = state_text(tmp_path)
+    posts = {k: v for k, v in _post_files(tmp_path).items() if k != STATE_PATH}
     loaded = load_state(tmp_path)
     assert loaded == written
-    assert dump_state(loaded) == text
+    assert dump_state(loaded) == dump_state(written)
     assert write_state(tmp_path, loaded) == replace(loaded, serial=2)
     assert state_text(tmp_path) == text.replace('"serial": 1,', '"serial": 2,')
+    # Nothing changed: no post file rewritten.
+    assert {k: v for k, v in _post_files(tmp_path).items() if k != STATE_PATH} == posts
 
 
 def test_every_write_bumps_the_serial_and_keeps_the_lineage(tmp_path: Path) -> None:
@@ -233,16 +236,29 @@ def test_every_write_bumps_the_serial_and_keeps_the_lineage(tmp_path: Path) -> N
     assert (on_disk["serial"], on_disk["lineage"], on_disk["commit"]) == (2, LINEAGE, "ab" * 20)
 
 
+def _post_files(root: Path) -> dict[str, bytes]:
+    """Every file of the state (index and post files), by path: temporary ones included."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted((root / ".orshot").rglob("*"))
+        if p.is_file()
+    }
+
+
 def test_a_write_leaves_no_temporary_files(tmp_path: Path) -> None:
     write_state(tmp_path, rich_state())
-    assert sorted(p.name for p in (tmp_path / ".orshot").iterdir()) == ["state.json"]
+    assert sorted(_post_files(tmp_path)) == [
+        ".orshot/state.json",
+        ".orshot/state/posts/2026/12/launch.json",
+        ".orshot/state/posts/2027/01/teaser.json",
+    ]
 
 
 def test_a_crash_before_the_rename_leaves_the_old_file_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = write_state(tmp_path, rich_state())
-    before = (tmp_path / STATE_PATH).read_bytes()
+    before = _post_files(tmp_path)
 
     def crash(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
@@ -251,8 +267,34 @@ def test_a_crash_before_the_rename_leaves_the_old_file_intact(
     with pytest.raises(UserError) as caught:
         write_state(tmp_path, old.with_commit("cd" * 20))
     assert caught.value.message == "cannot write the state file: No space left on device"
-    assert (tmp_path / STATE_PATH).read_bytes() == before
-    assert sorted(p.name for p in (tmp_path / ".orshot").iterdir()) == ["state.json"]
+    assert _post_files(tmp_path) == before
+
+
+def test_a_crash_between_the_post_files_and_the_index_loses_no_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write renames the index (marked stale), the post files, then the index: a crash
+    before the last leaves the new post file and an index that says "count me again", so the
+    post that now needs work is found, though the old index did not list it."""
+    old = write_state(tmp_path, launch_state(**{"acme-x": account()}))
+    failed = account(status=AccountStatus.FAILED, step=Step.PUBLISH, url=None, error="boom")
+    renames: list[object] = []
+    real_replace = os.replace
+
+    def crash_third(src: str, dst: str) -> None:
+        renames.append(dst)
+        if len(renames) == 3:
+            raise OSError(5, "Input/output error")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", crash_third)
+    with pytest.raises(UserError):
+        write_state(tmp_path, old.with_account("2026/12/launch", "acme-x", failed))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert json.loads(state_text(tmp_path))["tally"] == "stale"
+    reloaded = load_state(tmp_path)
+    assert reloaded.post_ids_needing_work() == {"2026/12/launch"}
+    assert reloaded.account("2026/12/launch", "acme-x") == failed
 
 
 def test_a_concurrent_writer_is_detected_and_its_file_kept(tmp_path: Path) -> None:

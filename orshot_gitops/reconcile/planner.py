@@ -27,8 +27,8 @@ from orshot_gitops.reconcile.missing import (
 )
 from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
+from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import POSTS_DIR, STATE_DIR, STATE_PATH, State
-from orshot_gitops.state.store import load_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 
@@ -37,7 +37,7 @@ def make_plan(
 ) -> tuple[Plan, Config | None, State]:
     """The plan for the repository at root (its working tree) against its state file.
     `overwrite_drift`: send the file's version over a post changed in Orshot (drift.py)."""
-    state = load_state(root)
+    state = load_checked(git)
     head = git.head_commit()
     config, problems = load_config(root)
     behind = went_backwards(git, state)

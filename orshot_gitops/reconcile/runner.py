@@ -40,8 +40,9 @@ from orshot_gitops.reconcile.readback import fired_entries, read_back
 from orshot_gitops.reconcile.recorder import Outcome
 from orshot_gitops.reconcile.recording import Recording, record_state
 from orshot_gitops.reconcile.send import Applier
+from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import STATE_PATH, STATE_PATHS, AccountStatus, State, Step
-from orshot_gitops.state.store import load_state, write_state
+from orshot_gitops.state.store import write_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 
@@ -241,7 +242,7 @@ def _read_back_fired(
     The key is checked first (`_check_key`): a wrong key stops the run here, with nothing
     read, recorded or committed. Returns that check's answer (the accounts needing a
     reconnect), or None when nothing had fired and the key was not checked yet."""
-    state = load_state(root)
+    state = load_checked(git)
     fired = fired_entries(state, now)
     if not fired:
         return None

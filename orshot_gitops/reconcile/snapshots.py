@@ -7,8 +7,19 @@ from orshot_gitops.state.layout import StoredPosts, post_file, post_id_of
 from orshot_gitops.state.model import POSTS_DIR, STATE_PATH, PostState, State
 from orshot_gitops.state.postfiles import parse_post
 from orshot_gitops.state.posts import Tally
-from orshot_gitops.state.store import parse_state
+from orshot_gitops.state.store import load_state, parse_state
 from orshot_gitops.vcs.gitrepo import GitRepo
+
+
+def load_checked(git: GitRepo) -> State:
+    """The working tree's state (store.load_state), its index's tally not trusted when a
+    merge wrote the index last: git merged the post files by itself, and a conflict on the
+    index resolved by taking one side (`git checkout --theirs`) keeps that side's tally of
+    posts the other side changed. Counting them again costs one read of every record."""
+    state = load_state(git.root)
+    if isinstance(state.posts, StoredPosts) and git.last_change_is_merge(STATE_PATH):
+        state.posts.recount()
+    return state
 
 
 def state_at(git: GitRepo, rev: str, *, whole: bool = False) -> State | None:

@@ -59,7 +59,8 @@ class StoredPosts(LazyPosts):
         self.folder = folder
         self._ids = ids
         self._read = read
-        self._tally = tally
+        # A tally of another number of posts than the folder holds is not of these files.
+        self._tally = tally if tally is not None and tally.posts == len(ids) else None
         self._built: dict[str, PostState] = {}
         _LIVE[id(self)] = self
 
@@ -84,6 +85,10 @@ class StoredPosts(LazyPosts):
         if self._tally is None:
             self._tally = tally_of(self)
         return self._tally
+
+    def recount(self) -> None:
+        """Forget the index's tally: it is counted from the records when next asked."""
+        self._tally = None
 
     def pin(self, post_ids: set[str]) -> None:
         """Read these posts now, before their files change under this (older) value."""
@@ -154,6 +159,7 @@ def tally_json(tally: Tally) -> dict[str, Any]:
     return {
         "aliases": dict(sorted(tally.aliases.items())),
         "needs_work": sorted(tally.needs_work),
+        "posts": tally.posts,
         "records": tally.records,
         "runs": dict(sorted(tally.runs.items())),
         "scheduled": dict(sorted(tally.scheduled.items())),
@@ -165,7 +171,7 @@ def tally_from_json(data: Any) -> Tally | None:
     if not isinstance(data, dict):
         return None
     aliases, runs = data.get("aliases"), data.get("runs")
-    needs_work, records = data.get("needs_work"), data.get("records")
+    needs_work, records, posts = data.get("needs_work"), data.get("records"), data.get("posts")
     scheduled = data.get("scheduled")
     if not (
         isinstance(scheduled, dict)
@@ -174,6 +180,7 @@ def tally_from_json(data: Any) -> Tally | None:
         and isinstance(runs, dict)
         and isinstance(needs_work, list)
         and type(records) is int
+        and type(posts) is int
         and all(type(v) is int for v in (*aliases.values(), *runs.values()))
         and all(isinstance(v, str) for v in needs_work)
     ):
@@ -183,6 +190,7 @@ def tally_from_json(data: Any) -> Tally | None:
         MappingProxyType(dict(aliases)),
         MappingProxyType(dict(runs)),
         records,
+        posts,
         MappingProxyType(dict(scheduled)),
     )
 

@@ -37,7 +37,15 @@ def merge_text(base: str, ours: str, theirs: str) -> str:
     kinds = {_kind(ours), _kind(theirs)}
     if kinds == {"post"}:
         return _merge_post_text(base, ours, theirs)
+
+    def parsed(text: str, side: str) -> State:
+        if _kind(text) == "post":
+            parse_post(text, f"a state post file ({side})")
+            return State(lineage="")
+        return parse_state(text, f"{STATE_PATH} ({side})", posts=lambda tally: {})
+
     if len(kinds) != 1:
+        parsed(ours, "ours"), parsed(theirs, "theirs")  # a broken side is named first
         raise UserError(
             "one side of the merge has the state in the old single-file layout, the other in "
             "the new one (a folder of post files)",
@@ -47,9 +55,6 @@ def merge_text(base: str, ours: str, theirs: str) -> str:
             "'orshot-gitops refresh --rebuild' to record what the other side sent",
             code="state-layouts",
         )
-
-    def parsed(text: str, side: str) -> State:
-        return parse_state(text, f"{STATE_PATH} ({side})", posts=lambda tally: {})
 
     ours_state, theirs_state = parsed(ours, "ours"), parsed(theirs, "theirs")
     if base.strip():

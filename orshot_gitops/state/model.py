@@ -381,7 +381,7 @@ class State:
     names the run."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.posts, (_RecordedPosts, LazyPosts)):  # read-only already
+        if not isinstance(self.posts, LazyPosts):  # read-only already
             object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
         object.__setattr__(self, "heartbeats", MappingProxyType(dict(self.heartbeats)))
         object.__setattr__(self, "ended", MappingProxyType(dict(self.ended)))
@@ -402,32 +402,24 @@ class State:
         """The posts with an account that needs work. Answered from the file's own values
         when the posts came from one: `plan` asks it of every post, and building them all
         cost 0.1 s of every plan on 10,000 posts."""
-        if isinstance(self.posts, _RecordedPosts):
-            return self.posts.ids_needing_work()
         return set(self.tally().needs_work)
 
     def post_ids_with_aliases_outside(self, known: Iterable[str]) -> set[str]:
         """The posts with a record under an alias not in `known` (an alias renamed or
         dropped in orshot.yaml). From the file's own values, like `post_ids_needing_work`."""
         aliases = set(known)
-        if isinstance(self.posts, _RecordedPosts):
-            return self.posts.ids_with_aliases_outside(aliases)
         if aliases.issuperset(self.tally().aliases):
             return set()  # the usual case: answered without reading a post
         return {pid for pid, post in self.posts.items() if not aliases.issuperset(post.accounts)}
 
     def account_count(self, post_id: str) -> int:
         """How many accounts the post has records for (0 if it is not recorded)."""
-        if isinstance(self.posts, _RecordedPosts):
-            return self.posts.account_count(post_id)
         post = self.posts.get(post_id)
         return len(post.accounts) if post is not None else 0
 
     def tally(self) -> Tally:
         """Which posts need work, which aliases and runs the records name, how many records
         there are: from the index of a stored state, without reading every post."""
-        if isinstance(self.posts, _RecordedPosts):
-            return self.posts.tally()
         return base_tally(self.posts)
 
     def record_count(self) -> int:
@@ -505,93 +497,15 @@ class State:
     def from_json(cls, data: Mapping[str, Any]) -> State:
         """The state of the (schema-valid) JSON `data`, which it takes over: each post is
         built when first looked up (a plan looks at the few that changed)."""
+        from orshot_gitops.state.v1posts import RecordedPosts
+
         return cls(
             serial=data["serial"],
             lineage=data["lineage"],
             commit=data["commit"],
-            posts=_RecordedPosts(data["posts"]),
+            posts=RecordedPosts(data["posts"]),
             heartbeats=data.get("heartbeats") or {},
             ended=data.get("ended") or {},
-        )
-
-
-class _RecordedPosts(Mapping[str, PostState]):
-    """The posts of a state file: a read-only mapping over the file's JSON that builds each
-    PostState the first time it is looked up, and keeps it. Equal to, and read like, the
-    mapping of built posts it stands for; only the building is deferred."""
-
-    __slots__ = ("_built", "_raw")
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self._raw = raw
-        self._built: dict[str, PostState] = {}
-
-    def __getitem__(self, post_id: str) -> PostState:
-        post = self._built.get(post_id)
-        if post is None:
-            post = self._built[post_id] = PostState.from_json(self._raw[post_id])
-        return post
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
-
-    def __len__(self) -> int:
-        return len(self._raw)
-
-    def __contains__(self, post_id: object) -> bool:
-        return post_id in self._raw
-
-    def __repr__(self) -> str:
-        return f"mappingproxy({dict(self.items())!r})"
-
-    # A built post is made from its JSON and never changes, so the JSON answers for both.
-
-    def ids_needing_work(self) -> set[str]:
-        return {
-            post_id
-            for post_id, post in self._raw.items()
-            # An unfinished move off a held post (`replaces`) needs work whatever its status.
-            if any(
-                a["status"] in _NEEDS_WORK
-                or a.get("replaces") is not None
-                or a.get("paused_schedule") is not None
-                or a.get("drift") is not None
-                for a in post["accounts"].values()
-            )
-        }
-
-    def ids_with_aliases_outside(self, aliases: set[str]) -> set[str]:
-        return {
-            post_id
-            for post_id, post in self._raw.items()
-            if not aliases.issuperset(post["accounts"])
-        }
-
-    def account_count(self, post_id: str) -> int:
-        post = self._raw.get(post_id)
-        return len(post["accounts"]) if post is not None else 0
-
-    def tally(self) -> Tally:
-        aliases: dict[str, int] = {}
-        runs: dict[str, int] = {}
-        records = 0
-        for post in self._raw.values():
-            records += len(post["accounts"])
-            for alias, record in post["accounts"].items():
-                aliases[alias] = aliases.get(alias, 0) + 1
-                if record.get("run") is not None:
-                    runs[record["run"]] = runs.get(record["run"], 0) + 1
-        scheduled = {}
-        for post_id in self._raw:
-            earliest = self[post_id].earliest_schedule()
-            if earliest is not None:
-                scheduled[post_id] = earliest
-        return Tally(
-            frozenset(self.ids_needing_work()),
-            MappingProxyType(aliases),
-            MappingProxyType(runs),
-            records,
-            MappingProxyType(scheduled),
         )
 
 

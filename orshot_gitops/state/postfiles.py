@@ -149,7 +149,8 @@ def changed_posts(
     ):
         candidates: Mapping[str, PostState | None] = posts.changes
     else:
-        gone = walk_ids(root) - set(posts) if on_disk_is_v2 else frozenset()
+        # Files beside a v1 index too: a v1 file restored by hand over a v2 folder.
+        gone = walk_ids(root) - set(posts)
         candidates = {**dict.fromkeys(gone), **{pid: posts[pid] for pid in posts}}
     return {
         post_id: post

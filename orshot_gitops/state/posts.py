@@ -34,6 +34,9 @@ class Tally:
     aliases: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     runs: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     records: int = 0
+    posts: int = 0
+    """How many posts have a record: a folder holding another number was changed outside the
+    writer (a merge git did alone, a checkout of one side's index), and is counted again."""
     scheduled: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """{post id: the earliest time one of its accounts is scheduled for in Orshot}: what
     every apply reads back once the time has passed, found without reading every post."""
@@ -41,10 +44,11 @@ class Tally:
     def adjusted(self, post_id: str, old: PostState | None, new: PostState | None) -> Tally:
         """This tally with `post_id`'s record `old` replaced by `new` (None: absent)."""
         aliases, runs = dict(self.aliases), dict(self.runs)
-        records = self.records
+        records, posts = self.records, self.posts
         for post, sign in ((old, -1), (new, 1)):
             if post is None:
                 continue
+            posts += sign
             records += sign * len(post.accounts)
             for alias, record in post.accounts.items():
                 _bump(aliases, alias, sign)
@@ -64,6 +68,7 @@ class Tally:
             MappingProxyType(aliases),
             MappingProxyType(runs),
             records,
+            posts,
             MappingProxyType(scheduled),
         )
 

@@ -65,8 +65,9 @@ def load_state(repo_root: Path) -> State:
             raise UserError(
                 f"the state's index is missing, but {POSTS_DIR} holds records",
                 path=STATE_PATH,
-                hint=f"restore it from git ('git checkout -- {STATE_PATH}'); never delete "
-                "it by hand",
+                hint=f"restore it from the commit that last had it (git log -- {STATE_PATH}); "
+                f"to start over, remove {POSTS_DIR} too and run 'orshot-gitops refresh "
+                "--rebuild', which records what Orshot holds",
                 code="state-index",
             ) from None
         return new_state()

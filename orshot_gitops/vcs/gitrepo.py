@@ -10,7 +10,6 @@ UserError carrying what git said, never a traceback.
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from orshot_gitops.errors import UserError
 from orshot_gitops.vcs.changes import ChangeSet, classify, follow_moves
+from orshot_gitops.vcs.gitreads import RecordedReads
 
 DEFAULT_AUTHOR = ("orshot-gitops", "orshot-gitops@users.noreply.github.com")
 SHARED_INPUTS = ("orshot.yaml", "templates/")
@@ -73,7 +73,7 @@ def open_repo(path: Path | str) -> GitRepo:
     return GitRepo(repo, toplevel, "" if prefix == "." else prefix)
 
 
-class GitRepo:
+class GitRepo(RecordedReads):
     """A git work tree seen from a content root. Create with `open_repo`."""
 
     def __init__(self, repo: Any, toplevel: Path, prefix: str) -> None:
@@ -168,92 +168,6 @@ class GitRepo:
         # stop one commit short of the recorded one.
         self._git("fetch", "--quiet", "--unshallow", remote, env=_NO_PROMPT, ok=None)
         return self.resolve(commit) is not None and self.is_ancestor(commit)
-
-    def recorded_versions(
-        self, path: str, reflog_entries: int = 20, skip_subjects: Sequence[str] = ()
-    ) -> list[str]:
-        """The texts of `path` at every branch and remote-tracking tip, at HEAD's recent
-        reflog entries and at those of each remote-tracking ref (what the remote once had),
-        each distinct version once: where a newer state may survive a force-push that dropped
-        it from this branch. HEAD's entries whose subject starts with one of `skip_subjects`
-        are left out (commits of ours that were reset away unpushed). One git call per
-        remote-tracking ref, and a fixed number more."""
-        _, tips, _ = self._git(
-            "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads", "refs/remotes"
-        )
-        _, reflog, _ = self._git(
-            "reflog", "show", f"-n{reflog_entries}", "--format=%H %s", "HEAD", ok=None
-        )
-        found = [line.split(" ", 1)[0] for line in tips.splitlines() if line]
-        for line in reflog.splitlines():
-            commit, _, subject = line.partition(" ")
-            if commit and not subject.startswith(tuple(skip_subjects)):
-                found.append(commit)
-        for line in tips.splitlines():
-            _, _, ref = line.partition(" ")
-            if ref.startswith("refs/remotes/") and not ref.endswith("/HEAD"):
-                _, pushed, _ = self._git(
-                    "reflog", "show", f"-n{reflog_entries}", "--format=%H", ref, ok=None
-                )
-                found += pushed.split()
-        return self._texts_at(sorted({c for c in found if c}), path)
-
-    def versions_since(self, commit: str, path: str) -> list[str]:
-        """The texts of `path` at every commit in `commit..HEAD` that changed it, each
-        distinct version once: the states committed since `commit`, on every side of a merge."""
-        _, out, _ = self._git(
-            # --full-history: a merge that kept one side's file would otherwise hide the
-            # other side's versions, the very ones a `checkout --theirs` dropped.
-            "log",
-            "--full-history",
-            "--format=%H",
-            f"{commit}..HEAD",
-            "--",
-            self._full(path),
-            ok=None,
-        )
-        return self._texts_at(sorted(set(out.split())), path)
-
-    def deleted_since(self, commit: str, folder: str) -> set[str]:
-        """The paths under `folder` (relative to it) that a commit in `commit..HEAD` deleted,
-        on any side of a merge (each merge is compared with each of its parents)."""
-        full = self._full(folder).rstrip("/") + "/"
-        _, out, _ = self._git(
-            "log",
-            "--full-history",
-            "-m",
-            "--no-renames",
-            "--diff-filter=D",
-            "--name-only",
-            "-z",
-            "--format=",
-            f"{commit}..HEAD",
-            "--",
-            full,
-            ok=None,
-        )
-        return {
-            name[len(full) :]
-            for name in out.replace("\n", "\0").split("\0")
-            if name.startswith(full)
-        }
-
-    def _texts_at(self, commits: Sequence[str], path: str) -> list[str]:
-        if not commits:
-            return []
-        full = self._full(path)
-        lookups = "".join(f"{commit}:{full}\n" for commit in commits)
-        _, checked, _ = self._git_with_input(
-            ("cat-file", "--batch-check=%(objectname) %(objecttype)"), lookups
-        )
-        blobs = sorted({line.split()[0] for line in checked.splitlines() if line.endswith(" blob")})
-        texts = []
-        for blob in blobs:
-            _, text, _ = self._git("cat-file", "blob", blob)
-            texts.append(text)
-        return texts
-
-    # --- what changed -------------------------------------------------------------------
 
     def changed_paths(
         self,
@@ -403,66 +317,6 @@ class GitRepo:
                 paths.append(relative)
         return tuple(sorted(paths))
 
-    def show_file(self, rev: str, path: str) -> str | None:
-        """The text of `path` in commit `rev` (e.g. 'origin/main'), or None if it has no
-        such file. An unknown `rev` is a UserError."""
-        full = self._full(path)
-        _, out, _ = self._git("ls-tree", "-z", rev, "--", full, hint="is the commit fetched?")
-        entry = out.split("\0", 1)[0]
-        if not entry:
-            return None
-        meta, _, name = entry.partition("\t")
-        _, kind, sha = meta.split(" ")
-        if kind != "blob" or name != full:
-            return None
-        _, text, _ = self._git("cat-file", "blob", sha)
-        return text
-
-    def tree_blobs(self, rev: str, folder: str) -> dict[str, str]:
-        """{path under `folder`: blob id} of every file below `folder` in commit `rev`
-        (empty when there is none): one git call, however many files."""
-        full = self._full(folder).rstrip("/") + "/"
-        _, out, _ = self._git("ls-tree", "-r", "-z", rev, "--", full, hint="is the commit fetched?")
-        found: dict[str, str] = {}
-        for entry in out.split("\0"):
-            meta, _, name = entry.partition("\t")
-            parts = meta.split(" ")
-            if len(parts) == 3 and parts[1] == "blob" and name.startswith(full):
-                found[name[len(full) :]] = parts[2]
-        return found
-
-    def blob_texts(self, blobs: Sequence[str]) -> dict[str, str]:
-        """{blob id: its text} for many blobs in one git call (`cat-file --batch`)."""
-        wanted = sorted(set(blobs))
-        if not wanted:
-            return {}
-        done = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            input="".join(f"{blob}\n" for blob in wanted).encode("ascii"),
-            cwd=self.root,
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise _git_error("cat-file", done.stderr.decode("utf-8", "replace"), "")
-        out, at, texts = done.stdout, 0, {}
-        for _ in wanted:
-            header_end = out.index(b"\n", at)
-            header = out[at:header_end].decode("ascii").split(" ")
-            if len(header) != 3:  # "<id> missing"
-                at = header_end + 1
-                continue
-            name, kind, size = header
-            start = header_end + 1
-            if kind == "blob":
-                texts[name] = out[start : start + int(size)].decode("utf-8", "surrogateescape")
-            at = start + int(size) + 1
-        return texts
-
-    def file_at(self, commit: str, path: str) -> str | None:
-        """The text of `path` at a recorded commit, or None if it did not exist there."""
-        return self.show_file(commit, path)
-
     # --- writing ------------------------------------------------------------------------
 
     def commit_paths(
@@ -487,7 +341,8 @@ class GitRepo:
             env.update({"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email})
         # The specs that changed, not each changed file: converting a big state to its
         # folder of post files changes more files than one command line can name.
-        touched = [s for s in specs if any(c == s or c.startswith(s + "/") for c in changed)]
+        tops = [spec.rstrip("/") for spec in specs]
+        touched = [t for t in tops if any(c == t or c.startswith(t + "/") for c in changed)]
         self._git("add", "--all", "--", *touched, hint="is the path ignored by .gitignore?")
         # --only: the user's other staged changes stay staged and out of our commit.
         # --no-verify: a hook must not stop us recording what was already sent to Orshot.

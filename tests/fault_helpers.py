@@ -317,13 +317,9 @@ def reported(run: Run) -> dict[tuple[str, str], str]:
 
 def state_at(remote: Remote, ref: str = "main") -> State:
     """The state the remote's `ref` holds."""
-    from orshot_gitops.reconcile import snapshots
-    from orshot_gitops.vcs.gitrepo import open_repo
+    from statefiles import state_in_bare
 
-    with open_repo(remote.bare) as repo:
-        state = snapshots.state_at(repo, ref)
-    assert state is not None, f"{ref} has no state"
-    return state
+    return state_in_bare(remote.bare, ref)
 
 
 def state_text_at(remote: Remote, ref: str = "main") -> str:

@@ -27,6 +27,31 @@ def state_json_at(repo: Path, rev: str) -> dict[str, Any] | None:
         return None if state is None else state.to_json()
 
 
+def state_in_bare(bare: Path, ref: str) -> State:
+    """The state `ref` holds in a bare repository (GitRepo wants a work tree): its index
+    and every post file, read with plain git."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=bare, capture_output=True, text=True, check=True
+        ).stdout
+
+    index = json.loads(git("show", f"{ref}:{STATE_PATH}"))
+    if index.get("version") == 1:
+        return parse_state(json.dumps(index))
+    posts = {}
+    for path in git("ls-tree", "-r", "--name-only", ref, "--", POSTS_DIR + "/").splitlines():
+        post_id = path[len(POSTS_DIR) + 1 : -len(".json")]
+        posts[post_id] = json.loads(git("show", f"{ref}:{path}"))
+    loaded = parse_state(json.dumps({**index, "tally": "stale"}), posts=lambda tally: {})
+    from dataclasses import replace
+
+    from orshot_gitops.state.model import PostState
+
+    return replace(loaded, posts={k: PostState.from_json(v) for k, v in posts.items()})
+
+
 def write_state_json(root: Path, data: dict[str, Any]) -> None:
     """Put a v1-shaped document on disk as the current layout, serial as given: a hand edit
     of the state, as a test means it (not through write_state, which bumps the serial)."""

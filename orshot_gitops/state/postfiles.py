@@ -147,16 +147,20 @@ def changed_posts(
         and isinstance(posts.base, StoredPosts)
         and posts.base.folder == folder
     ):
-        candidates: Mapping[str, PostState | None] = posts.changes
+        # Posts written by this process as these very values, and still there, are skipped.
+        return {
+            post_id: post
+            for post_id, post in posts.changes.items()
+            if post is None
+            or _WRITTEN.get(path := str(root / post_file(post_id))) is not post
+            or not os.path.exists(path)
+        }
     else:
         # Files beside a v1 index too: a v1 file restored by hand over a v2 folder.
         gone = walk_ids(root) - set(posts)
-        candidates = {**dict.fromkeys(gone), **{pid: posts[pid] for pid in posts}}
-    return {
-        post_id: post
-        for post_id, post in candidates.items()
-        if post is None or _WRITTEN.get(str(root / post_file(post_id))) is not post
-    }
+        # Every post, each compared with its file as it is now (write_posts): git may have
+        # changed the folder since this process last wrote it (a reset after a lost push).
+        return {**dict.fromkeys(gone), **{pid: posts[pid] for pid in posts}}
 
 
 def write_posts(root: Path, changes: Mapping[str, PostState | None], atomic_write: Any) -> None:

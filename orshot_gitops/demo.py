@@ -45,7 +45,7 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _git(repo: Path, *args: str) -> None:
+def _git(repo: Path, *args: str, stdin: str | None = None) -> None:
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "orshot-gitops demo"),
@@ -53,7 +53,9 @@ def _git(repo: Path, *args: str) -> None:
         "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", "orshot-gitops demo"),
         "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL", "demo@orshot-gitops.invalid"),
     }
-    result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, input=stdin
+    )
     if result.returncode != 0:
         raise UserError(f"git {args[0]} failed: {result.stderr.strip()}", hint="is git installed?")
 
@@ -71,7 +73,8 @@ def run_demo(directory: Path | None, console: Console) -> int:
     shutil.copytree(examples_dir(), repo, ignore=shutil.ignore_patterns("workflows"))
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "Our posts for December")
+    # Messages on stdin, as every commit of ours (gitrepo.commit_paths): no size limit.
+    _git(repo, "commit", "-q", "-F", "-", stdin="Our posts for December")
 
     def step(title: str, *argv: str) -> int:
         console.print("")
@@ -103,7 +106,7 @@ def run_demo(directory: Path | None, console: Console) -> int:
                 post.read_text(encoding="utf-8").replace("draft: true", "draft: false"),
                 encoding="utf-8",
             )
-            _git(repo, "commit", "-q", "-am", "Year in review: ready to go")
+            _git(repo, "commit", "-q", "-a", "-F", "-", stdin="Year in review: ready to go")
             codes.append(
                 step("6. A reviewed edit: publish the draft we kept (same Orshot post)", "plan")
             )

@@ -25,7 +25,7 @@ from orshot_gitops.orshot.errors import (
     error_for_status,
 )
 from orshot_gitops.orshot.models import Malformed, parse_posts_page, parse_render
-from orshot_gitops.orshot.pacing import RatePacer
+from orshot_gitops.orshot.pacing import RatePacer, parse_policy
 
 KEY = "sk_live_DoNotLeak_7c1f2e9a"
 
@@ -186,6 +186,62 @@ def test_pacer_assumes_other_clients_used_the_rest_of_the_window() -> None:
     pacer.record(limit=20, remaining=0)  # our first request, and the window is already full
     seconds, _ = pacer.next_wait()
     assert seconds == pytest.approx(60.0)
+
+
+def test_pacer_waits_out_the_window_the_server_states_before_the_hint_and_the_minute() -> None:
+    """Issue 19: the window a full `Remaining: 0` is waited out over is the server's
+    `RateLimit-Policy` when it sends one, else ORSHOT_RATE_LIMIT's period, else a minute."""
+    waits = {}
+    for name, hint, policy in (
+        ("documented", None, None),
+        ("hint", (20, 5.0), None),
+        ("stated", None, (20, 2.0)),
+        ("stated over hint", (20, 5.0), (20, 2.0)),
+    ):
+        fake = FakeTime()
+        pacer = RatePacer(fake.clock, hint)
+        pacer.record(limit=20, remaining=0, policy=policy)
+        waits[name] = pacer.next_wait()[0]
+    assert waits == pytest.approx(
+        {"documented": 60.0, "hint": 5.0, "stated": 2.0, "stated over hint": 2.0}
+    )
+
+
+def test_pacer_takes_the_limit_from_the_policy_when_the_limit_header_is_missing() -> None:
+    fake = FakeTime()
+    pacer = RatePacer(fake.clock)
+    pacer.record(remaining=1, policy=(2, 2.0))
+    fake.sleep(0.5)
+    pacer.record(remaining=0)  # a later answer without the policy keeps the stated window
+    assert (pacer.limit, pacer.window) == (2, 2.0)
+    assert pacer.next_wait()[0] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize(
+    ("header", "policy"),
+    [
+        ('"workspace";q=20;w=2', (20, 2.0)),  # draft-ietf-httpapi-ratelimit-headers-08 on
+        ("20;w=2", (20, 2.0)),  # drafts -06 and -07
+        ('"burst";q=100;w=60, "daily";q=1000;w=86400', (100, 60.0)),  # the shortest window
+        ('"daily";q=1000;w=86400,"burst";q=5;w=1', (5, 1.0)),
+        (' "x" ; q=3 ; w=0.5 ', (3, 0.5)),
+        ("", None),
+        ("20", None),  # no window: not ours to guess
+        ('"w";q=20;w=0', None),
+        ('"w";q=0;w=2', None),
+        ('"w";q=-1;w=2', None),
+        ('"w";q=20;w=-2', None),
+        ('"w";q=20;w=inf', None),
+        ('"w";q=20;w=nan', None),
+        ('"w";q=20;w=1e9', None),
+        ('"w";q=twenty;w=2', None),
+        ("garbage;;;==,,", None),
+    ],
+)
+def test_a_rate_limit_policy_header_is_read_or_ignored(
+    header: str, policy: tuple[int, float] | None
+) -> None:
+    assert parse_policy(header) == policy
 
 
 def test_pacer_does_not_wait_while_requests_remain() -> None:

@@ -262,14 +262,19 @@ def test_pacing_from_a_hint_draws_no_429(
 def test_pacing_from_headers_alone_draws_no_429(
     sandbox_factory: Callable[..., SandboxServer], sleeper: Sleeper
 ) -> None:
-    # No hint: the client learns the limit from X-RateLimit-*, and assumes the documented
-    # one-minute window, which is never shorter than the sandbox's 2 s.
+    # No hint: the client learns the limit from X-RateLimit-*, and the window from the
+    # sandbox's RateLimit-Policy (2 s), not Orshot's documented minute (issue 19).
     server = sandbox_factory({"rate_limit": {"requests": 5, "per_seconds": 2}}, clock=sleeper.clock)
-    with client_for(server, clock=sleeper.clock, sleep=sleeper) as client:
+    waits: list[tuple[float, str]] = []
+    with client_for(
+        server, clock=sleeper.clock, sleep=sleeper, on_wait=lambda s, r: waits.append((s, r))
+    ) as client:
         for _ in range(12):
             client.list_accounts()
     assert stats(server)["rate_limited"] == 0
     assert len(sleeper.sleeps) == 2
+    assert all("Remaining: 0" in reason for _, reason in waits)
+    assert sum(sleeper.sleeps) == pytest.approx(4.0, abs=0.1)  # 12 requests: 3 windows of 5
 
 
 def test_pacing_in_real_time_draws_no_429(sandbox_factory: Callable[..., SandboxServer]) -> None:

@@ -316,6 +316,28 @@ def test_commit_paths_commits_only_those_paths(repo: tuple[GitRepo, Path, str]) 
     assert git(root, "rev-parse", "HEAD~1") == first
 
 
+def test_a_message_longer_than_one_command_line_argument_is_committed_whole(
+    repo: tuple[GitRepo, Path, str],
+) -> None:
+    """Issue 19: a 161 KB results message passed with -m failed with E2BIG after everything
+    was sent (one argument may hold 128 KiB). On stdin, a message of any size commits."""
+    gitrepo, root, _ = repo
+    lines = [
+        f"published  post-{i:06d} → acme-x  https://x.com/acme/status/{i}" for i in range(4000)
+    ]
+    message = "\n".join(["orshot: 4000 published", "", *lines, "", "Orshot-Run: r1"])
+    assert len(message.encode()) > 2 * 131_072
+    write_tree(root, {".orshot/state.json": '{"serial": 1}\n'})
+
+    sha = gitrepo.commit_paths([".orshot/state.json"], message)
+    assert sha is not None
+    assert git(root, "log", "-1", "--format=%B", sha) == message
+    # A message starting with what looks like an option is text, not an option.
+    write_tree(root, {".orshot/state.json": '{"serial": 2}\n'})
+    gitrepo.commit_paths([".orshot/state.json"], "--amend -m nothing")
+    assert git(root, "log", "-2", "--format=%s") == "--amend -m nothing\norshot: 4000 published"
+
+
 def test_commit_paths_with_nothing_changed_makes_no_commit(
     repo: tuple[GitRepo, Path, str],
 ) -> None:

@@ -85,6 +85,33 @@ def test_retry_after_is_the_wait_until_a_slot_frees(
     assert client.get("/v1/social/accounts").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("limit", "stated"),
+    [
+        ({"requests": 5, "per_seconds": 2}, '"workspace";q=5;w=2'),
+        ({}, '"workspace";q=20;w=60'),  # Orshot's documented 20 a minute
+        # The draft's w is whole seconds: a shorter window is rounded up, never down.
+        ({"requests": 3, "per_seconds": 0.5}, '"workspace";q=3;w=1'),
+        ({"requests": 3, "per_seconds": 1.2}, '"workspace";q=3;w=2'),
+    ],
+)
+def test_every_answer_states_the_sandbox_window_in_a_ratelimit_policy(
+    sandbox_factory: Factory,
+    sandbox_client: Client,
+    fake_clock: FakeClock,
+    limit: dict[str, float],
+    stated: str,
+) -> None:
+    """Issue 19: Orshot documents its window as a minute; the sandbox's is its config's, and
+    it says so in the IETF draft's header, on every answer, refusals and inspection included."""
+    server = sandbox_factory({"rate_limit": limit}, clock=fake_clock)
+    client = sandbox_client(server)
+    answers = [client.get("/v1/social/accounts") for _ in range(limit.get("requests", 20) + 1)]
+    answers += [client.get("/_sandbox/stats"), sandbox_client(server, key=None).get("/v1/x")]
+    assert answers[-3].status_code == 429
+    assert {a.headers["RateLimit-Policy"] for a in answers} == {stated}
+
+
 def test_a_server_error_fault_answers_500_before_doing_anything(
     sandbox_factory: Factory, sandbox_client: Client
 ) -> None:

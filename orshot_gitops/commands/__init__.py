@@ -58,6 +58,7 @@ def record(root: Path, state: State, base: State, message: str, args: argparse.N
     pushes (`push_target`). Returns a sentence saying where it is."""
     from orshot_gitops.reconcile.recording import Recording, record_state
     from orshot_gitops.vcs.gitrepo import open_repo
+    from orshot_gitops.vcs.messages import commit_message
 
     push, remote = push_target(
         root, push=args.push, local=args.local, commit=not args.no_commit, remote=args.remote
@@ -68,8 +69,12 @@ def record(root: Path, state: State, base: State, message: str, args: argparse.N
 
         write_state(root, state)
         return "Written to .orshot/state.json, not committed (--no-commit)."
+    # The first line is the subject; the rest, one line per change, is cut to its first lines
+    # (vcs/messages.py): a refresh of thousands of posts is in the state, not in `git log`.
+    subject, _, body = message.partition("\n")
+    bounded = commit_message(subject + " [skip ci]", body.strip("\n").splitlines())
     with open_repo(root) as git:
-        recorded = record_state(root, git, state, base, message + " [skip ci]", how)
+        recorded = record_state(root, git, state, base, bounded, how)
     if recorded.commit is None:
         return "The state was already recorded."
     pushed = f", pushed to {how.remote}" if recorded.pushed else ""

@@ -41,9 +41,10 @@ Then:
 
 Pacing: the client never sends a request it knows will be refused. It remembers when its own
 requests were answered; when `X-RateLimit-Remaining` reaches 0 it waits until a slot of the
-window (60 s, as documented, or `rate_limit`'s period) could have freed. With a `rate_limit`
-hint it also keeps under that many requests per period from the first request. Every wait is
-reported through `on_wait(seconds, reason)` before it happens.
+window (the server's `RateLimit-Policy` when it sends one, else `rate_limit`'s period, else
+60 s, as documented) could have freed. With a `rate_limit` hint it also keeps under that many
+requests per period from the first request. Every wait is reported through
+`on_wait(seconds, reason)` before it happens.
 
 The API key is sent only in the Authorization header. It never appears in a repr, an error,
 a log line or a file; server messages are scrubbed of it too.
@@ -95,7 +96,7 @@ from orshot_gitops.orshot.models import (
     parse_sync,
     publish_result_from_post,
 )
-from orshot_gitops.orshot.pacing import RatePacer
+from orshot_gitops.orshot.pacing import POLICY_HEADER, RatePacer, parse_policy
 from orshot_gitops.orshot.render_jobs import RenderJob, RenderJobCalls
 from orshot_gitops.orshot.settings import (
     DEFAULT_BASE_URL,
@@ -447,6 +448,7 @@ class OrshotClient(RenderJobCalls):
             self._pacer.record(
                 _int_header(response, "X-RateLimit-Limit"),
                 _int_header(response, "X-RateLimit-Remaining"),
+                parse_policy(response.headers.get(POLICY_HEADER, "")),
             )
             status = response.status_code
             log.debug("%s -> %s (remaining %s)", where, status, self._pacer.remaining)

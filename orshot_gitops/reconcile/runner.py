@@ -44,6 +44,7 @@ from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import STATE_PATH, STATE_PATHS, AccountStatus, State, Step
 from orshot_gitops.state.store import write_state
 from orshot_gitops.vcs.gitrepo import GitRepo
+from orshot_gitops.vcs.messages import commit_message
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ def _read_back_fired(
     if updated is state:
         return unhealthy
     lines = [f"{d.post} → {d.account}: {d.recorded} → {d.orshot}" for d in drifts]
-    message = "\n".join([f"orshot: read back {len(lines)} fired post(s) [skip ci]", "", *lines])
+    message = commit_message(f"orshot: read back {len(lines)} fired post(s) [skip ci]", lines)
     record_state(
         root,
         git,
@@ -536,25 +537,25 @@ def _record(
 
 
 def _intent_message(plan: Plan, run_id: str) -> str:
-    lines = [f"{INTENT_SUBJECT}{len(plan.sending)} post(s) [skip ci]", ""]
-    for action in plan.sending:
-        lines.append(f"{action.kind.value:<14} {action.post_id} → {action.account}")
+    lines = [f"{a.kind.value:<14} {a.post_id} → {a.account}" for a in plan.sending]
     # A trailer naming the run: two runs that planned the same thing in the same second still
     # write different commits (their states differ by the run id too).
-    lines += ["", f"Orshot-Run: {run_id}"]
-    return "\n".join(lines)
+    subject = f"{INTENT_SUBJECT}{len(plan.sending)} post(s) [skip ci]"
+    return commit_message(subject, lines, trailers=[f"Orshot-Run: {run_id}"])
 
 
 def results_message(outcomes: list[Outcome]) -> str:
+    """The counts, then the outcomes, those that went wrong first: with thousands of them the
+    message shows only the first lines (vcs/messages.py), and a failure must not hide."""
     counts = Counter(o.status for o in outcomes)
     title = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "state updated"
-    lines = [f"orshot: {title} [skip ci]", ""]
-    for o in sorted(outcomes, key=lambda o: (o.post_id, o.account)):
+    lines = []
+    for o in sorted(outcomes, key=lambda o: (o.ok, o.post_id, o.account)):
         detail = o.url or o.error or ""
         lines.append(
             f"{o.status:<10} {o.post_id} → {o.account}" + (f"  {detail}" if detail else "")
         )
-    return "\n".join(lines)
+    return commit_message(f"orshot: {title} [skip ci]", lines)
 
 
 def outcomes_json(report: ApplyReport) -> Mapping[str, object]:

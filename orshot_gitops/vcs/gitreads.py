@@ -24,10 +24,8 @@ class RecordedReads:
         ok: Sequence[int] | None = (0,),
         env: dict[str, str] | None = None,
         hint: str = "",
+        stdin: str | None = None,
     ) -> tuple[int, str, str]:
-        raise NotImplementedError
-
-    def _git_with_input(self, args: Sequence[str], text: str) -> tuple[int, str, str]:
         raise NotImplementedError
 
     def _full(self, path: str) -> str:
@@ -115,8 +113,8 @@ class RecordedReads:
             return []
         full = self._full(path)
         lookups = "".join(f"{commit}:{full}\n" for commit in commits)
-        _, checked, _ = self._git_with_input(
-            ("cat-file", "--batch-check=%(objectname) %(objecttype)"), lookups
+        _, checked, _ = self._git(
+            "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=lookups
         )
         blobs = sorted({line.split()[0] for line in checked.splitlines() if line.endswith(" blob")})
         texts = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -168,6 +169,8 @@ class GitRepo(RecordedReads):
         # stop one commit short of the recorded one.
         self._git("fetch", "--quiet", "--unshallow", remote, env=_NO_PROMPT, ok=None)
         return self.resolve(commit) is not None and self.is_ancestor(commit)
+
+    # --- what changed -------------------------------------------------------------------
 
     def changed_paths(
         self,
@@ -346,9 +349,9 @@ class GitRepo(RecordedReads):
         self._git("add", "--all", "--", *touched, hint="is the path ignored by .gitignore?")
         # --only: the user's other staged changes stay staged and out of our commit.
         # --no-verify: a hook must not stop us recording what was already sent to Orshot.
-        self._git(
-            "commit", "--only", "--no-verify", "--quiet", "-m", message, "--", *touched, env=env
-        )
+        # -F -: the message on stdin, as no size of it can fail (one argument over 128 KiB does).
+        commit = ("commit", "--only", "--no-verify", "--quiet", "-F", "-")
+        self._git(*commit, "--", *touched, env=env, stdin=message)
         return self.head_commit()
 
     def fetch(self, remote: str = "origin", branch: str | None = None) -> None:
@@ -417,35 +420,27 @@ class GitRepo(RecordedReads):
         ok: Sequence[int] | None = (0,),
         env: dict[str, str] | None = None,
         hint: str = "",
+        stdin: str | None = None,
     ) -> tuple[int, str, str]:
+        """Run git; `stdin`, text of any size (a commit message, lookups), is fed from a file."""
         git = _gitpython()
-        try:
-            status, out, err = self._repo.git.execute(
-                ["git", "--literal-pathspecs", *args],
-                with_extended_output=True,
-                with_exceptions=False,
-                strip_newline_in_stdout=False,
-                env=env,
-            )
-        except git.GitCommandNotFound as exc:
-            raise UserError("git is not installed or not on PATH", hint="install git") from exc
+        with tempfile.TemporaryFile() if stdin is not None else nullcontext() as stream:
+            if stream is not None and stdin is not None:
+                stream.write(stdin.encode("utf-8"))
+                stream.seek(0)
+            try:
+                status, out, err = self._repo.git.execute(
+                    ["git", "--literal-pathspecs", *args],
+                    istream=stream,
+                    with_extended_output=True,
+                    with_exceptions=False,
+                    strip_newline_in_stdout=False,
+                    env=env,
+                )
+            except git.GitCommandNotFound as exc:
+                raise UserError("git is not installed or not on PATH", hint="install git") from exc
         if ok is not None and status not in ok:
             raise _git_error(args[0], err, hint)
-        return int(status), str(out), str(err)
-
-    def _git_with_input(self, args: Sequence[str], text: str) -> tuple[int, str, str]:
-        with tempfile.TemporaryFile() as stdin:
-            stdin.write(text.encode("utf-8"))
-            stdin.seek(0)
-            status, out, err = self._repo.git.execute(
-                ["git", *args],
-                istream=stdin,
-                with_extended_output=True,
-                with_exceptions=False,
-                strip_newline_in_stdout=False,
-            )
-        if status != 0:
-            raise _git_error(args[0], err, "")
         return int(status), str(out), str(err)
 
     def _has_committer_identity(self) -> bool:

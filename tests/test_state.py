@@ -251,6 +251,7 @@ def test_a_write_leaves_no_temporary_files(tmp_path: Path) -> None:
         ".orshot/state.json",
         ".orshot/state/posts/2026/12/launch.json",
         ".orshot/state/posts/2027/01/teaser.json",
+        ".orshot/state/scheduled.json",
     ]
 
 

@@ -3,8 +3,8 @@ only when looked up (a v1 file at that commit is read whole, as it always was)."
 
 from __future__ import annotations
 
-from orshot_gitops.state.layout import StoredPosts, post_file, post_id_of
-from orshot_gitops.state.model import POSTS_DIR, STATE_PATH, PostState, State
+from orshot_gitops.state.layout import StoredPosts, post_file, post_id_of, with_schedule
+from orshot_gitops.state.model import POSTS_DIR, SCHEDULE_PATH, STATE_PATH, PostState, State
 from orshot_gitops.state.postfiles import parse_post
 from orshot_gitops.state.posts import Tally
 from orshot_gitops.state.store import load_state, parse_state
@@ -45,6 +45,7 @@ def state_at(git: GitRepo, rev: str, *, whole: bool = False) -> State | None:
                 found = git.blob_texts([blob]).get(blob, "")
             return parse_post(found, post_file(post_id) + where)
 
-        return StoredPosts(f"git:{rev}", frozenset(blobs), read, tally)
+        schedule = with_schedule(tally, git.show_file(rev, SCHEDULE_PATH))
+        return StoredPosts(f"git:{rev}", frozenset(blobs), read, schedule)
 
     return parse_state(text, STATE_PATH + where, posts=posts)

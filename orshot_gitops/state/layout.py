@@ -18,6 +18,7 @@ import json
 import os
 import weakref
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -162,8 +163,29 @@ def tally_json(tally: Tally) -> dict[str, Any]:
         "posts": tally.posts,
         "records": tally.records,
         "runs": dict(sorted(tally.runs.items())),
-        "scheduled": dict(sorted(tally.scheduled.items())),
     }
+
+
+def dump_schedule(tally: Tally) -> str:
+    """The text of SCHEDULE_PATH: {"scheduled": {post id: earliest time}}."""
+    data = {"scheduled": dict(sorted(tally.scheduled.items()))}
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def with_schedule(tally: Tally | None, text: str | None) -> Tally | None:
+    """The index's tally completed with SCHEDULE_PATH's text; None (count again) when either
+    is missing or not what this version writes."""
+    if tally is None or text is None:
+        return None
+    try:
+        scheduled = json.loads(text).get("scheduled")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(scheduled, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in scheduled.items()
+    ):
+        return None
+    return replace(tally, scheduled=MappingProxyType(dict(scheduled)))
 
 
 def tally_from_json(data: Any) -> Tally | None:
@@ -172,11 +194,8 @@ def tally_from_json(data: Any) -> Tally | None:
         return None
     aliases, runs = data.get("aliases"), data.get("runs")
     needs_work, records, posts = data.get("needs_work"), data.get("records"), data.get("posts")
-    scheduled = data.get("scheduled")
     if not (
-        isinstance(scheduled, dict)
-        and all(isinstance(v, str) for v in scheduled.values())
-        and isinstance(aliases, dict)
+        isinstance(aliases, dict)
         and isinstance(runs, dict)
         and isinstance(needs_work, list)
         and type(records) is int
@@ -191,7 +210,6 @@ def tally_from_json(data: Any) -> Tally | None:
         MappingProxyType(dict(runs)),
         records,
         posts,
-        MappingProxyType(dict(scheduled)),
     )
 
 

@@ -37,6 +37,8 @@ def merge_text(base: str, ours: str, theirs: str) -> str:
     kinds = {_kind(ours), _kind(theirs)}
     if kinds == {"post"}:
         return _merge_post_text(base, ours, theirs)
+    if kinds == {"schedule"}:
+        return _merge_schedule_text(ours, theirs)
 
     def parsed(text: str, side: str) -> State:
         if _kind(text) == "post":
@@ -78,9 +80,22 @@ def _kind(text: str) -> str:
         return "v1"
     if isinstance(data, dict) and "accounts" in data and "posts" not in data:
         return "post"
+    if isinstance(data, dict) and list(data) == ["scheduled"]:
+        return "schedule"
     if isinstance(data, dict) and "posts" not in data and data.get("version") == STATE_VERSION:
         return "index"
     return "v1"
+
+
+def _merge_schedule_text(ours: str, theirs: str) -> str:
+    """Both sides' schedules (the earlier time of a post both list). The index merged beside
+    it says "stale", so the next load counts the records again whatever this holds."""
+    merged: dict[str, str] = {}
+    for text in (ours, theirs):
+        for post_id, when in (json.loads(text).get("scheduled") or {}).items():
+            if isinstance(when, str) and (post_id not in merged or when < merged[post_id]):
+                merged[post_id] = when
+    return json.dumps({"scheduled": dict(sorted(merged.items()))}, indent=2) + "\n"
 
 
 def _merge_post_text(base: str, ours: str, theirs: str) -> str:

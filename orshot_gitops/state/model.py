@@ -37,6 +37,9 @@ STATE_DIR = ".orshot/state"
 STATE_PATHS = (STATE_PATH, STATE_DIR)
 """What a commit of the state takes: the index and the folder of post files."""
 POSTS_DIR = ".orshot/state/posts"
+SCHEDULE_PATH = ".orshot/state/scheduled.json"
+"""The tally's schedules (posts.Tally.scheduled), apart from the index: the index is rewritten
+by every write, this file only when a post's schedule in Orshot changes."""
 """Where a v2 state keeps one file per post, `<post id>.json`, mirroring `posts/`."""
 
 _RESTORE_HINT = (

@@ -20,13 +20,15 @@ from orshot_gitops.errors import UserError
 from orshot_gitops.state.layout import (
     StoredPosts,
     dump_post,
+    dump_schedule,
     pin_before_writing,
     post_file,
     restore_hint,
     walk_ids,
+    with_schedule,
 )
-from orshot_gitops.state.model import POSTS_DIR, PostState
-from orshot_gitops.state.posts import LayeredPosts
+from orshot_gitops.state.model import POSTS_DIR, SCHEDULE_PATH, STATE_DIR, PostState
+from orshot_gitops.state.posts import LayeredPosts, Tally
 
 
 def parse_post(text: str, source: str) -> PostState:
@@ -121,7 +123,36 @@ def stored_posts(root: Path, tally: Any) -> StoredPosts:
             ) from exc
         return parse_post(text, relative)
 
+    try:
+        schedule: str | None = (root / SCHEDULE_PATH).read_text(encoding="utf-8")
+    except OSError:
+        schedule = None
+    tally = with_schedule(tally, schedule)
+    if tally is not None:
+        _SCHEDULE_ON_DISK[str(root / SCHEDULE_PATH)] = tally.scheduled
     return StoredPosts(str(root / POSTS_DIR), walk_ids(root), read, tally)
+
+
+_SCHEDULE_ON_DISK: dict[str, Mapping[str, str]] = {}
+"""{schedule file: what it holds}, as this process last read or wrote it."""
+
+
+def write_schedule(root: Path, tally: Tally, atomic_write: Any) -> None:
+    """Rewrite SCHEDULE_PATH when the schedules it holds changed (rarely: only a post whose
+    time in Orshot moves changes it)."""
+    path = root / SCHEDULE_PATH
+    known = _SCHEDULE_ON_DISK.get(str(path))
+    if known is None:
+        try:
+            on_disk = with_schedule(Tally(), path.read_text(encoding="utf-8"))
+        except OSError:
+            on_disk = None
+        known = on_disk.scheduled if on_disk is not None else None
+    if known is not None and dict(known) == dict(tally.scheduled):
+        return
+    _refuse_links(path, os.path.join(os.path.realpath(root), *STATE_DIR.split("/")))
+    atomic_write(path, dump_schedule(tally).encode("utf-8"))
+    _SCHEDULE_ON_DISK[str(path)] = tally.scheduled
 
 
 # --- writing ---------------------------------------------------------------------------------

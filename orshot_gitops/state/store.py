@@ -319,7 +319,7 @@ def write_state(repo_root: Path, state: State) -> State:
                 hint="let the other run finish, then run again",
                 code="state-serial",
             )
-    from orshot_gitops.state.postfiles import changed_posts, write_posts
+    from orshot_gitops.state.postfiles import changed_posts, write_posts, write_schedule
 
     written = replace(state, serial=state.serial + 1)
     on_disk_is_v2 = on_disk is not None and on_disk.get("version") == STATE_VERSION
@@ -339,6 +339,7 @@ def write_state(repo_root: Path, state: State) -> State:
             # the next load a recount, never a post that needs work and was forgotten.
             _atomic_write(path, dump_index(written, None).encode("utf-8"))
             write_posts(repo_root, changes, _atomic_write)
+            write_schedule(repo_root, tally, _atomic_write)
         _atomic_write(path, dump_index(written, tally).encode("utf-8"))
     except OSError as exc:
         raise UserError(

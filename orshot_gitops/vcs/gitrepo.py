@@ -1,21 +1,25 @@
-"""Everything orshot-gitops asks of git, and the only module that imports gitpython.
+"""Everything orshot-gitops asks of git, run as `git` itself.
 
 Values in, values out: commit shas and paths as strings, results as frozen dataclasses. Paths
 are relative to the *content root* (the directory holding orshot.yaml), which may sit below the
 git work tree's top level; this module translates. Every question costs a fixed number of git
 calls, whatever the size of the repository or the change, and every git failure becomes a
 UserError carrying what git said, never a traceback.
+
+Not through gitpython: all we used it for was finding the repository and starting `git`, and
+importing it cost 40 ms and two `git version` runs (its import-time refresh) on every command.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO
 
 from orshot_gitops.errors import UserError
 from orshot_gitops.vcs.changes import ChangeSet, classify, follow_moves
@@ -52,31 +56,29 @@ def open_repo(path: Path | str) -> GitRepo:
     Raises UserError when `path` is not inside a git work tree. A repository with no commits
     yet is fine: `head_commit()` is then None.
     """
-    git = _gitpython()
     root = Path(path).resolve()
     if not root.is_dir():
         raise UserError(f"{path} is not a directory", hint="pass --repo DIR")
-    try:
-        repo = git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+    status, out, err = _run(root, ["rev-parse", "--is-bare-repository", "--show-toplevel"])
+    if out.startswith("true"):
+        raise UserError(f"{path} is a bare git repository", hint="run in a clone with files")
+    if status != 0 and "not a git repository" in err:
         raise UserError(
             f"{path} is not in a git repository",
             hint="run 'git init' or pass --repo",
             code="not-a-repo",
-        ) from exc
-    if repo.bare or repo.working_tree_dir is None:
-        repo.close()
-        raise UserError(f"{path} is a bare git repository", hint="run in a clone with files")
-    toplevel = Path(repo.working_tree_dir).resolve()
+        )
+    if status != 0:  # inside .git, dubious ownership: git says which
+        raise _git_error("rev-parse", err, "run in a clone with files")
+    toplevel = Path(out.splitlines()[1]).resolve()
     prefix = root.relative_to(toplevel).as_posix()
-    return GitRepo(repo, toplevel, "" if prefix == "." else prefix)
+    return GitRepo(toplevel, "" if prefix == "." else prefix)
 
 
 class GitRepo:
     """A git work tree seen from a content root. Create with `open_repo`."""
 
-    def __init__(self, repo: Any, toplevel: Path, prefix: str) -> None:
-        self._repo = repo
+    def __init__(self, toplevel: Path, prefix: str) -> None:
         self.toplevel = toplevel
         """The work tree's top level."""
         self.prefix = prefix
@@ -88,8 +90,7 @@ class GitRepo:
         return self.toplevel / self.prefix if self.prefix else self.toplevel
 
     def close(self) -> None:
-        """Release gitpython's resources."""
-        self._repo.close()
+        """Nothing to release (each question is one `git` process); kept for `with`."""
 
     def __enter__(self) -> GitRepo:
         return self
@@ -494,35 +495,19 @@ class GitRepo:
         env: dict[str, str] | None = None,
         hint: str = "",
     ) -> tuple[int, str, str]:
-        git = _gitpython()
-        try:
-            status, out, err = self._repo.git.execute(
-                ["git", "--literal-pathspecs", *args],
-                with_extended_output=True,
-                with_exceptions=False,
-                strip_newline_in_stdout=False,
-                env=env,
-            )
-        except git.GitCommandNotFound as exc:
-            raise UserError("git is not installed or not on PATH", hint="install git") from exc
+        status, out, err = _run(self.toplevel, ["--literal-pathspecs", *args], env=env)
         if ok is not None and status not in ok:
             raise _git_error(args[0], err, hint)
-        return int(status), str(out), str(err)
+        return status, out, err
 
     def _git_with_input(self, args: Sequence[str], text: str) -> tuple[int, str, str]:
         with tempfile.TemporaryFile() as stdin:
             stdin.write(text.encode("utf-8"))
             stdin.seek(0)
-            status, out, err = self._repo.git.execute(
-                ["git", *args],
-                istream=stdin,
-                with_extended_output=True,
-                with_exceptions=False,
-                strip_newline_in_stdout=False,
-            )
+            status, out, err = _run(self.toplevel, args, stdin=stdin)
         if status != 0:
             raise _git_error(args[0], err, "")
-        return int(status), str(out), str(err)
+        return status, out, err
 
     def _has_committer_identity(self) -> bool:
         if os.environ.get("GIT_COMMITTER_EMAIL"):
@@ -590,11 +575,27 @@ def _git_error(command: str, stderr: str, hint: str) -> UserError:
     return UserError(f"git {command}: {said}", hint=hint, code="git")
 
 
-def _gitpython() -> Any:
+def _run(
+    cwd: Path,
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    stdin: IO[bytes] | None = None,
+) -> tuple[int, str, str]:
+    """(status, stdout, stderr) of `git ARGS` in cwd. Messages in English (LC_ALL=C), as the
+    callers read some of them (a lost push race, a missing repository); output decoded as
+    paths are (undecodable bytes kept as surrogates); stdin closed unless given."""
+    full_env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **(env or {})}
     try:
-        import git
-    except ImportError as exc:  # gitpython refuses to import without a git executable
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=full_env,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
         raise UserError(
             "git is not installed or not on PATH", hint="install git", code="git"
         ) from exc
-    return git
+    return done.returncode, os.fsdecode(done.stdout), os.fsdecode(done.stderr).removesuffix("\n")

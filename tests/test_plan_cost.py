@@ -1,5 +1,6 @@
 """What a warm `plan` does not pay for (issue 19): twitter-text's import, once every caption it
-would measure was measured by an earlier run and kept in the cache.
+would measure was measured by an earlier run and kept in the cache; and, valid posts and no
+key given, the imports of jsonschema, httpx and gitpython, cold or warm.
 
 Each plan runs in a child process, as a user runs it, on a repository made by the benchmarks'
 own generator (bench/make_corpus.py): posts to X among others, a state recording them, then a
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from orshot_gitops.content import platforms
+from orshot_gitops.content import platforms, schemas
 from orshot_gitops.content.cache import DiskCache
 from orshot_gitops.content.compile import CaptionLengths
 
@@ -27,7 +28,7 @@ _CHILD = """
 import json, sys
 from orshot_gitops.cli import main
 code = main(["plan", "--format", "json", "--repo", sys.argv[1]])
-watched = ("twitter_text",)
+watched = ("twitter_text", "jsonschema", "httpx", "git")
 print(json.dumps({"code": code, "imported": [m for m in watched if m in sys.modules]}),
       file=open(sys.argv[2], "w"))
 """
@@ -121,3 +122,18 @@ def test_the_key_follows_twitter_texts_version(tmp_path: Path) -> None:
     assert platforms._installed_version("twitter_text_parser", "twitter_text") == metadata.version(
         "twitter-text-parser"
     )
+
+
+def test_the_format_check_answers_as_jsonschema_without_importing_it() -> None:
+    import importlib.util
+
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    installed = any(importlib.util.find_spec(m) is not None for m in schemas.URI_CHECKERS)
+    # jsonschema checks "uri" exactly when one of the packages we look for is installed.
+    assert ("uri" in checker.checkers) == installed
+    values = ["https://cdn.acme.com/a.png", "https://exa mple.com/%zz", "not a uri", "", 5, None]
+    for value in values:
+        for name in ("uri", "date-time", "date", "email", "no-such-format"):
+            assert schemas.format_conforms(value, name) == checker.conforms(value, name)

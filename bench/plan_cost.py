@@ -10,6 +10,11 @@ Warm: one ORSHOT_CACHE_DIR per side, filled by the warm-up; cold: a new, empty o
 Then, once per side and warm: the `git` processes the plan starts (counted by a `git` earlier
 on PATH that logs and runs the real one) and, from `-X importtime`, the import time of the
 dependencies a plan may not need.
+
+Bytecode: an installed package has its `.pyc` files, and so has every run here (written
+under a temporary PYTHONPYCACHEPREFIX by the warm-up, PYTHONDONTWRITEBYTECODE dropped); with
+`--no-bytecode` every run compiles the package's source again (0.25 s of a plan), as any run
+does where PYTHONDONTWRITEBYTECODE is set and the package is a source checkout.
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ from pathlib import Path
 WATCHED = ("twitter_text", "git", "httpx", "jsonschema", "jinja2", "yaml")
 
 
+ENV: dict[str, str] = dict(os.environ)
+
+
+def side_env(tree: Path, cache: Path) -> dict[str, str]:
+    return {**ENV, "PYTHONPATH": str(tree), "ORSHOT_CACHE_DIR": str(cache)}
+
+
 def run(tree: Path, repo: Path, cache: Path, extra_env: dict[str, str] | None = None) -> float:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(tree),
-        "ORSHOT_CACHE_DIR": str(cache),
-        **(extra_env or {}),
-    }
+    env = {**side_env(tree, cache), **(extra_env or {})}
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "orshot_gitops", "plan", "--repo", str(repo)],
@@ -89,7 +96,7 @@ def git_calls(tree: Path, repo: Path, work: Path, name: str) -> list[str]:
 
 
 def imports(tree: Path, repo: Path, work: Path, name: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(tree), "ORSHOT_CACHE_DIR": str(work / f"warm-{name}")}
+    env = side_env(tree, work / f"warm-{name}")
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "orshot_gitops", "plan", "--repo", str(repo)],
         cwd=repo,
@@ -116,12 +123,19 @@ def main() -> int:
     parser.add_argument("--after", type=Path, required=True, help="another source tree")
     parser.add_argument("--repo", type=Path, required=True, help="a corpus from make_corpus.py")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--no-bytecode", action="store_true", help="compile the source every run")
     args = parser.parse_args()
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     with tempfile.TemporaryDirectory(prefix="plan-cost-") as tmp:
         work = Path(tmp)
+        if args.no_bytecode:
+            ENV["PYTHONDONTWRITEBYTECODE"] = "1"
+        else:
+            ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+            ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
         times = timings(trees, args.repo.resolve(), work, args.runs)
-        print(f"load average {os.getloadavg()[0]:.2f}; {args.runs} runs per side")
+        mode = "no bytecode" if args.no_bytecode else "bytecode kept"
+        print(f"load average {os.getloadavg()[0]:.2f}; {args.runs} runs per side; {mode}")
         for name, tree in trees.items():
             t = times[name]
             calls = git_calls(tree, args.repo.resolve(), work, name)

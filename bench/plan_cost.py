@@ -4,7 +4,8 @@
     python bench/make_corpus.py --posts 10000 --out /tmp/c10k --state --changed 10
     python bench/plan_cost.py --before /tmp/base --after . --repo /tmp/c10k --runs 7
 
-Each side runs `python -m orshot_gitops plan` in a fresh process with its tree first on
+Each side runs, on its own copy of the repository (one side may write git's commit-graph
+into it, which the other must not find), `python -m orshot_gitops plan` in a fresh process with its tree first on
 PYTHONPATH, the sides alternated (A B B A ...), median of `--runs` after one warm-up each.
 Warm: one ORSHOT_CACHE_DIR per side, filled by the warm-up; cold: a new, empty one every run.
 Then, once per side and warm: the `git` processes the plan starts (counted by a `git` earlier
@@ -58,7 +59,7 @@ def run(tree: Path, repo: Path, cache: Path, extra_env: dict[str, str] | None = 
 
 
 def timings(
-    trees: dict[str, Path], repo: Path, work: Path, runs: int
+    trees: dict[str, Path], repos: dict[str, Path], work: Path, runs: int
 ) -> dict[str, dict[str, float]]:
     fresh = itertools.count()
     result: dict[str, dict[str, float]] = {name: {} for name in trees}
@@ -71,11 +72,11 @@ def timings(
 
         samples: dict[str, list[float]] = {name: [] for name in trees}
         for name, tree in trees.items():
-            run(tree, repo, cache(name))  # warm-up: page cache, .pyc, the warm cache
+            run(tree, repos[name], cache(name))  # warm-up: page cache, .pyc, the warm cache
         order = list(trees)
         for index in range(runs):
             for name in order if index % 2 == 0 else reversed(order):
-                samples[name].append(run(trees[name], repo, cache(name)))
+                samples[name].append(run(trees[name], repos[name], cache(name)))
         for name in trees:
             result[name][temperature] = statistics.median(samples[name])
             result[name][f"{temperature}_min"] = min(samples[name])
@@ -133,14 +134,17 @@ def main() -> int:
         else:
             ENV.pop("PYTHONDONTWRITEBYTECODE", None)
             ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
-        times = timings(trees, args.repo.resolve(), work, args.runs)
+        repos = {name: work / f"repo-{name}" for name in trees}
+        for copy in repos.values():
+            shutil.copytree(args.repo, copy, symlinks=True)
+        times = timings(trees, repos, work, args.runs)
         mode = "no bytecode" if args.no_bytecode else "bytecode kept"
         print(f"load average {os.getloadavg()[0]:.2f}; {args.runs} runs per side; {mode}")
         for name, tree in trees.items():
             t = times[name]
-            calls = git_calls(tree, args.repo.resolve(), work, name)
+            calls = git_calls(tree, repos[name], work, name)
             versions = sum(1 for c in calls if c == "version")
-            imported = imports(tree, args.repo.resolve(), work, name)
+            imported = imports(tree, repos[name], work, name)
             print(
                 f"{name}: warm {t['warm']:.3f} s ({t['warm_min']:.3f}-{t['warm_max']:.3f}), "
                 f"cold {t['cold']:.3f} s ({t['cold_min']:.3f}-{t['cold_max']:.3f}); "

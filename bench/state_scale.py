@@ -95,7 +95,7 @@ def count_records(state: dict[str, Any]) -> int:
 # --- 1 and 2: apply of one change --------------------------------------------------------
 
 
-def bench_apply(repo: Path, applies: int, work: Path) -> dict[str, Any]:
+def bench_apply(repo: Path, applies: int, work: Path, per_apply: int = 1) -> dict[str, Any]:
     from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 
     gc(repo)
@@ -110,12 +110,14 @@ def bench_apply(repo: Path, applies: int, work: Path) -> dict[str, Any]:
     writes: list[int] = []
     try:
         for i in range(applies):
-            make_corpus._write(
-                repo,
-                f"posts/bench/new-{i:04d}.yaml",
-                f"accounts: [acme-x]\ncontent: |\n  Bench change {i}: {{{{ product }}}} news.\n",
-            )
-            make_corpus._commit(repo, f"one new post ({i})")
+            for k in range(per_apply):
+                make_corpus._write(
+                    repo,
+                    f"posts/bench/new-{i:04d}-{k:02d}.yaml",
+                    f"accounts: [acme-x]\ncontent: |\n  Bench change {i}.{k}: "
+                    "{{ product }} news.\n",
+                )
+            make_corpus._commit(repo, f"{per_apply} new post(s) ({i})")
             tally = work / "tally.json"
             env = {
                 **os.environ,
@@ -357,7 +359,9 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:.2f} MB" if abs(n) >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
-def markdown(results: dict[int, dict[str, Any]], applies: int, command: str) -> str:
+def markdown(
+    results: dict[int, dict[str, Any]], applies: int, command: str, per_apply: int = 1
+) -> str:
     load = os.getloadavg()
     lines = [
         "## The state as it grows (issue 18)",
@@ -368,7 +372,8 @@ def markdown(results: dict[int, dict[str, Any]], applies: int, command: str) -> 
         "with other work, so read times as medians on a loaded machine. Method: "
         "`bench/state_scale.py`'s docstring.",
         "",
-        f"### Apply of one change ({applies} applies each; one new post for one account)",
+        f"### Apply of one change ({applies} applies each; {per_apply} new post(s) for one "
+        "account each)",
         "",
         "| records | state file | apply, median (min-max) | bytes written to the state per apply "
         "| commits per apply | `.git` growth per apply, loose | after `git gc` |",
@@ -436,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--applies", type=int, default=100, help="applies per size (the issue: 100)"
     )
+    parser.add_argument(
+        "--posts-per-apply", type=int, default=1, help="new posts each apply sends (issue 19: 10)"
+    )
     parser.add_argument("--out", type=Path, help="write the Markdown section here")
     parser.add_argument("--keep", type=Path, help="build the repositories here and keep them")
     args = parser.parse_args(argv)
@@ -452,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             state = load_state(repo).to_json()  # the records, in the v1 shape the sizes use
             results[size] = {"sizes": record_sizes(state)}
             results[size]["layouts"] = bench_layouts(state, args.applies, work)
-            results[size]["apply"] = bench_apply(repo, args.applies, work)
+            results[size]["apply"] = bench_apply(repo, args.applies, work, args.posts_per_apply)
             print(
                 f"{size} records done in {time.perf_counter() - started:.0f} s: "
                 + json.dumps(results[size]["apply"]),
@@ -462,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     command = "python bench/state_scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    text = markdown(results, args.applies, command)
+    text = markdown(results, args.applies, command, args.posts_per_apply)
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

@@ -1,7 +1,8 @@
 """The command line: parse arguments, call the library, report. No logic lives here.
 
-Command modules in `orshot_gitops.commands` import their heavy dependencies (jsonschema,
-gitpython, httpx) inside `run`, so `--version` and `--help` stay fast.
+Command modules in `orshot_gitops.commands` import the library inside `run`, so `--version`
+and `--help` stay fast; the library imports jsonschema, httpx and twitter-text only where they
+are used, so a `plan` that needs none of them does not pay for them (tests/test_plan_cost.py).
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class PushWhenTold(GitRepo):
     planned, and another run pushes meanwhile."""
 
     def __init__(self, repo: GitRepo, go: threading.Event) -> None:
-        super().__init__(repo._repo, repo.toplevel, repo.prefix)
+        super().__init__(repo.toplevel, repo.prefix)
         self.go = go
         self.at_push = threading.Event()
         self.pushes: list[PushResult] = []
@@ -372,7 +372,7 @@ class FreezeAfterIntents(GitRepo):
     """A clone whose run freezes right after pushing its intents, until the test thaws it."""
 
     def __init__(self, repo: GitRepo, thaw: threading.Event) -> None:
-        super().__init__(repo._repo, repo.toplevel, repo.prefix)
+        super().__init__(repo.toplevel, repo.prefix)
         self.thaw = thaw
         self.frozen = threading.Event()
         self.pushes = 0

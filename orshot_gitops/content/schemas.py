@@ -48,9 +48,35 @@ def validator(name: str) -> Validator:
 @functools.cache
 def fast_check(name: str) -> Check | None:
     """A compiled yes-check of the schema: a valid file (the usual case) skips jsonschema."""
+    return compile_schema(load_schema(name), format_conforms)
+
+
+# The packages jsonschema checks the "uri" format with (jsonschema/_format.py): without one of
+# them it takes any string. Asked whether they are installed (not imported), so a `plan`
+# whose posts are valid imports no jsonschema (60 ms); tests/test_plan_cost.py keeps this list
+# honest against jsonschema's own FormatChecker.
+URI_CHECKERS = ("rfc3987", "rfc3986_validator")
+
+
+def format_conforms(instance: Any, format_name: str) -> bool:
+    """What jsonschema's FormatChecker answers, importing it only when it might say no."""
+    if format_name == "uri" and not _uri_checked():
+        return True
+    return bool(_format_checker().conforms(instance, format_name))
+
+
+@functools.cache
+def _uri_checked() -> bool:
+    import importlib.util
+
+    return any(importlib.util.find_spec(module) is not None for module in URI_CHECKERS)
+
+
+@functools.cache
+def _format_checker() -> Any:
     from jsonschema import FormatChecker
 
-    return compile_schema(load_schema(name), FormatChecker().conforms)
+    return FormatChecker()
 
 
 def schema_diagnostics(document: Document, schema_name: str) -> list[Diagnostic]:

@@ -256,7 +256,7 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
         limit = platforms.caption_limit(
             account.platform, premium=account.premium, with_media=has_media
         )
-        length = platforms.caption_length(account.platform, payload.content)
+        length = payload.caption_length
         if length > limit:
             counted = " (weighted: URLs count 23, emoji 2)" if account.platform == "twitter" else ""
             problems.append(

@@ -349,7 +349,7 @@ def _decide_post(
             "platform_options": payload.platform_options,
             "scheduled_for": scheduled_iso,
             "timezone": post.timezone,
-            "caption_length": platforms.caption_length(account.platform, payload.content),
+            "caption_length": payload.caption_length,
             "caption_limit": platforms.caption_limit(
                 account.platform, premium=account.premium, with_media=has_media
             ),

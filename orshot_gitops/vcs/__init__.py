@@ -1,4 +1,4 @@
-"""vcs: git. `gitrepo` is the only module that imports gitpython and runs git; `changes` reads
+"""vcs: git. `gitrepo` asks git every question the reconciler has (running `git` itself); `changes` reads
 what changed between two commits (pure values); `hooks` installs and runs the git hooks (a
 bare server's post-receive, a clone's pre-push).
 

@@ -117,9 +117,9 @@ def walk_ids(root: Path) -> frozenset[str]:
         os.path.realpath(root), *POSTS_DIR.split("/")
     ):
         raise _not_a_folder("")  # itself, or .orshot or .orshot/state, is a link
-    ids: set[str] = set()
-    stack = [(top, "")]
-    while stack:
+    ids: list[str] = []
+    stack = [(str(top), "")]
+    while stack:  # one scandir per folder; d_type answers the rest without a stat
         folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
@@ -128,19 +128,19 @@ def walk_ids(root: Path) -> frozenset[str]:
         except NotADirectoryError:
             raise _not_a_folder(prefix) from None
         for entry in entries:
-            relative = prefix + entry.name
+            name = entry.name
             if entry.is_symlink():
                 raise UserError(
                     "the state folder holds a symbolic link",
-                    path=f"{POSTS_DIR}/{relative}",
+                    path=f"{POSTS_DIR}/{prefix}{name}",
                     hint="records are plain files written by orshot-gitops; remove the link "
                     f"and restore the folder from git ('git checkout -- {POSTS_DIR}')",
                     code="state-link",
                 )
             if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), relative + "/"))
-            elif (post_id := post_id_of(relative)) is not None:
-                ids.add(post_id)
+                stack.append((entry.path, f"{prefix}{name}/"))
+            elif name.endswith(".json") and not name.startswith("."):  # as post_id_of
+                ids.append(prefix + name[:-5])
     return frozenset(ids)
 
 

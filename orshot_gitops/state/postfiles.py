@@ -47,16 +47,7 @@ def parse_post(text: str, source: str) -> PostState:
         )
     expanded = PostState.from_json(data) if _conforms(data) else None
     if expanded is None:
-        where, message = _post_error(data)
-        line, column = store._locate(text, where)
-        raise UserError(
-            f"the state file does not match its schema: {message}",
-            path=source,
-            line=line,
-            column=column,
-            hint=restore_hint(),
-            code="state-schema",
-        )
+        raise store.schema_error(text, source, *_post_error(data))
     return expanded
 
 

@@ -105,16 +105,7 @@ def _parse_state(text: str, source: str, posts: PostsOf | None) -> State:
     trusted = conforms(_fast_check(), data)
     error = None if trusted else _first_schema_error(data)
     if error is not None:
-        where, message = error
-        line, column = _locate(text, where)
-        raise UserError(
-            f"the state file does not match its schema: {message}",
-            path=source,
-            line=line,
-            column=column,
-            hint=_RESTORE_HINT,
-            code="state-schema",
-        )
+        raise schema_error(text, source, *error)
     state = State.from_json(data)
     if memo is not None and trusted:
         memo.put(key, b"")
@@ -122,21 +113,25 @@ def _parse_state(text: str, source: str, posts: PostsOf | None) -> State:
     return state
 
 
+def schema_error(text: str, source: str, where: tuple[str | int, ...], message: str) -> UserError:
+    """ "Does not match its schema", at the line and column of `where` in `text`."""
+    line, column = _locate(text, where)
+    return UserError(
+        f"the state file does not match its schema: {message}",
+        path=source,
+        line=line,
+        column=column,
+        hint=_RESTORE_HINT,
+        code="state-schema",
+    )
+
+
 def _parse_index(text: str, data: dict[str, Any], source: str, posts: PostsOf | None) -> State:
     from orshot_gitops.state.layout import index_problem, tally_from_json
 
     problem = index_problem(data)
     if problem is not None:
-        where, message = problem
-        line, column = _locate(text, where)
-        raise UserError(
-            f"the state file does not match its schema: {message}",
-            path=source,
-            line=line,
-            column=column,
-            hint=_RESTORE_HINT,
-            code="state-schema",
-        )
+        raise schema_error(text, source, *problem)
     if posts is None:
         raise ValueError("bug: a v2 state index parsed without a way to read its posts")
     tally = None if data.get("tally") == "stale" else tally_from_json(data.get("tally"))

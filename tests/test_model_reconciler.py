@@ -742,11 +742,20 @@ class ReconcilerMachine(RuleBasedStateMachine):
         desired[uid] = post
         quiet = self._plan_exit() == 0
         by_hand_decided = self._pushing_run(second, self._now, SETTLE, "by hand")
+        # The person pushes their post whatever the run did: it may have stopped before its
+        # first push (faults), or had nothing to push (every account held for a reconnect).
+        git(second, "push", "-q", "origin", f"HEAD:refs/heads/{self.branch}")
         if quiet:
             config = self.root / "orshot.yaml"
             config.write_text(config.read_text("utf-8") + f"# note {uid}\n", encoding="utf-8")
             self._commit(f"a note in orshot.yaml ({uid})")
-            self._apply()  # sends nothing; records the commit in a local state commit
+            # Sends nothing; records the commit in a local state commit. This clone has not
+            # pulled the new post yet, so this apply cannot have decided it.
+            new_post = self.model.pop(uid)
+            try:
+                self._apply()
+            finally:
+                self.model[uid] = new_post
         done = subprocess.run(
             ["git", "pull", "--no-rebase", "--no-edit", "origin", self.branch],
             cwd=self.root,

@@ -192,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             corpus = work / "corpus"
             # In a child process, so this one stays small (see bench/run.py).
             subprocess.run(
-                [sys.executable, str(HERE / "make_corpus.py"), "--posts", str(args.posts)]
-                + ["--out", str(corpus), "--state"],
+                [
+                    *(sys.executable, str(HERE / "make_corpus.py"), "--posts", str(args.posts)),
+                    *("--out", str(corpus), "--state"),
+                ],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )

@@ -100,7 +100,7 @@ class Shapes:
         else:
             try:
                 code = self._compile(shape)
-            except Exception:  # noqa: BLE001 - the caption's own compile reports it
+            except Exception:  # any failure: the caption's own compile reports it
                 code = None
             if len(self._codes) >= MAX_SHAPES:
                 self._codes.clear()

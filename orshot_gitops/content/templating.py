@@ -42,6 +42,9 @@ _MARKERS = ("{{", "{%", "{#")
 # covers this module's source, Jinja's version and the Python bytecode format; bump this when
 # anything else that shapes the generated code changes (e.g. a Jinja setting made elsewhere).
 TEMPLATE_CACHE_VERSION = 1
+# Compiled templates kept per engine. A caption is rendered once per account of its post, then
+# rarely again: keeping every one made memory grow with the repository (3 MB per 1,000 posts).
+MAX_COMPILED = 1024
 # str methods that multiply their input by an argument and are no use in a caption.
 _AMPLIFYING_STR_METHODS = frozenset({"translate", "maketrans", "expandtabs"})
 # The start of a '{% for' tag as Jinja's lexer reads it ('{%', '-' or '+', whitespace, the
@@ -408,6 +411,8 @@ class TemplateEngine:
             # What Environment.from_string does after compiling.
             env = self._env
             template = env.template_class.from_code(env, code, env.make_globals(None), None)
+            if len(self._compiled) >= MAX_COMPILED:
+                self._compiled.clear()
             self._compiled[source] = template
         return template
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost, Compiler
@@ -222,10 +223,17 @@ def _post_path(root: Path, config: Config, given: str) -> str:
 def recorded_post_ids(root: Path) -> frozenset[str]:
     """Posts the state file records: their schedule may lie in the past, they went out already."""
     try:
-        state = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
+        with (root / STATE_FILE).open("rb") as handle:
+            # Only the post ids are wanted: every object keeps its keys and drops its values
+            # but "posts", so a 72 MB state (50,000 posts) is not all built at once.
+            state = json.load(handle, object_pairs_hook=_keys_and_posts)
         return frozenset(state.get("posts", {}))
-    except (OSError, ValueError, AttributeError, RecursionError):
+    except (OSError, ValueError, AttributeError, RecursionError, TypeError):
         return frozenset()  # plan and apply report a broken state file; validate checks posts
+
+
+def _keys_and_posts(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value if key == "posts" else None for key, value in pairs}
 
 
 def _past_schedule(post: CompiledPost, now: datetime) -> Diagnostic:

@@ -120,6 +120,13 @@ def caption_length(platform: str, text: str) -> int:
     return len(text)
 
 
+def prepare(platforms_used: set[str]) -> None:
+    """Build now what measuring these platforms' captions needs (twitter-text compiles its
+    regexes on import: 0.25 s), so processes forked after this share it."""
+    if "twitter" in platforms_used:
+        _twitter_length("")
+
+
 @functools.lru_cache(maxsize=4096)
 def _twitter_length(text: str) -> int:
     import unicodedata

@@ -62,6 +62,7 @@ def validate_repo(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        _prepare_before_fork(config)
         with ProcessPoolExecutor(
             len(chunks) - 1, mp_context=multiprocessing.get_context("fork")
         ) as pool:
@@ -85,6 +86,19 @@ def validate_repo(
         already_sent = recorded_post_ids(root)
         problems.extend(problem for post_id, problem in past if post_id not in already_sent)
     return ValidationReport(tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled))
+
+
+def _prepare_before_fork(config: Config) -> None:
+    """What every process would build for itself on its first post, built once: the workers
+    forked next inherit it (twitter-text's regexes, the compiled post schema, Jinja)."""
+    from orshot_gitops.content.cache import DiskCache
+    from orshot_gitops.content.schemas import fast_check
+
+    platforms.prepare({account.platform for account in config.accounts.values()})
+    fast_check("post.schema.json")
+    # Jinja's lexer (shared by environments of the same settings) and code generator; no
+    # disk cache: nothing of this template is worth keeping.
+    TemplateEngine(None, code_cache=DiskCache(None)).compile("{{ warm }}")
 
 
 # Below this many files a second process costs more than it saves.

@@ -3,6 +3,13 @@ check-jsonschema, cold and warm (issue 18).
 
     python bench/validate_memory.py --posts 50000             # builds the corpus (~3 min)
     python bench/validate_memory.py --corpus DIR --runs 3     # an existing corpus
+    python bench/validate_memory.py --corpus DIR --out bench/validate_memory.md
+    python bench/validate_memory.py --corpus DIR --code /tmp/old-checkout   # another version
+
+With `--out`, the figures are also written as a Markdown section (the last run's is kept in
+`bench/validate_memory.md`, which `bench/run.py` appends to docs/benchmarks.md). `--code DIR`
+runs `python -m orshot_gitops` from another checkout (PYTHONPATH=DIR), to measure a version
+before a change with the same method.
 
 Memory is read two ways, because `validate` forks a worker per core:
 
@@ -24,6 +31,7 @@ applies the platform rules.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -36,6 +44,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -145,15 +154,17 @@ def _ok(runs: list[Run], what: str) -> None:
         raise SystemExit(f"{what} exited with {sorted(codes)}")
 
 
-def measure(corpus: Path, work: Path, runs: int) -> dict[str, object]:
+def measure(corpus: Path, work: Path, runs: int, code: Path | None = None) -> dict[str, object]:
     files = sorted(str(p.relative_to(corpus)) for p in (corpus / "posts").rglob("*.yaml"))
     fresh = iter(range(1_000_000))
 
     def env(kind: str) -> dict[str, str]:
         name = "cache-warm" if kind == "warm" else f"cache-{next(fresh)}"
-        return {**os.environ, "ORSHOT_CACHE_DIR": str(work / name)}
+        extra = {"PYTHONPATH": str(code)} if code is not None else {}
+        return {**os.environ, **extra, "ORSHOT_CACHE_DIR": str(work / name)}
 
-    ours_argv = [*ORSHOT, "validate", "--repo", str(corpus)]
+    command = [sys.executable, "-m", "orshot_gitops"] if code is not None else ORSHOT
+    ours_argv = [*command, "validate", "--repo", str(corpus)]
     results: dict[str, object] = {"files": len(files)}
     for kind in ("cold", "warm"):
         ours, peer = alternate(
@@ -184,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=50_000, help="posts in a generated corpus")
     parser.add_argument("--corpus", type=Path, help="an existing corpus (make_corpus.py --state)")
     parser.add_argument("--runs", type=int, default=3, help="runs per side (median)")
+    parser.add_argument("--code", type=Path, help="run orshot_gitops from this checkout")
+    parser.add_argument("--out", type=Path, help="also write the figures as Markdown here")
     args = parser.parse_args(argv)
+    started = dt.datetime.now(dt.timezone.utc)
     work = Path(tempfile.mkdtemp(prefix="orshot-validate-bench-"))
     try:
         corpus = args.corpus
@@ -200,13 +214,48 @@ def main(argv: list[str] | None = None) -> int:
                 stdout=subprocess.DEVNULL,
             )
         load = os.getloadavg()
-        results = measure(corpus.resolve(), work, args.runs)
+        results = measure(corpus.resolve(), work, args.runs, args.code)
         results["load_before"] = [round(x, 2) for x in load]
         results["load_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(results, indent=2))
+    if args.out is not None:
+        command = " ".join(["python bench/validate_memory.py", *(argv or sys.argv[1:])])
+        args.out.write_text(markdown(results, command, started), encoding="utf-8")
     return 0
+
+
+def markdown(results: dict[str, Any], command: str, started: dt.datetime) -> str:
+    cold, warm = results["cold"], results["warm"]
+    load = " / ".join(f"{x:.2f}" for x in results["load_before"])
+    rows = [
+        ("`validate`, median", "{ours:.2f} s"),
+        ("`check-jsonschema` on the same files, median", "{peer:.2f} s"),
+        ("ratio", "**{ratio:.2f}x**"),
+        ("peak memory, the largest process (`wait4`)", "{largest_process_mb:.0f} MB"),
+        ("peak memory, the whole tree: RSS summed", "{tree_rss_mb:.0f} MB"),
+        ("peak memory, the whole tree: PSS summed", "**{tree_pss_mb:.0f} MB**"),
+        ("`check-jsonschema`, the largest process", "{peer_largest_process_mb:.0f} MB"),
+    ]
+    lines = [
+        f"## `validate` at {results['files']:,} posts: memory and cold runs (issue 18)",
+        "",
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC, load average {load} before "
+        "(2 cores shared with other sessions' test runs: the ratios, from sides alternated in "
+        "one run, hold better than the times). Method in the script's docstring: cold is a "
+        "new, empty ORSHOT_CACHE_DIR for every run, warm one filled by the warm-up run; "
+        f"medians of {len(cold['ours_all'])} runs per side; memory from one more run with the "
+        "/proc sampler. check-jsonschema only checks the schema; `validate` also parses with "
+        "positions, renders every template for every account and applies the platform rules.",
+        "",
+        "| | cold | warm |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| {label} | {value.format(**cold)} | {value.format(**warm)} |" for label, value in rows
+    ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

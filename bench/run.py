@@ -389,8 +389,9 @@ def render_markdown(
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {' | '.join(row)} |" for row in rows]
-    # Prose kept by hand, then the last `bench/state_scale.py` run (its own, slower bench).
-    for kept in (HERE / "findings.md", HERE / "state_scale.md"):
+    # Prose kept by hand, then the last runs of `bench/state_scale.py` and
+    # `bench/validate_memory.py` (their own, slower benches).
+    for kept in (HERE / "findings.md", HERE / "state_scale.md", HERE / "validate_memory.md"):
         if kept.is_file():
             lines += ["", kept.read_text(encoding="utf-8").rstrip()]
     return "\n".join(lines) + "\n"

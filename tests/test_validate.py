@@ -107,6 +107,19 @@ def test_past_schedule_is_fine_once_the_state_records_the_post(tmp_path: Path) -
     assert lines(tmp_path) == []
 
 
+def test_past_schedule_is_fine_once_a_v2_state_records_the_post(tmp_path: Path) -> None:
+    """The v2 layout: the record is a file of its own, found by its name, unread."""
+    content_repo(
+        tmp_path,
+        {"posts/2026/old.yaml": "accounts: [x]\ncontent: hi\nschedule: 2026-01-01T10:00\n"},
+    )
+    assert len(lines(tmp_path)) == 1
+    (tmp_path / ".orshot/state/posts/2026").mkdir(parents=True)
+    (tmp_path / ".orshot/state.json").write_text(json.dumps({"version": 2}))
+    (tmp_path / ".orshot/state/posts/2026/old.json").write_text("{}")
+    assert lines(tmp_path) == []
+
+
 def test_naive_schedule_is_read_in_the_timezone(tmp_path: Path) -> None:
     content_repo(
         tmp_path, {"posts/p.yaml": "accounts: [x]\ncontent: hi\nschedule: 2027-07-01T09:00\n"}

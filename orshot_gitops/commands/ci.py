@@ -112,7 +112,7 @@ def annotate(root: Path, now: datetime, console: Console) -> bool:
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
 
-    result = validate_repo(root, now)
+    result = validate_repo(root, now, keep_posts=False)
     console.print(report.as_github(result.diagnostics, result.files_checked, console))
     return not result.errors
 

@@ -78,7 +78,7 @@ def _validate(tree: Path, console: Console) -> int:
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
 
-    result = validate_repo(tree, datetime.now(timezone.utc), [])
+    result = validate_repo(tree, datetime.now(timezone.utc), [], keep_posts=False)
     console.print(report.as_text(result.diagnostics, result.files_checked, console))
     return 1 if result.errors else 0
 

@@ -37,7 +37,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.report import diagnostics as report
 
     root = Path(args.repo)
-    result = validate_repo(root, datetime.now(timezone.utc), args.paths)
+    # The report needs only the problems: posts are not kept, so memory stays flat.
+    result = validate_repo(root, datetime.now(timezone.utc), args.paths, keep_posts=False)
     if args.format == "json":
         console.print(report.as_json(result.diagnostics, result.files_checked))
     elif args.format == "github":

@@ -32,6 +32,7 @@ OLD_PLATFORM_SPELLINGS = {"google_business": "googlebusiness"}
 
 CONFIG_FILE = "orshot.yaml"
 STATE_FILE = ".orshot/state.json"
+STATE_POSTS = ".orshot/state/posts"  # the v2 state's record per post (state/layout.py)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from orshot_gitops.content import shapes
 from orshot_gitops.content.cache import DiskCache, key_of
 
 MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
@@ -41,6 +42,9 @@ _MARKERS = ("{{", "{%", "{#")
 # covers this module's source, Jinja's version and the Python bytecode format; bump this when
 # anything else that shapes the generated code changes (e.g. a Jinja setting made elsewhere).
 TEMPLATE_CACHE_VERSION = 1
+# Compiled templates kept per engine. A caption is rendered once per account of its post, then
+# rarely again: keeping every one made memory grow with the repository (3 MB per 1,000 posts).
+MAX_COMPILED = 1024
 # str methods that multiply their input by an argument and are no use in a caption.
 _AMPLIFYING_STR_METHODS = frozenset({"translate", "maketrans", "expandtabs"})
 # The start of a '{% for' tag as Jinja's lexer reads it ('{%', '-' or '+', whitespace, the
@@ -390,6 +394,7 @@ class TemplateEngine:
     def __post_init__(self) -> None:
         self._env = _Environment(self.templates_dir, self.tracked)
         self._compiled: dict[str, jinja2.Template] = {}
+        self._shapes = shapes.Shapes(self._env.compile)
         if self.code_cache is None:
             self.code_cache = DiskCache.named("templates")
 
@@ -406,6 +411,8 @@ class TemplateEngine:
             # What Environment.from_string does after compiling.
             env = self._env
             template = env.template_class.from_code(env, code, env.make_globals(None), None)
+            if len(self._compiled) >= MAX_COMPILED:
+                self._compiled.clear()
             self._compiled[source] = template
         return template
 
@@ -419,7 +426,7 @@ class TemplateEngine:
         cache = self.code_cache
         fingerprint = _code_fingerprint() if cache is not None and cache.enabled else None
         if cache is None or fingerprint is None:
-            return self._env.compile(source)
+            return self._fresh_code(source)
         key = key_of(fingerprint, source.encode("utf-8", "surrogatepass"))
         stored = cache.get(key)
         if stored is not None:
@@ -430,9 +437,15 @@ class TemplateEngine:
             if isinstance(code, CodeType):
                 return code
         # A syntax error raises here and is not stored: it is reported, and rare.
-        code = self._env.compile(source)
+        code = self._fresh_code(source)
         cache.put(key, marshal.dumps(code))
         return code
+
+    def _fresh_code(self, source: str) -> CodeType:
+        # Most captions share their tags with others and differ only in words: their code is
+        # their shape's, compiled once, with the words put back (see shapes.py).
+        code = self._shapes.code(source)
+        return code if code is not None else self._env.compile(source)
 
     def render(self, source: str, variables: Mapping[str, Any]) -> str:
         template = self.compile(source)
@@ -484,7 +497,8 @@ def _code_fingerprint() -> bytes | None:
     None if this module's source cannot be read: then nothing is cached."""
     if not _FINGERPRINT:
         try:
-            module = Path(__file__).read_bytes()
+            # shapes.py too: it makes the code of most captions.
+            module = Path(__file__).read_bytes() + Path(shapes.__file__).read_bytes()
         except OSError:
             _FINGERPRINT.append(None)
         else:

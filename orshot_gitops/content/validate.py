@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
-from orshot_gitops.content.model import STATE_FILE, Account, Config, PostSpec
+from orshot_gitops.content.model import STATE_FILE, STATE_POSTS, Account, Config, PostSpec
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity, UsageError
@@ -38,8 +39,14 @@ class ValidationReport:
         return sum(d.severity is Severity.WARNING for d in self.diagnostics)
 
 
-def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> ValidationReport:
-    """Check the repository at root (or only the post files named by `paths`, repo-relative)."""
+def validate_repo(
+    root: Path, now: datetime, paths: Sequence[str] = (), *, keep_posts: bool = True
+) -> ValidationReport:
+    """Check the repository at root (or only the post files named by `paths`, repo-relative).
+
+    With keep_posts=False (the commands), `posts` stays empty and no post outlives its batch:
+    the files stream through the workers, which send back only their problems, so memory no
+    longer grows with the repository (550 MB at 50,000 posts before; docs/benchmarks.md)."""
     config, problems = load_config(root)
     if config is None:
         return ValidationReport(tuple(sorted(problems)), 1, ())
@@ -48,7 +55,6 @@ def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> Valid
     else:
         relatives, found_problems = discover_posts(root, config)
         problems.extend(found_problems)
-    already_sent = recorded_post_ids(root)
     chunks = _split(relatives, config.posts_dir, _jobs(len(relatives)))
     if len(chunks) > 1:
         # Each file is checked on its own, and a large repository's time is all CPU (Jinja
@@ -56,26 +62,49 @@ def validate_repo(root: Path, now: datetime, paths: Sequence[str] = ()) -> Valid
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        _prepare_before_fork(config)
         with ProcessPoolExecutor(
             len(chunks) - 1, mp_context=multiprocessing.get_context("fork")
         ) as pool:
             futures = [
-                pool.submit(_check_posts, root, config, chunk, now, already_sent)
+                pool.submit(_check_chunk, root, config, chunk, now, keep_posts)
                 for chunk in chunks[1:]
             ]
-            results = [_check_posts(root, config, chunks[0], now, already_sent)]
+            results = [_check_chunk(root, config, chunks[0], now, keep_posts)]
             results += [future.result() for future in futures]
     else:
-        results = [_check_posts(root, config, relatives, now, already_sent)]
+        results = [_check_chunk(root, config, relatives, now, keep_posts)]
     compiled: list[CompiledPost] = []
-    for chunk_problems, chunk_posts in results:
-        problems.extend(chunk_problems)
-        compiled.extend(chunk_posts)
+    past: list[tuple[str, Diagnostic]] = []
+    for chunk in results:
+        problems.extend(chunk.problems)
+        past.extend(chunk.past)
+        compiled.extend(chunk.posts)
+    if past:
+        # Read only now, and only when a schedule has passed: the state of a large
+        # repository is tens of MB, and the workers are gone by now.
+        already_sent = recorded_post_ids(root)
+        problems.extend(problem for post_id, problem in past if post_id not in already_sent)
     return ValidationReport(tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled))
+
+
+def _prepare_before_fork(config: Config) -> None:
+    """What every process would build for itself on its first post, built once: the workers
+    forked next inherit it (twitter-text's regexes, the compiled post schema, Jinja)."""
+    from orshot_gitops.content.cache import DiskCache
+    from orshot_gitops.content.schemas import fast_check
+
+    platforms.prepare({account.platform for account in config.accounts.values()})
+    fast_check("post.schema.json")
+    # Jinja's lexer (shared by environments of the same settings) and code generator; no
+    # disk cache: nothing of this template is worth keeping.
+    TemplateEngine(None, code_cache=DiskCache(None)).compile("{{ warm }}")
 
 
 # Below this many files a second process costs more than it saves.
 PARALLEL_MIN_FILES = 1000
+# Files loaded and compiled together: what a worker holds at once when posts are not kept.
+BATCH_FILES = 200
 
 
 def _jobs(files: int) -> int:
@@ -90,30 +119,68 @@ def _split(relatives: list[str], posts_dir: str, parts: int) -> list[list[str]]:
     duplicate-post check sees them (and reports them) as it does in one process."""
     if parts <= 1:
         return [relatives]
+    everything = len(relatives)
+    # The last run takes the rest: past parts - 1 cuts, the target is never reached.
+    return _cut(
+        relatives,
+        posts_dir,
+        lambda cuts: everything * (cuts + 1) // parts if cuts < parts - 1 else everything + 1,
+    )
+
+
+def _batches(relatives: list[str], posts_dir: str, size: int) -> list[list[str]]:
+    """Runs of about `size` files, cut only where no post id spans the cut (as _split)."""
+    return _cut(relatives, posts_dir, lambda cuts: (cuts + 1) * size)
+
+
+def _cut(relatives: list[str], posts_dir: str, target: Callable[[int], int]) -> list[list[str]]:
+    """Consecutive runs of relatives; a run ends once the files so far reach target(runs so
+    far), at the first index no later file shares a post id with."""
     last = {post_id_for(r, posts_dir): i for i, r in enumerate(relatives)}
     chunks: list[list[str]] = []
     start = 0
     reach = -1  # the last index a file so far shares its post id with
     for index, relative in enumerate(relatives):
         reach = max(reach, last[post_id_for(relative, posts_dir)])
-        target = len(relatives) * (len(chunks) + 1) // parts
-        if index + 1 >= target and reach == index and len(chunks) < parts - 1:
+        if index + 1 >= target(len(chunks)) and reach == index:
             chunks.append(relatives[start : index + 1])
             start = index + 1
     chunks.append(relatives[start:])
     return [chunk for chunk in chunks if chunk]
 
 
-def _check_posts(
-    root: Path, config: Config, relatives: list[str], now: datetime, already_sent: frozenset[str]
-) -> tuple[list[Diagnostic], list[CompiledPost]]:
-    """Load, compile and check these post files: the problems, and the posts that compiled."""
-    problems, compiled = check_posts(root, config, relatives)
-    for post in compiled:
-        due = post.scheduled_for
-        if due is not None and due <= now and post.spec.id not in already_sent:
-            problems.append(_past_schedule(post, now))
-    return problems, compiled
+@dataclass(frozen=True)
+class _Checked:
+    """What a worker sends back: small, whatever the number of files."""
+
+    problems: list[Diagnostic]
+    # Posts whose schedule has passed, with the problem to report unless the state records
+    # them: the state is read once, by the parent, and only if this is not empty.
+    past: list[tuple[str, Diagnostic]]
+    posts: list[CompiledPost]  # empty unless the caller keeps them
+
+
+def _check_chunk(
+    root: Path, config: Config, relatives: list[str], now: datetime, keep_posts: bool
+) -> _Checked:
+    """Load, compile and check these post files, a batch at a time (one template engine for
+    all, so each shape and snippet is compiled once per process)."""
+    checked = _Checked([], [], [])
+    engine = TemplateEngine(root / config.templates_dir)
+    compiler = Compiler(config, engine)
+    batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
+    for batch in batches:
+        problems, compiled = _check_with(root, config, batch, compiler)
+        checked.problems.extend(problems)
+        for post in compiled:
+            due = post.scheduled_for
+            if due is not None and due <= now:
+                checked.past.append((post.spec.id, _past_schedule(post, now)))
+        if keep_posts:
+            checked.posts.extend(compiled)
+    # Now, not at exit: validate's forked workers end without running exit handlers.
+    engine.flush()
+    return checked
 
 
 def check_posts(
@@ -126,11 +193,18 @@ def check_posts(
     schema, templates, accounts, options and platform limits. `plan` shares it, so a post
     it plans was checked exactly as `validate` checks it, except that `plan` passes the
     snippets git tracks (`tracked_templates`) and templates may include only those."""
+    engine = TemplateEngine(root / config.templates_dir, tracked=tracked_templates)
+    found = _check_with(root, config, relatives, Compiler(config, engine))
+    engine.flush()
+    return found
+
+
+def _check_with(
+    root: Path, config: Config, relatives: list[str], compiler: Compiler
+) -> tuple[list[Diagnostic], list[CompiledPost]]:
     problems: list[Diagnostic] = []
     specs, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
-    engine = TemplateEngine(root / config.templates_dir, tracked=tracked_templates)
-    compiler = Compiler(config, engine)
     compiled: list[CompiledPost] = []
     for spec in specs:
         post, compile_problems = compiler.compile(spec)
@@ -139,8 +213,6 @@ def check_posts(
         if post is not None:
             problems.extend(platform_problems(post))
             compiled.append(post)
-    # Now, not at exit: validate's forked workers end without running exit handlers.
-    engine.flush()
     return problems, compiled
 
 
@@ -163,12 +235,30 @@ def _post_path(root: Path, config: Config, given: str) -> str:
 
 
 def recorded_post_ids(root: Path) -> frozenset[str]:
-    """Posts the state file records: their schedule may lie in the past, they went out already."""
+    """Posts the state records: their schedule may lie in the past, they went out already.
+    A v2 state has a file per post (`.orshot/state/posts/<id>.json`): their names say it,
+    unread. A v1 file is one document: only its post ids are kept while it is parsed."""
+    folder = root / STATE_POSTS
+    if folder.is_dir() and not folder.is_symlink():
+        found = set()
+        for parent, folders, files in os.walk(folder):  # links are not followed
+            relative = Path(parent).relative_to(folder).as_posix()
+            prefix = "" if relative == "." else relative + "/"
+            folders[:] = [name for name in folders if not (Path(parent) / name).is_symlink()]
+            found |= {prefix + n[: -len(".json")] for n in files if n.endswith(".json")}
+        return frozenset(found)
     try:
-        state = json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
+        with (root / STATE_FILE).open("rb") as handle:
+            # Only the post ids are wanted: every object keeps its keys and drops its values
+            # but "posts", so a 72 MB state (50,000 posts) is not all built at once.
+            state = json.load(handle, object_pairs_hook=_keys_and_posts)
         return frozenset(state.get("posts", {}))
-    except (OSError, ValueError, AttributeError, RecursionError):
+    except (OSError, ValueError, AttributeError, RecursionError, TypeError):
         return frozenset()  # plan and apply report a broken state file; validate checks posts
+
+
+def _keys_and_posts(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value if key == "posts" else None for key, value in pairs}
 
 
 def _past_schedule(post: CompiledPost, now: datetime) -> Diagnostic:

@@ -50,10 +50,21 @@ def newest_serial_seen(git: GitRepo, lineage: str | None) -> int:
     (0 for none)."""
     highest = 0
     for text in git.recorded_versions(STATE_PATH, skip_subjects=(INTENT_SUBJECT,)):
-        lineages, serials = _LINEAGE.findall(text), _SERIAL.findall(text)
-        if len(lineages) == 1 and len(serials) == 1 and lineage in (None, lineages[0]):
-            highest = max(highest, int(serials[0]))
+        found_lineage, serial = _top_level(text)
+        if found_lineage is not None and serial is not None and lineage in (None, found_lineage):
+            highest = max(highest, serial)
     return highest
+
+
+def _top_level(text: str) -> tuple[str | None, int | None]:
+    """The lineage and serial of a state file's text. Keys are sorted, so in a v1 file the
+    lineage comes before the posts and the serial after them: found from either end, not by
+    scanning what may be 70 MB of records (0.55 s a plan at 50,000 posts, by regex)."""
+    lineage_at = text.find('\n  "lineage": ')
+    serial_at = text.rfind('\n  "serial": ')
+    lineage = _LINEAGE.match(text, lineage_at + 1) if lineage_at >= 0 else None
+    serial = _SERIAL.match(text, serial_at + 1) if serial_at >= 0 else None
+    return (lineage.group(1) if lineage else None), (int(serial.group(1)) if serial else None)
 
 
 def went_backwards(git: GitRepo, state: State) -> Diagnostic | None:

@@ -234,6 +234,8 @@ def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
     for key in ("version", "serial", "lineage"):
         if key not in data:
             return (), f"the index has no {key!r}"
+    if data["serial"] < 0:
+        return ("serial",), "'serial' must not be negative"
     for key in ("heartbeats", "ended"):
         if not all(isinstance(v, str) for v in data.get(key, {}).values()):
             return (key,), f"{key!r} must map run ids to timestamps"

@@ -114,7 +114,7 @@ def _parse_state(text: str, source: str, posts: PostsOf | None) -> State:
 
 
 def schema_error(text: str, source: str, where: tuple[str | int, ...], message: str) -> UserError:
-    """ "Does not match its schema", at the line and column of `where` in `text`."""
+    """The error for a state that does not match its schema, at `where`'s line and column."""
     line, column = _locate(text, where)
     return UserError(
         f"the state file does not match its schema: {message}",

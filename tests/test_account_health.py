@@ -243,3 +243,25 @@ def test_reconnect_prints_a_link_and_the_sandbox_checks_the_session_request(
     assert httpx.post(url, json=wrong, headers=headers, timeout=30).status_code == 400
     missing = {"platform": "facebook", "reconnect_account_id": 77}
     assert httpx.post(url, json=missing, headers=headers, timeout=30).status_code == 404
+
+
+def test_a_post_moved_while_an_account_is_held_stays_the_same_post(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The model-based test found it: x published, fb held, then the file moves. The recorded
+    commit is older than the post (held posts keep it back), so git shows no move; the post
+    matches its old record on every recorded account, so it is the same post moved: x is not
+    sent again, fb stays held, and nothing is called ambiguous."""
+    ws = Workspace(tmp_path, sandbox_factory(sandbox_config(expired=(FB,))), monkeypatch, capsys)
+    ws.post("2026/launch", post_yaml("Launch day!", ("x", "fb")))
+    assert ws.apply().code == 0
+    ws.rename("2026/launch", "moved/launch")
+    assert sorted(actions(ws.plan_json())) == [
+        ("moved/launch", "fb", "needs-reconnect"),
+        ("moved/launch", "x", "rename"),
+    ]
+    assert ws.apply().code == 0
+    assert _targets(ws) == [1]  # x once; fb still held

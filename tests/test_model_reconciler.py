@@ -240,6 +240,9 @@ class ReconcilerMachine(RuleBasedStateMachine):
         # What the repository asked for when apply last ran: the approved posts it has seen.
         self.applied: dict[int, PostModel] = {}
         self.applies = 0
+        # Whether the last apply that decided anything ran while Orshot reported fb as needing
+        # a reconnect: its fb posts are then held, unrecorded, until an apply after it.
+        self.fb_held = False
         self.log: list[str] = []
         # Time only moves forward: a pause moves every later run's clock on with it.
         self.clock_offset = timedelta(0)
@@ -553,6 +556,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
             # A run that stopped before it wrote anything (the key check found no answer:
             # "nothing was sent or recorded") has decided nothing: what it saw is still due.
             self.applied = desired
+            self.fb_held = self.faults.expired
         if report is not None:
             self.log.append(f"apply: {report.counts()} {report.note}")
         assert not git(root, "status", "--porcelain", "--", *STATE_PATHS).strip(), (
@@ -653,6 +657,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
         if any(decided):
             # Runs that both stopped before writing decided nothing: what they saw is still due.
             self.applied = desired
+            self.fb_held = self.faults.expired
         assert not git(self.root, "status", "--porcelain", "--", *STATE_PATHS).strip()
 
     @precondition(lambda self: self.model)
@@ -770,6 +775,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
             self.applied = desired
         elif ci_decided and uid not in self.applied:
             self.applied = {key: seen for key, seen in desired.items() if key != uid}
+        if by_hand_decided or ci_decided:
+            self.fb_held = self.faults.expired
         assert not git(self.root, "status", "--porcelain", "--", *STATE_PATHS).strip()
 
     @precondition(lambda self: self.applies > 0 or self.model)
@@ -911,10 +918,14 @@ class ReconcilerMachine(RuleBasedStateMachine):
                 continue
             for account in post.accounts:
                 record = state.account(post.post_id, account)
-                if record is None and self.faults.expired and account == "fb":
-                    # Held while Orshot reports fb as needing a reconnect: no record, and the
-                    # reconciled commit not moved past it, so the plan still sends it.
-                    assert (post.post_id, account) in self._plan_sends(), (
+                if record is None and self.fb_held and account == "fb":
+                    # Held while Orshot reported fb as needing a reconnect: no record, and the
+                    # reconciled commit not moved past it, so the plan still sends it (under
+                    # the post's id now: it may have moved since).
+                    if post.uid not in self.model:
+                        continue  # deleted since: nothing is due for it
+                    now = self.model[post.uid]
+                    assert (now.post_id, account) in self._plan_sends(), (
                         f"held {post.post_id} → fb is lost: the plan no longer sends it\n"
                         + "\n".join(self.log)
                     )

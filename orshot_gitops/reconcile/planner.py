@@ -161,9 +161,12 @@ def inputs_changed(root: Path, git: GitRepo, since: str | None, until: str) -> b
 def _renames_by_content(
     compiled: list[CompiledPost], state: State, present: set[str], known: dict[str, str]
 ) -> dict[str, str]:
-    """Moves git could not name (a force-push, a rewritten history): a new post whose every
-    account matches, fingerprint for fingerprint, a recorded post whose file is gone is that
-    post moved, not a new one. Sending it again would be a duplicate."""
+    """Moves git could not name (a force-push, a rewritten history, a post moved while the
+    recorded commit is older than the post): a new post that matches every record of a
+    recorded post whose file is gone, alias for alias and fingerprint for fingerprint, is that
+    post moved, not a new one. Sending it again would be a duplicate. An account the new post
+    has and the record has not (one held while it needed a reconnect, one added in the move)
+    is then sent as any new account of a post is."""
     gone = {pid for pid in state.posts if pid not in present and pid not in known.values()}
     if not gone:
         return {}
@@ -171,12 +174,11 @@ def _renames_by_content(
     for post in compiled:
         if post.spec.id in state.posts or post.spec.id in known or not post.payloads:
             continue
+        payloads = {p.account.alias: p.fingerprint for p in post.payloads}
         for old_id in sorted(gone - set(found.values())):
             accounts = state.posts[old_id].accounts
-            if all(
-                (record := accounts.get(p.account.alias)) is not None
-                and record.fingerprint == p.fingerprint
-                for p in post.payloads
+            if accounts and all(
+                payloads.get(alias) == record.fingerprint for alias, record in accounts.items()
             ):
                 found[post.spec.id] = old_id
                 break

@@ -54,7 +54,7 @@ class StoredPosts(LazyPosts):
     listing), each post read when first looked up and kept. `tally` is the index's, or None
     when the index said it is stale (then it is counted once, from every post)."""
 
-    __slots__ = ("_built", "_ids", "_read", "_tally", "folder")
+    __slots__ = ("_built", "_ids", "_read", "_sorted", "_tally", "folder")
 
     def __init__(self, folder: str, ids: frozenset[str], read: Reader, tally: Tally | None) -> None:
         self.folder = folder
@@ -63,6 +63,7 @@ class StoredPosts(LazyPosts):
         # A tally of another number of posts than the folder holds is not of these files.
         self._tally = tally if tally is not None and tally.posts == len(ids) else None
         self._built: dict[str, PostState] = {}
+        self._sorted: tuple[str, ...] | None = None
         _LIVE[id(self)] = self
 
     def __getitem__(self, post_id: str) -> PostState:
@@ -77,7 +78,10 @@ class StoredPosts(LazyPosts):
         return post_id in self._ids
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._ids))
+        # Sorted once: a plan iterates the ids several times (50,000 ids: 30 ms a sort).
+        if self._sorted is None:
+            self._sorted = tuple(sorted(self._ids))
+        return iter(self._sorted)
 
     def __len__(self) -> int:
         return len(self._ids)

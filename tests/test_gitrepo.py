@@ -462,3 +462,17 @@ def test_a_push_that_changes_nothing_says_up_to_date(
     assert b.fast_forward(sha)
     same = b.push()
     assert (same.up_to_date, same.rejected, same.commit) == (True, False, sha)
+
+
+def test_many_blobs_are_read_whole_in_one_call(repo: tuple[GitRepo, Path, str]) -> None:
+    """cat-file --batch sizes its answers in bytes: a text with multi-byte characters and
+    newlines comes back whole, and an id git does not have is left out."""
+    git_repo, root, _ = repo
+    texts = {"a.json": '{"caption": "Grüße 🚀\\nzwei"}\n', "b.json": "{}\n"}
+    write_tree(root, {f".orshot/state/posts/{name}": text for name, text in texts.items()})
+    head = commit_all(root, "records")
+    blobs = git_repo.tree_blobs(head, ".orshot/state/posts")
+    assert sorted(blobs) == ["a.json", "b.json"]
+    read = git_repo.blob_texts([*blobs.values(), "0" * 40])
+    assert {name: read[blob] for name, blob in blobs.items()} == texts
+    assert "0" * 40 not in read

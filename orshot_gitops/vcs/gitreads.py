@@ -4,32 +4,26 @@ into `gitrepo.GitRepo`, whose git runner it uses."""
 
 from __future__ import annotations
 
-import subprocess
+import os
 from collections.abc import Sequence
-from pathlib import Path
-
-from orshot_gitops.errors import UserError
+from typing import TYPE_CHECKING
 
 
 class RecordedReads:
     """The reading half of GitRepo that looks at history rather than the work tree."""
 
-    @property
-    def root(self) -> Path:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by GitRepo
 
-    def _git(
-        self,
-        *args: str,
-        ok: Sequence[int] | None = (0,),
-        env: dict[str, str] | None = None,
-        hint: str = "",
-        stdin: str | None = None,
-    ) -> tuple[int, str, str]:
-        raise NotImplementedError
+        def _git(
+            self,
+            *args: str,
+            ok: Sequence[int] | None = (0,),
+            env: dict[str, str] | None = None,
+            hint: str = "",
+            stdin: str | None = None,
+        ) -> tuple[int, str, str]: ...
 
-    def _full(self, path: str) -> str:
-        raise NotImplementedError
+        def _full(self, path: str) -> str: ...
 
     def last_change_is_merge(self, path: str) -> bool:
         """Whether the commit that last changed `path` on this branch's first-parent line is
@@ -158,17 +152,10 @@ class RecordedReads:
         wanted = sorted(set(blobs))
         if not wanted:
             return {}
-        done = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            input="".join(f"{blob}\n" for blob in wanted).encode("ascii"),
-            cwd=self.root,
-            capture_output=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            detail = done.stderr.decode("utf-8", "replace").strip()
-            raise UserError(f"git cat-file failed: {detail}", hint="is the commit fetched?")
-        out, at, texts = done.stdout, 0, {}
+        lookups = "".join(f"{blob}\n" for blob in wanted)
+        _, text, _ = self._git("cat-file", "--batch", stdin=lookups, hint="is the commit fetched?")
+        # Sizes are in bytes: undo the runner's decoding (lossless: surrogate escapes).
+        out, at, texts = os.fsencode(text), 0, {}
         for _ in wanted:
             header_end = out.index(b"\n", at)
             header = out[at:header_end].decode("ascii").split(" ")

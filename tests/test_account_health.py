@@ -18,6 +18,17 @@ from reconcile_helpers import API_KEY, Workspace, actions, git, post_yaml, sandb
 FB = 4  # reconcile_helpers' `fb` account
 
 
+@pytest.fixture
+def fb_held(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Workspace:
+    """A workspace whose sandbox reports fb as needing a reconnect."""
+    return Workspace(tmp_path, sandbox_factory(sandbox_config(expired=(FB,))), monkeypatch, capsys)
+
+
 def _targets(ws: Workspace) -> list[int]:
     return sorted(int(t["account_id"]) for post in ws.sent() for t in post["platforms"])
 
@@ -34,12 +45,9 @@ def _complete(ws: Workspace, session_url: str) -> None:
 
 
 def test_posts_to_an_account_needing_a_reconnect_are_held_then_sent_once_it_is_reconnected(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    fb_held: Workspace,
 ) -> None:
-    ws = Workspace(tmp_path, sandbox_factory(sandbox_config(expired=(FB,))), monkeypatch, capsys)
+    ws = fb_held
     base = ws.head()
     ws.post("2026/launch", post_yaml("Launch day!", ("x", "fb")))
     ws.post("2026/teaser", post_yaml("Teaser!", ("fb",)))
@@ -89,16 +97,11 @@ def test_posts_to_an_account_needing_a_reconnect_are_held_then_sent_once_it_is_r
     assert ws.record("2026/teaser", "fb")["status"] == "published"
 
 
-def test_without_a_key_plan_stays_offline_and_says_nothing_of_health(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    ws = Workspace(tmp_path, sandbox_factory(sandbox_config(expired=(FB,))), monkeypatch, capsys)
+def test_without_a_key_plan_stays_offline_and_says_nothing_of_health(fb_held: Workspace) -> None:
+    ws = fb_held
     ws.post("2026/teaser", post_yaml("Teaser!", ("fb",)))
     before = ws.requests()
-    monkeypatch.delenv("ORSHOT_API_KEY")
+    ws.monkeypatch.delenv("ORSHOT_API_KEY")
     data = ws.plan_json()
     assert actions(data) == [("2026/teaser", "fb", "publish")]
     assert data["needs_reconnect"] == []
@@ -211,14 +214,8 @@ def test_a_saved_plan_holds_what_it_showed_held_and_what_is_unhealthy_at_apply(
     ],
 )
 def test_reconnect_names_an_unknown_account_in_one_line(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    alias: str,
-    message: str,
+    ws: Workspace, alias: str, message: str
 ) -> None:
-    ws = Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
     run = ws.cli("accounts", "--reconnect", alias)
     assert run.code == 1
     assert message in run.err
@@ -228,12 +225,9 @@ def test_reconnect_names_an_unknown_account_in_one_line(
 
 
 def test_reconnect_prints_a_link_and_the_sandbox_checks_the_session_request(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    fb_held: Workspace,
 ) -> None:
-    ws = Workspace(tmp_path, sandbox_factory(sandbox_config(expired=(FB,))), monkeypatch, capsys)
+    ws = fb_held
     run = ws.cli("accounts", "--reconnect", "fb")
     assert run.code == 0, run.output
     assert run.out.startswith("Reconnect fb (facebook, id 4): open\n  https://")
@@ -245,17 +239,12 @@ def test_reconnect_prints_a_link_and_the_sandbox_checks_the_session_request(
     assert httpx.post(url, json=missing, headers=headers, timeout=30).status_code == 404
 
 
-def test_a_post_moved_while_an_account_is_held_stays_the_same_post(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_post_moved_while_an_account_is_held_stays_the_same_post(fb_held: Workspace) -> None:
     """The model-based test found it: x published, fb held, then the file moves. The recorded
     commit is older than the post (held posts keep it back), so git shows no move; the post
     matches its old record on every recorded account, so it is the same post moved: x is not
     sent again, fb stays held, and nothing is called ambiguous."""
-    ws = Workspace(tmp_path, sandbox_factory(sandbox_config(expired=(FB,))), monkeypatch, capsys)
+    ws = fb_held
     ws.post("2026/launch", post_yaml("Launch day!", ("x", "fb")))
     assert ws.apply().code == 0
     ws.rename("2026/launch", "moved/launch")

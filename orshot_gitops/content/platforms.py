@@ -83,6 +83,23 @@ RULES: dict[str, PlatformRules] = {
     "snapchat": PlatformRules("Snapchat", 160, 1, frozenset({"jpeg", "png"})),
 }
 TWITTER_PREMIUM_LIMIT = 25000
+
+# Where a platform folds a caption behind "…more" in the feed: the reader sees this many
+# characters before deciding to open the post. Source: Orshot's Social Posting Guidelines,
+# caption table ("about 125 characters show before the 'more' fold" and so on); the review and
+# the preview page mark the fold so a brand sees what lands above it.
+CAPTION_FOLD: dict[str, int] = {
+    "instagram": 125,
+    "linkedin": 210,
+    "facebook": 480,
+}
+
+
+def caption_fold(platform: str) -> int | None:
+    """The characters a platform shows before its "…more" fold, or None when it shows all."""
+    return CAPTION_FOLD.get(platform)
+
+
 PINTEREST_TITLE_LIMIT = 100
 
 _EXTENSIONS = {

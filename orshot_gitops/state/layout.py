@@ -105,6 +105,15 @@ _LIVE: weakref.WeakValueDictionary[int, StoredPosts] = weakref.WeakValueDictiona
 """Every stored mapping still in use: a state value must not change when its files do."""
 
 
+def posts_folder(root: Path) -> str:
+    """The one spelling of a working tree's post folder, whatever spelling of the repository
+    a command was given ("--repo .", an absolute path, a path through a link, as macOS's
+    /tmp is and git's own answers are not): a state read through one and
+    written through the other must be known as the same files, or every write compares and
+    rewrites every post, and the values read from them are not pinned before they change."""
+    return os.path.join(os.path.realpath(root), *POSTS_DIR.split("/"))
+
+
 def pin_before_writing(folder: str, post_ids: set[str]) -> None:
     """Called before post files under `folder` change: every state value read from them
     keeps the posts it would otherwise read afterwards."""

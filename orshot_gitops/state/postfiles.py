@@ -23,6 +23,7 @@ from orshot_gitops.state.layout import (
     dump_schedule,
     pin_before_writing,
     post_file,
+    posts_folder,
     restore_hint,
     walk_ids,
     with_schedule,
@@ -120,8 +121,13 @@ def stored_posts(root: Path, tally: Any) -> StoredPosts:
         schedule = None
     tally = with_schedule(tally, schedule)
     if tally is not None:
-        _SCHEDULE_ON_DISK[str(root / SCHEDULE_PATH)] = tally.scheduled
-    return StoredPosts(str(root / POSTS_DIR), walk_ids(root), read, tally)
+        _SCHEDULE_ON_DISK[_key(root / SCHEDULE_PATH)] = tally.scheduled
+    return StoredPosts(posts_folder(root), walk_ids(root), read, tally)
+
+
+def _key(path: Path) -> str:
+    """A file's key in this module's caches: one spelling however the repository was named."""
+    return os.path.realpath(path)
 
 
 _SCHEDULE_ON_DISK: dict[str, Mapping[str, str]] = {}
@@ -132,7 +138,7 @@ def write_schedule(root: Path, tally: Tally, atomic_write: Any) -> None:
     """Rewrite SCHEDULE_PATH when the schedules it holds changed (rarely: only a post whose
     time in Orshot moves changes it)."""
     path = root / SCHEDULE_PATH
-    known = _SCHEDULE_ON_DISK.get(str(path))
+    known = _SCHEDULE_ON_DISK.get(_key(path))
     if known is None:
         try:
             on_disk = with_schedule(Tally(), path.read_text(encoding="utf-8"))
@@ -143,7 +149,7 @@ def write_schedule(root: Path, tally: Tally, atomic_write: Any) -> None:
         return
     _refuse_links(path, os.path.join(os.path.realpath(root), *STATE_DIR.split("/")))
     atomic_write(path, dump_schedule(tally).encode("utf-8"))
-    _SCHEDULE_ON_DISK[str(path)] = tally.scheduled
+    _SCHEDULE_ON_DISK[_key(path)] = tally.scheduled
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -160,7 +166,7 @@ def changed_posts(
 
     A state read from these files and changed with `with_post` knows its changes; any other
     (a merge, a v1 state being converted) is compared post by post with what was written."""
-    folder = str(root / POSTS_DIR)
+    folder = posts_folder(root)
     if on_disk_is_v2 and isinstance(posts, StoredPosts) and posts.folder == folder:
         return {}  # read from these very files and not changed
     if (
@@ -174,7 +180,7 @@ def changed_posts(
             post_id: post
             for post_id, post in posts.changes.items()
             if post is None
-            or _WRITTEN.get(path := str(root / post_file(post_id))) is not post
+            or _WRITTEN.get(path := _key(root / post_file(post_id))) is not post
             or not os.path.exists(path)
         }
     else:
@@ -189,7 +195,7 @@ def write_posts(root: Path, changes: Mapping[str, PostState | None], atomic_writ
     """Write (or remove) the files of `changes`, each atomically; unchanged bytes are not
     written again. Pins every live state value first (layout.pin_before_writing)."""
     top = root / POSTS_DIR
-    pin_before_writing(str(top), set(changes))
+    pin_before_writing(posts_folder(root), set(changes))
     real_top = os.path.join(os.path.realpath(root), *POSTS_DIR.split("/"))
     for post_id in sorted(changes):
         path = root / post_file(post_id)
@@ -197,7 +203,7 @@ def write_posts(root: Path, changes: Mapping[str, PostState | None], atomic_writ
         _refuse_links(path, real_top)
         if post is None:
             path.unlink(missing_ok=True)
-            _WRITTEN.pop(str(path), None)
+            _WRITTEN.pop(_key(path), None)
             _prune_empty(path.parent, top)
             continue
         text = dump_post(post).encode("utf-8")
@@ -207,7 +213,7 @@ def write_posts(root: Path, changes: Mapping[str, PostState | None], atomic_writ
             unchanged = False
         if not unchanged:
             atomic_write(path, text)
-        _WRITTEN[str(path)] = post
+        _WRITTEN[_key(path)] = post
 
 
 def _refuse_links(path: Path, real_top: str) -> None:

@@ -263,3 +263,23 @@ def test_an_apply_refused_for_its_flags_leaves_ctrl_c_as_it_was(ws: Workspace) -
     run = ws.apply("--push", "--local")
     assert run.code == 2
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_a_draft_approved_after_its_time_stays_an_error_until_fixed(
+    fws: Workspace, clock: FakeClock
+) -> None:
+    """A draft approved after its time passed cannot be scheduled: an error. The run that
+    reports it must not record its commit as reconciled, or the next run plans from past it
+    and says "nothing to do" while the approved post sits in Orshot as a draft."""
+    when = FIRES.strftime("%Y-%m-%dT%H:%M")
+    fws.post("2026/webinar", post_yaml("Webinar today.", ("x",), schedule=when, draft=True))
+    assert fws.apply().code == 0
+    assert fws.record("2026/webinar", "x")["status"] == "drafted"
+    fws.post("2026/webinar", post_yaml("Webinar today.", ("x",), schedule=when))
+    later = FIRES + timedelta(minutes=5)
+    clock.advance((later - START).total_seconds())
+    for _ in range(2):  # the next cron run still says so
+        report = apply_at(fws, later)
+        assert [a.kind.value for a in report.plan.actions] == ["past-schedule"]
+        assert report.outcomes == ()
+    assert fws.record("2026/webinar", "x")["status"] == "drafted"

@@ -132,14 +132,13 @@ class Plan:
     def holds_back(self) -> bool:
         """A post is held back until a person says what it is: the reconciled commit must
         not move past it, or the next run would take it for new. Nor past a post refused
-        before it was ever sent (its schedule passed): a post file of the recorded commit
-        without a record is taken for a lost record (reconcile/missing.py). Nor past a post
-        held for its account's reconnect (health.py)."""
-        return any(
-            a.kind in (Kind.AMBIGUOUS, Kind.RECORD_MISSING, Kind.NEEDS_RECONNECT)
-            or (a.kind is Kind.PAST_SCHEDULE and a.orshot_post_id is None)
-            for a in self.actions
-        )
+        because its schedule passed: never sent, a post file of the recorded commit without
+        a record is taken for a lost record (reconcile/missing.py); held or live, its record
+        is not what the file says and nothing else brings it back into a plan, so the next
+        run would say "nothing to do" of an approved post. Nor past a post held for its
+        account's reconnect (health.py)."""
+        held_back = (Kind.AMBIGUOUS, Kind.RECORD_MISSING, Kind.NEEDS_RECONNECT, Kind.PAST_SCHEDULE)
+        return any(a.kind in held_back for a in self.actions)
 
     @property
     def reconnect_holds(self) -> dict[str, int]:

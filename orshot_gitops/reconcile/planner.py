@@ -33,10 +33,17 @@ from orshot_gitops.vcs.gitrepo import GitRepo
 
 
 def make_plan(
-    root: Path, git: GitRepo, now: datetime, *, overwrite_drift: bool = False
+    root: Path,
+    git: GitRepo,
+    now: datetime,
+    *,
+    overwrite_drift: bool = False,
+    inputs_clean: bool = False,
 ) -> tuple[Plan, Config | None, State]:
     """The plan for the repository at root (its working tree) against its state file.
-    `overwrite_drift`: send the file's version over a post changed in Orshot (drift.py)."""
+    `overwrite_drift`: send the file's version over a post changed in Orshot (drift.py).
+    `inputs_clean`: the caller has just refused uncommitted inputs (apply does), so the
+    working tree's second look, a `git status` over every post file, is skipped."""
     state = load_checked(git)
     head = git.head_commit()
     config, problems = load_config(root)
@@ -53,7 +60,7 @@ def make_plan(
     if changes.base_missing and state.commit and git.deepen_to(state.commit):
         # A shallow clone: the recorded commit is fetched now, and git can follow moves.
         changes = git.changed_paths(state.commit, "HEAD", under=(posts_prefix,), shared=shared)
-    dirty = git.dirty_paths((posts_prefix, *shared))
+    dirty = () if inputs_clean else git.dirty_paths((posts_prefix, *shared))
     files, found_problems = discover_posts(root, config)
     problems.extend(found_problems)
     ids = {post_id_for(f, config.posts_dir): f for f in files}

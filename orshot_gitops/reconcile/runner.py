@@ -286,7 +286,10 @@ def _plan_and_mark(
     mark and push the intents; posts to accounts needing a reconnect are held (health.py).
     Returns the plan, the state it runs on, and the state before this run's marks."""
     for _ in range(MAX_PUSH_RACES):
-        plan, _, state = make_plan(root, git, now(), overwrite_drift=options.overwrite_drift)
+        # refuse_uncommitted_inputs ran first, and a lost push race resets to the remote.
+        plan, _, state = make_plan(
+            root, git, now(), overwrite_drift=options.overwrite_drift, inputs_clean=True
+        )
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
         # Paused, the pause itself sends (pause.py): the key is checked for it too.

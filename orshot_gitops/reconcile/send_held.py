@@ -91,7 +91,7 @@ class HeldPosts(Recorder):
         is not kept: its retry makes a post of its own, so the held one must not hold it."""
         return sorted(
             record.account_id
-            for pid, key, record in self.state.entries()
+            for pid, key, record in self.state.entries_of(pid for pid, _ in leaving)
             if record.post_id == post_id
             and (pid, key) not in leaving
             and record.status is not AccountStatus.FAILED
@@ -175,7 +175,7 @@ class HeldPosts(Recorder):
         Orshot checks them again: record a failure it reports there (a token that expired
         since), as every other answer is recorded, account by account."""
         answers = {a.account_id: a for a in post.accounts if a.account_id is not None}
-        for post_id, key, record in list(self.state.entries()):
+        for post_id, key, record in list(self.state.entries_of(pid for pid, _ in leaving)):
             if (
                 record.post_id != post.id
                 or (post_id, key) in leaving

@@ -394,6 +394,18 @@ class State:
         post = self.posts.get(post_id)
         return post.accounts.get(account_key) if post else None
 
+    def entries_of(self, post_ids: Iterable[str]) -> Iterator[tuple[str, str, AccountState]]:
+        """The records of `post_ids` alone, in sorted order. Who else is on a held Orshot post
+        is asked of its own post file's records: an Orshot post is made by one draft request
+        for one post's accounts and its id is recorded only in that post's records (a move
+        carries them all), so reading every post of a 50,000-post state (13 s) finds nothing
+        more."""
+        for post_id in sorted(set(post_ids)):
+            post = self.posts.get(post_id)
+            if post is not None:
+                for key in sorted(post.accounts):
+                    yield post_id, key, post.accounts[key]
+
     def entries(self) -> Iterator[tuple[str, str, AccountState]]:
         """Every (post id, account alias, record), in sorted order."""
         for post_id in sorted(self.posts):

@@ -354,16 +354,20 @@ class GitRepo(RecordedReads):
         if not self._has_committer_identity():
             # A fresh CI runner has no identity; the bot then commits as itself.
             env.update({"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email})
-        # The specs that changed, not each changed file: converting a big state to its
-        # folder of post files changes more files than one command line can name.
-        tops = [spec.rstrip("/") for spec in specs]
-        touched = [t for t in tops if any(c == t or c.startswith(t + "/") for c in changed)]
-        self._git("add", "--all", "--", *touched, hint="is the path ignored by .gitignore?")
-        # --only: the user's other staged changes stay staged and out of our commit.
-        # --no-verify: a hook must not stop us recording what was already sent to Orshot.
-        # -F -: the message on stdin, as no size of it can fail (one argument over 128 KiB does).
-        commit = ("commit", "--only", "--no-verify", "--quiet", "-F", "-")
-        self._git(*commit, "--", *touched, env=env, stdin=message)
+        # Each changed file by name, from a file: a folder as the pathspec makes `add` and
+        # `commit --only` look at every file under it (0.67 s -> 0.41 s for one post's file
+        # among 50,000), and converting a big state changes more files than one command
+        # line can name.
+        with tempfile.NamedTemporaryFile("wb", suffix=".pathspec") as listing:
+            listing.write(b"".join(path.encode("utf-8") + b"\0" for path in sorted(changed)))
+            listing.flush()
+            from_file = (f"--pathspec-from-file={listing.name}", "--pathspec-file-nul")
+            self._git("add", "--all", *from_file, hint="is the path ignored by .gitignore?")
+            # --only: the user's other staged changes stay staged and out of our commit.
+            # --no-verify: a hook must not stop us recording what was already sent to Orshot.
+            # -F -: the message on stdin, as no size of it can fail (an argument over 128 KiB does).
+            commit = ("commit", "--only", "--no-verify", "--quiet", "-F", "-", *from_file)
+            self._git(*commit, env=env, stdin=message)
         return self.head_commit()
 
     def fetch(self, remote: str = "origin", branch: str | None = None) -> None:

@@ -199,3 +199,24 @@ def test_errors_and_pause_come_first() -> None:
     text = as_markdown(plan_of(action("a"), diagnostics=(bad,), paused=True), NOW)
     assert text.index("error(s)") < text.index("Paused") < text.index("| when |")
     assert "`posts/bad.yaml:3` undefined variable 'm' @\u200byou" in text
+
+
+def test_a_hostile_media_url_never_becomes_an_image_or_a_link() -> None:
+    hostile = (
+        "javascript:alert(1)//x.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        'https://x.example/a.png" onerror="alert(1)',
+        "https://x.example/a b.png",
+        "https://x.example/a).png",
+        "https://x.example/<b>.png",
+        "https://x.example/a'.png",
+        "ftp://x.example/a.png",
+    )
+    text = as_markdown(
+        plan_of(action("launch", media_urls=("https://ok.example/a.png", *hostile))), NOW
+    )
+    images = re.findall(r"<img [^>]*>", text)
+    assert images == ['<img src="https://ok.example/a.png" alt="1 of 9" width="160">']
+    rendered = outside_fences(text)
+    assert "onerror" not in rendered and "javascript:" not in rendered and "data:" not in rendered
+    assert "<https://x.example/a b.png>" not in text and "<ftp:" not in text

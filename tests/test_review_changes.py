@@ -1,0 +1,258 @@
+"""Before -> after in the review: a team edits a post Orshot already holds, and the pull request
+shows what Orshot holds now against what it will hold (the caption word by word, both times
+in the post's zone, media added, removed or reordered, options changed), from the copy of
+what was sent that apply records per (post, account). A real git repository with a bare
+remote, the sandbox on loopback; the Posts Log says what went out."""
+
+from __future__ import annotations
+
+import re
+
+from reconcile_helpers import Workspace, post_yaml
+from test_github_comment import outside_fences
+
+FUTURE = "2099-01-05T09:00"
+LATER = "2099-02-10T15:30"
+PARIS = "Europe/Paris"
+A, B, C = (f"https://cdn.example.com/launch/{n}.png" for n in "abc")
+OPTIONS = {"li": {"firstComment": "Docs at acme.com"}}
+
+
+def scheduled(ws: Workspace, caption: str, **fields: object) -> None:
+    values: dict[str, object] = {
+        "schedule": FUTURE,
+        "timezone": PARIS,
+        "media_urls": [A, B],
+        "platform_options": OPTIONS,
+        **fields,
+    }
+    ws.post("2026/launch", post_yaml(caption, ("li", "fb"), **values))
+
+
+def test_apply_records_what_was_sent_per_account(ws: Workspace) -> None:
+    scheduled(ws, "Acme Rockets 2.0 lands on Monday.")
+    assert ws.apply().code == 0
+    li, fb = ws.record("2026/launch", "li"), ws.record("2026/launch", "fb")
+    sent = ws.sent()[-1]["request"]
+    assert li["sent"] == {
+        "caption": sent["content"],
+        "media": [A, B],
+        "at": "2099-01-05T08:00:00+00:00",
+        "options": {"firstComment": "Docs at acme.com"},
+    }
+    assert fb["sent"] == {k: v for k, v in li["sent"].items() if k != "options"}
+
+
+def test_an_edit_in_place_shows_the_word_diff_and_both_times_in_the_posts_zone(
+    ws: Workspace,
+) -> None:
+    scheduled(ws, "Acme Rockets 2.0 lands on Monday.")
+    assert ws.apply().code == 0
+    scheduled(ws, "Acme Rockets 2.1 lands on Tuesday!", schedule=LATER)
+    review = ws.plan("--format", "markdown").out
+    assert "**Orshot holds now → after the merge** for `fb` (Facebook), `li` (LinkedIn):" in review
+    assert "> Acme Rockets ~~2\\.0~~ **2\\.1** lands on ~~Monday.~~ **Tuesday!**" in review
+    # Both times in the post's zone (Paris: CET), not only the new one.
+    assert (
+        "- **Time**: ~~Mon 2099\\-01\\-05 09:00 CET (Europe/Paris)~~ → "
+        "**Tue 2099\\-02\\-10 15:30 CET (Europe/Paris)**" in review
+    )
+    # Nothing else changed, so nothing else is claimed to.
+    assert "**Media" not in review.split("Orshot holds now")[1]
+    assert "**Option**" not in review
+
+
+def test_media_added_removed_and_reordered_and_options_changed_are_shown(ws: Workspace) -> None:
+    scheduled(ws, "Launch day.")
+    assert ws.apply().code == 0
+    scheduled(
+        ws,
+        "Launch day.",
+        media_urls=[B, C],
+        platform_options={"li": {"firstComment": "Docs at acme.com/v2"}},
+    )
+    review = ws.plan("--format", "markdown").out
+    changes = review.split("Orshot holds now → after the merge", 1)[1]
+    assert f"- **Media**: 2 → 2 file(s)\n  - added: <{C}>\n  - removed: <{A}>" in changes
+    assert '- **Option** `firstComment`: `"Docs at acme.com"` → `"Docs at acme.com/v2"`' in changes
+    assert "**Caption**" not in changes  # the caption did not change
+
+    scheduled(ws, "Launch day.", media_urls=[B, A])  # the same two files, the other way round
+    changes = ws.plan("--format", "markdown").out.split("after the merge", 1)[1]
+    assert f"- **Media reordered**, now: 1. <{B}> → 2. <{A}>" in changes
+    assert "added:" not in changes and "removed:" not in changes
+
+
+def test_a_change_after_publish_shows_what_is_live_against_the_file(ws: Workspace) -> None:
+    ws.post("2026/live", post_yaml("Live now: Acme 2.0.", ("li",)))
+    assert ws.apply().code == 0
+    ws.post("2026/live", post_yaml("Live now: Acme 2.0, faster.", ("li",)))
+    review = ws.plan("--format", "markdown").out
+    assert "⚠️ changed after publish" in review
+    assert "**Live now → the file (not sent: live posts cannot be edited)** for `li`" in review
+    assert "> Live now: Acme ~~2\\.0\\.~~ **2\\.0, faster.**" in review
+
+
+def test_a_record_from_an_older_version_says_its_before_is_not_recorded(ws: Workspace) -> None:
+    scheduled(ws, "Launch day.")
+    assert ws.apply().code == 0
+    state = ws.state()
+    for record in state["posts"]["2026/launch"]["accounts"].values():
+        del record["sent"]  # as an older version wrote it
+    ws.write_state(state)
+    ws.commit("state from an older version")
+    scheduled(ws, "Launch day, moved.", schedule=LATER)
+    review = ws.plan("--format", "markdown").out
+    assert "> before: not recorded (sent by an older version)" in review
+    assert "~~" not in review  # nothing invented
+    plan = ws.plan_json()
+    assert [a["before"] for a in plan["actions"]] == [None, None]
+
+
+def test_the_json_plan_carries_the_before_and_the_after(ws: Workspace) -> None:
+    scheduled(ws, "Launch day.")
+    assert ws.apply().code == 0
+    scheduled(ws, "Launch day!", schedule=LATER)
+    li = next(a for a in ws.plan_json()["actions"] if a["account"] == "li")
+    assert li["before"] == {
+        "caption": "Launch day.",
+        "media": [A, B],
+        "at": "2099-01-05T08:00:00+00:00",
+        "options": {"firstComment": "Docs at acme.com"},
+    }
+    assert (li["content"], li["scheduled_for"]) == ("Launch day!", "2099-02-10T14:30:00+00:00")
+
+
+def test_the_plan_after_the_edit_is_applied_has_nothing_left_to_show(ws: Workspace) -> None:
+    scheduled(ws, "Launch day.")
+    assert ws.apply().code == 0
+    scheduled(ws, "Launch day!", media_urls=[C], schedule=LATER)
+    assert ws.apply().code == 0
+    record = ws.record("2026/launch", "li")
+    assert record["sent"]["caption"] == "Launch day!"
+    assert (record["sent"]["media"], record["sent"]["at"]) == ([C], "2099-02-10T14:30:00+00:00")
+    # The edit went out in place: one Orshot post, now carrying the new version.
+    assert len(ws.sent()) == 1
+    assert ws.orshot_post(ws.sent()[0]["post_id"])["content"] == "Launch day!"
+
+
+HOSTILE_OLD = "Hi team, see https://acme.com/a\n- list\n"
+HOSTILE_NEW = (
+    "Hi @everyone see https://evil.example/x www.evil.example #12\n"
+    "- list </details><img src=x onerror=alert(1)> [x](javascript:alert(1)) ~~**\n"
+    "1. ordered\n===\n"
+)
+
+
+def test_a_hostile_caption_in_the_word_diff_cannot_ping_link_inject_or_format(
+    ws: Workspace,
+) -> None:
+    scheduled(ws, HOSTILE_OLD)
+    assert ws.apply().code == 0
+    scheduled(ws, HOSTILE_NEW)
+    review = ws.plan("--format", "markdown").out
+    diff = review.split("**Caption** (", 1)[1]
+    rendered = outside_fences(diff)
+    assert "@everyone" not in rendered  # a zero-width space after the @
+    assert "https://evil" not in rendered and "www.evil" not in rendered  # no autolink
+    assert (
+        "<img" not in rendered
+        and "</details>" not in rendered
+        and "javascript:alert" in (rendered.replace("\\", ""))
+    )
+    assert "](javascript" not in rendered.replace("\\]", "")
+    # No line of the diff can start a list, a heading or a setext underline.
+    for line in re.findall(r"^  > (.*)$", rendered, flags=re.M):
+        assert not re.match(r"(~~|\*\*)?([-+=]|\d+[.)])", line), line
+    assert "#\u200b12" in rendered
+
+
+# --- plan --show-content ------------------------------------------------------------------
+
+
+def test_show_content_prints_the_exact_caption_media_time_and_the_before_after(
+    ws: Workspace,
+) -> None:
+    scheduled(ws, "Acme Rockets 2.0 lands on Monday.\nBe there.")
+    assert ws.apply().code == 0
+    scheduled(ws, "Acme Rockets 2.1 lands on Tuesday!\nBe there.", schedule=LATER)
+    out = ws.plan("--show-content").out
+    li = out.split("~ edit li (linkedin)", 1)[1]
+    assert "      when: Tue 2099-02-10 15:30 CET (Europe/Paris)\n" in li
+    assert "      │ Acme Rockets 2.1 lands on Tuesday!\n      │ Be there.\n" in li
+    assert f"        1. {A} · image (png)\n        2. {B} · image (png)\n" in li
+    assert '      options: {"firstComment": "Docs at acme.com"}\n' in li
+    assert "      Orshot holds now → after the merge:\n" in li
+    assert "        │ Acme Rockets [-2.0-]{+2.1+} lands on [-Monday.-]{+Tuesday!+}\n" in li
+    assert "        │ Be there." in li
+    assert (
+        "        time: Mon 2099-01-05 09:00 CET (Europe/Paris) → "
+        "Tue 2099-02-10 15:30 CET (Europe/Paris)" in li
+    )
+    # Without the flag, the plan stays one line per action.
+    assert "│" not in ws.plan().out
+
+
+def test_show_content_cannot_drive_the_terminal_with_a_captions_control_characters(
+    ws: Workspace,
+) -> None:
+    ws.write(
+        "posts/2026/esc.yaml", 'accounts: [li]\ncontent: "Hi \\e[2J\\e]0;owned\\a \\u202Eevil"\n'
+    )
+    ws.commit("a caption with escape sequences")
+    out = ws.plan("--show-content").out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "│ Hi \\u{001B}[2J\\u{001B}]0;owned\\u{0007} \\u{202E}evil" in out
+
+
+# --- the fold, images ------------------------------------------------------------------------
+
+
+def _section(out: str, after: str) -> str:
+    """The lines `--show-content` printed under the action line naming `after`."""
+    return re.split(r"\n  (?=\S)", out.split(after, 1)[1])[0]
+
+
+LONG = " ".join(f"word{n:03d}" for n in range(40))  # 319 characters
+
+
+def test_each_platforms_fold_is_marked_in_the_comment_and_in_show_content(
+    ws: Workspace,
+) -> None:
+    ws.post("2026/long", post_yaml(LONG, ("li", "ig", "fb"), media_urls=[A]))
+    review = ws.plan("--format", "markdown").out
+    # One caption block for the three accounts, a mark for each platform that folds it.
+    assert (
+        LONG[:125] + "┆…more (Instagram)" + LONG[125:210] + "┆…more (LinkedIn)" + LONG[210:]
+        in review
+    )
+    assert (
+        '┆…more marks where the platform shows "…more" (Instagram after 125 characters, '
+        "LinkedIn after 210 characters); the mark is not part of the caption" in review
+    )
+    out = ws.plan("--show-content").out
+    ig = _section(out, "instagram)")
+    assert "│ " + LONG[:125] + "┆…more" + LONG[125:] in ig
+    li = _section(out, "linkedin)")
+    assert "│ " + LONG[:210] + "┆…more" + LONG[210:] in li
+    fb = _section(out, "(facebook)")
+    assert "┆" not in fb  # Facebook folds after 480: this caption is shown whole
+
+
+def test_media_are_thumbnails_in_order_and_a_video_is_a_link_naming_its_format(
+    ws: Workspace,
+) -> None:
+    video = "https://cdn.example.com/launch/teaser.mp4"
+    ws.post("2026/carousel", post_yaml("Three looks.", ("li",), media_urls=[A, B, C]))
+    ws.post("2026/teaser", post_yaml("Watch.", ("li",), media_urls=[video]))
+    review = ws.plan("--format", "markdown").out
+    carousel = review.split("`2026/carousel`", 2)[2]
+    assert (
+        "| 1 | 2 | 3 |\n| :-: | :-: | :-: |\n"
+        f'| <img src="{A}" alt="1 of 3" width="160"> | <img src="{B}" alt="2 of 3" width="160"> '
+        f'| <img src="{C}" alt="3 of 3" width="160"> |' in carousel
+    )
+    assert f"1. <{A}> · image (png)\n2. <{B}> · image (png)\n3. <{C}> · image (png)" in carousel
+    teaser = review.split("`2026/teaser`", 2)[2]
+    assert f"1. <{video}> · video (mp4)" in teaser
+    assert "<img" not in teaser  # a video is a link, not a broken image

@@ -9,10 +9,15 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
+import pytest
+from conftest import FakeClock, SandboxFactory
+from fault_helpers import Gate
 from hypothesis import given
 from hypothesis import strategies as st
-from reconcile_helpers import Workspace, post_yaml
+from reconcile_helpers import CONFIG, Workspace, post_yaml, sandbox_config
 from test_github_comment import outside_fences
 
 from orshot_gitops.report.changes import word_diff
@@ -279,8 +284,6 @@ def holds_what_the_record_says(ws: Workspace, post_id: str, account: str) -> Non
 def test_an_edit_whose_answer_is_lost_keeps_the_copy_of_what_orshot_is_known_to_hold(
     ws: Workspace,
 ) -> None:
-    from fault_helpers import Gate
-
     ws.post("2026/talk", post_yaml("Talk on Monday.", ("li",), schedule=FUTURE, media_urls=[A]))
     assert ws.apply().code == 0
     holds_what_the_record_says(ws, "2026/talk", "li")
@@ -361,3 +364,53 @@ def test_a_state_file_edited_to_carry_a_hostile_before_stays_inert_or_is_refused
     run = ws.plan("--format", "markdown")
     assert run.code == 1 and "Traceback" not in run.output
     assert "sent" in run.err and "next Tuesday" in run.err
+
+
+def test_a_pause_keeps_the_copy_of_what_orshot_holds(ws: Workspace) -> None:
+    """A pause changes only the status of the held post (back to a draft): what it holds is
+    the same, and so is the copy; lifted, the review has its before."""
+    scheduled(ws, "Launch day.")
+    assert ws.apply().code == 0
+    sent = ws.record("2026/launch", "li")["sent"]
+    ws.set_config(CONFIG + "paused: true\n")
+    assert ws.apply().code == 0
+    record = ws.record("2026/launch", "li")
+    assert record["status"] == "drafted" and record["sent"] == sent
+    ws.set_config(CONFIG)
+    scheduled(ws, "Launch day!")
+    review = ws.plan("--format", "markdown").out
+    assert "not recorded" not in review
+    assert "> Launch ~~day.~~ **day!**" in review
+
+
+def test_a_held_post_that_fired_before_the_split_keeps_the_copy_of_what_went_out(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    fake_clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """LinkedIn's edit is split off the shared post, and the shared post fires while its new
+    draft is made: LinkedIn got the old caption. The copy says so (not the new caption the
+    abandoned draft carried), and the review shows what is live against the file."""
+    from test_held_posts import LI_EDITED, SHARED
+
+    ws = Workspace(
+        tmp_path, sandbox_factory(sandbox_config(), clock=fake_clock), monkeypatch, capsys
+    )
+    ws.post("2026/webinar", post_yaml(SHARED, schedule=FUTURE))
+    assert ws.apply().code == 0
+    ws.post("2026/webinar", post_yaml(LI_EDITED, schedule=FUTURE))
+    fires = datetime(2099, 1, 5, 9, 1, tzinfo=timezone.utc).timestamp()
+    gate = Gate(ws.sandbox)
+    try:
+        gate.after("POST /v1/social/publish", lambda: fake_clock.advance(fires - fake_clock()))
+        assert ws.apply().code == 0
+    finally:
+        gate.close()
+    li = ws.record("2026/webinar", "li")
+    assert li["status"] == "published"
+    assert li["sent"]["caption"] == ws.orshot_post(li["post_id"])["content"] == SHARED
+    ws.set_config(CONFIG + "# touched\n")  # a full compile: the change is planned again
+    review = ws.plan("--format", "markdown").out
+    assert "> Webinar on Tuesday. **Agenda and slides inside.**" in review

@@ -264,8 +264,10 @@ class Recorder:
                 classify_result(result.error, result.action), attempts, self.now()
             )
         # The sent copy goes with the fingerprint: replaced only when this answer is for the
-        # version the action carries (a sync or a read-back of an older one keeps both).
-        sent = {"sent": self._sent_copy(action)} if action.fingerprint else {}
+        # version the action carries (a sync or a read-back of an older one keeps both), and
+        # kept by an action that carries no version (a pause changes only the status).
+        copy = self._sent_copy(action) if action.fingerprint else None
+        sent = {"sent": copy} if copy is not None else {}
         self._record(
             action,
             status=account_status,

@@ -414,3 +414,18 @@ def test_a_held_post_that_fired_before_the_split_keeps_the_copy_of_what_went_out
     ws.set_config(CONFIG + "# touched\n")  # a full compile: the change is planned again
     review = ws.plan("--format", "markdown").out
     assert "> Webinar on Tuesday. **Agenda and slides inside.**" in review
+
+
+def test_a_rendered_post_records_its_outputs_and_an_edit_says_it_renders_again(
+    ws: Workspace,
+) -> None:
+    render = {"template": 123, "modifications": {"title": "{{ product }} 3.2"}, "format": "png"}
+    ws.post("2026/release", post_yaml("Release 3.2.", ("li",), schedule=FUTURE, render=render))
+    assert ws.apply().code == 0
+    outputs = ws.state()["posts"]["2026/release"]["render"]["media_urls"]
+    assert ws.record("2026/release", "li")["sent"]["media"] == outputs
+    render["modifications"] = {"title": "{{ product }} 3.3"}
+    ws.post("2026/release", post_yaml("Release 3.3.", ("li",), schedule=FUTURE, render=render))
+    changes = ws.plan("--format", "markdown").out.split("after the merge", 1)[1]
+    assert "- **Media**: the Studio render's outputs (rendered again only if its" in changes
+    assert "added:" not in changes and "removed:" not in changes  # nothing invented

@@ -22,6 +22,10 @@ from orshot_gitops.reconcile.before import SHOWS_BEFORE
 from orshot_gitops.reconcile.plan import Action, Kind
 
 NOT_RECORDED = "before: not recorded (sent by an older version)"
+RENDERED = (
+    "the Studio render's outputs (rendered again only if its template, modifications or "
+    "format changed; the before's files are its last outputs)"
+)
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
 

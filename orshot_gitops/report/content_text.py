@@ -18,6 +18,7 @@ from orshot_gitops.reconcile.plan import Action
 from orshot_gitops.report import fold
 from orshot_gitops.report.changes import (
     NOT_RECORDED,
+    RENDERED,
     Change,
     change_of,
     diff_lines,
@@ -57,7 +58,7 @@ def content_lines(action: Action, console: Console) -> list[str]:
         lines += [f"{_INDENT}  {safe(line)}" for line in media_text(action.media_urls)]
     if action.render:
         template = safe(str(action.render.get("template")))
-        lines.append(f"{_INDENT}media: rendered from Studio template {template} when sent")
+        lines.append(f"{_INDENT}media: the Studio render of template {template}, done once")
     if action.platform_options:
         shown = json.dumps(dict(action.platform_options), sort_keys=True, ensure_ascii=False)
         lines.append(f"{_INDENT}options: {safe(shown)}")
@@ -92,6 +93,8 @@ def _change_lines(change: Change | None, console: Console) -> list[str]:
     if change.reordered:
         order = ", ".join(f"{n}. {safe(url)}" for n, url in enumerate(change.reordered, 1))
         lines.append(f"{pad}media reordered, now: {order}")
+    if change.rendered:
+        lines.append(f"{pad}media: {RENDERED}")
     for key, old, new in change.options:
         lines.append(f"{pad}option {safe(key)}: {safe(old) or '(none)'} → {safe(new) or '(none)'}")
     return lines

@@ -12,6 +12,7 @@ from orshot_gitops.reconcile.plan import Action
 from orshot_gitops.report import markdown as md
 from orshot_gitops.report.changes import (
     NOT_RECORDED,
+    RENDERED,
     Change,
     change_of,
     diff_lines,
@@ -62,7 +63,7 @@ def _change_lines(change: Change | None) -> list[str]:
         order = " → ".join(f"{n}. {md.link(url)}" for n, url in enumerate(change.reordered, 1))
         lines.append(f"- **Media reordered**, now: {order}")
     if change.rendered:
-        lines.append("- **Media**: rendered from the Studio template when sent")
+        lines.append(f"- **Media**: {RENDERED}")
     for key, old_value, new_value in change.options:
         lines.append(
             f"- **Option** {md.code(key)}: {md.code(old_value) if old_value else '(none)'} → "

@@ -220,3 +220,13 @@ def test_a_hostile_media_url_never_becomes_an_image_or_a_link() -> None:
     rendered = outside_fences(text)
     assert "onerror" not in rendered and "javascript:" not in rendered and "data:" not in rendered
     assert "<https://x.example/a b.png>" not in text and "<ftp:" not in text
+
+
+def test_a_long_carousel_wraps_its_thumbnails_in_rows_of_five_in_order() -> None:
+    urls = (*(f"https://cdn.example/{n}.jpg" for n in range(1, 8)), "https://cdn.example/v.mp4")
+    text = as_markdown(plan_of(action("carousel", media_urls=urls)), NOW)
+    assert "| 1 | 2 | 3 | 4 | 5 |\n| :-: | :-: | :-: | :-: | :-: |\n" in text
+    assert "| 6 | 7 | 8 |\n| :-: | :-: | :-: |\n" in text
+    alts = re.findall(r'<img src="https://cdn.example/(\d).jpg" alt="(\d) of 8"', text)
+    assert alts == [(str(n), str(n)) for n in range(1, 8)]
+    assert "| video (mp4) |" in text and "8. <https://cdn.example/v.mp4> · video (mp4)" in text

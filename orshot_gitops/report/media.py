@@ -13,7 +13,10 @@ from orshot_gitops.content import platforms
 from orshot_gitops.report import markdown as md
 
 THUMBNAIL_WIDTH = 160
-"""Pixels: a four-image carousel fits one row of a pull-request comment."""
+"""Pixels: five thumbnails fit one row of a pull-request comment."""
+PER_ROW = 5
+"""A longer carousel (up to 20 files on some platforms) wraps into rows of five, so the
+comment never scrolls sideways."""
 
 
 def kind_of(url: str) -> str:
@@ -40,14 +43,17 @@ def media_markdown(urls: Sequence[str]) -> list[str]:
     cells = []
     for n, url in enumerate(urls, 1):
         thumb = md.image(url, f"{n} of {count}", THUMBNAIL_WIDTH) if is_image(url) else None
-        cells.append(thumb or f"{n}. {md.text(kind_of(url))}")
+        cells.append(thumb or md.text(kind_of(url)))
     if any(cell.startswith("<img") for cell in cells):
-        lines += [
-            "| " + " | ".join(str(n) for n in range(1, count + 1)) + " |",
-            "|" + " :-: |" * count,
-            "| " + " | ".join(cells) + " |",
-            "",
-        ]
+        for first in range(0, count, PER_ROW):
+            row = cells[first : first + PER_ROW]
+            places = range(first + 1, first + len(row) + 1)
+            lines += [
+                "| " + " | ".join(str(n) for n in places) + " |",
+                "|" + " :-: |" * len(row),
+                "| " + " | ".join(row) + " |",
+                "",
+            ]
     lines += [f"{n}. {md.link(url)} · {md.text(kind_of(url))}" for n, url in enumerate(urls, 1)]
     lines.append("")
     return lines

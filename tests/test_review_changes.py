@@ -21,6 +21,10 @@ from reconcile_helpers import CONFIG, Workspace, post_yaml, sandbox_config
 from test_github_comment import outside_fences
 
 from orshot_gitops.report.changes import word_diff
+from orshot_gitops.state.merge import merge_states
+from orshot_gitops.state.model import AccountStatus
+from orshot_gitops.state.sent import Sent
+from orshot_gitops.state.store import load_state, write_state
 
 FUTURE = "2099-01-05T09:00"
 LATER = "2099-02-10T15:30"
@@ -429,3 +433,66 @@ def test_a_rendered_post_records_its_outputs_and_an_edit_says_it_renders_again(
     changes = ws.plan("--format", "markdown").out.split("after the merge", 1)[1]
     assert "- **Media**: the Studio render's outputs (rendered again only if its" in changes
     assert "added:" not in changes and "removed:" not in changes  # nothing invented
+
+
+# --- the copy in the state file ---------------------------------------------------------------
+
+SENT_OLD = Sent("Launch day.", (A, B), "2099-01-05T08:00:00+00:00", {"firstComment": "x"})
+SENT_NEW = Sent("Launch day!", (C,), None)
+
+
+def test_the_copy_round_trips_through_a_post_file_and_is_absent_when_unset(
+    tmp_path: Path,
+) -> None:
+    from test_state import account, launch_state
+
+    state = launch_state(**{"acme-x": account(sent=SENT_OLD), "acme-li": account()})
+    write_state(tmp_path, state)
+    stored = json.loads((tmp_path / ".orshot/state/posts/2026/12/launch.json").read_text())
+    assert stored["accounts"]["acme-x"]["sent"] == {
+        "caption": "Launch day.",
+        "media": [A, B],
+        "at": "2099-01-05T08:00:00+00:00",
+        "options": {"firstComment": "x"},
+    }
+    assert "sent" not in stored["accounts"]["acme-li"]  # an older record's bytes are unchanged
+    loaded = load_state(tmp_path)
+    assert loaded.account("2026/12/launch", "acme-x") == account(sent=SENT_OLD)
+    assert loaded.account("2026/12/launch", "acme-li") == account()
+
+
+def test_a_merge_keeps_each_record_with_its_own_copy_never_a_mix() -> None:
+    """Both runs changed one record: the merge picks a record (the one that says more about
+    what Orshot holds), and its copy comes with it, matching its fingerprint."""
+    from test_state import FP_A, FP_B, account, launch_state
+
+    base = launch_state(x=account(status=AccountStatus.SCHEDULED, sent=SENT_OLD))
+    ours = launch_state(
+        x=account(
+            status=AccountStatus.SCHEDULED,
+            fingerprint=FP_B,
+            sent=SENT_NEW,
+            last_attempt_at="2026-12-02T09:00:00+00:00",
+        )
+    )
+    theirs = launch_state(
+        x=account(status=AccountStatus.FAILED, fingerprint=FP_A, sent=SENT_OLD, post_id=None)
+    )
+    for merged in (merge_states(base, ours, theirs), merge_states(base, theirs, ours)):
+        record = merged.account("2026/12/launch", "x")
+        assert record is not None
+        assert (record.fingerprint, record.sent) == (FP_B, SENT_NEW)
+
+
+def test_a_draft_edited_as_it_is_published_shows_what_changes(ws: Workspace) -> None:
+    ws.post("2026/news", post_yaml("News, draft one.", ("li",), draft=True))
+    assert ws.apply().code == 0
+    assert ws.record("2026/news", "li")["sent"] == {"caption": "News, draft one."}
+    ws.post("2026/news", post_yaml("News, final.", ("li",), schedule=FUTURE, timezone=PARIS))
+    review = ws.plan("--format", "markdown").out
+    assert "🚀 publish the draft" in review
+    assert "> News, ~~draft one.~~ **final.**" in review
+    assert (
+        "- **Time**: ~~not scheduled (on publish, or kept as a draft)~~ → "
+        "**Mon 2099\\-01\\-05 09:00 CET (Europe/Paris)**" in review
+    )

@@ -207,10 +207,9 @@ def _captions(post: _Post) -> list[str]:
         lines.append(f"**Caption** for {who}:")
         lines.append("")
         on = [a.platform for a in by_caption[caption]]
-        lines.append(md.fence(fold.marked(caption, on)))
+        lines += [md.fence(fold.marked(caption, on)), ""]
         folded = fold.note(caption, on)
         lines += [f"<sub>{md.text(folded)}</sub>", ""] if folded else []
-        lines.append("")
     for action in post.actions:
         if action.platform_options:
             options = json.dumps(dict(action.platform_options), indent=2, sort_keys=True)

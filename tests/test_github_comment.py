@@ -199,3 +199,34 @@ def test_errors_and_pause_come_first() -> None:
     text = as_markdown(plan_of(action("a"), diagnostics=(bad,), paused=True), NOW)
     assert text.index("error(s)") < text.index("Paused") < text.index("| when |")
     assert "`posts/bad.yaml:3` undefined variable 'm' @\u200byou" in text
+
+
+def test_a_hostile_media_url_never_becomes_an_image_or_a_link() -> None:
+    hostile = (
+        "javascript:alert(1)//x.png",
+        "data:image/png;base64,iVBORw0KGgo=",
+        'https://x.example/a.png" onerror="alert(1)',
+        "https://x.example/a b.png",
+        "https://x.example/a).png",
+        "https://x.example/<b>.png",
+        "https://x.example/a'.png",
+        "ftp://x.example/a.png",
+    )
+    text = as_markdown(
+        plan_of(action("launch", media_urls=("https://ok.example/a.png", *hostile))), NOW
+    )
+    images = re.findall(r"<img [^>]*>", text)
+    assert images == ['<img src="https://ok.example/a.png" alt="1 of 9" width="160">']
+    rendered = outside_fences(text)
+    assert "onerror" not in rendered and "javascript:" not in rendered and "data:" not in rendered
+    assert "<https://x.example/a b.png>" not in text and "<ftp:" not in text
+
+
+def test_a_long_carousel_wraps_its_thumbnails_in_rows_of_five_in_order() -> None:
+    urls = (*(f"https://cdn.example/{n}.jpg" for n in range(1, 8)), "https://cdn.example/v.mp4")
+    text = as_markdown(plan_of(action("carousel", media_urls=urls)), NOW)
+    assert "| 1 | 2 | 3 | 4 | 5 |\n| :-: | :-: | :-: | :-: | :-: |\n" in text
+    assert "| 6 | 7 | 8 |\n| :-: | :-: | :-: |\n" in text
+    alts = re.findall(r'<img src="https://cdn.example/(\d).jpg" alt="(\d) of 8"', text)
+    assert alts == [(str(n), str(n)) for n in range(1, 8)]
+    assert "| video (mp4) |" in text and "8. <https://cdn.example/v.mp4> · video (mp4)" in text

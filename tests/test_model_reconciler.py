@@ -885,6 +885,36 @@ class ReconcilerMachine(RuleBasedStateMachine):
             )
 
     @invariant()
+    def the_sent_copy_is_what_orshot_holds(self) -> None:
+        """A record that says Orshot holds its post, scheduled or live, and keeps a copy of
+        what it sent, carries the caption and media that post holds: the review's before
+        is the truth (unless the model edited the post in Orshot's dashboard)."""
+        if not (self.root / STATE_PATH).exists():
+            return
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        for post_id, account, record in load_state(self.root).entries():
+            held = record.status in (AccountStatus.PUBLISHED, AccountStatus.SCHEDULED)
+            if not held or record.sent is None or record.post_id in self.dashboard:
+                continue
+            try:
+                answer = httpx.get(
+                    f"{self.server.base_url}/v1/social/posts/{record.post_id}",
+                    headers=headers,
+                    timeout=10,
+                )
+            except httpx.HTTPError:
+                continue  # an injected fault: the next check reads it
+            if answer.status_code != 200:
+                continue
+            post = answer.json()["data"]
+            assert (record.sent.caption, list(record.sent.media)) == (
+                post["content"],
+                post["media_urls"],
+            ), f"{post_id} → {account}: {record.sent} is not what Orshot holds: {post}\n" + (
+                "\n".join(self.log)
+            )
+
+    @invariant()
     def state_parses_and_matches_schema(self) -> None:
         path = self.root / STATE_PATH
         if not path.exists():

@@ -19,6 +19,7 @@ SUMMARY = "Show what apply would publish, schedule, edit or discard, per post an
 EXAMPLES = [
     "orshot-gitops plan",
     "orshot-gitops plan --format markdown > plan.md   # for a pull request comment",
+    "orshot-gitops plan --show-content                # the exact captions, media and times",
     "orshot-gitops plan --out plan.json && orshot-gitops apply plan.json",
     "orshot-gitops plan --detailed-exitcode           # 0 no changes, 2 changes, 1 errors",
 ]
@@ -32,6 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         metavar="FILE",
         help="also save the plan as JSON, for 'apply FILE' (refused with uncommitted changes)",
+    )
+    parser.add_argument(
+        "--show-content",
+        action="store_true",
+        help="text format: print each action's exact caption, media, time and options, and "
+        "what an edit changes (before -> after); json and markdown always carry them",
     )
     parser.add_argument(
         "--overwrite-drift",
@@ -65,7 +72,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     elif args.format == "markdown":
         console.print(report.as_markdown(plan, now).rstrip("\n"))
     else:
-        console.print(report.as_text(plan, console))
+        console.print(report.as_text(plan, console, show_content=args.show_content))
     if plan.errors or any(a.severity == "error" for a in plan.actions):
         return 1
     if args.detailed_exitcode and plan.has_changes:

@@ -11,7 +11,7 @@ import enum
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +89,7 @@ class Action:
     previous_post_id: str | None = None
     caption_length: int | None = None
     caption_limit: int | None = None
+    before: dict[str, Any] | None = None  # what Orshot holds now, as sent (reconcile/before.py)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -575,8 +576,6 @@ def _removed(
 
 def _with_groups(actions: list[Action]) -> list[Action]:
     """Accounts of one post that get the same caption and media share one Orshot post."""
-    from dataclasses import replace
-
     grouped = []
     for action in actions:
         if action.kind in (Kind.CREATE, Kind.RETRY):

@@ -17,6 +17,7 @@ from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
+from orshot_gitops.reconcile.before import with_before
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
 from orshot_gitops.reconcile.missing import (
@@ -123,6 +124,7 @@ def make_plan(
         held_back=held_back,
         overwrite_drift=overwrite_drift,
     )
+    actions = with_before(actions, state, renames)
     for post in compiled:
         if post.spec.id in missing:
             actions.extend(record_missing_actions(post))

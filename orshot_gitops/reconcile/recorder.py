@@ -31,6 +31,7 @@ from orshot_gitops.reconcile.failures import (
 from orshot_gitops.reconcile.held import options_fingerprint
 from orshot_gitops.reconcile.plan import Action, Kind
 from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step
+from orshot_gitops.state.sent import Sent
 
 _FINAL = {"published": AccountStatus.PUBLISHED, "scheduled": AccountStatus.SCHEDULED}
 _FATAL = (AuthError, PaidPlanRequired)
@@ -102,10 +103,17 @@ class Recorder:
         return updated
 
     def _intent(
-        self, actions: Iterable[Action], step: Step, *, keep_drift: bool = False, **extra: Any
+        self,
+        actions: Iterable[Action],
+        step: Step,
+        *,
+        keep_drift: bool = False,
+        media: tuple[str, ...] | None = None,
+        **extra: Any,
     ) -> None:
         """Write-ahead: the step is on disk before its request leaves. `keep_drift`: the
-        request leaves Orshot's version as it is (a pause changes only the status)."""
+        request leaves Orshot's version as it is (a pause changes only the status). `media`:
+        a draft's media as its request carries them (a render's outputs)."""
         stamp = self._stamp()
         for action in actions:
             current = self.state.account(action.post_id, action.account)
@@ -147,6 +155,7 @@ class Recorder:
                     scheduled_for=action.scheduled_for,
                     earlier_post_ids=current.owned_post_ids() if current else (),
                     options_fingerprint=options_fingerprint(action.platform_options),
+                    sent=self._sent_copy(action, media),
                 )
             self._record(action, **changes)
         self.save()
@@ -254,11 +263,17 @@ class Recorder:
             failure = failed_fields(
                 classify_result(result.error, result.action), attempts, self.now()
             )
+        # The sent copy goes with the fingerprint: replaced only when this answer is for the
+        # version the action carries (a sync or a read-back of an older one keeps both), and
+        # kept by an action that carries no version (a pause changes only the status).
+        copy = self._sent_copy(action) if action.fingerprint else None
+        sent = {"sent": copy} if copy is not None else {}
         self._record(
             action,
             status=account_status,
             step=final_step,
             **failure,
+            **sent,
             post_id=post_id,
             url=result.url,
             error=result.error,
@@ -276,6 +291,25 @@ class Recorder:
             error=result.error,
             action=result.action,
             orshot_post_id=post_id,
+        )
+
+    def _sent_copy(self, action: Action, media: tuple[str, ...] | None = None) -> Sent | None:
+        """What a request for `action` carries, for the record's `sent` (state/sent.py). A
+        render's media are its recorded outputs; None for an action that carries no version
+        (a pause changes only the status)."""
+        if action.content is None and not action.media_urls and not action.render:
+            return None
+        if media is None:
+            media = action.media_urls
+            if action.render:
+                post = self.state.posts.get(action.post_id)
+                render = post.render if post is not None else None
+                media = render.media_urls if render is not None and render.done else ()
+        return Sent(
+            caption=action.content,
+            media=media,
+            at=action.scheduled_for if action.mode == "schedule" else None,
+            options=action.platform_options,
         )
 
     def _current_fingerprint(self, action: Action) -> str:

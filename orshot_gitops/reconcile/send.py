@@ -183,7 +183,8 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Rend
         if media is None:
             return
         moving: dict[str, Any] = {"replaces": replaces} if replaces else {}
-        self._intent(actions, Step.DRAFT, sent_digest=sent_digest(first.content, media), **moving)
+        digest = sent_digest(first.content, media)
+        self._intent(actions, Step.DRAFT, sent_digest=digest, media=media, **moving)
         request = PublishRequest(
             accounts=tuple(a.account_id for a in actions),
             content=first.content,

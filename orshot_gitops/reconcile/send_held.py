@@ -234,7 +234,16 @@ class HeldPosts(Recorder):
                 self.client.discard_post(new_id)
         held = fingerprint({"orshot_post": post.id, "content": post.content})
         for action in movers:
-            self._record(action, replaces=None, fingerprint=held, post_id=post.id)
+            # The copy of what went out: the record's from before this run, if it is what the
+            # post held; else not known (the new draft's copy never went anywhere).
+            before = self.unmarked.account(action.post_id, action.account)
+            copy = before.sent if before is not None else None
+            if copy is not None and (copy.caption, copy.media) != (
+                post.content,
+                tuple(post.media_urls),
+            ):
+                copy = None
+            self._record(action, replaces=None, fingerprint=held, post_id=post.id, sent=copy)
         self._results([replace(a, fingerprint=None) for a in movers], post.accounts, post.id)
 
     def _finish_moves(self, actions: list[Action]) -> None:

@@ -12,6 +12,10 @@ backticks must be shown as it is, and do nothing. Each helper has one rule:
   GitHub renders neither mentions nor HTML inside code, so a caption in a fence is shown
   byte for byte (the reviewer approves the exact text).
 - `link`: an autolink only for a plain http(s) URL; anything else becomes a code span.
+- `words`: prose like `text` that keeps its spaces and cannot start a block or an autolink
+  (the word diff of a caption, shown rendered so struck and bold words read as such).
+- `image`: a thumbnail only for a plain http(s) URL with none of `"'<>()` or spaces: the one
+  piece of HTML we write (Markdown images cannot be sized), its attributes all ours.
 """
 
 from __future__ import annotations
@@ -85,6 +89,36 @@ def link(url: str, *, in_table: bool = False) -> str:
     if _SAFE_URL.match(url) and not (in_table and "|" in url):
         return f"<{url}>"
     return code(url, in_table=in_table)
+
+
+_AUTOLINK = re.compile(r"(://|www\.)", re.IGNORECASE)
+_BLOCK_START = re.compile(r"([-+=])")
+_ORDINAL = re.compile(r"(?<=\d)([.)])")
+_IMAGE_URL = re.compile(r"^https?://[A-Za-z0-9\-._~:/?#\[\]@!$&+,;=%]+$")
+
+
+def words(value: str) -> str:
+    """Prose on one line that keeps its spaces: each run of non-space characters through
+    `text`, then GitHub's autolinks (`https://`, `www.`) broken by a zero-width space, and the
+    characters that could start a list, a heading or a setext underline backslash-escaped
+    (shown as they are), so the text can stand anywhere on a line, even first."""
+    value = " ".join(value.splitlines())
+
+    def one(match: re.Match[str]) -> str:
+        token = text(match.group(0))
+        token = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + ZWSP + m.group(0)[-1], token)
+        return _ORDINAL.sub(r"\\\1", _BLOCK_START.sub(r"\\\1", token))
+
+    return re.sub(r"\S+", one, value)
+
+
+def image(url: str, alt: str, width: int) -> str | None:
+    """A sized thumbnail of an http(s) image URL, or None when the URL is not plain enough
+    to stand inside an attribute (the caller shows it as `link` does). `alt` is ours."""
+    if not _IMAGE_URL.match(url):
+        return None
+    src = url.replace("&", "&amp;")
+    return f'<img src="{src}" alt="{text(alt)}" width="{int(width)}">'
 
 
 def invisible_characters(value: str) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from orshot_gitops.console import Console
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
+from orshot_gitops.report.content_text import content_lines
 from orshot_gitops.report.review import plan_review
 from orshot_gitops.report.summary import summary_line
 
@@ -41,7 +42,9 @@ def _label(action: Action) -> str:
     return str(action.kind.value)
 
 
-def as_text(plan: Plan, console: Console) -> str:
+def as_text(plan: Plan, console: Console, *, show_content: bool = False) -> str:
+    """The plan for a terminal; `show_content`: under each action, the exact caption, media,
+    time and options it sends, and the before -> after of an edit (report/content_text.py)."""
     lines: list[str] = []
     for diagnostic in plan.diagnostics:
         lines.append(diagnostic.format())
@@ -59,6 +62,8 @@ def as_text(plan: Plan, console: Console) -> str:
             color = _COLORS.get(action.severity, "green" if action.kind.sends else "dim")
             where = f"{action.account}" + (f" ({action.platform})" if action.platform else "")
             lines.append(f"  {console.style(symbol + ' ' + label, color)} {where}: {action.reason}")
+            if show_content:
+                lines += content_lines(action, console)
     lines.append(summary_line(plan))
     return "\n".join(lines)
 

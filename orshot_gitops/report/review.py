@@ -20,7 +20,10 @@ from orshot_gitops.content import platforms
 from orshot_gitops.errors import Severity
 from orshot_gitops.reconcile.health import reconnect_lines
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
+from orshot_gitops.report import fold
 from orshot_gitops.report import markdown as md
+from orshot_gitops.report.media import media_markdown
+from orshot_gitops.report.review_changes import changes_markdown
 from orshot_gitops.report.summary import summary_line
 
 TITLE = "### 🗓️ orshot-gitops plan"
@@ -183,6 +186,9 @@ def _post_section(post: _Post, now: datetime) -> str:
     lines.append("")
     lines += _captions(post)
     lines += _media(post)
+    lines += changes_markdown(
+        post.actions, {a.account: platform_label(a.platform) for a in post.actions}
+    )
     lines += _warnings(post)
     return "\n".join(lines).rstrip("\n") + "\n\n"
 
@@ -200,8 +206,10 @@ def _captions(post: _Post) -> list[str]:
         )
         lines.append(f"**Caption** for {who}:")
         lines.append("")
-        lines.append(md.fence(caption))
-        lines.append("")
+        on = [a.platform for a in by_caption[caption]]
+        lines += [md.fence(fold.marked(caption, on)), ""]
+        folded = fold.note(caption, on)
+        lines += [f"<sub>{md.text(folded)}</sub>", ""] if folded else []
     for action in post.actions:
         if action.platform_options:
             options = json.dumps(dict(action.platform_options), indent=2, sort_keys=True)
@@ -215,13 +223,7 @@ def _captions(post: _Post) -> list[str]:
 def _media(post: _Post) -> list[str]:
     lead = post.lead
     lines: list[str] = []
-    if lead.media_urls:
-        count = len(lead.media_urls)
-        label = "1 file" if count == 1 else f"{count} files (carousel, in this order)"
-        lines.append(f"**Media**: {label}")
-        lines.append("")
-        lines += [f"{n}. {md.link(url)}" for n, url in enumerate(lead.media_urls, 1)]
-        lines.append("")
+    lines += media_markdown(lead.media_urls)
     if lead.render:
         render: dict[str, Any] = dict(lead.render)
         lines.append(

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from orshot_gitops.state.posts import LazyPosts, Tally, base_tally, layered
+from orshot_gitops.state.sent import Sent
 
 STATE_PATH = ".orshot/state.json"
 """Where the state lives, relative to the content repository root (posix separators)."""
@@ -139,6 +140,9 @@ class AccountState:
     # sends nothing over it until it is resolved; any later request for the account clears it.
     drift: str | None = None
     drift_digest: str | None = None
+    # What the recorded fingerprint's version carried (sent.py): the review's "before".
+    # Written with the fingerprint, so both describe one version; None in older records.
+    sent: Sent | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -151,6 +155,8 @@ class AccountState:
                 del data[name]
         if "earlier_post_ids" in data:
             data["earlier_post_ids"] = list(self.earlier_post_ids)
+        if self.sent is not None:
+            data["sent"] = self.sent.to_json()
         return data
 
     def to_compact_json(self) -> dict[str, Any]:
@@ -205,13 +211,17 @@ class AccountState:
             record.__dict__["status"] = status
             record.__dict__["step"] = _STEPS[step] if step else None
             record.__dict__["earlier_post_ids"] = tuple(data.get("earlier_post_ids", ()))
+            if data.get("sent") is not None:
+                record.__dict__["sent"] = Sent.from_json(data["sent"])
             return record
+        sent = data.get("sent")
         return cls(
             **{
                 **data,
                 "status": AccountStatus(data["status"]),
                 "step": Step(step) if step else None,
                 "earlier_post_ids": tuple(data.get("earlier_post_ids", ())),
+                "sent": Sent.from_json(sent) if sent is not None else None,
             }
         )
 
@@ -228,6 +238,7 @@ _OPTIONAL_ACCOUNT_FIELDS: dict[str, Any] = {
     "paused_schedule": None,
     "drift": None,
     "drift_digest": None,
+    "sent": None,
 }
 _REQUIRED_ACCOUNT_FIELDS = _ACCOUNT_FIELDS - _OPTIONAL_ACCOUNT_FIELDS.keys()
 # Required by the v1 schema (null or 0 when unset); left out of a v2 post file then.

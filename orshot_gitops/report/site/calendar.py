@@ -4,8 +4,8 @@ A post's day is read in its own zone (its `timezone`, else orshot.yaml's), or in
 page was asked for: a post at 00:30 in Berlin is on that day, not on the day before as UTC
 would have it. Marks, per account:
 - `close`: two posts on one account less than an hour apart (the second buries the first);
-- `gap`: a day with no post between the account's first and last dated post (a run of
-  scheduled days with a hole in it; nothing before the first or after the last is a gap);
+- `gap`: a day with no post between two posting days at most a week apart (a run of
+  scheduled days with a hole in it; a longer silence is a pause, not marked);
 - `deny`: a post inside a deny window. The windows are a later issue's ("rules as code"):
   `in_deny_window` is the hook and answers no until there is such a rule to ask.
 """
@@ -23,6 +23,9 @@ from zoneinfo import ZoneInfo
 from orshot_gitops.reconcile.outgoing import Outgoing
 
 CLOSE = timedelta(hours=1)
+# Posting days at most this far apart make a run; the empty days inside it are gaps. A longer
+# silence is a pause, not a hole: marking a year of empty days would hide the real gaps.
+GAP_RUN = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,12 @@ def build_calendar(entries: Sequence[Entry]) -> Calendar:
     by_day: dict[date, list[Entry]] = defaultdict(list)
     for entry in entries:
         by_day[entry.day].append(entry)
-    first, last = min(by_day), max(by_day)
+    posting_days = sorted(by_day)
     gaps = tuple(
-        first + timedelta(days=n)
-        for n in range((last - first).days)
-        if first + timedelta(days=n) not in by_day
+        before + timedelta(days=n)
+        for before, after in itertools.pairwise(posting_days)
+        if (after - before) <= GAP_RUN
+        for n in range(1, (after - before).days)
     )
     gap_set = set(gaps)
 

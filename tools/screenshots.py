@@ -4,7 +4,9 @@
     python tools/screenshots.py --site DIR # shoots a site already written
 
 Headless Chromium (Debian's `chromium`) driven by Playwright's Python package; Playwright's own
-browser download is never used. The site is served from a local http.server on a free port.
+browser download is never used. The site is served from a local http.server on a free port. The examples' media live on
+cdn.acme.example.com, which does not exist: each is answered with a plain tile of its own
+colour, so the shots show the layout rather than broken-image icons.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import hashlib
 import http.server
 import shutil
+import struct
 import sys
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +56,22 @@ def serve(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
+def tile(url: str, width: int = 600, height: int = 600) -> bytes:
+    """A PNG of one colour, chosen by the URL: a stand-in for an example's image."""
+    red, green, blue = hashlib.sha256(url.encode()).digest()[:3]
+    row = b"\x00" + bytes((red // 2 + 64, green // 2 + 64, blue // 2 + 64)) * width
+    body = zlib.compress(row * height)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
 def demo_site(workspace: Path) -> Path:
     from orshot_gitops.console import Console
     from orshot_gitops.demo import run_demo
@@ -68,18 +89,29 @@ def shoot(site: Path, out: Path) -> list[Path]:
     executable = shutil.which("chromium")
     if executable is None:
         raise SystemExit("chromium not found: apt-get install chromium")
-    post = sorted(site.glob("post-*hiring*.html")) or sorted(site.glob("post-*.html"))
+
+    def post(word: str) -> str:
+        return (sorted(site.glob(f"post-*{word}*.html")) or sorted(site.glob("post-*.html")))[
+            0
+        ].name
+
     shots = [
-        ("preview-mockups.png", post[0].name, 1280),
+        ("preview-mockups.png", post("single-image"), 1280),
         ("preview-calendar.png", "calendar.html", 1280),
-        ("preview-phone.png", post[0].name, 375),
+        ("preview-phone.png", post("carousel"), 375),
     ]
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with serve(site) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.route(
+            "https://cdn.acme.example.com/**",
+            lambda route: route.fulfill(body=tile(route.request.url), content_type="image/png"),
+        )
         for name, page_name, width in shots:
-            page = browser.new_page(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{base}/{page_name}")
             page.screenshot(path=str(out / name), full_page=width < 800)
             page.close()

@@ -6,8 +6,14 @@ import argparse
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orshot_gitops.console import Console
+
+if TYPE_CHECKING:
+    from orshot_gitops.content.compile import CompiledPost
+    from orshot_gitops.errors import Diagnostic
+    from orshot_gitops.report.site.build import Written
 
 NAME = "preview"
 SUMMARY = "Write a static review site: each post as each platform shows it, a calendar, ICS feeds."
@@ -32,13 +38,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from orshot_gitops.content.compile import CompiledPost, valid_timezone
-    from orshot_gitops.errors import Severity, UsageError
-    from orshot_gitops.reconcile.outgoing import compile_everything, outgoing
-    from orshot_gitops.reconcile.planner import make_plan
+    from orshot_gitops.content.compile import valid_timezone
+    from orshot_gitops.errors import UsageError
     from orshot_gitops.report import diagnostics
-    from orshot_gitops.report.site.build import build_site
-    from orshot_gitops.vcs.gitrepo import open_repo
 
     if args.timezone and not valid_timezone(args.timezone):
         raise UsageError(
@@ -46,21 +48,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
             hint="e.g. Europe/Berlin, America/New_York or UTC",
         )
     now = datetime.now(timezone.utc)
-    root = Path(args.repo)
-    with open_repo(root) as git:
-        plan, config, state = make_plan(root, git, now)
-        problems = list(plan.errors)
-        compiled: list[CompiledPost] = []
-        if config is not None and not problems:
-            found, compiled = compile_everything(root, git, config)
-            problems = [d for d in found if d.severity is Severity.ERROR]
-    if problems:
+    written, problems = write_preview(
+        Path(args.repo), Path(args.out), now, zone=args.timezone, title=args.title
+    )
+    if written is None:
         # A site of some posts would read as all of them: nothing is written.
         console.error(diagnostics.as_text(tuple(problems), len(problems), console))
         return 1
-    written = build_site(
-        outgoing(compiled, plan, state), Path(args.out), zone=args.timezone, title=args.title
-    )
     if args.format == "json":
         console.print(
             json.dumps(
@@ -80,3 +74,26 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f"{written.folder}: open {written.folder / 'index.html'}"
         )
     return 0
+
+
+def write_preview(
+    root: Path, out: Path, now: datetime, *, zone: str | None = None, title: str = ""
+) -> tuple[Written | None, list[Diagnostic]]:
+    """The site of the repository at root, written to `out`; or None and the errors that
+    stopped it (nothing written). `ci --command plan` calls it too (ORSHOT_PREVIEW_DIR)."""
+    from orshot_gitops.errors import Severity
+    from orshot_gitops.reconcile.outgoing import compile_everything, outgoing
+    from orshot_gitops.reconcile.planner import make_plan
+    from orshot_gitops.report.site.build import build_site
+    from orshot_gitops.vcs.gitrepo import open_repo
+
+    with open_repo(root) as git:
+        plan, config, state = make_plan(root, git, now)
+        problems = list(plan.errors)
+        compiled: list[CompiledPost] = []
+        if config is not None and not problems:
+            found, compiled = compile_everything(root, git, config)
+            problems = [d for d in found if d.severity is Severity.ERROR]
+    if problems:
+        return None, problems
+    return build_site(outgoing(compiled, plan, state), out, zone=zone, title=title), []

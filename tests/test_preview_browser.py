@@ -58,6 +58,8 @@ HOSTILE = (
     "{{ '<b>' }} and a very-long-word-" + "x" * 120
 )
 
+HOSTILE_COMMENT = '<img src=x onerror="window.pwned = 5"><script>alert(5)</script> @channel </div>'
+
 
 def png(width: int, height: int) -> bytes:
     """A small valid PNG: one grey pixel row repeated."""
@@ -160,7 +162,12 @@ def site(ws: Workspace, tmp_path: Path) -> Iterator[Site]:
         )
         ws.post(
             "2030/hostile",
-            post_yaml(HOSTILE, accounts=("li", "ig", "fb"), schedule="2030-03-13T12:00"),
+            post_yaml(
+                HOSTILE,
+                accounts=("li", "ig", "fb"),
+                schedule="2030-03-13T12:00",
+                platform_options={"li": {"firstComment": HOSTILE_COMMENT}},
+            ),
         )
         plan = ws.plan_json()
         expected = {(a["post_id"], a["account"]): a["content"] for a in plan["actions"]}
@@ -298,4 +305,6 @@ def test_a_hostile_caption_is_text_and_runs_nothing(browser: Any, site: Site) ->
             )
             assert captions == [site.expected[("2030/hostile", a)] for a in ("fb", "ig", "li")]
             assert all("<script>" in c and "@everyone" in c for c in captions)
+            comment = page.inner_text("[data-account=li] .first-comment .text")
+            assert comment == HOSTILE_COMMENT
         page.close()

@@ -239,3 +239,32 @@ def _classes(page: str, post_id: str, account: str) -> set[str]:
 def test_json_output_is_json(story: Workspace) -> None:
     run = story.cli("preview", "--out", str(story.root.parent / "site"), "--format", "json")
     assert json.loads(run.out)["index"].endswith("index.html")
+
+
+def test_an_out_path_that_is_a_file_is_one_line_not_a_crash(ws: Workspace) -> None:
+    ws.post("2030/fine", post_yaml("Fine."))
+    taken = ws.root.parent / "taken"
+    taken.write_text("not a folder\n")
+    run = ws.cli("preview", "--out", str(taken))
+    assert run.code == 1, run.output
+    assert run.err.count("\n") == 1 and str(taken) in run.err
+    assert "crashed" not in run.err and "Traceback" not in run.err
+    assert taken.read_text() == "not a folder\n"
+
+
+def test_a_state_with_an_unreadable_time_is_not_a_crash(ws: Workspace) -> None:
+    """The state file is the repository's, so untrusted: a hand-edited time that is no time
+    is refused by the state's check, or left off the calendar, never a crash."""
+    ws.post("2026/live", post_yaml("Live.", accounts=("x",)))
+    assert ws.apply().code == 0
+    state = ws.state()
+    state["posts"]["2026/live"]["accounts"]["x"]["last_attempt_at"] = "2026-02-30T25:61Z"
+    ws.write_state(state)
+    out = ws.root.parent / "site"
+    run = ws.cli("preview", "--out", str(out))
+    assert run.code in (0, 1), run.output
+    assert "crashed" not in run.err and "Traceback" not in run.output
+    if run.code == 0:
+        assert 'data-post="2026/live"' not in (out / "calendar.html").read_text(encoding="utf-8")
+    else:
+        assert run.err.count("\n") <= 2 and "last_attempt_at" in run.err

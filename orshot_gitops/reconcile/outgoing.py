@@ -131,7 +131,13 @@ def _standing(
 
 
 def _moment(text: str | None) -> datetime | None:
+    """A recorded time; None when there is none, or when it is no time at all (the state is
+    the repository's: its schema's pattern lets "2026-02-30T25:61Z" through): such a post
+    is left off the calendar rather than taking the page down."""
     if not text:
         return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup
 
+from orshot_gitops.errors import UserError
 from orshot_gitops.reconcile.outgoing import Outgoing, Standing
 from orshot_gitops.report.site import ics
 from orshot_gitops.report.site.calendar import Calendar, build_calendar, entries_of
@@ -90,7 +91,6 @@ def build_site(
     """Write the site for `items` into `out` (created; files of ours are replaced, others
     left alone). `zone`: read every day there rather than in each post's own zone."""
     env = _environment(zone)
-    out.mkdir(parents=True, exist_ok=True)
     pages: dict[str, list[Mockup]] = {}
     for item in items:
         pages.setdefault(item.post_id, []).append(mockup(item))
@@ -119,8 +119,15 @@ def build_site(
         )
         label = f"orshot-gitops: {alias}" if alias else "orshot-gitops: every account"
         files[f"{name}.ics"] = ics.feed(cal.entries, label)
-    for name, data in files.items():
-        _write(out / name, data)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            _write(out / name, data)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write the preview site to {out}: {exc.strerror or exc}",
+            hint="pass --out a folder you may write to (created when missing)",
+        ) from None
     return Written(out, tuple(sorted(files)), len(posts), accounts)
 
 

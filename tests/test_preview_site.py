@@ -268,3 +268,19 @@ def test_a_state_with_an_unreadable_time_is_not_a_crash(ws: Workspace) -> None:
         assert 'data-post="2026/live"' not in (out / "calendar.html").read_text(encoding="utf-8")
     else:
         assert run.err.count("\n") <= 2 and "last_attempt_at" in run.err
+
+
+def test_a_follow_up_of_an_earlier_run_is_not_this_changes_post(ws: Workspace) -> None:
+    """Instagram still processing: the next plan syncs it (a request, not a change anyone
+    reviews). The page highlights what the pull request changes, not that."""
+    ws.post(
+        "2026/photo", post_yaml("A photo.", accounts=("ig",), media_url="https://a.example/p.jpg")
+    )
+    assert ws.apply().code == 0
+    assert [a["kind"] for a in ws.plan_json()["actions"]] == ["sync"]
+    out = ws.root.parent / "site"
+    assert ws.cli("preview", "--out", str(out)).code == 0
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<tr class="unchanged" data-post="2026/photo">' in index
+    # Processing is out in the world: on the calendar as published, not "on merge".
+    assert "ig: published, " in index

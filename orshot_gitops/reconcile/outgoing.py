@@ -24,6 +24,21 @@ from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.state.model import AccountState, AccountStatus, State
 from orshot_gitops.vcs.gitrepo import GitRepo
 
+# What a pull request changes, as the page highlights it: new posts, edits, retries, a draft
+# published, a discard, a move, a pause. Settling an interrupted step or syncing a processing
+# post sends a request too, but it follows up an earlier run: nobody reviews it.
+CHANGES = frozenset(
+    {
+        Kind.CREATE,
+        Kind.RETRY,
+        Kind.EDIT,
+        Kind.PUBLISH_DRAFT,
+        Kind.DISCARD,
+        Kind.RENAME,
+        Kind.PAUSE,
+    }
+)
+
 
 class Standing(str, enum.Enum):
     """Where one (post, account) stands for the reviewer, in the calendar's words."""
@@ -33,6 +48,7 @@ class Standing(str, enum.Enum):
     ON_MERGE = "on merge"  # goes out as soon as the change is applied
     DRAFT = "draft"  # a draft: created in Orshot, not posted
     FAILED = "failed"  # the last try failed: see `plan`
+    UNKNOWN = "outcome unknown"  # a request whose answer was lost: settled by the next run
     UNSENT = "not sent"  # nothing recorded yet and nothing planned (an error elsewhere)
 
 
@@ -82,8 +98,8 @@ def outgoing(compiled: Sequence[CompiledPost], plan: Plan, state: State) -> tupl
             alias = payload.account.alias
             action = planned.get((post.spec.id, alias))
             recorded = record.accounts.get(alias) if record else None
-            sends = action is not None and action.kind.sends
-            standing, moment = _standing(post, recorded, sends)
+            changing = action is not None and action.kind in CHANGES
+            standing, moment = _standing(post, recorded, changing)
             found.append(
                 Outgoing(
                     post_id=post.spec.id,
@@ -96,7 +112,7 @@ def outgoing(compiled: Sequence[CompiledPost], plan: Plan, state: State) -> tupl
                     standing=standing,
                     moment=moment,
                     zone=post.timezone,
-                    in_change=sends or (action is not None and action.kind is Kind.RENAME),
+                    in_change=changing,
                     change=action.kind.value if action is not None else "",
                     url=recorded.url if recorded is not None else None,
                     render_template=post.render.template if post.render else None,
@@ -108,11 +124,14 @@ def outgoing(compiled: Sequence[CompiledPost], plan: Plan, state: State) -> tupl
 
 
 def _standing(
-    post: CompiledPost, recorded: AccountState | None, sends: bool
+    post: CompiledPost, recorded: AccountState | None, changing: bool
 ) -> tuple[Standing, datetime | None]:
     """The file decides what a change will do; the record, what already happened."""
-    if recorded is not None and not sends:
-        if recorded.status is AccountStatus.PUBLISHED:
+    if recorded is not None and not changing:
+        if recorded.status in (AccountStatus.PENDING, AccountStatus.UNKNOWN):
+            when = recorded.scheduled_for or recorded.last_attempt_at
+            return Standing.UNKNOWN, _moment(when)
+        if recorded.status in (AccountStatus.PUBLISHED, AccountStatus.PROCESSING):
             when = recorded.scheduled_for or recorded.last_attempt_at
             return Standing.PUBLISHED, _moment(when)
         if recorded.status is AccountStatus.SCHEDULED:
@@ -125,7 +144,7 @@ def _standing(
         return Standing.DRAFT, None
     if post.scheduled_for is not None:
         return Standing.SCHEDULED, post.scheduled_for
-    if recorded is None and not sends:
+    if recorded is None and not changing:
         return Standing.UNSENT, None
     return Standing.ON_MERGE, None
 

@@ -3,6 +3,7 @@ upload, and the sticky comment links to the run that holds it (test_github_ci's 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from orshot_gitops.github.api import MARKER
 
 
 @pytest.fixture
-def github_fake() -> FakeGitHub:
+def github_fake() -> Iterator[FakeGitHub]:
     with FakeGitHub() as fake:
-        yield fake  # type: ignore[misc]
+        yield fake
 
 
 def _comment(github: FakeGitHub) -> str:

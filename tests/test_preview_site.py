@@ -284,3 +284,22 @@ def test_a_follow_up_of_an_earlier_run_is_not_this_changes_post(ws: Workspace) -
     assert '<tr class="unchanged" data-post="2026/photo">' in index
     # Processing is out in the world: on the calendar as published, not "on merge".
     assert "ig: published, " in index
+
+
+def test_control_characters_in_a_caption_cannot_break_the_feed(ws: Workspace) -> None:
+    """A double-quoted YAML string can hold a bare CR or a vertical tab: RFC 5545 allows no
+    control character in a TEXT value but the tab, and a bare CR is a line break to some
+    readers. The feed has none; the page keeps the caption as it is sent."""
+    ws.post(
+        "2030/controls",
+        'accounts: [x]\ncontent: "one\\rEND:VEVENT\\rBEGIN:VEVENT\\vUID:forged\\x07"\n'
+        "schedule: 2030-03-10T09:00\n",
+    )
+    out = ws.root.parent / "site"
+    run = ws.cli("preview", "--out", str(out))
+    assert run.code == 0, run.output
+    raw = (out / "calendar.ics").read_bytes()
+    assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]", raw.replace(b"\r\n", b""))
+    assert raw.count(b"\r\nBEGIN:VEVENT\r\n") == 1
+    (event,) = events(out / "calendar.ics")
+    assert str(event["description"]) == "one\nEND:VEVENT\nBEGIN:VEVENT\ufffdUID:forged\ufffd"

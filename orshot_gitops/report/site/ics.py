@@ -14,6 +14,7 @@ duplicating them, and two builds give the same bytes:
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import timedelta, timezone
 
@@ -27,6 +28,15 @@ EVENT_LENGTH = timedelta(minutes=15)
 SUMMARY_CHARS = 60
 
 
+# RFC 5545 allows no control character in a TEXT value but the tab (and the line breaks it
+# escapes); a bare CR is a line break to some readers. They are shown as U+FFFD.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def ics_text(text: str) -> str:
+    return _CONTROLS.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def event_uid(post_id: str, account: str) -> str:
     digest = hashlib.sha256(f"{post_id}\0{account}".encode()).hexdigest()[:32]
     return f"{digest}@orshot-gitops"
@@ -34,7 +44,7 @@ def event_uid(post_id: str, account: str) -> str:
 
 def summary_of(entry: Entry) -> str:
     """ "acme-x: the caption's first line", cut at SUMMARY_CHARS characters."""
-    first_line = entry.item.caption.strip().split("\n", 1)[0]
+    first_line = ics_text(entry.item.caption).strip().split("\n", 1)[0]
     if len(first_line) > SUMMARY_CHARS:
         first_line = first_line[: SUMMARY_CHARS - 1] + "…"
     return f"{entry.item.account}: {first_line}" if first_line else entry.item.account
@@ -54,8 +64,8 @@ def feed(entries: Sequence[Entry], name: str) -> bytes:
         event.add("dtstamp", entry.local.astimezone(timezone.utc))
         event.add("dtstart", entry.local)
         event.add("duration", EVENT_LENGTH)
-        event.add("summary", summary_of(entry))
-        event.add("description", item.caption)
+        event.add("summary", ics_text(summary_of(entry)))
+        event.add("description", ics_text(item.caption))
         event.add("categories", [item.platform, item.standing.value])
         event.add("status", "CONFIRMED")
         if item.url and item.url.startswith(("https://", "http://")):

@@ -273,6 +273,24 @@ def test_each_entry_is_on_its_day_in_its_zone(browser: Any, site: Site) -> None:
     page.close()
 
 
+def test_the_style_sheet_applies_under_the_pages_policy(browser: Any, site: Site) -> None:
+    """The inline sheet is allowed by its hash: a sheet changed without its hash would leave
+    the page unstyled, with a CSP error in the console."""
+    for name in ("index.html", "calendar.html"):
+        page = browser.new_page(viewport={"width": DESKTOP, "height": 800})
+        errors: list[str] = []
+        page.on(
+            "console", lambda m, found=errors: found.append(m.text) if m.type == "error" else None
+        )
+        page.goto(f"{site.base}/{name}", wait_until="load")
+        background = page.evaluate(
+            "getComputedStyle(document.querySelector('header.site')).backgroundColor"
+        )
+        assert background == "rgb(27, 31, 36)"
+        assert errors == []
+        page.close()
+
+
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
 def test_nothing_overflows_the_width(browser: Any, site: Site, width: int) -> None:
     wide = []

@@ -303,3 +303,34 @@ def test_control_characters_in_a_caption_cannot_break_the_feed(ws: Workspace) ->
     assert raw.count(b"\r\nBEGIN:VEVENT\r\n") == 1
     (event,) = events(out / "calendar.ics")
     assert str(event["description"]) == "one\nEND:VEVENT\nBEGIN:VEVENT\ufffdUID:forged\ufffd"
+
+
+def test_a_rebuild_removes_the_page_of_a_deleted_post_and_nothing_else(ws: Workspace) -> None:
+    """A page left from a post since deleted would show a post that no longer goes out."""
+    ws.post("2030/kept", post_yaml("Kept.", accounts=("x",), schedule="2030-03-10T09:00"))
+    ws.post("2030/gone", post_yaml("Gone.", accounts=("fb",), schedule="2030-03-11T09:00"))
+    out = ws.root.parent / "site"
+    assert ws.cli("preview", "--out", str(out)).code == 0
+    (out / "notes.txt").write_text("mine\n")
+    ws.delete("2030/gone")
+    assert ws.cli("preview", "--out", str(out)).code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if "gone" in n or n.startswith("calendar-fb")]
+    assert "notes.txt" in names
+    assert [n for n in names if n.startswith("post-")] == [
+        n for n in names if n.startswith("post-2030-kept-")
+    ]
+
+
+def test_a_folder_holding_someone_elses_site_is_refused(ws: Workspace) -> None:
+    """--out . in the wrong folder must not overwrite another site's index.html."""
+    ws.post("2030/fine", post_yaml("Fine."))
+    out = ws.root.parent / "their-site"
+    out.mkdir()
+    (out / "index.html").write_text("<h1>their home page</h1>\n")
+    (out / "calendar.html").write_text("<h1>their calendar</h1>\n")
+    run = ws.cli("preview", "--out", str(out))
+    assert run.code == 1
+    assert run.err.count("\n") == 1 and "not written by orshot-gitops preview" in run.err
+    assert (out / "index.html").read_text() == "<h1>their home page</h1>\n"
+    assert sorted(p.name for p in out.iterdir()) == ["calendar.html", "index.html"]

@@ -119,16 +119,47 @@ def build_site(
         )
         label = f"orshot-gitops: {alias}" if alias else "orshot-gitops: every account"
         files[f"{name}.ics"] = ics.feed(cal.entries, label)
+    _refuse_foreign(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, data in files.items():
             _write(out / name, data)
+        for stale in _ours(out) - set(files):
+            (out / stale).unlink()
     except OSError as exc:
         raise UserError(
             f"cannot write the preview site to {out}: {exc.strerror or exc}",
             hint="pass --out a folder you may write to (created when missing)",
         ) from None
     return Written(out, tuple(sorted(files)), len(posts), accounts)
+
+
+# The names a build writes: a rebuild into the same folder removes those of posts and accounts
+# gone since (a page left behind would show a post that no longer goes out), nothing else.
+_OUR_NAMES = re.compile(
+    r"(index\.html|calendar(-[A-Za-z0-9_.-]+)?\.(html|ics)|post-[a-z0-9-]+\.html)"
+)
+
+
+GENERATOR = '<meta name="generator" content="orshot-gitops preview">'
+
+
+def _refuse_foreign(out: Path) -> None:
+    """A folder whose index.html another tool wrote is not ours to overwrite or tidy."""
+    index = out / "index.html"
+    try:
+        foreign = index.is_file() and GENERATOR.encode() not in index.read_bytes()[:4096]
+    except OSError:
+        foreign = False  # unreadable: the write below says so
+    if foreign:
+        raise UserError(
+            f"{index} was not written by orshot-gitops preview",
+            hint="pass --out a new or empty folder, or one an earlier preview wrote",
+        )
+
+
+def _ours(out: Path) -> set[str]:
+    return {p.name for p in out.iterdir() if p.is_file() and _OUR_NAMES.fullmatch(p.name)}
 
 
 def _render(env: jinja2.Environment, template: str, **values: object) -> bytes:

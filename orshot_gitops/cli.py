@@ -23,6 +23,7 @@ COMMAND_MODULES = [  # in the order a newcomer meets them: try, start, write, re
     "orshot_gitops.commands.init",
     "orshot_gitops.commands.validate",
     "orshot_gitops.commands.plan",
+    "orshot_gitops.commands.preview",
     "orshot_gitops.commands.apply",
     "orshot_gitops.commands.status",
     "orshot_gitops.commands.refresh",

@@ -111,6 +111,15 @@ def run_demo(directory: Path | None, console: Console) -> int:
                 step("6. A reviewed edit: publish the draft we kept (same Orshot post)", "plan")
             )
             codes.append(step("7. Apply the edit", "apply"))
+            preview = workspace / "preview"
+            codes.append(
+                step(
+                    "8. Review by eye: each post as each platform shows it, and the calendar",
+                    "preview",
+                    "--out",
+                    str(preview),
+                )
+            )
         console.print("")
         console.print(
             console.style("Done.", "green", "bold") + f" The content repository is {repo}"
@@ -118,6 +127,7 @@ def run_demo(directory: Path | None, console: Console) -> int:
         console.print(f"  git -C {repo} log --stat          # every run recorded as a commit")
         console.print(f"  cat {repo}/.orshot/state.json     # what was sent, per post and account")
         console.print(f"  the sandbox's posts log: {workspace / 'sandbox-data'}")
+        console.print(f"  the preview site: open {preview / 'index.html'}")
         if keep:
             console.print(
                 f"  orshot-gitops sandbox --data {workspace / 'sandbox-data'} &   # the same posts log, again"

@@ -39,3 +39,16 @@ def test_demo_publishes_once_and_exits_0(
     assert sent, "the demo published nothing"
     assert [key for key, count in sent.items() if count > 1] == []
     assert sum(sent.values()) == 18  # every (post, account) of examples/, once
+
+
+def test_demo_ends_by_writing_its_preview_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    index = tmp_path / "demo" / "preview" / "index.html"
+    assert index.is_file()
+    assert f"open {index}" in out
+    # The site is the demo's repository after its runs: every post, each live one marked so.
+    assert (tmp_path / "demo" / "preview" / "calendar.ics").is_file()
+    assert len(list(index.parent.glob("post-*.html"))) == 8

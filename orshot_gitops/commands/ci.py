@@ -140,9 +140,12 @@ def ci_plan(
     plan = plan_with_health(plan, console)
     plan_out.parent.mkdir(parents=True, exist_ok=True)
     plan_out.write_text(report.as_json(plan) + "\n", encoding="utf-8")
+    link = _preview(root, context, now, console)
     markdown = report.as_markdown(
-        plan, now, max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1
+        plan, now, max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1 - len(link) - 2
     )
+    if link:
+        markdown = markdown.rstrip("\n") + "\n\n" + link + "\n"
     github.append_summary(context.summary_path, markdown)
     console.print(report.summary_line(plan))
     github.write_outputs(
@@ -162,6 +165,29 @@ def ci_plan(
             console.print(f"plan comment {result.action}: {result.url}")
             github.write_outputs(context.output_path, {"comment-url": result.url})
     return not plan.errors and not any(a.severity == "error" for a in plan.actions)
+
+
+def _preview(root: Path, context: GitHubContext, now: datetime, console: Console) -> str:
+    """With ORSHOT_PREVIEW_DIR set (the example workflow sets it and uploads the folder as
+    the ORSHOT_PREVIEW_ARTIFACT artifact): the preview site written there, and the comment's
+    line linking to the run that holds it. Empty when unset or when it could not be built
+    (the plan's own errors are reported by the plan)."""
+    from orshot_gitops.commands.preview import write_preview
+    from orshot_gitops.github import api as github
+    from orshot_gitops.report.review import preview_link
+
+    folder = os.environ.get("ORSHOT_PREVIEW_DIR", "").strip()
+    if not folder:
+        return ""
+    written, _ = write_preview(root, Path(folder), now)
+    if written is None:
+        return ""
+    console.print(f"preview site written to {written.folder}")
+    github.write_outputs(context.output_path, {"preview-dir": str(written.folder)})
+    if not (context.repository and context.run_id):
+        return ""
+    run_url = f"{context.server_url}/{context.repository}/actions/runs/{context.run_id}"
+    return preview_link(run_url, os.environ.get("ORSHOT_PREVIEW_ARTIFACT", "orshot-preview"))
 
 
 def ci_apply(

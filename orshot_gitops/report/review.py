@@ -395,6 +395,20 @@ def plan_review(plan: Plan, now: datetime, *, max_chars: int = md.GITHUB_COMMENT
     return body.rstrip("\n") + "\n\n" + footer
 
 
+def preview_link(run_url: str, artifact: str) -> str:
+    """The comment's one line pointing at the preview site (`orshot-gitops preview`), which
+    the workflow uploads as an artifact of its run. Both values come from the workflow, not
+    from a post; the name is kept to an artifact's plain characters all the same."""
+    plain = 0 < len(artifact) <= 100 and all(
+        c.isascii() and (c.isalnum() or c in "._-") for c in artifact
+    )
+    name = artifact if plain else "orshot-preview"
+    return (
+        "🔎 **Preview** (each post as each platform shows it, a calendar, ICS feeds): the "
+        f"`{name}` artifact of [this run]({run_url})."
+    )
+
+
 def apply_summary(
     outcomes: Iterable[Any],
     *,

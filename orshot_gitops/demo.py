@@ -111,10 +111,26 @@ def run_demo(directory: Path | None, console: Console) -> int:
                 step("6. A reviewed edit: publish the draft we kept (same Orshot post)", "plan")
             )
             codes.append(step("7. Apply the edit", "apply"))
+            hours = repo / "posts/2026/12/holiday-hours.yaml"
+            hours.write_text(
+                hours.read_text(encoding="utf-8")
+                .replace("closes at 14:00", "closes at 13:00")
+                .replace("2027-12-23T09:00", "2027-12-22T09:00"),
+                encoding="utf-8",
+            )
+            _git(repo, "commit", "-q", "-a", "-F", "-", stdin="Holiday hours: an hour earlier")
+            codes.append(
+                step(
+                    "8. Edit a scheduled post: the review shows what changes, word by word",
+                    "plan",
+                    "--show-content",
+                )
+            )
+            codes.append(step("9. Apply it: edited in place, the same Orshot post", "apply"))
             preview = workspace / "preview"
             codes.append(
                 step(
-                    "8. Review by eye: each post as each platform shows it, and the calendar",
+                    "10. Review by eye: each post as each platform shows it, and the calendar",
                     "preview",
                     "--out",
                     str(preview),

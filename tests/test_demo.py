@@ -19,6 +19,12 @@ def test_demo_publishes_once_and_exits_0(
     out = capsys.readouterr().out
     assert "published" in out
     assert "Plan: 1 publish-draft; 17 unchanged." in out
+    # The edit of a scheduled post is reviewed as what changes, then made in place.
+    assert "closes at [-14:00-]{+13:00+} on December 24th" in out
+    assert (
+        "time: Thu 2027-12-23 09:00 CET (Europe/Berlin) → Wed 2027-12-22 09:00 CET (Europe/Berlin)"
+        in out
+    )
     assert f"The content repository is {tmp_path / 'demo' / 'content'}" in out
 
     # The sandbox's posts log survives the demo: read it back as ground truth.

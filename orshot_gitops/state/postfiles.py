@@ -139,6 +139,8 @@ def write_schedule(root: Path, tally: Tally, atomic_write: Any) -> None:
     time in Orshot moves changes it)."""
     path = root / SCHEDULE_PATH
     known = _SCHEDULE_ON_DISK.get(_key(path))
+    if known is tally.scheduled:
+        return  # the mapping read from or written to the file, unchanged since
     if known is None:
         try:
             on_disk = with_schedule(Tally(), path.read_text(encoding="utf-8"))

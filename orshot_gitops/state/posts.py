@@ -58,18 +58,24 @@ class Tally:
         needs_work.discard(post_id)
         if new is not None and new.needs_work:
             needs_work.add(post_id)
-        scheduled = dict(self.scheduled)
-        scheduled.pop(post_id, None)
         earliest = new.earliest_schedule() if new is not None else None
-        if earliest is not None:
-            scheduled[post_id] = earliest
+        # The schedules are as many as the posts waiting in Orshot (thousands in a queue
+        # planned a year ahead): copied only when this post's changes, and otherwise the very
+        # same mapping, which tells the writer at a glance that the file needs no rewrite.
+        scheduled: Mapping[str, str] = self.scheduled
+        if self.scheduled.get(post_id) != earliest:
+            changed = dict(self.scheduled)
+            changed.pop(post_id, None)
+            if earliest is not None:
+                changed[post_id] = earliest
+            scheduled = MappingProxyType(changed)
         return Tally(
             frozenset(needs_work),
             MappingProxyType(aliases),
             MappingProxyType(runs),
             records,
             posts,
-            MappingProxyType(scheduled),
+            scheduled,
         )
 
 

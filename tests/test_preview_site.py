@@ -13,7 +13,7 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from reconcile_helpers import CONFIG, Workspace, post_yaml
+from reconcile_helpers import CONFIG, Workspace, git, post_yaml
 
 from orshot_gitops.report.site.ics import event_uid
 
@@ -93,6 +93,20 @@ def test_text_output_says_where_the_site_is(story: Workspace) -> None:
     run = story.cli("preview", "--out", str(out))
     assert run.code == 0, run.output
     assert f"open {out / 'index.html'}" in run.out
+
+
+def test_without_out_the_site_goes_where_git_ignores_it_and_apply_still_runs(
+    story: Workspace,
+) -> None:
+    """A first `orshot-gitops preview` needs no flag, and what it writes is never something
+    to commit nor an uncommitted input that stops apply."""
+    run = story.cli("preview")
+    assert run.code == 0, run.output
+    site = story.root / ".orshot" / "preview"
+    assert "open " in run.out and (site / "index.html").is_file()
+    assert git(story.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert story.cli("preview").code == 0  # again: its own folder, written over
+    assert story.apply().code == 0
 
 
 def test_two_builds_give_the_same_bytes(story: Workspace) -> None:

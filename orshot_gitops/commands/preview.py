@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 
 NAME = "preview"
 SUMMARY = "Write a static review site: each post as each platform shows it, a calendar, ICS feeds."
+DEFAULT_OUT = ".orshot/preview"
+"""Where the site goes without --out: inside the repository, beside the state, with a
+.gitignore of its own so it never shows up as something to commit."""
 EXAMPLES = [
+    "orshot-gitops preview                        # then open .orshot/preview/index.html",
     "orshot-gitops preview --out preview          # then open preview/index.html",
     "orshot-gitops preview --out site --timezone Europe/Berlin   # every day read in Berlin",
     "orshot-gitops preview --out site --format json              # the files written",
@@ -26,7 +30,10 @@ EXAMPLES = [
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--out", metavar="DIR", required=True, help="the folder to write the site into"
+        "--out",
+        metavar="DIR",
+        help=f"the folder to write the site into (default: {DEFAULT_OUT} in the repository, "
+        "which git is told to ignore)",
     )
     parser.add_argument(
         "--timezone",
@@ -48,8 +55,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
             hint="e.g. Europe/Berlin, America/New_York or UTC",
         )
     now = datetime.now(timezone.utc)
+    out = Path(args.out) if args.out else _default_out(Path(args.repo))
     written, problems = write_preview(
-        Path(args.repo), Path(args.out), now, zone=args.timezone, title=args.title
+        Path(args.repo), out, now, zone=args.timezone, title=args.title
     )
     if written is None:
         # A site of some posts would read as all of them: nothing is written.
@@ -74,6 +82,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
             f"{written.folder}: open {written.folder / 'index.html'}"
         )
     return 0
+
+
+def _default_out(root: Path) -> Path:
+    """DEFAULT_OUT, made to be ignored by git (its own `.gitignore` of `*`), so a first
+    `orshot-gitops preview` needs no flag and leaves nothing to commit or to trip apply."""
+    out = root / DEFAULT_OUT
+    ignore = out / ".gitignore"
+    if not ignore.is_symlink() and not ignore.exists():
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            ignore.write_text("# written by orshot-gitops preview: the site is not content\n*\n")
+        except OSError:
+            pass  # build_site reports an unwritable folder in one line
+    return out
 
 
 def write_preview(

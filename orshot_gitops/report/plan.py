@@ -8,6 +8,7 @@ from datetime import datetime
 
 from orshot_gitops.console import Console
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
+from orshot_gitops.reconcile.previews import Renders
 from orshot_gitops.report.review import plan_review
 from orshot_gitops.report.summary import summary_line
 
@@ -41,7 +42,7 @@ def _label(action: Action) -> str:
     return str(action.kind.value)
 
 
-def as_text(plan: Plan, console: Console) -> str:
+def as_text(plan: Plan, console: Console, renders: Renders | None = None) -> str:
     lines: list[str] = []
     for diagnostic in plan.diagnostics:
         lines.append(diagnostic.format())
@@ -59,15 +60,24 @@ def as_text(plan: Plan, console: Console) -> str:
             color = _COLORS.get(action.severity, "green" if action.kind.sends else "dim")
             where = f"{action.account}" + (f" ({action.platform})" if action.platform else "")
             lines.append(f"  {console.style(symbol + ' ' + label, color)} {where}: {action.reason}")
+    if renders is not None and renders.summary():
+        lines.append(renders.summary())
     lines.append(summary_line(plan))
     return "\n".join(lines)
 
 
-def as_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
+def as_json(plan: Plan, renders: Renders | None = None) -> str:
+    """The plan; with `renders`, also what apply will render and publish (`renders.credits`:
+    the render credits it will spend). A saved plan keeps them: `apply FILE` ignores them."""
+    data = plan.to_json()
+    if renders is not None:
+        data["renders"] = renders.to_json()
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def as_markdown(plan: Plan, now: datetime, *, max_chars: int = 65536) -> str:
+def as_markdown(
+    plan: Plan, now: datetime, *, max_chars: int = 65536, renders: Renders | None = None
+) -> str:
     """The review a pull request shows: day by day, each caption exactly as each account gets it,
     safe to render (see `report.review`), cut with a note to fit in `max_chars`."""
-    return plan_review(plan, now, max_chars=max_chars)
+    return plan_review(plan, now, max_chars=max_chars, renders=renders)

@@ -1,0 +1,257 @@
+"""Render previews: `plan --render-previews` renders a `render:` post on the pull request's
+branch and records which inputs made which URLs (.orshot/state/renders/<digest>.json); the
+merge brings the record to main and apply publishes exactly those URLs, rendering nothing
+again. What the review shows (the recorded URL) is what goes out, even when the pull request
+wrote the record by hand. The sandbox's counters prove how many renders were requested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reconcile_helpers import Workspace, git, post_yaml
+
+from orshot_gitops.state.previews import RENDERS_DIR, Preview, dump_preview, preview_digest
+
+RENDER = "POST /v1/studio/render"
+RELEASE: dict[str, Any] = {
+    "template": 123,
+    "modifications": {"title": "{{ product }} 3.2"},
+    "format": "png",
+}
+
+
+def _branch(ws: Workspace, name: str) -> None:
+    git(ws.root, "checkout", "--quiet", "-b", name)
+
+
+def _merge(ws: Workspace, branch: str) -> None:
+    """The pull request merged on GitHub: a merge commit on main, pushed."""
+    git(ws.root, "checkout", "--quiet", "main")
+    git(ws.root, "merge", "--quiet", "--no-ff", "-m", f"Merge {branch}", branch)
+    git(ws.root, "push", "--quiet", "origin", "main")
+
+
+def _previews(ws: Workspace) -> dict[str, dict[str, Any]]:
+    folder = ws.root / RENDERS_DIR
+    if not folder.exists():
+        return {}
+    return {p.name: json.loads(p.read_text()) for p in sorted(folder.iterdir())}
+
+
+def _media(post: dict[str, Any]) -> list[str]:
+    request = post["request"]
+    return list(request.get("media_urls") or [request["media_url"]])
+
+
+def _previewed_pr(ws: Workspace, render: dict[str, Any] = RELEASE) -> list[str]:
+    """A pull request with a render post, previewed and its preview committed: the URLs."""
+    _branch(ws, "release")
+    ws.post("2026/release", post_yaml("Release 3.2 is out.", render=render))
+    run = ws.plan("--render-previews")
+    assert run.code == 0, run.output
+    assert f"wrote 1 render preview(s) under {RENDERS_DIR}/" in run.err
+    [(name, preview)] = _previews(ws).items()
+    compiled = render | {"modifications": {"title": "Acme Rockets 3.2"}}
+    assert name == f"{preview_digest(compiled)}.json"
+    ws.commit("render previews")
+    return list(preview["urls"])
+
+
+def test_a_preview_reviewed_in_the_pull_request_is_published_with_no_second_render(
+    ws: Workspace,
+) -> None:
+    urls = _previewed_pr(ws)
+    assert ws.calls(RENDER) == 1  # the preview's, without publish: nothing was posted
+    assert ws.sent() == []
+    review = ws.plan("--format", "markdown").out
+    assert f"![2026/release, page 1 of 1](<{urls[0]}>)" in review
+    assert "apply will spend 0 render credits" in review
+    renders = ws.plan_json()["renders"]
+    assert (renders["credits"], [p["source"] for p in renders["posts"]]) == (0, ["previewed"])
+
+    _merge(ws, "release")
+    assert ws.apply().code == 0
+    assert ws.calls(RENDER) == 1  # still the preview's alone: apply rendered nothing
+    [post] = ws.sent()
+    assert _media(post) == urls
+    assert ws.state()["posts"]["2026/release"]["render"]["media_urls"] == urls
+
+
+def test_a_modification_changed_after_the_preview_is_rendered_anew_at_apply(
+    ws: Workspace,
+) -> None:
+    urls = _previewed_pr(ws)
+    changed = {**RELEASE, "modifications": {"title": "{{ product }} 3.2.1"}}
+    ws.post("2026/release", post_yaml("Release 3.2 is out.", render=changed))
+    renders = ws.plan_json()["renders"]
+    assert (renders["credits"], renders["posts"][0]["source"]) == (1, "to render")
+    assert "not previewed" in ws.plan("--format", "markdown").out
+
+    _merge(ws, "release")
+    assert ws.apply().code == 0
+    assert ws.calls(RENDER) == 2  # the preview, then one render of the new inputs
+    [post] = ws.sent()
+    assert _media(post) != urls
+
+
+@pytest.mark.parametrize(
+    ("change", "render", "config_vars"),
+    [
+        ("template", {**RELEASE, "template": 456}, None),
+        ("format", {**RELEASE, "format": "jpg"}, None),
+        ("a modification", {**RELEASE, "modifications": {"title": "Rockets"}}, None),
+        (
+            "a new modification",
+            {**RELEASE, "modifications": {**RELEASE["modifications"], "subtitle": "x"}},
+            None,
+        ),
+        # The modifications after Jinja: a shared variable changes the image too.
+        ("a variable", RELEASE, "Acme Missiles"),
+    ],
+)
+def test_changing_any_input_of_the_image_means_a_new_preview(
+    ws: Workspace, change: str, render: dict[str, Any], config_vars: str | None
+) -> None:
+    _previewed_pr(ws)
+    if render != RELEASE:
+        ws.post("2026/release", post_yaml("Release 3.2 is out.", render=render))
+    if config_vars:
+        text = (ws.root / "orshot.yaml").read_text().replace("Acme Rockets", config_vars)
+        ws.set_config(text)
+    renders = ws.plan_json()["renders"]
+    assert (renders["credits"], renders["posts"][0]["source"]) == (1, "to render"), change
+    assert ws.plan("--render-previews").code == 0
+    assert len(_previews(ws)) == 2  # the old inputs' preview stays; the new ones get theirs
+    assert ws.plan_json()["renders"]["credits"] == 0
+
+
+def test_the_plan_counts_the_render_credits_apply_will_spend(ws: Workspace) -> None:
+    ws.post("2026/a", post_yaml("A.", render=RELEASE))
+    ws.post("2026/b", post_yaml("B.", render={**RELEASE, "format": "jpg"}))
+    ws.post("2026/c", post_yaml("C, no render."))
+    data = ws.plan_json()
+    assert data["renders"]["credits"] == 2
+    assert [p["post_id"] for p in data["renders"]["posts"]] == ["2026/a", "2026/b"]
+    assert "renders: apply will spend 2 render credits" in ws.plan().out
+    assert "apply will spend 2 render credits" in ws.plan("--format", "markdown").out
+
+    assert ws.apply().code == 0
+    assert ws.calls(RENDER) == 2
+    # Rendered and recorded: nothing left to render, nothing to send.
+    assert ws.plan_json().get("renders", {}).get("credits", 0) == 0
+
+
+def test_render_previews_without_a_key_is_refused_and_writes_nothing(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.post("2026/release", post_yaml("Release.", render=RELEASE))
+    monkeypatch.delenv("ORSHOT_API_KEY")
+    run = ws.plan("--render-previews")
+    assert run.code == 1
+    assert "--render-previews renders through Orshot and needs ORSHOT_API_KEY" in run.err
+    assert "Traceback" not in run.output
+    assert _previews(ws) == {}
+    ws.use(ws.sandbox)
+    assert ws.calls(RENDER) == 0
+
+
+def test_an_uncommitted_preview_is_not_applied(ws: Workspace) -> None:
+    ws.post("2026/release", post_yaml("Release.", render=RELEASE))
+    assert ws.plan("--render-previews").code == 0
+    run = ws.apply()
+    assert run.code == 1
+    assert f"{RENDERS_DIR}/" in run.err and "uncommitted" in run.err
+    assert ws.sent() == []
+
+
+# --- a pull request that writes the record by hand ---------------------------------------------
+
+
+def _planted(
+    render: dict[str, Any], urls: tuple[str, ...], changes: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    compiled = {**render, "modifications": {"title": "Acme Rockets 3.2"}}
+    preview = Preview(
+        compiled["template"], compiled["modifications"], compiled["format"], urls, "2026-01-01"
+    )
+    data = json.loads(dump_preview(preview)) | (changes or {})
+    return f"{RENDERS_DIR}/{preview.digest}.json", json.dumps(data)
+
+
+def test_a_planted_preview_is_what_the_review_shows_and_what_goes_out(ws: Workspace) -> None:
+    """A preview written by hand names an image no render made: the review embeds that very
+    image, so the reviewer approves what apply will publish, and nothing else."""
+    _branch(ws, "sneaky")
+    ws.post("2026/release", post_yaml("Release 3.2 is out.", render=RELEASE))
+    planted = "https://cdn.example.net/not-the-template.png"
+    path, text = _planted(RELEASE, (planted,))
+    ws.write(path, text)
+    ws.commit("a preview by hand")
+    review = ws.plan("--format", "markdown").out
+    assert f"(<{planted}>)" in review
+    assert "reviewed preview: merging publishes exactly this image" in review
+
+    _merge(ws, "sneaky")
+    assert ws.apply().code == 0
+    assert ws.calls(RENDER) == 0
+    [post] = ws.sent()
+    assert _media(post) == [planted]
+
+
+@pytest.mark.parametrize(
+    ("why", "changes", "message"),
+    [
+        ("not http", {"urls": ["file:///etc/passwd"]}, "URL that is not http(s)"),
+        ("javascript", {"urls": ["javascript:alert(1)"]}, "URL that is not http(s)"),
+        ("a URL with a space", {"urls": ["https://a.example/x y.png"]}, "not http(s)"),
+        ("other inputs", {"template": 456}, "named for other render inputs"),
+        ("an extra key", {"publish": True}, "does not hold exactly"),
+        ("no URLs", {"urls": [], "pages": 0}, "lists no URLs"),
+    ],
+)
+def test_a_bad_preview_stops_plan_and_apply_at_its_file(
+    ws: Workspace, why: str, changes: dict[str, Any], message: str
+) -> None:
+    ws.post("2026/release", post_yaml("Release.", render=RELEASE))
+    path, text = _planted(RELEASE, ("https://cdn.example.net/a.png",), changes)
+    ws.write(path, text)
+    ws.commit(f"a preview: {why}")
+    for run in (ws.plan(), ws.apply()):
+        assert run.code == 1, why
+        assert f"{path}: error: render preview" in run.err and message in run.err, run.err
+        assert "Traceback" not in run.output
+    assert ws.sent() == []
+    assert ws.calls(RENDER) == 0
+
+
+def test_a_preview_that_is_a_link_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    ws.post("2026/release", post_yaml("Release.", render=RELEASE))
+    path, text = _planted(RELEASE, ("https://cdn.example.net/a.png",))
+    outside = tmp_path / "outside.json"
+    outside.write_text(text)
+    (ws.root / path).parent.mkdir(parents=True)
+    os.symlink(outside, ws.root / path)
+    ws.commit("a preview that points outside")
+    run = ws.apply()
+    assert run.code == 1
+    assert "is not a plain file" in run.err
+    assert ws.sent() == []
+
+
+def test_a_renders_folder_that_is_a_link_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    ws.post("2026/release", post_yaml("Release.", render=RELEASE))
+    path, text = _planted(RELEASE, ("https://cdn.example.net/a.png",))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / Path(path).name).write_text(text)
+    (ws.root / RENDERS_DIR).parent.mkdir(parents=True)
+    os.symlink(elsewhere, ws.root / RENDERS_DIR)
+    ws.commit("the renders folder points outside")
+    run = ws.plan()
+    assert run.code == 1
+    assert "the render previews folder is not a plain folder" in run.err

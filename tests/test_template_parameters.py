@@ -72,7 +72,9 @@ def test_an_unknown_template_is_an_error_at_the_template(ws: Workspace) -> None:
     ws.post("2026/sale", _sale('    title: "x"\n', template=999))
     run = ws.cli("validate")
     assert run.code == 1
-    assert "posts/2026/sale.yaml:4:13: error: template 999 is not in this Orshot workspace" in run.out
+    assert (
+        "posts/2026/sale.yaml:4:13: error: template 999 is not in this Orshot workspace" in run.out
+    )
 
 
 def test_without_a_key_the_check_is_skipped_with_a_note(

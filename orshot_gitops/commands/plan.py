@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     now = datetime.now(timezone.utc)
     root = Path(args.repo)
     if args.render_previews:
-        _need_key()  # before anything is planned or rendered
+        need_key()  # before anything is planned or rendered
     with open_repo(root) as git:
         if args.out:
             # A saved plan is applied as saved: it must hold what a commit holds.
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _need_key() -> None:
+def need_key() -> None:
     import os
 
     from orshot_gitops.errors import UserError

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     # their render keys are to be checked with Orshot.
     result = validate_repo(root, datetime.now(timezone.utc), args.paths, keep_posts=online)
     if online:
-        result = _with_template_check(result, console)
+        result = with_template_check(result, console)
     elif args.format == "text":
         console.error(
             "note: render modifications not checked against templates (no ORSHOT_API_KEY)"
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 1 if result.errors else 0
 
 
-def _with_template_check(result: ValidationReport, console: Console) -> ValidationReport:
+def with_template_check(result: ValidationReport, console: Console) -> ValidationReport:
     from dataclasses import replace
 
     from orshot_gitops.orshot.client import OrshotClient

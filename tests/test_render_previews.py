@@ -255,3 +255,30 @@ def test_a_renders_folder_that_is_a_link_is_refused(ws: Workspace, tmp_path: Pat
     run = ws.plan()
     assert run.code == 1
     assert "the render previews folder is not a plain folder" in run.err
+
+
+def test_two_branches_previewing_the_same_inputs_merge_keeping_the_earlier_render(
+    ws: Workspace,
+) -> None:
+    """Both branches added the same digest's file with other URLs (a real Orshot renders new
+    URLs each time): git runs the state's merge driver, which keeps the earlier render, the
+    same whichever side merges, and the result is a preview that loads."""
+    from orshot_gitops.state.previews import load_previews
+    from orshot_gitops.vcs.mergedriver import register
+
+    register(ws.root)
+    ws.post("2026/release", post_yaml("Release.", render=RELEASE))
+    path, first = _planted(RELEASE, ("https://cdn.example.net/first.png",))
+    _, second = _planted(RELEASE, ("https://cdn.example.net/second.png",))
+    second = second.replace("2026-01-01", "2026-02-01")
+    _branch(ws, "one")
+    ws.write(path, first)
+    ws.commit("one's preview")
+    git(ws.root, "checkout", "--quiet", "main")
+    _branch(ws, "two")
+    ws.write(path, second)
+    ws.commit("two's preview")
+    git(ws.root, "merge", "--quiet", "--no-edit", "one")  # no conflict left for a human
+    [preview] = load_previews(ws.root).values()
+    assert preview.urls == ("https://cdn.example.net/first.png",)
+    assert git(ws.root, "status", "--porcelain") == ""

@@ -107,7 +107,9 @@ def _merge_preview_text(ours: str, theirs: str) -> str:
     that post's image; the earlier is kept, the same whichever side merges, so the first
     one reviewed (and perhaps already published) stays the record."""
     sides = [json.loads(text) for text in (ours, theirs)]
-    earlier = min(sides, key=lambda data: (str(data.get("rendered_at")), json.dumps(data)))
+    earlier = min(
+        sides, key=lambda data: (str(data.get("rendered_at")), json.dumps(data, sort_keys=True))
+    )
     return ours if earlier == sides[0] else theirs
 
 

@@ -71,6 +71,7 @@ def test_a_preview_reviewed_in_the_pull_request_is_published_with_no_second_rend
     review = ws.plan("--format", "markdown").out
     assert f"![2026/release, page 1 of 1](<{urls[0]}>)" in review
     assert "apply will spend 0 render credits" in review
+    assert "not hosted by Orshot" not in review  # the sandbox's renders are Orshot's URLs
     renders = ws.plan_json()["renders"]
     assert (renders["credits"], [p["source"] for p in renders["posts"]]) == (0, ["previewed"])
 
@@ -195,6 +196,7 @@ def test_a_planted_preview_is_what_the_review_shows_and_what_goes_out(ws: Worksp
     review = ws.plan("--format", "markdown").out
     assert f"(<{planted}>)" in review
     assert "reviewed preview: merging publishes exactly this image" in review
+    assert "this image is not hosted by Orshot" in review
 
     _merge(ws, "sneaky")
     assert ws.apply().code == 0
@@ -282,3 +284,45 @@ def test_two_branches_previewing_the_same_inputs_merge_keeping_the_earlier_rende
     [preview] = load_previews(ws.root).values()
     assert preview.urls == ("https://cdn.example.net/first.png",)
     assert git(ws.root, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("https://storage.orshot.com/renders/a.png", False),
+        ("https://orshot.com/a.png", False),
+        ("http://storage.orshot.com/a.png", True),  # not https: anyone on the way can swap it
+        ("https://storage.orshot.com.evil.example/a.png", True),
+        ("https://orshot.com@evil.example/a.png", True),
+        ("https://evilorshot.com/a.png", True),
+    ],
+)
+def test_the_review_warns_when_a_previewed_image_is_not_orshots(url: str, warned: bool) -> None:
+    from orshot_gitops.reconcile.previews import PREVIEWED, RenderOutlook, Renders
+    from orshot_gitops.report.renders import render_section
+
+    item = RenderOutlook("p", "posts/p.yaml", ("x",), "d" * 64, 123, "png", PREVIEWED, (url,))
+    section = render_section(Renders((item,)))
+    assert ("not hosted by Orshot" in section) is warned
+
+
+def test_a_video_preview_is_a_render_job_and_apply_publishes_its_output(
+    tmp_path: Path,
+    sandbox_factory: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reconcile_helpers import sandbox_config
+
+    sandbox = sandbox_factory(sandbox_config(render_job_seconds=0.2))
+    ws = Workspace(tmp_path, sandbox, monkeypatch, capsys)
+    clip = {"template": 123, "modifications": {"title": "{{ product }} 3.2"}, "format": "mp4"}
+    [url] = _previewed_pr(ws, clip)
+    assert url.endswith(".mp4")
+    assert ws.calls("GET /v1/studio/render-jobs/{id}") >= 1  # waited for, as apply would
+    _merge(ws, "release")
+    renders = ws.calls(RENDER)
+    assert ws.apply().code == 0
+    assert ws.calls(RENDER) == renders
+    [post] = ws.sent()
+    assert _media(post) == [url]

@@ -9,6 +9,7 @@ no other. A URL that is not a plain http(s) URL is shown as code, never as marku
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from orshot_gitops.reconcile.previews import PREVIEWED, RECORDED, RUNNING, Renders
 from orshot_gitops.report import markdown as md
@@ -22,6 +23,12 @@ _SOURCE = {
     PREVIEWED: "reviewed preview: merging publishes exactly this image, with no new render",
     RUNNING: "a render job is under way: apply finishes it (no new credit); not shown here",
 }
+#: Where Orshot's renders live (its pages show storage.orshot.com and cloud.orshot.com).
+_ORSHOT_HOST = "orshot.com"
+_ELSEWHERE = (
+    "⚠️ **this image is not hosted by Orshot**: no render made it (the preview file was "
+    "written by hand?), and whoever hosts it can change it after this review"
+)
 _NOT_PREVIEWED = (
     "⚠️ **not previewed**: apply renders it after the merge (1 credit), so this review does "
     "not show the image. `orshot-gitops plan --render-previews` (with the key) renders it now."
@@ -33,6 +40,13 @@ def image(url: str, alt: str) -> str:
     if _IMAGE_URL.match(url) and not url.lower().split("?", 1)[0].endswith(_VIDEO):
         return f"![{md.text(alt)}](<{url}>)"
     return md.link(url)
+
+
+def _by_orshot(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return urlsplit(url).scheme == "https" and (
+        host == _ORSHOT_HOST or host.endswith("." + _ORSHOT_HOST)
+    )
 
 
 def render_section(renders: Renders) -> str:
@@ -51,6 +65,8 @@ def render_section(renders: Renders) -> str:
             f"as {md.code(item.format)}"
         )
         lines.append(f"  {_SOURCE.get(item.source, _NOT_PREVIEWED)}")
+        if item.source == PREVIEWED and not all(_by_orshot(url) for url in item.urls):
+            lines.append(f"  {_ELSEWHERE}")
         count = len(item.urls)
         for number, url in enumerate(item.urls, 1):
             alt = f"{item.post_id}, page {number} of {count}"

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 
 def need_key() -> None:
+    """Refuse `--render-previews` without a key, before anything is planned or written."""
     import os
 
     from orshot_gitops.errors import UserError

@@ -67,10 +67,11 @@ def as_text(plan: Plan, console: Console, renders: Renders | None = None) -> str
 
 
 def as_json(plan: Plan, renders: Renders | None = None) -> str:
-    """The plan; with `renders`, also what apply will render and publish (`renders.credits`:
-    the render credits it will spend). A saved plan keeps them: `apply FILE` ignores them."""
+    """The plan; with `renders` of a plan that has `render:` posts, also what apply will
+    render and publish (`renders.credits`: the render credits it will spend; absent, none).
+    A saved plan keeps them: `apply FILE` ignores them."""
     data = plan.to_json()
-    if renders is not None:
+    if renders is not None and (renders.summary() or renders.previews_failed):
         data["renders"] = renders.to_json()
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 

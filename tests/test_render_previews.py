@@ -326,3 +326,45 @@ def test_a_video_preview_is_a_render_job_and_apply_publishes_its_output(
     assert ws.calls(RENDER) == renders
     [post] = ws.sent()
     assert _media(post) == [url]
+
+
+def test_a_carousel_preview_is_published_page_by_page_in_order(ws: Workspace) -> None:
+    carousel = {
+        "template": 456,
+        "modifications": {"page1@slideTitle": "{{ product }} 3.2"},
+        "format": "png",
+    }
+    _branch(ws, "release")
+    ws.post("2026/release", post_yaml("Release 3.2 is out.", render=carousel))
+    assert ws.plan("--render-previews").code == 0
+    [preview] = _previews(ws).values()
+    assert preview["pages"] == 3 and len(preview["urls"]) == 3
+    review = ws.plan("--format", "markdown").out
+    assert [f"page {n} of 3" in review for n in (1, 2, 3)] == [True] * 3
+    ws.commit("render previews")
+    _merge(ws, "release")
+    assert ws.apply().code == 0
+    assert ws.calls(RENDER) == 1
+    [post] = ws.sent()
+    assert _media(post) == preview["urls"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("a" * 64 + ".json", "{" + " " * 70_000 + "}", "is larger than 64 KiB"),
+        ("preview.json", "{}", "is not named <sha256 of its render inputs>.json"),
+        ("a" * 64 + ".json/inner.json", "{}", "is not a plain file"),
+        ("a" * 64 + ".json", "\xff not json", "is not JSON"),
+    ],
+)
+def test_what_is_not_a_preview_in_the_renders_folder_is_refused(
+    ws: Workspace, name: str, content: str, message: str
+) -> None:
+    ws.post("2026/release", post_yaml("Release.", render=RELEASE))
+    ws.write(f"{RENDERS_DIR}/{name}", content)
+    ws.commit("something in the renders folder")
+    run = ws.apply()
+    assert run.code == 1
+    assert message in run.err and "Traceback" not in run.output
+    assert ws.sent() == [] and ws.calls(RENDER) == 0

@@ -368,3 +368,15 @@ def test_what_is_not_a_preview_in_the_renders_folder_is_refused(
     assert run.code == 1
     assert message in run.err and "Traceback" not in run.output
     assert ws.sent() == [] and ws.calls(RENDER) == 0
+
+
+def test_a_preview_orshot_refuses_fails_the_plan_and_writes_nothing(ws: Workspace) -> None:
+    missing = {**RELEASE, "template": 999}  # no such template in the sandbox: a 403
+    ws.post("2026/release", post_yaml("Release.", render=missing))
+    run = ws.plan("--render-previews", "--format", "markdown")
+    assert run.code == 1
+    assert "no preview for 2026/release" in run.err and "Template not found" in run.err
+    assert "❌ no preview for 2026/release" in run.out
+    assert "not previewed" in run.out  # so apply would render it (and fail the same way)
+    assert _previews(ws) == {}
+    assert "Traceback" not in run.output and ws.sent() == []

@@ -380,3 +380,37 @@ def test_a_preview_orshot_refuses_fails_the_plan_and_writes_nothing(ws: Workspac
     assert "not previewed" in run.out  # so apply would render it (and fail the same way)
     assert _previews(ws) == {}
     assert "Traceback" not in run.output and ws.sent() == []
+
+
+def test_a_preview_planted_for_a_held_post_shows_in_the_review_that_plants_it(
+    tmp_path: Path,
+    sandbox_factory: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A post held for a reconnect is sent, later, by an apply no pull request shows: a
+    preview planted for it must show in the review of the pull request that plants it."""
+    from reconcile_helpers import sandbox_config
+
+    ws = Workspace(tmp_path, sandbox_factory(sandbox_config(expired=(2,))), monkeypatch, capsys)
+    ws.post("2026/release", post_yaml("Release 3.2 is out.", ("li",), render=RELEASE))
+    assert ws.apply().code == 0  # held: nothing sent, nothing rendered
+    assert (ws.sent(), ws.calls(RENDER)) == ([], 0)
+
+    _branch(ws, "sneaky")
+    planted = "https://cdn.example.net/not-the-template.png"
+    path, text = _planted(RELEASE, (planted,))
+    ws.write(path, text)
+    ws.commit("a preview by hand, the post untouched")
+    review = ws.plan("--format", "markdown").out
+    assert f"(<{planted}>)" in review
+    assert "a later apply publishes this image" in review
+    renders = ws.plan_json()["renders"]
+    assert (renders["credits"], renders["posts"][0]["later"]) == (0, True)
+
+    _merge(ws, "sneaky")
+    ws.use(sandbox_factory(sandbox_config()))  # li reconnected
+    assert ws.apply().code == 0
+    [post] = ws.sent()
+    assert _media(post) == [planted]
+    assert ws.calls(RENDER) == 0

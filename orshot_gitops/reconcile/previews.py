@@ -25,6 +25,9 @@ from orshot_gitops.state.previews import Preview, preview_digest, write_preview
 
 #: The kinds whose step asks for the post's media (send.py `_create`, send_held.py's edit).
 _NEEDS_MEDIA = frozenset({Kind.CREATE, Kind.RETRY, Kind.EDIT, Kind.PUBLISH_DRAFT})
+#: Held now, sent by a later apply that no pull request may show (a retry after its backoff,
+#: an account reconnected, a pause lifted): a preview they would publish is shown now.
+_LATER = _NEEDS_MEDIA | {Kind.WAITING, Kind.NEEDS_RECONNECT}
 
 RECORDED = "recorded"  # the state holds this render: reused, no credit
 PREVIEWED = "previewed"  # a reviewed preview of these inputs: published as is, no credit
@@ -44,10 +47,12 @@ class RenderOutlook:
     format: str
     source: str
     urls: tuple[str, ...] = ()
+    #: Not sent by this plan's apply but by a later one (see _LATER): shown, not counted.
+    later: bool = False
 
     @property
     def credits(self) -> int:
-        return 1 if self.source == TO_RENDER else 0
+        return 1 if self.source == TO_RENDER and not self.later else 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class RenderOutlook:
             "source": self.source,
             "urls": list(self.urls),
             "credits": self.credits,
+            "later": self.later,
         }
 
 
@@ -101,17 +107,24 @@ class Renders:
 def render_outlook(
     plan: Plan, state: State, previews: Mapping[str, Preview], *, rendered: int = 0
 ) -> Renders:
-    """The render of each post the plan sends with a `render:`, by the rule above."""
+    """The render of each post the plan sends with a `render:`, by the rule above; and of
+    each post a later apply may send with a preview's image (a planted preview must show in
+    the review of the pull request that plants it, whenever it goes out)."""
+    sending = {id(a) for a in plan.sending}  # the same objects as in plan.actions
     by_post: dict[str, list[Action]] = {}
-    for action in plan.sending:
-        if action.render and action.kind in _NEEDS_MEDIA:
+    for action in plan.actions:
+        if action.render and action.kind in _LATER:
             by_post.setdefault(action.post_id, []).append(action)
     posts = []
     for post_id in sorted(by_post):
         actions = by_post[post_id]
+        now = [a for a in actions if id(a) in sending and a.kind in _NEEDS_MEDIA]
         render = dict(actions[0].render or {})
         digest = preview_digest(render)
         source, urls = _source(state, post_id, digest, previews)
+        if not now and source != PREVIEWED:
+            continue  # held, and no preview waiting for it: nothing to show or count
+        actions = now or actions
         posts.append(
             RenderOutlook(
                 post_id=post_id,
@@ -122,6 +135,7 @@ def render_outlook(
                 format=str(render.get("format", "png")),
                 source=source,
                 urls=urls,
+                later=not now,
             )
         )
     return Renders(tuple(posts), previews_rendered=rendered)

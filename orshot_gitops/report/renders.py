@@ -29,6 +29,10 @@ _ELSEWHERE = (
     "⚠️ **this image is not hosted by Orshot**: no render made it (the preview file was "
     "written by hand?), and whoever hosts it can change it after this review"
 )
+_LATER = (
+    "⏳ held now (a retry waiting, an account to reconnect, a pause): a later apply publishes "
+    "this image when it sends the post, without another review"
+)
 _NOT_PREVIEWED = (
     "⚠️ **not previewed**: apply renders it after the merge (1 credit), so this review does "
     "not show the image. `orshot-gitops plan --render-previews` (with the key) renders it now."
@@ -65,6 +69,8 @@ def render_section(renders: Renders) -> str:
             f"as {md.code(item.format)}"
         )
         lines.append(f"  {_SOURCE.get(item.source, _NOT_PREVIEWED)}")
+        if item.later:
+            lines.append(f"  {_LATER}")
         if item.source == PREVIEWED and not all(_by_orshot(url) for url in item.urls):
             lines.append(f"  {_ELSEWHERE}")
         count = len(item.urls)

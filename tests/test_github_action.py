@@ -102,6 +102,7 @@ def test_action_declares_the_documented_inputs_and_outputs() -> None:
         "github-token",
         "working-directory",
         "comment",
+        "render-previews",
         "python-version",
         "cache",
     }
@@ -217,3 +218,24 @@ def test_the_gitlab_recipe_passes_gitlabs_schema() -> None:
     jobs = load(path)
     assert jobs["orshot-apply"]["interruptible"] is False
     assert "resource_group" in jobs["orshot-apply"]
+
+
+def test_render_previews_run_only_for_same_repository_pull_requests_and_commit_to_the_branch() -> (
+    None
+):
+    """The key meets a pull request only in `previews`, only for a branch of this repository;
+    the fork's `plan` job never runs for such a branch (one sticky comment, not two)."""
+    jobs = load(WORKFLOW)["jobs"]
+    same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
+    plan, previews = jobs["plan"], jobs["previews"]
+    assert same_repo.replace("==", "!=") in " ".join(plan["if"].split())
+    assert same_repo in " ".join(previews["if"].split()) and "||" not in previews["if"]
+    assert previews["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert previews["concurrency"]["cancel-in-progress"] is False
+    checkout, action, commit = previews["steps"]
+    assert checkout["with"]["ref"] == "${{ github.head_ref }}"
+    assert action["with"]["render-previews"] == "true"
+    assert action["with"]["api-key"] == "${{ secrets.ORSHOT_API_KEY }}"
+    assert commit["env"] == {"HEAD_REF": "${{ github.head_ref }}"}
+    assert "git add -- .orshot/state/renders" in commit["run"]
+    assert 'git push origin "HEAD:refs/heads/$HEAD_REF"' in commit["run"]

@@ -320,3 +320,60 @@ def test_the_action_run_step_as_the_runner_executes_it(
     assert result.returncode == 0, result.stdout + result.stderr
     assert github.writes() == ["POST"]
     assert runner.outputs()["has-changes"] == "true"
+
+
+RENDERED = """\
+accounts: [acme-x]
+content: Rockets 3.2 is out.
+render: {template: 123, modifications: {title: Rockets 3.2}, format: png}
+"""
+
+
+def test_the_previews_job_renders_once_shows_the_image_and_leaves_the_file_to_commit(
+    tmp_path: Path,
+    github: FakeGitHub,
+    runner: Runner,
+    sandbox_factory: SandboxFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reconcile_helpers import API_KEY, sandbox_config
+
+    sandbox = sandbox_factory(sandbox_config())
+    repo = make_repo(tmp_path / "repo", {"posts/release.yaml": RENDERED})
+    runner.pull_request(7)
+    runner.env.update(
+        {
+            "ORSHOT_API_KEY": API_KEY,
+            "ORSHOT_BASE_URL": sandbox.base_url,
+            "INPUT_RENDER_PREVIEWS": "true",
+        }
+    )
+    code, out, err = runner.run(capsys, "--repo", str(repo), "--command", "plan")
+    assert code == 0, out + err
+    [preview] = (repo / ".orshot/state/renders").iterdir()
+    [url] = json.loads(preview.read_text())["urls"]
+    [ours] = [c for c in github.comments[7] if c["body"].startswith(MARKER)]
+    assert f"![release, page 1 of 1](<{url}>)" in ours["body"]
+    assert "this plan rendered 1 render credit of previews" in ours["body"]
+    plan = json.loads(Path(runner.outputs()["plan-json"]).read_text())
+    assert (plan["renders"]["credits"], plan["renders"]["previews_rendered"]) == (0, 1)
+    assert API_KEY not in out + err + ours["body"] + preview.read_text()
+
+    # The workflow commits the file; the next run renders nothing again.
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "previews")
+    assert runner.run(capsys, "--repo", str(repo), "--command", "plan")[0] == 0
+    plan = json.loads(Path(runner.outputs()["plan-json"]).read_text())
+    assert plan["renders"]["previews_rendered"] == 0
+
+
+def test_render_previews_in_a_job_without_the_key_fails_before_writing(
+    tmp_path: Path, github: FakeGitHub, runner: Runner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"posts/release.yaml": RENDERED})
+    runner.pull_request(7, fork=True)
+    runner.env.update({"INPUT_RENDER_PREVIEWS": "true"})
+    code, out, err = runner.run(capsys, "--repo", str(repo), "--command", "plan")
+    assert code == 1
+    assert "needs ORSHOT_API_KEY" in out + err
+    assert not (repo / ".orshot/state/renders").exists()

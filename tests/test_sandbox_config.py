@@ -29,7 +29,11 @@ def test_the_defaults_are_the_documented_workspace() -> None:
         (8, "googlebusiness", "acme-store", "Acme Store"),
     ]
     assert not any(a.token_expired for a in config.accounts)
-    assert config.templates == (SandboxTemplate(123, 1), SandboxTemplate(456, 3))
+    assert config.templates == (
+        SandboxTemplate(123, 1),
+        SandboxTemplate(456, 3, ("slideTitle", "title", "subtitle", "image")),
+    )
+    assert config.templates[0].parameters == ("title", "subtitle", "image", "price")
     assert SandboxConfig.from_mapping({}) == config
 
 

@@ -54,6 +54,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="do not comment on the pull request (the job summary still gets the plan)",
     )
     parser.add_argument(
+        "--render-previews",
+        action="store_true",
+        help="plan: render each new or changed render: post without publishing and write its "
+        "preview under .orshot/state/renders/ (needs the key; the workflow commits the files "
+        "to the pull request's branch). Also INPUT_RENDER_PREVIEWS=true",
+    )
+    parser.add_argument(
         "--remote", default="origin", help="the remote apply pushes to (default: origin)"
     )
     parser.add_argument(
@@ -90,16 +97,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
         comment = False
     else:
         comment = True
-    ok = annotate(root, now, console)
+    previews = args.render_previews or _flag(env, "INPUT_RENDER_PREVIEWS")
+    if previews and command == "plan":
+        from orshot_gitops.commands.plan import need_key
+
+        need_key()  # before anything is written: a fork's job has no key
+    ok = annotate(root, now, console, check_templates=command in ("validate", "plan"))
     if command == "validate":
         return 0 if ok else 1
     if command == "plan":
         plan_out = Path(args.plan_out) if args.plan_out else _default_plan_path(env)
-        return (
-            0
-            if ci_plan(root, context, now, console, comment=comment, plan_out=plan_out) and ok
-            else 1
+        planned = ci_plan(
+            root, context, now, console, comment=comment, plan_out=plan_out, previews=previews
         )
+        return 0 if planned and ok else 1
     return 0 if ci_apply(root, context, console, remote=args.remote, env=env) else 1
 
 
@@ -107,12 +118,21 @@ def _default_plan_path(env: Mapping[str, str]) -> Path:
     return Path(env.get("RUNNER_TEMP") or tempfile.gettempdir()) / "orshot-plan.json"
 
 
-def annotate(root: Path, now: datetime, console: Console) -> bool:
-    """Every problem as a `::error file=…,line=…::` annotation; False when there are errors."""
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() == "true"
+
+
+def annotate(root: Path, now: datetime, console: Console, *, check_templates: bool = False) -> bool:
+    """Every problem as a `::error file=…,line=…::` annotation; False when there are errors.
+    `check_templates`, with a key: render keys against the templates' parameters too."""
+    from orshot_gitops.commands.validate import with_template_check
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
 
-    result = validate_repo(root, now, keep_posts=False)
+    online = check_templates and bool(os.environ.get("ORSHOT_API_KEY", "").strip())
+    result = validate_repo(root, now, keep_posts=online)
+    if online:
+        result = with_template_check(result, console)
     console.print(report.as_github(result.diagnostics, result.files_checked, console))
     return not result.errors
 
@@ -125,9 +145,11 @@ def ci_plan(
     *,
     comment: bool,
     plan_out: Path,
+    previews: bool = False,
 ) -> bool:
-    """The plan to the job summary, the sticky comment and the outputs; False on errors."""
-    from orshot_gitops.commands.plan import plan_with_health
+    """The plan to the job summary, the sticky comment and the outputs; False on errors.
+    `previews`: the missing render previews rendered first, so the comment shows them."""
+    from orshot_gitops.commands.plan import plan_renders, plan_with_health
     from orshot_gitops.github import api as github
     from orshot_gitops.reconcile.planner import make_plan
     from orshot_gitops.report import plan as report
@@ -135,14 +157,18 @@ def ci_plan(
     from orshot_gitops.vcs.gitrepo import open_repo
 
     with open_repo(root) as git:
-        plan, _, _ = make_plan(root, git, now)
+        plan, _, state = make_plan(root, git, now)
     # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
     plan = plan_with_health(plan, console)
+    renders = plan_renders(plan, state, root, console, render=previews)
     plan_out.parent.mkdir(parents=True, exist_ok=True)
-    plan_out.write_text(report.as_json(plan) + "\n", encoding="utf-8")
+    plan_out.write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
     link = _preview(root, context, now, console)
     markdown = report.as_markdown(
-        plan, now, max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1 - len(link) - 2
+        plan,
+        now,
+        max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1 - len(link) - 2,
+        renders=renders,
     )
     if link:
         markdown = markdown.rstrip("\n") + "\n\n" + link + "\n"
@@ -164,6 +190,8 @@ def ci_plan(
         else:
             console.print(f"plan comment {result.action}: {result.url}")
             github.write_outputs(context.output_path, {"comment-url": result.url})
+    if renders.previews_failed:
+        return False
     return not plan.errors and not any(a.severity == "error" for a in plan.actions)
 
 

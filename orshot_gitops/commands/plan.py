@@ -13,6 +13,8 @@ from orshot_gitops.console import Console
 
 if TYPE_CHECKING:
     from orshot_gitops.reconcile.plan import Plan
+    from orshot_gitops.reconcile.previews import Renders
+    from orshot_gitops.state.model import State
 
 NAME = "plan"
 SUMMARY = "Show what apply would publish, schedule, edit or discard, per post and account, and why."
@@ -22,6 +24,7 @@ EXAMPLES = [
     "orshot-gitops plan --show-content                # the exact captions, media and times",
     "orshot-gitops plan --out plan.json && orshot-gitops apply plan.json",
     "orshot-gitops plan --detailed-exitcode           # 0 no changes, 2 changes, 1 errors",
+    "ORSHOT_API_KEY=... orshot-gitops plan --render-previews   # then commit .orshot/state/renders",
 ]
 
 
@@ -46,6 +49,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="show what 'apply --overwrite-drift' would send over posts changed in Orshot",
     )
     parser.add_argument(
+        "--render-previews",
+        action="store_true",
+        help="render each new or changed render: post now, without publishing (needs "
+        "ORSHOT_API_KEY; spends a credit each), and write the preview under "
+        ".orshot/state/renders/ to commit with the pull request: apply then publishes "
+        "those images, rendering nothing again",
+    )
+    parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
         help="exit 0 when there is nothing to do, 2 when there are changes, 1 on errors",
@@ -59,25 +70,81 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
     now = datetime.now(timezone.utc)
     root = Path(args.repo)
+    if args.render_previews:
+        need_key()  # before anything is planned or rendered
     with open_repo(root) as git:
         if args.out:
             # A saved plan is applied as saved: it must hold what a commit holds.
             refuse_uncommitted_inputs(root, git, "a saved plan is sent exactly as saved")
-        plan, _, _ = make_plan(root, git, now, overwrite_drift=args.overwrite_drift)
+        plan, _, state = make_plan(root, git, now, overwrite_drift=args.overwrite_drift)
     plan = plan_with_health(plan, console)
+    renders = plan_renders(plan, state, root, console, render=args.render_previews)
     if args.out:
-        Path(args.out).write_text(report.as_json(plan) + "\n", encoding="utf-8")
+        Path(args.out).write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
     if args.format == "json":
-        console.print(report.as_json(plan))
+        console.print(report.as_json(plan, renders))
     elif args.format == "markdown":
-        console.print(report.as_markdown(plan, now).rstrip("\n"))
+        console.print(report.as_markdown(plan, now, renders=renders).rstrip("\n"))
     else:
-        console.print(report.as_text(plan, console, show_content=args.show_content))
+        console.print(report.as_text(plan, console, renders, show_content=args.show_content))
     if plan.errors or any(a.severity == "error" for a in plan.actions):
+        return 1
+    if renders.previews_failed:
         return 1
     if args.detailed_exitcode and plan.has_changes:
         return 2
     return 0
+
+
+def need_key() -> None:
+    """Refuse `--render-previews` without a key, before anything is planned or written."""
+    import os
+
+    from orshot_gitops.errors import UserError
+    from orshot_gitops.orshot.settings import check_environment
+
+    if not os.environ.get("ORSHOT_API_KEY", "").strip():
+        raise UserError(
+            "--render-previews renders through Orshot and needs ORSHOT_API_KEY",
+            hint="run it where the key is (the workflow's same-repository job), or plan "
+            "without it: apply then renders, and the review shows no image",
+            code="api-key",
+        )
+    check_environment(os.environ)
+
+
+def plan_renders(
+    plan: Plan, state: State, root: Path, console: Console, *, render: bool = False
+) -> Renders:
+    """Which image each render: post will publish (recorded, previewed or rendered at
+    apply); with `render`, the missing previews rendered now and written for a commit."""
+    import os
+
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.reconcile.previews import render_outlook, render_previews
+    from orshot_gitops.state.previews import RENDERS_DIR, load_previews
+
+    previews = load_previews(root)
+    if not render or plan.errors:
+        return render_outlook(plan, state, previews)
+    with OrshotClient.from_env(os.environ) as client:
+        renders, written = render_previews(
+            plan,
+            state,
+            previews,
+            client,
+            root,
+            lambda: datetime.now(timezone.utc),
+            lambda message: console.error(message),
+        )
+    for failure in renders.previews_failed:
+        console.error(console.style(f"no preview for {failure}", "red"))
+    if written:
+        console.error(
+            f"wrote {len(written)} render preview(s) under {RENDERS_DIR}/: commit them with "
+            "the pull request; apply publishes these images and renders nothing again"
+        )
+    return renders
 
 
 def plan_with_health(plan: Plan, console: Console) -> Plan:

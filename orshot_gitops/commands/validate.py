@@ -1,12 +1,19 @@
-"""orshot-gitops validate: check posts and orshot.yaml, report every problem at its line."""
+"""orshot-gitops validate: check posts and orshot.yaml, report every problem at its line.
+With ORSHOT_API_KEY set, also each render's modification keys against its template's
+parameters, as Orshot lists them (reconcile/templatecheck.py); without, that is skipped."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orshot_gitops.console import Console
+
+if TYPE_CHECKING:
+    from orshot_gitops.content.validate import ValidationReport
 
 NAME = "validate"
 SUMMARY = (
@@ -37,8 +44,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.report import diagnostics as report
 
     root = Path(args.repo)
-    # The report needs only the problems: posts are not kept, so memory stays flat.
-    result = validate_repo(root, datetime.now(timezone.utc), args.paths, keep_posts=False)
+    online = bool(os.environ.get("ORSHOT_API_KEY", "").strip())
+    # The report needs only the problems: posts are not kept, so memory stays flat, unless
+    # their render keys are to be checked with Orshot.
+    result = validate_repo(root, datetime.now(timezone.utc), args.paths, keep_posts=online)
+    if online:
+        result = with_template_check(result, console)
+    elif args.format == "text":
+        console.error(
+            "note: render modifications not checked against templates (no ORSHOT_API_KEY)"
+        )
     if args.format == "json":
         console.print(report.as_json(result.diagnostics, result.files_checked))
     elif args.format == "github":
@@ -46,3 +61,23 @@ def run(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print(report.as_text(result.diagnostics, result.files_checked, console))
     return 1 if result.errors else 0
+
+
+def with_template_check(result: ValidationReport, console: Console) -> ValidationReport:
+    from dataclasses import replace
+
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.orshot.settings import check_environment
+    from orshot_gitops.orshot.templates import template_parameters
+    from orshot_gitops.reconcile.templatecheck import TemplateParameters, check_modifications
+
+    if not any(post.spec.render for post in result.posts):
+        return result
+    check_environment(os.environ)
+    with OrshotClient.from_env(os.environ) as client:
+        parameters = TemplateParameters(lambda template: template_parameters(client, template))
+        problems, note = check_modifications(result.posts, parameters)
+    if note:
+        console.error(f"note: {note}")
+    diagnostics = tuple(sorted({*result.diagnostics, *problems}))
+    return replace(result, diagnostics=diagnostics)

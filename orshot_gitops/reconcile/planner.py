@@ -30,6 +30,7 @@ from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
 from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import POSTS_DIR, STATE_DIR, STATE_PATH, State
+from orshot_gitops.state.previews import RENDERS_DIR
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 
@@ -252,11 +253,13 @@ def refuse_uncommitted_inputs(root: Path, git: GitRepo, why: str) -> None:
     config, _ = load_config(root)
     posts_dir = config.posts_dir if config else "posts"
     templates_dir = config.templates_dir if config else "templates"
-    under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/")
+    # A render preview is an input too: apply publishes the URLs it holds.
+    under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/", RENDERS_DIR + "/")
     dirty = [
         path
         for path in git.dirty_paths(under, ignored=True)
-        if path != STATE_PATH and not path.startswith(STATE_DIR + "/")
+        if path.startswith(RENDERS_DIR + "/")
+        or (path != STATE_PATH and not path.startswith(STATE_DIR + "/"))
     ]
     if dirty:
         more = f" (and {len(dirty) - 1} more)" if len(dirty) > 1 else ""

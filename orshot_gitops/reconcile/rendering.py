@@ -25,6 +25,7 @@ from orshot_gitops.reconcile.failures import TRANSIENT, failed_fields
 from orshot_gitops.reconcile.plan import Action
 from orshot_gitops.reconcile.recorder import Recorder, Stop
 from orshot_gitops.state.model import AccountStatus, PostState, Render, Step
+from orshot_gitops.state.previews import Preview
 
 
 def job_tag(post_id: str, render_fingerprint: str) -> str:
@@ -39,6 +40,19 @@ class Renders(Recorder):
 
     if TYPE_CHECKING:  # provided by Applier
         should_stop: Callable[[], bool]
+        previews: Mapping[str, Preview]
+
+    def _previewed(self, actions: Sequence[Action], render_fp: str) -> tuple[str, ...] | None:
+        """The URLs a pull request's preview recorded for these very inputs, if any: the
+        image that was reviewed is the one published, and no credit is spent on another.
+        Kept as the post's render, so every later step and retry reuses it as its own."""
+        preview = self.previews.get(render_fp)
+        if preview is None:
+            return None
+        first = actions[0]
+        self.progress(f"using the reviewed render preview of {first.post_id}")
+        self._keep_render(first, Render(render_fp, preview.urls))
+        return preview.urls
 
     def _render(self, actions: Sequence[Action], render_fp: str) -> tuple[str, ...] | None:
         """The render's outputs, rendering (or finishing the recorded job) if needed; None

@@ -42,6 +42,7 @@ from orshot_gitops.reconcile.recording import Recording, record_state
 from orshot_gitops.reconcile.send import Applier
 from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import STATE_PATH, STATE_PATHS, AccountStatus, State, Step
+from orshot_gitops.state.previews import load_previews
 from orshot_gitops.state.store import write_state
 from orshot_gitops.vcs.gitrepo import GitRepo
 from orshot_gitops.vcs.messages import commit_message
@@ -174,6 +175,8 @@ def _plan_and_send(
     checked: frozenset[int] | None,
 ) -> ApplyReport:
     """One apply inside the lock: plan, mark, send, record."""
+    # Read (and checked) before anything is marked: a bad preview file stops the run here.
+    previews = load_previews(root)
     keeper = ClaimKeeper(
         lambda s: write_state(root, s),
         git,
@@ -210,6 +213,7 @@ def _plan_and_send(
             settle_after=options.settle_after,
             claims=keeper,
             unmarked=unmarked,
+            previews=previews,
         )
         outcomes = applier.run()
     final = keeper.end(applier.state)

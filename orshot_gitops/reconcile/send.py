@@ -16,7 +16,7 @@ Why it never posts twice (DESIGN.md, "The reconciler's rules"):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +44,7 @@ from orshot_gitops.state.model import (
     Step,
     sent_digest,
 )
+from orshot_gitops.state.previews import Preview
 
 
 class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Renders, Recorder):
@@ -62,8 +63,11 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Rend
         settle_after: timedelta = timedelta(minutes=15),
         claims: Claims | None = None,
         unmarked: State | None = None,
+        previews: Mapping[str, Preview] | None = None,
     ) -> None:
         self.client = client
+        # The renders reviewed in pull requests (state/previews.py), by render fingerprint.
+        self.previews = dict(previews or {})
         self.unmarked = state if unmarked is None else unmarked
         # An edit refused before it was sent, with no record to keep it in the next plan.
         self.unrecorded = False
@@ -156,6 +160,9 @@ class Applier(FailedSteps, HeldPosts, SettleSteps, ClaimChecks, PauseSteps, Rend
         recorded = self._recorded_render(first, render_fp)
         if recorded is not None and recorded.done:
             return recorded.media_urls
+        previewed = self._previewed(actions, render_fp)  # rendering.py: reviewed, no credit
+        if previewed is not None:
+            return previewed
         return self._render(actions, render_fp)  # rendering.py: once, or the recorded job
 
     def _recorded_media(self, actions: Sequence[Action]) -> tuple[str, ...] | None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from orshot_gitops.console import Console
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
+from orshot_gitops.reconcile.previews import Renders
 from orshot_gitops.report.content_text import content_lines
 from orshot_gitops.report.review import plan_review
 from orshot_gitops.report.summary import summary_line
@@ -42,7 +43,9 @@ def _label(action: Action) -> str:
     return str(action.kind.value)
 
 
-def as_text(plan: Plan, console: Console, *, show_content: bool = False) -> str:
+def as_text(
+    plan: Plan, console: Console, renders: Renders | None = None, *, show_content: bool = False
+) -> str:
     """The plan for a terminal; `show_content`: under each action, the exact caption, media,
     time and options it sends, and the before -> after of an edit (report/content_text.py)."""
     lines: list[str] = []
@@ -64,15 +67,25 @@ def as_text(plan: Plan, console: Console, *, show_content: bool = False) -> str:
             lines.append(f"  {console.style(symbol + ' ' + label, color)} {where}: {action.reason}")
             if show_content:
                 lines += content_lines(action, console)
+    if renders is not None and renders.summary():
+        lines.append(renders.summary())
     lines.append(summary_line(plan))
     return "\n".join(lines)
 
 
-def as_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
+def as_json(plan: Plan, renders: Renders | None = None) -> str:
+    """The plan; with `renders` of a plan that has `render:` posts, also what apply will
+    render and publish (`renders.credits`: the render credits it will spend; absent, none).
+    A saved plan keeps them: `apply FILE` ignores them."""
+    data = plan.to_json()
+    if renders is not None and (renders.summary() or renders.previews_failed):
+        data["renders"] = renders.to_json()
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def as_markdown(plan: Plan, now: datetime, *, max_chars: int = 65536) -> str:
+def as_markdown(
+    plan: Plan, now: datetime, *, max_chars: int = 65536, renders: Renders | None = None
+) -> str:
     """The review a pull request shows: day by day, each caption exactly as each account gets it,
     safe to render (see `report.review`), cut with a note to fit in `max_chars`."""
-    return plan_review(plan, now, max_chars=max_chars)
+    return plan_review(plan, now, max_chars=max_chars, renders=renders)

@@ -20,9 +20,11 @@ from orshot_gitops.content import platforms
 from orshot_gitops.errors import Severity
 from orshot_gitops.reconcile.health import reconnect_lines
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
+from orshot_gitops.reconcile.previews import Renders
 from orshot_gitops.report import fold
 from orshot_gitops.report import markdown as md
 from orshot_gitops.report.media import media_markdown
+from orshot_gitops.report.renders import render_section
 from orshot_gitops.report.review_changes import changes_markdown
 from orshot_gitops.report.summary import summary_line
 
@@ -362,12 +364,20 @@ def _day_title(day: datetime, now: datetime, zone: ZoneInfo) -> str:
     return f"#### 📅 {day:%A %d %B %Y}{near}"
 
 
-def plan_review(plan: Plan, now: datetime, *, max_chars: int = md.GITHUB_COMMENT_LIMIT) -> str:
+def plan_review(
+    plan: Plan,
+    now: datetime,
+    *,
+    max_chars: int = md.GITHUB_COMMENT_LIMIT,
+    renders: Renders | None = None,
+) -> str:
     """The plan as Markdown for a pull request: header, at-a-glance table, then day by day."""
     posts = [p for bucket in _BUCKETS for p in _posts(plan) if p.bucket == bucket]
     zone_name = review_zone(plan)
     zone = _zone(zone_name)
     sections = ["\n".join(_header(plan, posts, zone_name)) + "\n"]
+    if renders is not None and render_section(renders):
+        sections.append(render_section(renders))  # report/renders.py: credits, images
     if posts:
         sections.append("\n".join(_glance(posts, zone)) + "\n\n")
     titled = {

@@ -16,7 +16,7 @@ from orshot_gitops.sandbox import render_jobs
 from orshot_gitops.sandbox.connect import connect_session
 from orshot_gitops.sandbox.engine import Workspace
 from orshot_gitops.sandbox.model import Post, publish_entries
-from orshot_gitops.sandbox.render import render
+from orshot_gitops.sandbox.render import render, studio_template
 from orshot_gitops.sandbox.validation import (
     NO_FIELDS,
     PATCH_FIELDS,
@@ -107,6 +107,17 @@ def studio_render(call: Call) -> Answer:
         args = (call.body, call.workspace, call.now, call.request_json(), call.started)
         return 200, render_jobs.start(*args)
     return 200, render(call.body, call.workspace, call.now, call.request_json(), call.started)
+
+
+def template_modifications(call: Call) -> Answer:
+    """The parameters a template's modifications may name, each with an example value."""
+    template = studio_template(call.arg("templateId"), call.workspace)
+    return 200, {
+        "data": [
+            {"id": name, "example": f"example {name}", "type": "text"}
+            for name in template.parameters
+        ]
+    }
 
 
 def get_render_job(call: Call) -> Answer:
@@ -236,6 +247,7 @@ ROUTES = (
     Route("POST", "/v1/social/publish", publish),
     Route("POST", "/v1/studio/render", studio_render),
     Route("GET", "/v1/studio/render-jobs", list_render_jobs),
+    Route("GET", "/v1/studio/template/modifications", template_modifications),
     Route("GET", "/v1/studio/render-jobs/{id}", get_render_job),
     Route("GET", "/v1/social/posts", list_posts),
     Route("GET", "/v1/social/posts/{id}", get_post),

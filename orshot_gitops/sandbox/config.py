@@ -35,10 +35,13 @@ class SandboxAccount:
 
 @dataclass(frozen=True)
 class SandboxTemplate:
-    """A Studio template that can be rendered; more than one page makes it a carousel."""
+    """A Studio template that can be rendered; more than one page makes it a carousel.
+    `parameters`: the ids its modifications may name (GET /v1/studio/template/modifications);
+    a multi-page template takes them per page too, as `pageN@id`."""
 
     id: int
     pages: int = 1
+    parameters: tuple[str, ...] = ("title", "subtitle", "image", "price")
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,10 @@ DEFAULT_ACCOUNTS = (
     SandboxAccount(7, "youtube", "acmetube", "Acme"),
     SandboxAccount(8, "googlebusiness", "acme-store", "Acme Store"),
 )
-DEFAULT_TEMPLATES = (SandboxTemplate(123, 1), SandboxTemplate(456, 3))
+DEFAULT_TEMPLATES = (
+    SandboxTemplate(123, 1),
+    SandboxTemplate(456, 3, ("slideTitle", "title", "subtitle", "image")),
+)
 _TOP_LEVEL_KEYS = (
     "api_keys",
     "rate_limit",
@@ -371,16 +377,26 @@ def _templates(value: object) -> tuple[SandboxTemplate, ...]:
     for i, item in enumerate(_list("templates", value)):
         where = f"templates[{i}]"
         data = _mapping(where, item)
-        _no_unknown_keys(f"sandbox config: {where}", data, ("id", "pages"))
+        _no_unknown_keys(f"sandbox config: {where}", data, ("id", "pages", "parameters"))
         if "id" not in data:
             raise UserError(f"sandbox config: {where} needs 'id'")
         templates.append(
             SandboxTemplate(
                 id=_integer(f"{where}.id", data["id"], minimum=1),
                 pages=_integer(f"{where}.pages", data.get("pages", 1), minimum=1),
+                parameters=_parameters(f"{where}.parameters", data.get("parameters")),
             )
         )
     return tuple(templates)
+
+
+def _parameters(where: str, value: object) -> tuple[str, ...]:
+    if value is None:
+        return SandboxTemplate(0).parameters
+    names = _list(where, value)
+    if not all(isinstance(name, str) and name for name in names):
+        raise UserError(f"sandbox config: {where} must list parameter ids (strings)")
+    return tuple(str(name) for name in names)
 
 
 def _faults(value: object, base: Faults) -> Faults:

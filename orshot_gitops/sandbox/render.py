@@ -50,7 +50,7 @@ def render(
     per-account `publish` array. A publishing failure never fails the render."""
     body = require_object(body)
     known_fields(body, RENDER_FIELDS, workspace.config)
-    template = _template(body.get("templateId"), workspace)
+    template = studio_template(body.get("templateId"), workspace)
     modifications = body.get("modifications", {})
     if not isinstance(modifications, Mapping):
         raise ApiError(400, "modifications must be an object")
@@ -91,7 +91,7 @@ def render(
     return answer
 
 
-def _template(raw: object, workspace: Workspace) -> SandboxTemplate:
+def studio_template(raw: object, workspace: Workspace) -> SandboxTemplate:
     if raw is None or raw == "":
         raise ApiError(400, "templateId missing")
     template_id = as_int(raw)

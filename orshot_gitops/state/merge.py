@@ -39,6 +39,8 @@ def merge_text(base: str, ours: str, theirs: str) -> str:
         return _merge_post_text(base, ours, theirs)
     if kinds == {"schedule"}:
         return _merge_schedule_text(ours, theirs)
+    if kinds == {"preview"}:
+        return _merge_preview_text(ours, theirs)
 
     def parsed(text: str, side: str) -> State:
         if _kind(text) == "post":
@@ -82,6 +84,8 @@ def _kind(text: str) -> str:
         return "post"
     if isinstance(data, dict) and list(data) == ["scheduled"]:
         return "schedule"
+    if isinstance(data, dict) and "urls" in data and "template" in data:
+        return "preview"  # state/previews.py
     if isinstance(data, dict) and "posts" not in data and data.get("version") == STATE_VERSION:
         return "index"
     return "v1"
@@ -96,6 +100,17 @@ def _merge_schedule_text(ours: str, theirs: str) -> str:
             if isinstance(when, str) and (post_id not in merged or when < merged[post_id]):
                 merged[post_id] = when
     return json.dumps({"scheduled": dict(sorted(merged.items()))}, indent=2) + "\n"
+
+
+def _merge_preview_text(ours: str, theirs: str) -> str:
+    """Two renders of the same inputs (two branches previewed the same post): either is
+    that post's image; the earlier is kept, the same whichever side merges, so the first
+    one reviewed (and perhaps already published) stays the record."""
+    sides = [json.loads(text) for text in (ours, theirs)]
+    earlier = min(
+        sides, key=lambda data: (str(data.get("rendered_at")), json.dumps(data, sort_keys=True))
+    )
+    return ours if earlier == sides[0] else theirs
 
 
 def _merge_post_text(base: str, ours: str, theirs: str) -> str:

@@ -414,3 +414,24 @@ def test_a_preview_planted_for_a_held_post_shows_in_the_review_that_plants_it(
     [post] = ws.sent()
     assert _media(post) == [planted]
     assert ws.calls(RENDER) == 0
+
+
+def _site_media(ws: Workspace, post_id: str) -> str:
+    out = ws.root.parent / "site"
+    assert ws.cli("preview", "--out", str(out)).code == 0
+    return next(out.glob(f"post-{post_id.replace('/', '-')}-*.html")).read_text(encoding="utf-8")
+
+
+def test_the_preview_site_shows_the_reviewed_image_and_never_a_stale_one(ws: Workspace) -> None:
+    """The page, as the comment, shows the image apply publishes: the reviewed preview; once
+    the inputs change, not the image of the old ones (their modifications instead)."""
+    urls = _previewed_pr(ws)
+    assert f'src="{urls[0]}"' in _site_media(ws, "2026/release")
+    _merge(ws, "release")
+    assert ws.apply().code == 0
+    assert f'src="{urls[0]}"' in _site_media(ws, "2026/release")  # now the state's render
+    changed = {**RELEASE, "modifications": {"title": "{{ product }} 3.3"}}
+    ws.post("2026/release", post_yaml("Release 3.2 is out.", render=changed))
+    page = _site_media(ws, "2026/release")
+    assert urls[0] not in page
+    assert "Acme Rockets 3.3" in page

@@ -107,6 +107,7 @@ def write_preview(
     from orshot_gitops.reconcile.outgoing import compile_everything, outgoing
     from orshot_gitops.reconcile.planner import make_plan
     from orshot_gitops.report.site.build import build_site
+    from orshot_gitops.state.previews import load_previews
     from orshot_gitops.vcs.gitrepo import open_repo
 
     with open_repo(root) as git:
@@ -118,4 +119,6 @@ def write_preview(
             problems = [d for d in found if d.severity is Severity.ERROR]
     if problems:
         return None, problems
-    return build_site(outgoing(compiled, plan, state), out, zone=zone, title=title), []
+    # The image each render post publishes: its recorded render or a reviewed preview.
+    previews = load_previews(root)
+    return build_site(outgoing(compiled, plan, state, previews), out, zone=zone, title=title), []

@@ -21,7 +21,9 @@ from orshot_gitops.content.model import Config
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic
 from orshot_gitops.reconcile.plan import Kind, Plan
+from orshot_gitops.reconcile.previews import render_source
 from orshot_gitops.state.model import AccountState, AccountStatus, State
+from orshot_gitops.state.previews import Preview, preview_digest
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 # What a pull request changes, as the page highlights it: new posts, edits, retries, a draft
@@ -87,13 +89,28 @@ def compile_everything(
     return [*problems, *post_problems], compiled
 
 
-def outgoing(compiled: Sequence[CompiledPost], plan: Plan, state: State) -> tuple[Outgoing, ...]:
-    """Each (post, account) of the compiled posts, in post id then account order."""
+def outgoing(
+    compiled: Sequence[CompiledPost],
+    plan: Plan,
+    state: State,
+    previews: Mapping[str, Preview] | None = None,
+) -> tuple[Outgoing, ...]:
+    """Each (post, account) of the compiled posts, in post id then account order. A render
+    post shows the image apply publishes for the file's render inputs (`render_source`: the
+    state's render of these inputs, or a reviewed preview), never one an earlier version of
+    the inputs made; with neither, its modifications."""
     planned = {(a.post_id, a.account): a for a in plan.actions}
     found: list[Outgoing] = []
     for post in sorted(compiled, key=lambda p: p.spec.id):
         record = state.posts.get(post.spec.id)
-        rendered = record.render.media_urls if record and record.render else ()
+        rendered: tuple[str, ...] = ()
+        if post.render is not None:
+            inputs = {
+                "template": post.render.template,
+                "modifications": dict(post.render.modifications),
+                "format": post.render.format,
+            }
+            _, rendered = render_source(state, post.spec.id, preview_digest(inputs), previews or {})
         for payload in post.payloads:
             alias = payload.account.alias
             action = planned.get((post.spec.id, alias))

@@ -121,7 +121,7 @@ def render_outlook(
         now = [a for a in actions if id(a) in sending and a.kind in _NEEDS_MEDIA]
         render = dict(actions[0].render or {})
         digest = preview_digest(render)
-        source, urls = _source(state, post_id, digest, previews)
+        source, urls = render_source(state, post_id, digest, previews)
         if not now and source != PREVIEWED:
             continue  # held, and no preview waiting for it: nothing to show or count
         actions = now or actions
@@ -141,9 +141,13 @@ def render_outlook(
     return Renders(tuple(posts), previews_rendered=rendered)
 
 
-def _source(
+def render_source(
     state: State, post_id: str, digest: str, previews: Mapping[str, Preview]
 ) -> tuple[str, tuple[str, ...]]:
+    """Where the image of `post_id`'s render of inputs `digest` comes from, and its URLs when
+    known: the state's finished render of these very inputs, else a reviewed preview of
+    them, else a job under way or a render at apply (no URLs yet). The review, the preview
+    site and apply all follow it, so what is shown is what goes out."""
     post = state.posts.get(post_id)
     recorded = post.render if post is not None else None
     if recorded is not None and recorded.fingerprint == digest and recorded.done:

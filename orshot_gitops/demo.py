@@ -93,7 +93,19 @@ def run_demo(directory: Path | None, console: Console) -> int:
                 step("1. Check the posts (no key, no network)", "validate"),
                 step("2. Review what would go out (what a pull request shows)", "plan"),
                 step(
-                    "3. Publish: draft first, then publish by id; results committed to git", "apply"
+                    "2b. Render the Studio post's image for review (the image that will be published)",
+                    "plan",
+                    "--render-previews",
+                ),
+            ]
+            # The pull request's previews job commits them to the branch.
+            _git(repo, "add", "-A", ".orshot")
+            _git(repo, "commit", "-q", "-F", "-", stdin="Render previews, reviewed")
+            codes += [
+                step(
+                    "3. Publish: draft first, then publish by id; the reviewed render as is; "
+                    "results committed to git",
+                    "apply",
                 ),
                 step("4. What went out, with links", "status"),
                 step(

@@ -16,12 +16,13 @@ def test_demo_publishes_once_and_exits_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "published" in out
     assert "Plan: 1 publish-draft; 17 unchanged." in out
     # The Studio post's image is rendered once, for review, and published as reviewed.
     assert "apply will spend 0 render credits; 1 reviewed preview published as is" in out
-    assert "using the reviewed render preview of 2026/12/studio-render" in out
+    assert "using the reviewed render preview of 2026/12/studio-render" in out + captured.err
     # The edit of a scheduled post is reviewed as what changes, then made in place.
     assert "closes at [-14:00-]{+13:00+} on December 24th" in out
     assert (

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from orshot_gitops.cli import main
+from orshot_gitops.state.model import STATE_PATH
 from tests.reconcile_helpers import Workspace, actions, git, post_yaml
 from tests.statefiles import read_state_json, write_state_json
 
@@ -314,3 +315,27 @@ def test_two_first_runs_merge_under_the_pushed_lineage_keeping_both() -> None:
     merged = parse_state(merge_text("", ours, theirs))
     assert merged.lineage == "22222222-2222-4222-8222-222222222222"
     assert sorted(merged.posts) == ["a", "b"] and merged.serial == 4
+
+
+def test_a_post_edited_then_moved_after_a_merged_state_is_held_never_sent_again(
+    ws: Workspace,
+) -> None:
+    """Both sides of the pull reconciled a commit of their own, so the merged state records
+    none (state/merge.py) and the next plan rescans without git's history. A post edited in
+    one commit and moved in the next is then held as ambiguous until a person says what it
+    is. Recording the two commits' common ancestor instead looks tempting and is wrong: the
+    post was added after it on one side, so the diff from it says "added" of the moved file,
+    and the plan published it a second time (tried, and this test caught it)."""
+    _conflicting_results(ws)
+    git(ws.root, "pull", "--quiet", "--no-rebase", "--no-edit")
+    assert "commit" not in json.loads((ws.root / STATE_PATH).read_text(encoding="utf-8"))
+    ws.post("b", post_yaml("Post b, edited after it went out, and more words"))
+    ws.rename("b", "moved/b")
+    kinds = {a[2] for a in actions(ws.plan_json()) if a[0] == "moved/b"}
+    assert kinds == {"ambiguous"}
+    before = len(ws.sent())
+    assert ws.apply().code == 1
+    assert len(ws.sent()) == before
+    assert main(["adopt", "moved/b", "--from", "b", "--repo", str(ws.root)]) == 0
+    kinds = {a[2] for a in actions(ws.plan_json()) if a[0] == "moved/b"}
+    assert kinds == {"changed-after-publish"}

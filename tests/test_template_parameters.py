@@ -89,6 +89,17 @@ def test_without_a_key_the_check_is_skipped_with_a_note(
     assert ws.calls(LOOKUP) == 0
 
 
+def test_without_a_key_and_without_render_posts_there_is_no_note(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newcomer's first `validate` has nothing a key would check: no note to puzzle over."""
+    ws.post("2026/plain", post_yaml("Just words."))
+    monkeypatch.delenv("ORSHOT_API_KEY")
+    run = ws.cli("validate")
+    assert run.code == 0, run.output
+    assert "not checked" not in run.err
+
+
 def test_when_orshot_cannot_be_asked_the_check_is_skipped_with_a_note(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     result = validate_repo(root, datetime.now(timezone.utc), args.paths, keep_posts=online)
     if online:
         result = with_template_check(result, console)
-    elif args.format == "text":
+    elif args.format == "text" and result.render_posts:
+        # Said only where there is something it would check: render posts.
         console.error(
             "note: render modifications not checked against templates (no ORSHOT_API_KEY)"
         )

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,9 @@ class ValidationReport:
     diagnostics: tuple[Diagnostic, ...]
     files_checked: int
     posts: tuple[CompiledPost, ...]
+    render_posts: int = 0
+    """How many checked posts render a Studio template (counted even when `posts` is not
+    kept): the template check, and its "not checked" note, concern only them."""
 
     @property
     def errors(self) -> int:
@@ -76,16 +79,20 @@ def validate_repo(
         results = [_check_chunk(root, config, relatives, now, keep_posts)]
     compiled: list[CompiledPost] = []
     past: list[tuple[str, Diagnostic]] = []
+    render_posts = 0
     for chunk in results:
         problems.extend(chunk.problems)
         past.extend(chunk.past)
         compiled.extend(chunk.posts)
+        render_posts += chunk.render_posts
     if past:
         # Read only now, and only when a schedule has passed: the state of a large
         # repository is tens of MB, and the workers are gone by now.
         already_sent = recorded_post_ids(root)
         problems.extend(problem for post_id, problem in past if post_id not in already_sent)
-    return ValidationReport(tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled))
+    return ValidationReport(
+        tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled), render_posts
+    )
 
 
 def _prepare_before_fork(config: Config) -> None:
@@ -158,6 +165,7 @@ class _Checked:
     # them: the state is read once, by the parent, and only if this is not empty.
     past: list[tuple[str, Diagnostic]]
     posts: list[CompiledPost]  # empty unless the caller keeps them
+    render_posts: int = 0
 
 
 def _check_chunk(
@@ -166,6 +174,7 @@ def _check_chunk(
     """Load, compile and check these post files, a batch at a time (one template engine for
     all, so each shape and snippet is compiled once per process)."""
     checked = _Checked([], [], [])
+    render_posts = 0
     engine = TemplateEngine(root / config.templates_dir)
     compiler = Compiler(config, engine)
     batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
@@ -173,6 +182,7 @@ def _check_chunk(
         problems, compiled = _check_with(root, config, batch, compiler)
         checked.problems.extend(problems)
         for post in compiled:
+            render_posts += post.spec.render is not None
             due = post.scheduled_for
             if due is not None and due <= now:
                 checked.past.append((post.spec.id, _past_schedule(post, now)))
@@ -180,7 +190,7 @@ def _check_chunk(
             checked.posts.extend(compiled)
     # Now, not at exit: validate's forked workers end without running exit handlers.
     engine.flush()
-    return checked
+    return replace(checked, render_posts=render_posts)
 
 
 def check_posts(

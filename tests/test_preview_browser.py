@@ -9,8 +9,6 @@ code. One browser for the session: these tests take seconds.
 from __future__ import annotations
 
 import shutil
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,8 @@ from typing import Any
 import pytest
 from reconcile_helpers import CONFIG, Workspace, post_yaml
 
-from tools.screenshots import serve  # the same loopback server the screenshots use
+# The screenshots' own browser flags, loopback server and images.
+from tools.screenshots import CHROMIUM_ARGS, png, serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip(
@@ -28,16 +27,6 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium; .ci/run does)"
 )
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE, DESKTOP = 375, 1280
 
 CONFIG_ALL = CONFIG.replace("timezone: UTC\n", "timezone: America/New_York\n").replace(
@@ -57,25 +46,6 @@ HOSTILE = (
 )
 
 HOSTILE_COMMENT = '<img src=x onerror="window.pwned = 5"><script>alert(5)</script> @channel </div>'
-
-
-def png(width: int, height: int) -> bytes:
-    """A small valid PNG: one grey pixel row repeated."""
-    row = b"\x00" + b"\x88\x88\x88" * width
-    body = zlib.compress(row * height)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(scope="session")

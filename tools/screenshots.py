@@ -56,10 +56,9 @@ def serve(folder: Path) -> Iterator[str]:
         server.server_close()
 
 
-def tile(url: str, width: int = 600, height: int = 600) -> bytes:
-    """A PNG of one colour, chosen by the URL: a stand-in for an example's image."""
-    red, green, blue = hashlib.sha256(url.encode()).digest()[:3]
-    row = b"\x00" + bytes((red // 2 + 64, green // 2 + 64, blue // 2 + 64)) * width
+def png(width: int, height: int, rgb: tuple[int, int, int] = (0x88, 0x88, 0x88)) -> bytes:
+    """A valid PNG of one colour (the browser tests load such images too)."""
+    row = b"\x00" + bytes(rgb) * width
     body = zlib.compress(row * height)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -70,6 +69,12 @@ def tile(url: str, width: int = 600, height: int = 600) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
     )
+
+
+def tile(url: str, width: int = 600, height: int = 600) -> bytes:
+    """A PNG of one colour, chosen by the URL: a stand-in for an example's image."""
+    red, green, blue = hashlib.sha256(url.encode()).digest()[:3]
+    return png(width, height, (red // 2 + 64, green // 2 + 64, blue // 2 + 64))
 
 
 def demo_site(workspace: Path) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.previews import render_source
-from orshot_gitops.state.model import AccountState, AccountStatus, State
+from orshot_gitops.state.model import AccountState, AccountStatus, State, recorded_time
 from orshot_gitops.state.previews import Preview, preview_digest
 from orshot_gitops.vcs.gitrepo import GitRepo
 
@@ -147,12 +147,12 @@ def _standing(
     if recorded is not None and not changing:
         if recorded.status in (AccountStatus.PENDING, AccountStatus.UNKNOWN):
             when = recorded.scheduled_for or recorded.last_attempt_at
-            return Standing.UNKNOWN, _moment(when)
+            return Standing.UNKNOWN, recorded_time(when)
         if recorded.status in (AccountStatus.PUBLISHED, AccountStatus.PROCESSING):
             when = recorded.scheduled_for or recorded.last_attempt_at
-            return Standing.PUBLISHED, _moment(when)
+            return Standing.PUBLISHED, recorded_time(when)
         if recorded.status is AccountStatus.SCHEDULED:
-            return Standing.SCHEDULED, _moment(recorded.scheduled_for) or post.scheduled_for
+            return Standing.SCHEDULED, recorded_time(recorded.scheduled_for) or post.scheduled_for
         if recorded.status is AccountStatus.DRAFTED:
             return Standing.DRAFT, None
         if recorded.status is AccountStatus.FAILED:
@@ -164,16 +164,3 @@ def _standing(
     if recorded is None and not changing:
         return Standing.UNSENT, None
     return Standing.ON_MERGE, None
-
-
-def _moment(text: str | None) -> datetime | None:
-    """A recorded time; None when there is none, or when it is no time at all (the state is
-    the repository's: its schema's pattern lets "2026-02-30T25:61Z" through): such a post
-    is left off the calendar rather than taking the page down."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -21,6 +21,7 @@ from orshot_gitops.state.model import (
     AccountStatus,
     PostState,
     State,
+    recorded_time,
 )
 from orshot_gitops.state.postfiles import parse_post
 from orshot_gitops.state.store import dump_index, dump_state, parse_state
@@ -270,10 +271,4 @@ _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _instant(text: str | None) -> datetime:
-    if not text:
-        return _EPOCH
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return _EPOCH
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return recorded_time(text) or _EPOCH

@@ -19,7 +19,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -47,6 +47,19 @@ _RESTORE_HINT = (
     "the state file is written by orshot-gitops; restore it from git "
     f"('git checkout -- {STATE_PATH}') rather than editing it by hand"
 )
+
+
+def recorded_time(text: str | None) -> datetime | None:
+    """A time the state records, as an aware datetime (UTC when it names no offset); None
+    when there is none or it is no time at all: the state is the repository's, and its
+    schema's pattern lets "2026-02-30T25:61Z" through, so a reader must not crash on it."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class AccountStatus(str, enum.Enum):

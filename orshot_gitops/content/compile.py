@@ -30,6 +30,14 @@ class RenderRequest:
     modifications: Mapping[str, Any]
     format: str
 
+    def as_json(self) -> dict[str, Any]:
+        """What makes the image, as the fingerprint, the plan and a preview's digest take it."""
+        return {
+            "template": self.template,
+            "modifications": dict(self.modifications),
+            "format": self.format,
+        }
+
 
 @dataclass(frozen=True)
 class AccountPayload:
@@ -171,7 +179,7 @@ class Compiler:
                 "account_id": account.id,
                 "content": content,
                 "media_urls": list(media),
-                "render": None if render is None else _render_dict(render),
+                "render": None if render is None else render.as_json(),
                 "platform_options": options,
                 "scheduled_for": None if scheduled_for is None else scheduled_for.isoformat(),
                 "revision": spec.revision,
@@ -300,14 +308,6 @@ class Compiler:
         if spec.document is not None and json_path is not None:
             line, column = spec.document.position(json_path)
         return Diagnostic(spec.path, line, column, Severity.ERROR, code, message, hint)
-
-
-def _render_dict(render: RenderRequest) -> dict[str, Any]:
-    return {
-        "template": render.template,
-        "modifications": dict(render.modifications),
-        "format": render.format,
-    }
 
 
 _TZ_HINT = "use an IANA name such as 'America/New_York' or 'Europe/Berlin'"

@@ -105,12 +105,9 @@ def outgoing(
         record = state.posts.get(post.spec.id)
         rendered: tuple[str, ...] = ()
         if post.render is not None:
-            inputs = {
-                "template": post.render.template,
-                "modifications": dict(post.render.modifications),
-                "format": post.render.format,
-            }
-            _, rendered = render_source(state, post.spec.id, preview_digest(inputs), previews or {})
+            _, rendered = render_source(
+                state, post.spec.id, preview_digest(post.render.as_json()), previews or {}
+            )
         for payload in post.payloads:
             alias = payload.account.alias
             action = planned.get((post.spec.id, alias))

@@ -339,13 +339,7 @@ def _decide_post(
             "revision": spec.revision,
             "content": payload.content,
             "media_urls": payload.media_urls,
-            "render": None
-            if post.render is None
-            else {
-                "template": post.render.template,
-                "modifications": dict(post.render.modifications),
-                "format": post.render.format,
-            },
+            "render": None if post.render is None else post.render.as_json(),
             "platform_options": payload.platform_options,
             "scheduled_for": scheduled_iso,
             "timezone": post.timezone,

@@ -236,6 +236,8 @@ class ReconcilerMachine(RuleBasedStateMachine):
         self.orshot_ahead = 0.0
         # Orshot posts edited in its dashboard whose drift `refresh` recorded: their content.
         self.dashboard: dict[int, str] = {}
+        # Every Orshot post edited there, drift recorded or not: what it holds is not ours.
+        self.edited_in_dashboard: set[int] = set()
         self.server = self._sandbox(self.faults)
         # What the repository asked for when apply last ran: the approved posts it has seen.
         self.applied: dict[int, PostModel] = {}
@@ -474,6 +476,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
             return
         content = str(current["content"]) + " (edited in the dashboard)"
         httpx.patch(url, json={"content": content}, headers=headers, timeout=10).raise_for_status()
+        self.edited_in_dashboard.add(orshot_id)
         # `refresh` as its command runs it: read back, compare with the files, commit.
         before = load_state(self.root)
         with OrshotClient(self.server.base_url, API_KEY, timeout=10.0) as client:
@@ -894,7 +897,7 @@ class ReconcilerMachine(RuleBasedStateMachine):
         headers = {"Authorization": f"Bearer {API_KEY}"}
         for post_id, account, record in load_state(self.root).entries():
             held = record.status in (AccountStatus.PUBLISHED, AccountStatus.SCHEDULED)
-            if not held or record.sent is None or record.post_id in self.dashboard:
+            if not held or record.sent is None or record.post_id in self.edited_in_dashboard:
                 continue
             try:
                 answer = httpx.get(

@@ -12,6 +12,7 @@ from conftest import SandboxFactory
 from repo_fixtures import content_repo
 
 from orshot_gitops.cli import main
+from tests.reconcile_helpers import Workspace, actions, post_yaml
 
 CONFIG = "accounts:\n  x: {id: 1, platform: twitter}\n  li: {id: 2, platform: linkedin}\n"
 
@@ -101,3 +102,20 @@ def test_a_move_then_a_rewrite_before_the_next_apply_is_not_published_again(
         "data"
     ]
     assert [p["request"]["content"] for p in logged] == ["launch launch"]
+
+
+def test_a_post_moved_while_a_look_alike_arrives_is_not_posted_again(ws: Workspace) -> None:
+    """One recorded commit; since then `b` was edited, then moved, and a new `c` written from
+    the same template arrived. The diff of the whole range pairs `b` with `c` (more alike than
+    the edited `b`) and calls the moved `b` added: it was published a second time. The steps
+    say where each file came from, and they win."""
+    ws.post("b", post_yaml("Post b"))
+    assert ws.apply().code == 0
+    ws.post("b", post_yaml("Post b, edited after it went out, and more words"))
+    ws.rename("b", "moved/b")
+    ws.post("c", post_yaml("Post c"))
+    kinds = {(a[0], a[2]) for a in actions(ws.plan_json())}
+    assert kinds == {("moved/b", "rename"), ("moved/b", "changed-after-publish"), ("c", "publish")}
+    before = len(ws.sent())
+    assert ws.apply().code == 0
+    assert [s["request"]["content"] for s in ws.sent()[before:]] == ["Post c"]

@@ -89,7 +89,12 @@ def classify(
 
 def follow_moves(changes: ChangeSet, commits: Sequence[Records]) -> ChangeSet:
     """`changes` with the moves that `commits` (each one's name-status records, oldest
-    first) show step by step, though the range as a whole shows a deletion and an addition."""
+    first) show step by step, though the range as a whole shows a deletion and an addition,
+    or pairs a deleted file with the wrong added one: two posts alike enough (a move of `b`
+    and a new `c` written from the same template) are "`b` renamed to `c`" in the diff of the
+    range, and the moved `b` "added". Where the steps name a file's origin, they win; the
+    range's own pairings stand where the steps say nothing of either file (a file deleted in
+    one commit and written again in another is still taken for moved: the safe side)."""
     # Each file's path now -> its path at `since` (None: it did not exist then).
     origin: dict[str, str | None] = {}
     for records in commits:
@@ -100,19 +105,30 @@ def follow_moves(changes: ChangeSet, commits: Sequence[Records]) -> ChangeSet:
                 origin[new or old] = None
             elif letter == "D":
                 origin.pop(old, None)
-    deleted, added = set(changes.deleted), set(changes.added)
-    moves = sorted(
+    gone = set(changes.deleted) | {was for was, _ in changes.renamed}
+    arrived = set(changes.added) | {now for _, now in changes.renamed}
+    moves = {
         (was, now)
         for now, was in origin.items()
-        if was is not None and was in deleted and now in added
-    )
-    if not moves:
+        if was is not None and was in gone and now in arrived
+    }
+    moved_from = {was for was, _ in moves}
+    moved_to = {now for _, now in moves}
+    # A pairing of the range's diff is dropped when the steps gave either of its files to
+    # another move, or say the new file was written new.
+    kept = {
+        (was, now)
+        for was, now in changes.renamed
+        if was not in moved_from and now not in moved_to and origin.get(now, was) is not None
+    }
+    renamed = moves | kept
+    if renamed == set(changes.renamed):
         return changes
     return replace(
         changes,
-        added=tuple(sorted(added - {now for _, now in moves})),
-        deleted=tuple(sorted(deleted - {was for was, _ in moves})),
-        renamed=tuple(sorted({*changes.renamed, *moves})),
+        added=tuple(sorted(arrived - {now for _, now in renamed})),
+        deleted=tuple(sorted(gone - {was for was, _ in renamed})),
+        renamed=tuple(sorted(renamed)),
     )
 
 

@@ -244,7 +244,10 @@ class GitRepo(RecordedReads):
         changes = classify(
             since_sha, until_sha, self._parse_name_status(out), under, shared, suffixes
         )
-        if changes.added and changes.deleted:
+        # Moves the range's diff cannot see, or pairs wrongly: asked only then, so a range
+        # of plain edits and additions costs nothing more.
+        added, deleted, renamed = changes.added, changes.deleted, changes.renamed
+        if (added and deleted) or (renamed and (added or deleted)) or len(renamed) > 1:
             changes = self._follow_stepwise_renames(changes, under, rename_threshold)
         return changes
 

@@ -621,3 +621,33 @@ def test_a_runs_end_round_trips_is_forgotten_with_its_records_and_survives_a_mer
     # Written on one side, forgotten on the other: kept (forgetting would only cost a wait).
     other = replace(base, ended={RUN_B: "2026-12-01T09:00:00+00:00"})
     assert RUN_A in merge_states(other, ended, replace(other, ended={})).ended
+
+
+def test_a_merge_of_two_reconciled_commits_keeps_both_until_a_run_records_one() -> None:
+    a, b, c, d = ("a" * 40), ("b" * 40), ("c" * 40), ("d" * 40)
+    base = launch_state(x=account()).with_commit(c)
+    merged = merge_states(base, base.with_commit(a), base.with_commit(b))
+    assert (merged.commit, merged.merged_commits) == (None, (a, b))
+    # Merged again with a third side: every commit any side had reconciled.
+    again = merge_states(base, merged, base.with_commit(d))
+    assert (again.commit, again.merged_commits) == (None, (a, b, d))
+    # A side that knows no commit proves nothing: none is kept.
+    assert merge_states(base, base.with_commit(a), base.with_commit(None)).merged_commits == ()
+    # One side moved on alone: its commit, as before.
+    assert merge_states(base, base.with_commit(a), base).commit == a
+    recorded = merged.with_commit(c)
+    assert (recorded.commit, recorded.merged_commits) == (c, ())
+    dumped = json.loads(dump_state(merged))
+    assert dumped["merged_commits"] == [a, b] and dumped["commit"] is None
+    Draft202012Validator(schema()).validate(dumped)
+
+
+def test_more_merged_commits_than_a_plan_should_diff_keep_none() -> None:
+    from orshot_gitops.state.merge import MAX_MERGED_COMMITS
+
+    sides = [f"{n:040x}" for n in range(MAX_MERGED_COMMITS + 1)]
+    base = launch_state(x=account())
+    merged = base.with_commit(sides[0])
+    for commit in sides[1:]:
+        merged = merge_states(base, merged, base.with_commit(commit))
+    assert merged.commit is None and merged.merged_commits == ()

@@ -20,6 +20,7 @@ from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.before import with_before
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
+from orshot_gitops.reconcile.merged import since_merged_sides
 from orshot_gitops.reconcile.missing import (
     known_by,
     record_missing_actions,
@@ -67,8 +68,9 @@ def make_plan(
     problems.extend(found_problems)
     ids = {post_id_for(f, config.posts_dir): f for f in files}
 
+    merged = since_merged_sides(git, state, (posts_prefix,), shared)
     renames: dict[str, str] = {}
-    for old_path, new_path in changes.renamed:
+    for old_path, new_path in (*changes.renamed, *(merged[1] if merged else ())):
         old_id, new_id = (
             post_id_for(old_path, config.posts_dir),
             post_id_for(new_path, config.posts_dir),
@@ -111,6 +113,8 @@ def make_plan(
     explained: set[str] = set()
     if not changes.base_missing:
         explained = set(changes.added) | {new for _, new in changes.renamed} | set(dirty)
+    elif merged is not None:
+        explained = merged[0] | set(dirty)
     held_back = unexplained_posts(
         compiled, state, present=set(ids), renames=renames, explained_paths=explained
     )

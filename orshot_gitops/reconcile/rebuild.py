@@ -129,7 +129,9 @@ def rebuild(
     # Every post of the repository has now been looked for: one whose record was missing
     # (reconcile/missing.py) and that the Posts Log does not hold was never sent. Forgetting
     # the commit makes the next plan compile everything and trust these records alone.
-    return replace(state, serial=max(state.serial, newest_serial), commit=None), report
+    return replace(
+        state, serial=max(state.serial, newest_serial), commit=None, merged_commits=()
+    ), report
 
 
 def _media(item: CompiledPost, recorded: PostState) -> tuple[str, ...] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
@@ -100,6 +101,8 @@ class StoredPosts(LazyPosts):
         for post_id in sorted(post_ids & self._ids):
             self[post_id]
 
+
+_COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
 _LIVE: weakref.WeakValueDictionary[int, StoredPosts] = weakref.WeakValueDictionary()
 """Every stored mapping still in use: a state value must not change when its files do."""
@@ -237,6 +240,7 @@ def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
         "commit": (str, type(None)),
         "heartbeats": (dict,),
         "ended": (dict,),
+        "merged_commits": (list,),
         "tally": (dict, str),
     }
     for key in sorted(data):
@@ -252,6 +256,9 @@ def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
     for key in ("heartbeats", "ended"):
         if not all(isinstance(v, str) for v in data.get(key, {}).values()):
             return (key,), f"{key!r} must map run ids to timestamps"
+    merged = data.get("merged_commits", [])
+    if not all(isinstance(c, str) and _COMMIT.fullmatch(c) for c in merged):
+        return ("merged_commits",), "'merged_commits' must list commit ids"
     return None
 
 

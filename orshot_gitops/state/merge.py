@@ -151,13 +151,14 @@ def merge_states(base: State, ours: State, theirs: State) -> State:
         )
         if merged is not None:
             posts[post_id] = merged
-    # Both sides reconciled different commits: forget the commit so the next run compiles
-    # everything (level-triggered) instead of trusting a diff base that may skip changes.
-    commit = _three_way(base.commit, ours.commit, theirs.commit, lambda o, t: None)
+    commit, merged_commits = _three_way(
+        _reconciled(base), _reconciled(ours), _reconciled(theirs), _both_reconciled
+    )
     return State(
         lineage=base.lineage,
         serial=max(ours.serial, theirs.serial) + 1,
         commit=commit,
+        merged_commits=merged_commits,
         posts=posts,
         heartbeats=_merge_heartbeats(base, ours, theirs),
         ended=_merge_ended(base, ours, theirs),
@@ -196,6 +197,33 @@ def _merge_heartbeats(base: State, ours: State, theirs: State) -> dict[str, str]
         if beat is not None:
             merged[run] = beat
     return merged
+
+
+# Beyond this many, a merged state keeps none: each costs the next plan a `git diff`.
+MAX_MERGED_COMMITS = 8
+
+
+def _reconciled(state: State) -> tuple[str | None, tuple[str, ...]]:
+    return state.commit, state.merged_commits
+
+
+def _both_reconciled(
+    ours: tuple[str | None, tuple[str, ...]], theirs: tuple[str | None, tuple[str, ...]]
+) -> tuple[str | None, tuple[str, ...]]:
+    """Both sides reconciled different commits: no one commit explains the merged records, so
+    the next run compiles everything (level-triggered) instead of trusting a diff base that may
+    skip changes. It keeps every commit the sides had reconciled: a post file added since each
+    is new for certain, and one moved since any is that record's post (reconcile/merged.py).
+    A side that knows no commit leaves none: nothing is then proven new."""
+    commits: set[str] = set()
+    for commit, merged in (ours, theirs):
+        reconciled = (commit,) if commit else merged
+        if not reconciled:
+            return None, ()
+        commits.update(reconciled)
+    if len(commits) > MAX_MERGED_COMMITS:
+        return None, ()
+    return None, tuple(sorted(commits))
 
 
 def _three_way(base: Any, ours: Any, theirs: Any, both_changed: Any) -> Any:

@@ -406,6 +406,11 @@ class State:
     answers before it exited, and nothing of it is in flight, so its records are settled at
     once, not after the window (that is only for a run that died). Kept while a record still
     names the run."""
+    merged_commits: tuple[str, ...] = ()
+    """While `commit` is None because a merge joined two states that had reconciled different
+    commits: every commit the merged sides had reconciled. A post file git shows as added
+    since each of them is new for certain; one moved since any of them is that record's post
+    (reconcile/merged.py). Forgotten once a run records a commit of its own."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.posts, LazyPosts):  # read-only already
@@ -498,8 +503,9 @@ class State:
         return self.with_post(post_id, post.without_account(account_key))
 
     def with_commit(self, commit: str | None) -> State:
-        """A copy recording `commit` as the last reconciled commit."""
-        return replace(self, commit=commit)
+        """A copy recording `commit` as the last reconciled commit (and no merged sides'
+        commits: a recorded commit explains every post file on its own)."""
+        return replace(self, commit=commit, merged_commits=() if commit else self.merged_commits)
 
     def with_heartbeat(self, run: str, stamp: str | None) -> State:
         """A copy where `run` said it was alive at `stamp` (None: the run has ended)."""
@@ -530,6 +536,8 @@ class State:
             data["heartbeats"] = dict(sorted(self.heartbeats.items()))
         if self.ended:  # optional: absent while no record names a run that ended
             data["ended"] = dict(sorted(self.ended.items()))
+        if self.merged_commits:  # optional: only after a merge of two reconciled commits
+            data["merged_commits"] = list(self.merged_commits)
         return data
 
     @classmethod
@@ -545,6 +553,7 @@ class State:
             posts=RecordedPosts(data["posts"]),
             heartbeats=data.get("heartbeats") or {},
             ended=data.get("ended") or {},
+            merged_commits=tuple(data.get("merged_commits") or ()),
         )
 
 

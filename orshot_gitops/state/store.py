@@ -142,6 +142,7 @@ def _parse_index(text: str, data: dict[str, Any], source: str, posts: PostsOf | 
         posts=posts(tally),
         heartbeats=data.get("heartbeats") or {},
         ended=data.get("ended") or {},
+        merged_commits=tuple(data.get("merged_commits") or ()),
     )
 
 
@@ -161,6 +162,8 @@ def dump_index(state: State, tally: Tally | None) -> str:
         data["heartbeats"] = dict(sorted(state.heartbeats.items()))
     if state.ended:
         data["ended"] = dict(sorted(state.ended.items()))
+    if state.merged_commits:
+        data["merged_commits"] = list(state.merged_commits)
     return _dumps(data)
 
 

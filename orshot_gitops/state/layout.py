@@ -238,6 +238,7 @@ def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
         "heartbeats": (dict,),
         "ended": (dict,),
         "tally": (dict, str),
+        "awaiting_approval": (dict,),
     }
     for key in sorted(data):
         if key not in expected:
@@ -252,6 +253,12 @@ def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
     for key in ("heartbeats", "ended"):
         if not all(isinstance(v, str) for v in data.get(key, {}).values()):
             return (key,), f"{key!r} must map run ids to timestamps"
+    for post, accounts in data.get("awaiting_approval", {}).items():
+        if not isinstance(accounts, dict) or not all(
+            isinstance(needs, list) and all(isinstance(n, str) for n in needs)
+            for needs in accounts.values()
+        ):
+            return ("awaiting_approval", post), "must map accounts to lists of texts"
     return None
 
 

@@ -406,12 +406,23 @@ class State:
     answers before it exited, and nothing of it is in flight, so its records are settled at
     once, not after the window (that is only for a run that died). Kept while a record still
     names the run."""
+    awaiting_approval: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=dict, hash=False
+    )
+    """{post id: {account: (what it still needs, ...)}}: sends held by the last apply until an
+    `approvals:` rule is met (reconcile/approvals.py). A report, rewritten by every apply:
+    the held post itself is kept by not moving `commit` past it."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.posts, LazyPosts):  # read-only already
             object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
         object.__setattr__(self, "heartbeats", MappingProxyType(dict(self.heartbeats)))
         object.__setattr__(self, "ended", MappingProxyType(dict(self.ended)))
+        awaiting = {
+            post: MappingProxyType({k: tuple(v) for k, v in sorted(accounts.items())})
+            for post, accounts in sorted(self.awaiting_approval.items())
+        }
+        object.__setattr__(self, "awaiting_approval", MappingProxyType(awaiting))
 
     def account(self, post_id: str, account_key: str) -> AccountState | None:
         """The record of (post, account), or None if there is none."""
@@ -508,6 +519,16 @@ class State:
             beats[run] = stamp
         return replace(self, heartbeats=beats)
 
+    def with_awaiting(self, awaiting: Mapping[str, Mapping[str, tuple[str, ...]]]) -> State:
+        """A copy recording the sends now held for approval (replacing the last record)."""
+        return replace(self, awaiting_approval=awaiting)
+
+    def awaiting_json(self) -> dict[str, dict[str, list[str]]]:
+        return {
+            post: {account: list(needs) for account, needs in accounts.items()}
+            for post, accounts in self.awaiting_approval.items()
+        }
+
     def with_ended(self, run: str, stamp: str) -> State:
         """A copy where `run` ended normally at `stamp`; ends of runs no record names any
         longer are forgotten (nothing is left to settle at once for them)."""
@@ -530,6 +551,8 @@ class State:
             data["heartbeats"] = dict(sorted(self.heartbeats.items()))
         if self.ended:  # optional: absent while no record names a run that ended
             data["ended"] = dict(sorted(self.ended.items()))
+        if self.awaiting_approval:  # optional: absent while nothing awaits an approval
+            data["awaiting_approval"] = self.awaiting_json()
         return data
 
     @classmethod
@@ -545,6 +568,7 @@ class State:
             posts=RecordedPosts(data["posts"]),
             heartbeats=data.get("heartbeats") or {},
             ended=data.get("ended") or {},
+            awaiting_approval=data.get("awaiting_approval") or {},
         )
 
 

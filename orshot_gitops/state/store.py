@@ -142,6 +142,7 @@ def _parse_index(text: str, data: dict[str, Any], source: str, posts: PostsOf | 
         posts=posts(tally),
         heartbeats=data.get("heartbeats") or {},
         ended=data.get("ended") or {},
+        awaiting_approval=data.get("awaiting_approval") or {},
     )
 
 
@@ -161,6 +162,8 @@ def dump_index(state: State, tally: Tally | None) -> str:
         data["heartbeats"] = dict(sorted(state.heartbeats.items()))
     if state.ended:
         data["ended"] = dict(sorted(state.ended.items()))
+    if state.awaiting_approval:
+        data["awaiting_approval"] = state.awaiting_json()
     return _dumps(data)
 
 

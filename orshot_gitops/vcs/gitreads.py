@@ -169,6 +169,13 @@ class RecordedReads:
             at = start + int(size) + 1
         return texts
 
+    def last_commit_touching(self, paths: Sequence[str]) -> str | None:
+        """The newest commit reachable from HEAD that changed any of `paths` (files or
+        folders ending in '/'), or None."""
+        full = [self._full(p) for p in paths]
+        _, out, _ = self._git("log", "-1", "--format=%H", "HEAD", "--", *full, ok=None)
+        return out.strip() or None
+
     def file_at(self, commit: str, path: str) -> str | None:
         """The text of `path` at a recorded commit, or None if it did not exist there."""
         return self.show_file(commit, path)

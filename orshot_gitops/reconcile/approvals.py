@@ -40,6 +40,7 @@ from orshot_gitops.state.model import recorded_time
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 AWAITING_REASON = "awaiting approval"
+EDIT_NOTE = "; the version Orshot holds now still goes out as scheduled"
 # What reaches a platform: a new post, a retry, an edit Orshot still holds, a draft
 # published. Settling, syncing, discarding and pausing only ask about or take back.
 _GATED = (Kind.CREATE, Kind.RETRY, Kind.EDIT, Kind.PUBLISH_DRAFT)
@@ -156,9 +157,10 @@ def _judge(
             count, unread = _count(rule, source.approvers, teams)
             text = f"{label}: {min(count, rule.min)}/{rule.min} (#{source.number})"
             if count < rule.min and unread:
+                # No "; " inside one need: it separates the needs of one send.
                 text += (
-                    f"; cannot read the members of {', '.join(unread)} (the token needs "
-                    "read:org): counted as not approved"
+                    f", not counting {', '.join(unread)}: its members cannot be read "
+                    "(the token needs read:org)"
                 )
             verdict = (count >= rule.min, text)
         if worst is None or (worst[0] and not verdict[0]):
@@ -226,7 +228,7 @@ def _awaiting(action: Action, why: str) -> Action:
     reason = f"{AWAITING_REASON}: {why}"
     if action.kind is Kind.EDIT:
         # The edit waits; Orshot still holds the version approved before, and it fires.
-        reason += "; the version Orshot holds now still goes out as scheduled"
+        reason += EDIT_NOTE
     return replace(action, kind=Kind.AWAITING_APPROVAL, reason=reason, severity="warning")
 
 
@@ -236,7 +238,7 @@ def awaiting(plan: Plan) -> dict[str, dict[str, tuple[str, ...]]]:
     found: dict[str, dict[str, tuple[str, ...]]] = {}
     for action in plan.actions:
         if action.kind is Kind.AWAITING_APPROVAL:
-            why = action.reason.removeprefix(f"{AWAITING_REASON}: ")
+            why = action.reason.removeprefix(f"{AWAITING_REASON}: ").removesuffix(EDIT_NOTE)
             found.setdefault(action.post_id, {})[action.account] = tuple(why.split("; "))
     return {post: dict(sorted(accounts.items())) for post, accounts in sorted(found.items())}
 
@@ -258,28 +260,39 @@ class RulesInForce:
 
 
 def rules_in_force(git: GitRepo, config: Config, reconciled: str | None) -> RulesInForce:
-    """The rules of HEAD and, added to them, those of the last reconciled commit: a merge
-    that drops or loosens a rule is itself governed by the rule it drops (the repository is
-    untrusted input). `hold` wins over `send` the same way."""
+    """The rules of HEAD and, added to them, those orshot.yaml had before each change to it
+    since the last reconciled commit (and at that commit): a change that drops or loosens a
+    rule is itself judged by the rule it drops (the repository is untrusted input; a rule
+    that says `direct_push: allow` must not pass the very push that wrote it). A rule removed
+    on purpose stops counting once the change that removes it is reconciled.
+
+    `approvals_without_github` is HEAD's alone: it matters only where no review exists to
+    check, so whoever may push is the only authority there is, and a `send` written to
+    unblock held posts must not wait for a reconcile those very holds keep back."""
     rules = list(config.approvals)
-    policy = config.approvals_without_github
-    earlier = _rules_at(git, reconciled) if reconciled else None
-    if earlier is not None:
-        old_rules, old_policy = earlier
-        known = {_shape(r) for r in rules}
-        for rule in old_rules:
+    known = {_shape(r) for r in rules}
+    earlier = [reconciled] if reconciled else []
+    try:
+        changes = git.commits_touching(CONFIG_FILE, reconciled)
+    except UserError:
+        changes = []  # the reconciled commit is not here (shallow): HEAD and it alone
+    earlier += [parent for _, _, parent in (c.partition(" ") for c in changes) if parent]
+    for commit in dict.fromkeys(earlier):
+        found = _rules_at(git, commit)
+        if found is None:
+            continue
+        for rule in found:
             if _shape(rule) not in known:
-                rules.append(replace(rule, index=rule.index))
-        if old_policy == "hold":
-            policy = "hold"
-    return RulesInForce(tuple(rules), policy, config)
+                known.add(_shape(rule))
+                rules.append(rule)
+    return RulesInForce(tuple(rules), config.approvals_without_github, config)
 
 
 def _shape(rule: ApprovalRule) -> tuple[object, ...]:
     return (rule.accounts, rule.reviewers, rule.min, rule.scheduled_within, rule.direct_push)
 
 
-def _rules_at(git: GitRepo, commit: str) -> tuple[tuple[ApprovalRule, ...], str] | None:
+def _rules_at(git: GitRepo, commit: str) -> tuple[ApprovalRule, ...] | None:
     try:
         text = git.file_at(commit, CONFIG_FILE)
         if text is None:
@@ -289,8 +302,7 @@ def _rules_at(git: GitRepo, commit: str) -> tuple[tuple[ApprovalRule, ...], str]
         return None  # not readable there: it passed validation when it was reconciled
     if not isinstance(data, Mapping):
         return None
-    policy = data.get("approvals_without_github", "hold")
-    return rules_from_data(data.get("approvals")), str(policy)
+    return rules_from_data(data.get("approvals"))
 
 
 def gated_paths(plan: Plan, rules: Sequence[ApprovalRule], now: datetime) -> dict[str, str]:

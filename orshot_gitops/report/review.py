@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orshot_gitops.content import platforms
 from orshot_gitops.errors import Severity
-from orshot_gitops.reconcile.approvals import Need, awaiting
+from orshot_gitops.reconcile.approvals import Need
 from orshot_gitops.reconcile.health import reconnect_lines
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.previews import Renders
@@ -475,7 +475,7 @@ def approvals_markdown(needs: Sequence[Need], note: str = "") -> str:
 def awaiting_lines(plan: Plan) -> list[str]:
     """ "held: 2026/launch → acme-linkedin awaiting approval: needs …", one per send."""
     return [
-        f"held: {post} → {account} awaiting approval: {'; '.join(why)}"
-        for post, accounts in awaiting(plan).items()
-        for account, why in accounts.items()
+        f"held: {a.post_id} → {a.account} {a.reason}"
+        for a in sorted(plan.actions, key=lambda a: (a.post_id, a.account))
+        if a.kind is Kind.AWAITING_APPROVAL
     ]

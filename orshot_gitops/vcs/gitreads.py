@@ -176,6 +176,16 @@ class RecordedReads:
         _, out, _ = self._git("log", "-1", "--format=%H", "HEAD", "--", *full, ok=None)
         return out.strip() or None
 
+    def commits_touching(self, path: str, since: str | None, limit: int = 200) -> list[str]:
+        """The commits after `since` (all, when None) up to HEAD that changed `path`,
+        newest first, each with its first parent's id: "commit parent" (parent empty for a
+        root commit)."""
+        span = f"{since}..HEAD" if since else "HEAD"
+        _, out, _ = self._git(
+            "log", f"-n{limit}", "--format=%H %P", span, "--", self._full(path), ok=None
+        )
+        return [" ".join(line.split()[:2]) for line in out.splitlines() if line]
+
     def file_at(self, commit: str, path: str) -> str | None:
         """The text of `path` at a recorded commit, or None if it did not exist there."""
         return self.show_file(commit, path)

@@ -1,0 +1,422 @@
+"""Approvals per account, as code: `approvals:` in orshot.yaml, judged from a pull request's
+reviews on a loopback fake of GitHub's API, with a real git repository, a bare remote and the
+sandbox's Posts Log as the truth of what went out.
+
+The stories: a pull request from "needs approval" to "approved, sent"; merged without an
+approval -> held, listed by `status`, sent once by the first run after the approval (no new
+commit); a direct push -> held; GitHub down -> held; no GitHub -> the rules named, held by
+default or sent with `approvals_without_github: send`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import SandboxFactory
+from fake_github import TOKEN, FakeGitHub
+from reconcile_helpers import CONFIG, Run, Workspace, git, post_yaml, sandbox_config
+
+from orshot_gitops.cli import main
+from orshot_gitops.github.api import MARKER
+
+RULES = """\
+approvals:
+  - accounts: [li]
+    reviewers: ["@dana", "@acme/brand"]
+    min: 1
+"""
+LAUNCH = post_yaml("Acme Rockets 3.0 is live.", accounts=("x", "li"))
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+def story(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Workspace:
+    return Workspace(
+        tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys, config=CONFIG + RULES
+    )
+
+
+class Actions:
+    """The environment GitHub Actions gives a step, pointed at the fake API."""
+
+    def __init__(self, ws: Workspace, github: FakeGitHub, tmp: Path) -> None:
+        self.ws = ws
+        self.github = github
+        self.event = tmp / "event.json"
+        self.summary = tmp / "summary.md"
+
+    def enter(self, event_name: str, payload: dict[str, object], ref: str) -> None:
+        payload = {**payload, "repository": {"full_name": "acme/social", "default_branch": "main"}}
+        self.event.write_text(json.dumps(payload), encoding="utf-8")
+        env = {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": self.github.api_url,
+            "GITHUB_REPOSITORY": "acme/social",
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(self.event),
+            "GITHUB_REF": ref,
+            "GITHUB_TOKEN": TOKEN,
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+        }
+        for name, value in env.items():
+            self.ws.monkeypatch.setenv(name, value)
+
+    def pull_request(self, number: int, head: str, event: str = "pull_request") -> Run:
+        pull = {
+            "number": number,
+            "head": {"sha": head, "repo": {"full_name": "acme/social"}},
+            "base": {"repo": {"full_name": "acme/social"}},
+        }
+        self.enter(event, {"number": number, "pull_request": pull}, f"refs/pull/{number}/merge")
+        return self.ws.cli("ci", "--command", "plan")
+
+    def push(self) -> None:
+        self.enter("push", {"ref": "refs/heads/main"}, "refs/heads/main")
+
+    def comment(self, number: int) -> str:
+        ours = [c for c in self.github.comments.get(number, []) if c["body"].startswith(MARKER)]
+        assert len(ours) == 1
+        return str(ours[0]["body"])
+
+
+@pytest.fixture
+def actions(story: Workspace, github: FakeGitHub, tmp_path: Path) -> Actions:
+    return Actions(story, github, tmp_path)
+
+
+def branch_with(ws: Workspace, branch: str, post_id: str, text: str) -> str:
+    git(ws.root, "checkout", "--quiet", "-b", branch)
+    return ws.post(post_id, text)
+
+
+def merge(ws: Workspace, branch: str) -> str:
+    """The pull request merged on GitHub: a merge commit on main, pulled into the checkout."""
+    git(ws.root, "checkout", "--quiet", "main")
+    git(ws.root, "merge", "--quiet", "--no-ff", "-m", f"Merge {branch}", branch)
+    git(ws.root, "push", "--quiet", "origin", "main")
+    return ws.head()
+
+
+def contents(ws: Workspace) -> list[tuple[int, str]]:
+    return ws.public()
+
+
+# --- orshot.yaml: a bad rule is one error at its line --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            "  - accounts: [acme-lnkedin]\n",
+            "orshot.yaml:5:16: error: approvals[0]: 'acme-lnkedin' is not an account alias, "
+            "a platform or \"*\" (did you mean 'acme-linkedin'?",
+        ),
+        (
+            '  - accounts: ["*"]\n    when: {scheduled_within: 2 hours}\n',
+            "orshot.yaml:6:30: error: approvals[0]: scheduled_within '2 hours' is not a duration",
+        ),
+        (
+            "  - accounts: [linkedin]\n    min: 0\n",
+            "orshot.yaml:6:10: error: approvals[0]: min must be a whole number of at least 1, not 0",
+        ),
+        (
+            '  - accounts: [acme-x]\n    reviewers: ["dana"]\n',
+            "orshot.yaml:6:17: error: approvals[0]: reviewer 'dana' is not a GitHub user or team",
+        ),
+        (
+            '  - accounts: [acme-x]\n    reviewers: ["@dana"]\n    min: 2\n',
+            "orshot.yaml:7:10: error: approvals[0]: min is 2 but only 1 reviewer(s) are named",
+        ),
+    ],
+)
+def test_a_bad_rule_is_one_error_at_its_line_and_nothing_else_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rule: str, expected: str
+) -> None:
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "orshot.yaml").write_text(
+        "accounts:\n  acme-x: {id: 1, platform: twitter}\n  acme-linkedin: {id: 2, platform: linkedin}\n"
+        "approvals:\n" + rule
+    )
+    (tmp_path / "posts/a.yaml").write_text("accounts: [acme-x]\ncontent: hi\n")
+    code = main(["validate", "--repo", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    lines = [line for line in (out + err).splitlines() if ": error: " in line]
+    assert len(lines) == 1, out + err
+    assert lines[0].startswith(expected), lines[0]
+    assert "Traceback" not in out + err
+
+
+# --- the pull request, from "needs approval" to "approved, sent" ---------------------------
+
+
+def test_a_pull_request_goes_from_needs_approval_to_approved_and_is_sent_once(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+
+    run = actions.pull_request(7, head)
+    assert run.code == 0, run.output
+    body = actions.comment(7)
+    assert "needs @\u200bdana, @\u200bacme/brand (LinkedIn): 0/1" in body
+    assert github.status_of(head) == "pending: 1 post needs approval"
+    # The team cannot be read with the workflow's token: said, and counted as not approved.
+    assert "not counting @\u200bacme/brand: its members cannot be read" in body
+
+    github.review(7, "dana", "APPROVED")
+    run = actions.pull_request(7, head, event="pull_request_review")
+    assert run.code == 0, run.output
+    assert "needs @\u200bdana, @\u200bacme/brand (LinkedIn): 1/1" in actions.comment(7)
+    assert github.status_of(head) == "success: every post has the approvals it needs"
+
+    merged = merge(story, "launch")
+    github.merge(7, head, merged)
+    actions.push()
+    run = story.cli("ci", "--command", "apply")
+    assert run.code == 0, run.output
+    assert contents(story) == [
+        (1, "Acme Rockets 3.0 is live."),
+        (2, "Acme Rockets 3.0 is live."),
+    ]
+    assert len(story.sent()) == 1
+    assert "awaiting_approval" not in story.state()
+
+
+def test_an_approval_of_an_earlier_commit_does_not_count(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    first = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, first)
+    github.review(7, "dana", "APPROVED")
+    # A later push changes the caption after dana approved: her approval was of other text.
+    later = story.post("launch", post_yaml("Acme Rockets 3.0 is live. Buy now!!!"))
+    github.push_to_pull(7, later)
+    run = actions.pull_request(7, later)
+    assert run.code == 0, run.output
+    assert "(LinkedIn): 0/1" in actions.comment(7)
+    assert github.status_of(later) == "pending: 1 post needs approval"
+
+    merged = merge(story, "launch")
+    github.merge(7, first, later, merged)
+    actions.push()
+    run = story.apply()
+    assert run.code == 0, run.output
+    # X has no rule and goes out; LinkedIn waits for an approval of what it would get.
+    assert contents(story) == [(1, "Acme Rockets 3.0 is live. Buy now!!!")]
+    assert "awaiting approval" in run.output
+
+
+def test_a_team_member_approval_counts_when_the_team_can_be_read(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    github.teams_readable = True
+    github.teams["acme/brand"] = ["Erin"]
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    github.review(7, "mallory", "APPROVED")  # not in the rule: does not count
+    actions.pull_request(7, head)
+    assert "(LinkedIn): 0/1" in actions.comment(7)
+    github.review(7, "erin", "APPROVED")
+    actions.pull_request(7, head, event="pull_request_review")
+    assert "(LinkedIn): 1/1" in actions.comment(7)
+    assert "not counting" not in actions.comment(7)
+    # Changes requested later replaces the approval: each reviewer's latest verdict counts.
+    github.review(7, "erin", "CHANGES_REQUESTED")
+    actions.pull_request(7, head, event="pull_request_review")
+    assert "(LinkedIn): 0/1" in actions.comment(7)
+
+
+def test_a_fork_read_only_token_reports_and_does_not_fail_the_plan(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    github.read_only = True
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    run = actions.pull_request(7, head)
+    assert run.code == 0, run.output
+    assert "cannot set the orshot/approvals status: GitHub answered 403" in run.output
+    assert github.statuses == {}
+
+
+# --- merged without approval: held, listed, sent once after the approval -------------------
+
+
+def test_merged_without_approval_is_held_listed_and_sent_once_after_a_later_approval(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    merged = merge(story, "launch")
+    github.merge(7, head, merged)
+    actions.push()
+
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert (
+        "held: launch → li awaiting approval: needs @dana, @acme/brand (LinkedIn): 0/1 (#7)"
+        in run.output
+    )
+    assert contents(story) == [(1, "Acme Rockets 3.0 is live.")]  # X has no rule
+    assert story.state()["awaiting_approval"] == {
+        "launch": {
+            "li": [
+                "needs @dana, @acme/brand (LinkedIn): 0/1 (#7), not counting @acme/brand: "
+                "its members cannot be read (the token needs read:org)"
+            ]
+        }
+    }
+    status = story.cli("status", "--awaiting-approval")
+    assert "launch → li" in status.out and "awaiting-approval" in status.out
+    assert "held until approved: needs @dana, @acme/brand (LinkedIn): 0/1" in status.out
+    rows = json.loads(story.cli("status", "--format", "json").out)
+    held = [r for r in rows if r["status"] == "awaiting-approval"]
+    assert [(r["post"], r["account"]) for r in held] == [("launch", "li")]
+
+    # Another run with nothing new: still held, still not lost, nothing sent.
+    again = story.apply()
+    assert again.code == 0, again.output
+    assert "awaiting approval" in again.output
+    assert len(story.sent()) == 1
+
+    github.review(7, "dana", "APPROVED")  # after the merge, on the merged head
+    third = story.apply()
+    assert third.code == 0, third.output
+    assert contents(story) == [
+        (1, "Acme Rockets 3.0 is live."),
+        (2, "Acme Rockets 3.0 is live."),
+    ]
+    assert "awaiting_approval" not in story.state()
+    # And never again: the approval is not needed twice, nothing is sent twice.
+    fourth = story.apply()
+    assert fourth.code == 0, fourth.output
+    assert len(story.sent()) == 2
+    assert story.cli("status", "--awaiting-approval").out.startswith("No posts recorded")
+
+
+def test_a_direct_push_is_held_unless_the_rule_allows_it(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    story.post("launch", LAUNCH)
+    git(story.root, "push", "--quiet", "origin", "main")
+    actions.push()
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert "pushed without a pull request" in run.output
+    assert contents(story) == [(1, "Acme Rockets 3.0 is live.")]
+
+    story.set_config(CONFIG + RULES + "    direct_push: allow\n")
+    git(story.root, "push", "--quiet", "origin", "main")
+    run = story.apply()
+    assert run.code == 0, run.output
+    # The rule as it was when last reconciled still holds this run (a push that loosens a
+    # rule is governed by the rule it loosens): the push itself had no pull request.
+    assert len(story.sent()) == 1
+
+
+def test_github_down_during_apply_holds_and_says_so(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    github.review(7, "dana", "APPROVED")
+    merged = merge(story, "launch")
+    github.merge(7, head, merged)
+    github.broken = True
+    actions.push()
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert "unknown, GitHub could not say" in run.output
+    assert contents(story) == [(1, "Acme Rockets 3.0 is live.")]
+    github.broken = False
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert len(contents(story)) == 2
+
+
+def test_a_held_edit_of_a_scheduled_post_says_the_old_version_still_fires(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    scheduled = post_yaml("Launch day!", accounts=("li",), schedule="2099-03-02T09:00")
+    head = branch_with(story, "launch", "launch", scheduled)
+    github.open_pull(7, head)
+    github.review(7, "dana", "APPROVED")
+    github.merge(7, head, merge(story, "launch"))
+    actions.push()
+    assert story.apply().code == 0
+    assert story.record("launch", "li")["status"] == "scheduled"
+
+    edit = branch_with(
+        story,
+        "edit",
+        "launch",
+        post_yaml("Launch day, typo!", accounts=("li",), schedule="2099-03-02T09:00"),
+    )
+    github.open_pull(8, edit)
+    github.merge(8, edit, merge(story, "edit"))
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert "the version Orshot holds now still goes out as scheduled" in run.output
+    sent = story.sent()
+    assert len(sent) == 1 and sent[0]["request"]["content"] == "Launch day!"
+    status = story.cli("status").out
+    assert "an edit is held until approved" in status and "scheduled" in status
+
+
+# --- without GitHub --------------------------------------------------------------------------
+
+
+def test_without_github_the_rules_are_named_and_held_by_default(story: Workspace) -> None:
+    story.post("launch", LAUNCH)
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert (
+        "orshot.yaml:10:5: warning: approvals[0] (@dana, @acme/brand, 1 needed) cannot be "
+        "checked without GitHub: its posts are held (approvals_without_github: hold)"
+    ) in run.output
+    assert contents(story) == [(1, "Acme Rockets 3.0 is live.")]
+    assert "launch" in story.state()["awaiting_approval"]
+
+
+def test_without_github_send_sends_and_still_names_the_rules(story: Workspace) -> None:
+    story.set_config(CONFIG + RULES + "approvals_without_github: send\n")
+    # The reconciled commit had no state yet: only HEAD's rules are in force.
+    story.post("launch", LAUNCH)
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert "its posts are sent unchecked (approvals_without_github: send)" in run.output
+    assert len(contents(story)) == 2
+
+
+def test_no_approvals_key_makes_no_github_call(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    github: FakeGitHub,
+) -> None:
+    ws = Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
+    actions = Actions(ws, github, tmp_path)
+    head = branch_with(ws, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    assert actions.pull_request(7, head).code == 0
+    merge(ws, "launch")
+    actions.push()
+    assert ws.apply().code == 0
+    assert len(contents(ws)) == 2
+    # The comment only: no review, pull, team or status request.
+    assert {r.path.split("/")[4] for r in github.requests} == {"issues"}

@@ -74,11 +74,13 @@ class Actions:
         for name, value in env.items():
             self.ws.monkeypatch.setenv(name, value)
 
-    def pull_request(self, number: int, head: str, event: str = "pull_request") -> Run:
+    def pull_request(
+        self, number: int, head: str, event: str = "pull_request", base: str | None = None
+    ) -> Run:
         pull = {
             "number": number,
             "head": {"sha": head, "repo": {"full_name": "acme/social"}},
-            "base": {"repo": {"full_name": "acme/social"}},
+            "base": {"repo": {"full_name": "acme/social"}, **({"sha": base} if base else {})},
         }
         self.enter(event, {"number": number, "pull_request": pull}, f"refs/pull/{number}/merge")
         return self.ws.cli("ci", "--command", "plan")
@@ -420,3 +422,57 @@ def test_no_approvals_key_makes_no_github_call(
     assert len(contents(ws)) == 2
     # The comment only: no review, pull, team or status request.
     assert {r.path.split("/")[4] for r in github.requests} == {"issues"}
+
+
+def test_a_pull_request_does_not_vouch_for_a_post_it_does_not_touch(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    """A post held on main since pull request #7 shows in #9's plan too; #9's approval
+    covers only what #9 changes, so its comment and status say #7 still needs one."""
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    github.merge(7, head, merge(story, "launch"))
+    actions.push()
+    assert story.apply().code == 0  # launch → li held
+    base = story.head()
+
+    news = branch_with(story, "news", "news", post_yaml("Office hours on Friday."))
+    github.open_pull(9, news)
+    github.review(9, "dana", "APPROVED")
+    run = actions.pull_request(9, news, base=base)
+    assert run.code == 0, run.output
+    body = actions.comment(9)
+    assert (
+        "`launch` → `li`: needs @\u200bdana, @\u200bacme/brand (LinkedIn): 0/1 (\\#\u200b7)" in body
+    )
+    assert (
+        "`news` → `li`: needs @\u200bdana, @\u200bacme/brand (LinkedIn): 1/1 (\\#\u200b9)" in body
+    )
+    assert github.status_of(news) == "pending: 1 post needs approval"
+
+
+def test_a_saved_plan_is_held_the_same_way(story: Workspace) -> None:
+    story.post("launch", LAUNCH)
+    saved = story.root.parent / "plan.json"
+    assert story.plan("--out", str(saved)).code in (0, 2)
+    run = story.apply(str(saved))
+    assert run.code == 0, run.output
+    assert "cannot be checked without GitHub" in run.output
+    assert contents(story) == [(1, "Acme Rockets 3.0 is live.")]
+
+
+def test_the_github_token_is_never_shown_or_recorded(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    github.broken = True
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    actions.pull_request(7, head)
+    github.merge(7, head, merge(story, "launch"))
+    actions.push()
+    story.apply()
+    story.cli("status", "--format", "json")
+    assert all(TOKEN not in output for output in story.all_output)
+    assert TOKEN not in json.dumps(story.state())
+    assert TOKEN not in git(story.root, "log", "-p", "--all")
+    assert all(r.authorization == f"Bearer {TOKEN}" for r in github.requests)

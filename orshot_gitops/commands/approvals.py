@@ -9,7 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from orshot_gitops.content.model import Config
+from orshot_gitops.content.model import CONFIG_FILE, Config
+from orshot_gitops.errors import UserError
 from orshot_gitops.github.api import GitHubContext
 from orshot_gitops.github.reviews import GitHubError, GitHubReviews, PullReviews
 from orshot_gitops.reconcile.approvals import (
@@ -17,8 +18,11 @@ from orshot_gitops.reconcile.approvals import (
     Evidence,
     Need,
     PullApprovals,
+    RulesInForce,
     Source,
     Unknown,
+    change_commits,
+    gated_paths,
     needs,
     rules_in_force,
 )
@@ -105,18 +109,58 @@ def pull_request_approvals(
     pr = context.pull_request or {}
     event_head = (pr.get("head") or {}).get("sha")
     head_sha = event_head if isinstance(event_head, str) and event_head else ""
+    base_sha = (pr.get("base") or {}).get("sha")
     try:
         with GitHubReviews(context) as reviews:
             # Asked fresh: a review event's payload may predate a later push.
             pull = reviews.pull_reviews(number)
+            head_sha = pull.head_sha or head_sha
+            this: Source = _approvals(pull)
             teams = {t: reviews.team_members(t) for r in force.rules for t in r.teams}
-        source: Source = _approvals(pull)
-        head_sha = pull.head_sha or head_sha
+            sources = _pull_sources(plan, git, config, force, this, base_sha, reviews, now)
         note = ""
     except GitHubError as error:
-        source = Unknown(f"GitHub could not say ({error.message})")
+        unknown = Unknown(f"GitHub could not say ({error.message})")
+        sources = {a.post_id: (unknown,) for a in plan.actions}
         teams = {}
         note = f"could not read the pull request's reviews: {error.message}"
-    sources = {a.post_id: (source,) for a in plan.actions}
     found = needs(plan, force.rules, Evidence(sources, teams), now)
     return PullRequestApprovals(found, head_sha, note)
+
+
+def _pull_sources(
+    plan: Plan,
+    git: GitRepo,
+    config: Config,
+    force: RulesInForce,
+    this: Source,
+    base_sha: object,
+    reviews: GitHubReviews,
+    now: datetime,
+) -> dict[str, tuple[Source, ...]]:
+    """What each send of the pull request's plan rests on: this pull request for a post it
+    changes (or for all, when it changes orshot.yaml or templates/); for a post it does not
+    touch (one still held on the base branch), the pull requests that brought it there, as
+    apply will judge it. Without the base commit (a shallow clone), this pull request."""
+    paths = gated_paths(plan, force.rules, now)
+    try:
+        known = isinstance(base_sha, str) and bool(base_sha)
+        base = git.merge_base(str(base_sha), "HEAD") if known else None
+    except UserError:
+        base = None  # not fetched
+    if base is None:
+        return {post_id: (this,) for post_id in paths}
+    changed = git.paths_changed(base, "HEAD")
+    shared = any(p == CONFIG_FILE or p.startswith(config.templates_dir + "/") for p in changed)
+    earlier = {post_id: path for post_id, path in paths.items() if path not in changed}
+    commits = change_commits(git, config, earlier, base)
+    lookup = ApplyReviews(reviews, reviews.context.default_branch)
+    by_commit = lookup.sources(sorted({c for cs in commits.values() for c in cs}))
+    found: dict[str, tuple[Source, ...]] = {}
+    for post_id in paths:
+        if post_id not in earlier:
+            found[post_id] = (this,)
+            continue
+        before = tuple(by_commit.get(c, Unknown("GitHub did not answer")) for c in commits[post_id])
+        found[post_id] = before + ((this,) if shared else ())
+    return found

@@ -311,14 +311,14 @@ def gated_paths(plan: Plan, rules: Sequence[ApprovalRule], now: datetime) -> dic
 
 
 def change_commits(
-    git: GitRepo, config: Config, paths: Mapping[str, str]
+    git: GitRepo, config: Config, paths: Mapping[str, str], rev: str = "HEAD"
 ) -> dict[str, tuple[str, ...]]:
     """{post id: the commits its send rests on}: the newest that touched its file, and the
-    newest that touched the shared inputs when that one came later."""
-    shared_commit = git.last_commit_touching((CONFIG_FILE, config.templates_dir + "/"))
+    newest that touched the shared inputs when that one came later (as of `rev`)."""
+    shared_commit = git.last_commit_touching((CONFIG_FILE, config.templates_dir + "/"), rev)
     found = {}
     for post_id, path in sorted(paths.items()):
-        own = git.last_commit_touching((path,))
+        own = git.last_commit_touching((path,), rev)
         commits = [own] if own else []
         newer = own is None or git.is_ancestor(own, shared_commit or own)
         if shared_commit and shared_commit != own and newer:

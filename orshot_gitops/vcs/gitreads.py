@@ -169,12 +169,17 @@ class RecordedReads:
             at = start + int(size) + 1
         return texts
 
-    def last_commit_touching(self, paths: Sequence[str]) -> str | None:
-        """The newest commit reachable from HEAD that changed any of `paths` (files or
+    def last_commit_touching(self, paths: Sequence[str], rev: str = "HEAD") -> str | None:
+        """The newest commit reachable from `rev` that changed any of `paths` (files or
         folders ending in '/'), or None."""
         full = [self._full(p) for p in paths]
-        _, out, _ = self._git("log", "-1", "--format=%H", "HEAD", "--", *full, ok=None)
+        _, out, _ = self._git("log", "-1", "--format=%H", rev, "--", *full, ok=None)
         return out.strip() or None
+
+    def paths_changed(self, old: str, new: str) -> frozenset[str]:
+        """Every path (repository-relative) that differs between two commits."""
+        _, out, _ = self._git("diff", "--name-only", "--no-renames", "-z", old, new)
+        return frozenset(p for p in out.split("\0") if p)
 
     def commits_touching(self, path: str, since: str | None, limit: int = 200) -> list[str]:
         """The commits after `since` (all, when None) up to HEAD that changed `path`,

@@ -106,7 +106,7 @@ class GitHubReviews:
 
     def team_members(self, team: str) -> frozenset[str] | None:
         """The logins of "@org/team", or None when the token may not read them (the
-        workflow's GITHUB_TOKEN has no read:org)."""
+        workflow's own token has no read:org)."""
         org, _, slug = team.removeprefix("@").partition("/")
         url = f"{self.context.api_url}/orgs/{org}/teams/{slug}/members"
         try:

@@ -391,7 +391,7 @@ def _without_github(plan: Plan, force: RulesInForce, now: datetime) -> Plan:
                 Severity.WARNING,
                 "approvals-unchecked",
                 f"{rule.describe()} cannot be checked without GitHub: {outcome}",
-                "apply in GitHub Actions (GITHUB_TOKEN, GITHUB_REPOSITORY) to check reviews",
+                "apply in GitHub Actions, with the workflow's token, to check the reviews",
             )
         )
     plan = replace(plan, diagnostics=(*plan.diagnostics, *notes))

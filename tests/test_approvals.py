@@ -489,3 +489,33 @@ def test_the_github_token_is_never_shown_or_recorded(
     assert TOKEN not in json.dumps(story.state())
     assert TOKEN not in git(story.root, "log", "-p", "--all")
     assert all(r.authorization == f"Bearer {TOKEN}" for r in github.requests)
+
+
+def test_a_pause_keeps_the_record_of_what_awaits_approval(story: Workspace) -> None:
+    story.post("launch", LAUNCH)
+    assert story.apply().code == 0
+    story.set_config(CONFIG + RULES + "paused: true\n")
+    assert story.apply().code == 0
+    assert "launch" in story.state().get("awaiting_approval", {})
+    assert "launch → li" in story.cli("status", "--awaiting-approval").out
+
+
+def test_the_record_of_what_awaits_approval_survives_both_layouts_and_a_merge() -> None:
+    from orshot_gitops.state.merge import merge_states
+    from orshot_gitops.state.model import State, new_state
+    from orshot_gitops.state.store import dump_index
+
+    held = {"launch": {"li": ("needs @dana (LinkedIn): 0/1 (#7)",)}}
+    base = new_state("0b7c5e4e-2d1a-4e8e-9a3f-6c1d2e3f4a5b")
+    ours = base.with_awaiting(held)
+    assert State.from_json(json.loads(json.dumps(ours.to_json()))).awaiting_approval == held
+    assert json.loads(dump_index(ours, None))["awaiting_approval"] == {
+        "launch": {"li": ["needs @dana (LinkedIn): 0/1 (#7)"]}
+    }
+    # An old state file (no field) loads with nothing awaiting.
+    assert State.from_json(base.to_json()).awaiting_approval == {}
+    # Theirs changed nothing of it: ours stands; both changed it: ours (the later run's).
+    assert merge_states(base, ours, base).awaiting_approval == held
+    assert merge_states(base, base, ours).awaiting_approval == held
+    theirs = base.with_awaiting({"other": {"x": ("needs any reviewer (X/Twitter): 0/1",)}})
+    assert merge_states(base, ours, theirs).awaiting_approval == held

@@ -228,7 +228,7 @@ def _plan_and_send(
         and not applier.unrecorded
     ):
         final = final.with_commit(plan.head)
-    if not plan.errors:
+    if not plan.errors and not plan.paused:  # paused, the holds are not looked at
         final = final.with_awaiting(awaiting(plan))
     final = write_state(root, final)
     base = keeper.pushed or marked_state
@@ -506,7 +506,7 @@ def _finish_without_sending(
 ) -> ApplyReport:
     note = ""
     held = awaiting(plan)
-    if not plan.errors and held != state.awaiting_approval:
+    if not plan.errors and not plan.paused and held != state.awaiting_approval:
         # Nothing sent, yet what waits for an approval changed: the state says so (status).
         final = write_state(root, state.with_awaiting(held))
         commit, pushed = _record(root, git, final, state, [], options, branch)

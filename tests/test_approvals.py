@@ -519,3 +519,48 @@ def test_the_record_of_what_awaits_approval_survives_both_layouts_and_a_merge() 
     assert merge_states(base, base, ours).awaiting_approval == held
     theirs = base.with_awaiting({"other": {"x": ("needs any reviewer (X/Twitter): 0/1",)}})
     assert merge_states(base, ours, theirs).awaiting_approval == held
+
+
+def _var_change_beside_a_post(ws: Workspace, github: FakeGitHub, update_branch: bool) -> None:
+    """Pull request #7 adds a post using {{ product }}; #8, branched beside it and approved
+    by someone the LinkedIn rule does not name, changes `product` and is merged first."""
+    uses_var = post_yaml("{{ product }} 3.0 is live.")
+    a = branch_with(ws, "a", "launch", uses_var)
+    git(ws.root, "checkout", "--quiet", "main")
+    git(ws.root, "checkout", "--quiet", "-b", "b")
+    b = ws.set_config(CONFIG.replace("Acme Rockets", "Acme Rockets Pro") + RULES)
+    github.open_pull(8, b)
+    github.review(8, "mallory", "APPROVED")
+    github.merge(8, b, merge(ws, "b"))
+    github.open_pull(7, a)
+    if update_branch:  # "Update branch": #7's head now holds #8, and dana approves that
+        git(ws.root, "checkout", "--quiet", "a")
+        git(ws.root, "merge", "--quiet", "--no-ff", "-m", "Merge main into a", "main")
+        github.push_to_pull(7, ws.head())
+    github.review(7, "dana", "APPROVED")
+    github.merge(7, a, merge(ws, "a"))
+
+
+def test_a_shared_change_merged_beside_a_post_needs_the_rule_too(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    _var_change_beside_a_post(story, github, update_branch=False)
+    actions.push()
+    run = story.apply()
+    assert run.code == 0, run.output
+    # dana approved #7's text with the old product name; #8 changed it for LinkedIn too.
+    assert "needs @dana, @acme/brand (LinkedIn): 0/1 (#8)" in run.output
+    assert contents(story) == [(1, "Acme Rockets Pro 3.0 is live.")]
+
+
+def test_a_pull_request_updated_with_the_shared_change_covers_it(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    _var_change_beside_a_post(story, github, update_branch=True)
+    actions.push()
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert contents(story) == [
+        (1, "Acme Rockets Pro 3.0 is live."),
+        (2, "Acme Rockets Pro 3.0 is live."),
+    ]

@@ -24,6 +24,7 @@ from orshot_gitops.reconcile.approvals import (
     change_commits,
     gated_paths,
     needs,
+    rests_on,
     rules_in_force,
 )
 from orshot_gitops.reconcile.plan import Plan
@@ -155,12 +156,12 @@ def _pull_sources(
     earlier = {post_id: path for post_id, path in paths.items() if path not in changed}
     commits = change_commits(git, config, earlier, base)
     lookup = ApplyReviews(reviews, reviews.context.default_branch)
-    by_commit = lookup.sources(sorted({c for cs in commits.values() for c in cs}))
+    by_commit = lookup.sources(sorted({c for cs in commits.values() for c in cs if c}))
+    before = rests_on(git, commits, by_commit)
     found: dict[str, tuple[Source, ...]] = {}
     for post_id in paths:
         if post_id not in earlier:
             found[post_id] = (this,)
             continue
-        before = tuple(by_commit.get(c, Unknown("GitHub did not answer")) for c in commits[post_id])
-        found[post_id] = before + ((this,) if shared else ())
+        found[post_id] = before[post_id] + ((this,) if shared else ())
     return found

@@ -312,19 +312,50 @@ def gated_paths(plan: Plan, rules: Sequence[ApprovalRule], now: datetime) -> dic
 
 def change_commits(
     git: GitRepo, config: Config, paths: Mapping[str, str], rev: str = "HEAD"
-) -> dict[str, tuple[str, ...]]:
-    """{post id: the commits its send rests on}: the newest that touched its file, and the
-    newest that touched the shared inputs when that one came later (as of `rev`)."""
+) -> dict[str, tuple[str | None, str | None]]:
+    """{post id: (the newest commit that touched its file, the newest that touched the shared
+    inputs unless that one is already in the first's history)}, as of `rev`. A shared change
+    made beside the post's own (another pull request, merged in between) changed what the
+    post sends too; `rests_on` drops it when the post's pull request already contained it."""
     shared_commit = git.last_commit_touching((CONFIG_FILE, config.templates_dir + "/"), rev)
     found = {}
     for post_id, path in sorted(paths.items()):
         own = git.last_commit_touching((path,), rev)
-        commits = [own] if own else []
-        newer = own is None or git.is_ancestor(own, shared_commit or own)
-        if shared_commit and shared_commit != own and newer:
-            commits.append(shared_commit)
-        found[post_id] = tuple(commits)
+        shared = shared_commit
+        if shared is not None and own is not None and git.is_ancestor(shared, own):
+            shared = None
+        found[post_id] = (own, shared if shared != own else None)
     return found
+
+
+def rests_on(
+    git: GitRepo,
+    commits: Mapping[str, tuple[str | None, str | None]],
+    by_commit: Mapping[str, Source],
+) -> dict[str, tuple[Source, ...]]:
+    """Each post's sources: what GitHub said of its own change and, unless the pull request
+    of that change already held it (its head contains the shared change: its reviewers saw
+    the post as the shared change made it), of the shared change."""
+    missing = Unknown("GitHub did not answer for this commit")
+    found: dict[str, tuple[Source, ...]] = {}
+    for post_id, (own, shared) in commits.items():
+        sources: list[Source] = []
+        own_source = by_commit.get(own, missing) if own else None
+        if own_source is not None:
+            sources.append(own_source)
+        if shared and not _contains(git, own_source, shared):
+            sources.append(by_commit.get(shared, missing))
+        found[post_id] = tuple(sources) or (Unknown("no commit of this branch touches it"),)
+    return found
+
+
+def _contains(git: GitRepo, source: Source | None, commit: str) -> bool:
+    if not isinstance(source, PullApprovals) or not source.head_sha:
+        return False
+    try:
+        return git.is_ancestor(commit, source.head_sha)
+    except UserError:
+        return False  # the head is not here (a deleted branch, squashed): ask for both
 
 
 def gate(
@@ -351,18 +382,12 @@ def gate(
         return _without_github(plan, force, now)
     commits = change_commits(git, config, paths)
     try:
-        by_commit = lookup.sources(sorted({c for cs in commits.values() for c in cs}))
+        by_commit = lookup.sources(sorted({c for cs in commits.values() for c in cs if c}))
         teams = lookup.team_members(sorted({t for r in force.rules for t in r.teams}))
     except UserError as error:
         by_commit, teams = {}, {}
         progress(f"could not ask GitHub about approvals: {error.message}; held")
-    sources = {
-        post_id: tuple(
-            by_commit.get(c, Unknown("GitHub did not answer for this commit")) for c in cs
-        )
-        or (Unknown("no commit in this branch's history touches it"),)
-        for post_id, cs in commits.items()
-    }
+    sources = rests_on(git, commits, by_commit)
     return hold_unmet(plan, needs(plan, force.rules, Evidence(sources, teams), now))
 
 

@@ -564,3 +564,29 @@ def test_a_pull_request_updated_with_the_shared_change_covers_it(
         (1, "Acme Rockets Pro 3.0 is live."),
         (2, "Acme Rockets Pro 3.0 is live."),
     ]
+
+
+def test_a_rule_for_posts_going_out_soon_covers_only_those(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    soon = 'approvals:\n  - accounts: ["*"]\n    when: {scheduled_within: 2h}\n    min: 2\n'
+    ws = Workspace(
+        tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys, config=CONFIG + soon
+    )
+    ws.post("later", post_yaml("Next year.", accounts=("x",), schedule="2099-03-02T09:00"))
+    ws.post("now", post_yaml("Right now.", accounts=("x",)))
+    report = ws.apply_json()
+    assert report["exit_code"] == 0
+    # Published now is going out within 2h: held (no GitHub here); 2099 is not: scheduled.
+    assert report["awaiting_approval"] == {
+        "now": {
+            "x": [
+                "approvals[0] (any reviewer, 2 needed when going out within 2h): "
+                "cannot be checked without GitHub"
+            ]
+        }
+    }
+    assert [(o["post"], o["status"]) for o in report["outcomes"]] == [("later", "scheduled")]

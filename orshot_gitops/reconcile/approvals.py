@@ -10,9 +10,10 @@ code that was merged. An approval given before a later push is stale, as with Gi
 "dismiss stale approvals": it approved text that is not what goes out.
 
 Which pull request a post's send needs: the one that brought the newest commit touching the
-post's file and, when newer still, the one that brought the newest commit touching the
-shared inputs (orshot.yaml, templates/), since that change also changed what this post
-sends. A later commit that touches the post through an approved pull request covers it.
+post's file and the one that brought the newest commit touching the shared inputs
+(orshot.yaml, templates/), since that change also changed what this post sends, unless the
+first pull request's head already contained it. A later commit that touches the post
+through an approved pull request covers it.
 
 A held send is never lost: like a reconnect hold, `Kind.AWAITING_APPROVAL` keeps the
 reconciled commit where it is (`Plan.holds_back`), so the next run, even without a new

@@ -581,6 +581,7 @@ def outcomes_json(report: ApplyReport) -> Mapping[str, object]:
             {"account": account, "posts_held": n}
             for account, n in report.plan.reconnect_holds.items()
         ],
+        "awaiting_approval": awaiting(report.plan),
         "outcomes": [
             {
                 "post": o.post_id,

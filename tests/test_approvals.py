@@ -590,3 +590,37 @@ def test_a_rule_for_posts_going_out_soon_covers_only_those(
         }
     }
     assert [(o["post"], o["status"]) for o in report["outcomes"]] == [("later", "scheduled")]
+
+
+def test_an_approval_past_the_first_page_of_reviews_counts(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    for n in range(120):
+        github.review(7, f"fan{n}", "COMMENTED")
+    github.review(7, "Dana", "APPROVED")  # logins compare case-insensitively
+    assert actions.pull_request(7, head).code == 0
+    assert "(LinkedIn): 1/1" in actions.comment(7)
+    assert github.status_of(head) == "success: every post has the approvals it needs"
+
+
+def test_an_approval_is_not_asked_again_for_what_was_sent(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    head = branch_with(story, "launch", "launch", LAUNCH)
+    github.open_pull(7, head)
+    github.review(7, "dana", "APPROVED")
+    github.merge(7, head, merge(story, "launch"))
+    actions.push()
+    assert story.apply().code == 0
+    assert len(contents(story)) == 2
+    # A push without a pull request that changes nothing this post sends: nothing to approve.
+    fb = "  fb: {id: 4, platform: facebook}\n"
+    story.set_config(CONFIG.replace(fb, fb + "  extra: {id: 9, platform: threads}\n") + RULES)
+    git(story.root, "push", "--quiet", "origin", "main")
+    run = story.apply()
+    assert run.code == 0, run.output
+    assert "awaiting approval" not in run.output
+    assert "awaiting_approval" not in story.state()
+    assert len(story.sent()) == 1

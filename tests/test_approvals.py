@@ -280,6 +280,11 @@ def test_merged_without_approval_is_held_listed_and_sent_once_after_a_later_appr
     github.merge(7, head, merged)
     actions.push()
 
+    run = story.cli("ci", "--command", "apply")
+    assert run.code == 0, run.output
+    assert "::warning::held: launch → li awaiting approval" in run.output
+    assert "Held: launch → li awaiting approval" in actions.summary.read_text()
+    assert len(story.sent()) == 1
     run = story.apply()
     assert run.code == 0, run.output
     assert (

@@ -313,6 +313,9 @@ def ci_apply(
     note = report.note if counts else ""
     if problems:
         note = (note + " " if note else "") + "Errors: " + "; ".join(problems)
+    held = awaiting_lines(report.plan)
+    if held:  # what waits for an approval is on the job page too, not only in the log
+        note = (note + " " if note else "") + "Held: " + " · ".join(h[6:] for h in held)
     summary = apply_summary(
         report.outcomes,
         title=title,

@@ -54,6 +54,8 @@ class GitHubReviews:
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": f"orshot-gitops/{__version__}",
         }
+        # One pull request's reviews are read once per run, however many commits it brought.
+        self._read: dict[tuple[int, str], PullReviews] = {}
 
     def __enter__(self) -> GitHubReviews:
         return self
@@ -87,6 +89,11 @@ class GitHubReviews:
         )
         return PullReviews(number, head_sha, approvers)
 
+    def _pull_reviews_once(self, number: int, head_sha: str) -> PullReviews:
+        if (number, head_sha) not in self._read:
+            self._read[(number, head_sha)] = self.pull_reviews(number, head_sha)
+        return self._read[(number, head_sha)]
+
     def merged_pull(self, sha: str, branch: str | None) -> PullReviews | None:
         """The merged pull request that brought commit `sha` into `branch` (None: it was
         pushed without one), with its reviews."""
@@ -101,7 +108,7 @@ class GitHubReviews:
             number = pull.get("number")
             head = (pull.get("head") or {}).get("sha")
             if isinstance(number, int) and isinstance(head, str):
-                return self.pull_reviews(number, head)
+                return self._pull_reviews_once(number, head)
         return None
 
     def team_members(self, team: str) -> frozenset[str] | None:

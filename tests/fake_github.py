@@ -1,5 +1,7 @@
-"""A fake of the GitHub REST API's issue comments, served on loopback: enough to watch the
-sticky comment be created, found again across pages, and edited (never duplicated)."""
+"""A fake of the GitHub REST API, served on loopback: issue comments (enough to watch the
+sticky comment be created, found again across pages, and edited, never duplicated), and for
+approvals a pull request's reviews, the pull requests of a commit, a team's members and
+commit statuses."""
 
 from __future__ import annotations
 
@@ -27,6 +29,13 @@ class FakeGitHub:
     read_only: bool = False  # a fork's pull request: the token may read, not write
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)
+    teams: dict[str, list[str]] = field(default_factory=dict)  # "org/slug" -> logins
+    teams_readable: bool = False  # the workflow's GITHUB_TOKEN has no read:org
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    broken: bool = False  # every approvals read answers 502 (GitHub down)
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -48,6 +57,37 @@ class FakeGitHub:
             }
             self.comments.setdefault(number, []).append(comment)
             return comment
+
+    # --- pull requests, as a test story drives them ---------------------------------------
+
+    def open_pull(self, number: int, head_sha: str, base: str = "main") -> None:
+        self.pulls[number] = {
+            "number": number,
+            "head": {"sha": head_sha},
+            "base": {"ref": base},
+            "merged_at": None,
+        }
+
+    def push_to_pull(self, number: int, head_sha: str) -> None:
+        self.pulls[number]["head"]["sha"] = head_sha
+
+    def review(self, number: int, user: str, state: str, commit_id: str | None = None) -> None:
+        commit = commit_id or self.pulls[number]["head"]["sha"]
+        with self._lock:
+            self._next_id += 1
+            self.reviews.setdefault(number, []).append(
+                {"id": self._next_id, "user": {"login": user}, "state": state, "commit_id": commit}
+            )
+
+    def merge(self, number: int, *commits: str) -> None:
+        """Merged: `commits` (the pull request's, and the merge commit) now list it."""
+        self.pulls[number]["merged_at"] = "2026-12-01T10:00:00Z"
+        for commit in commits:
+            self.commit_pulls.setdefault(commit, []).append(number)
+
+    def status_of(self, sha: str) -> str | None:
+        found = [s for s in self.statuses.get(sha, []) if s["context"] == "orshot/approvals"]
+        return f"{found[-1]['state']}: {found[-1]['description']}" if found else None
 
     def __enter__(self) -> FakeGitHub:
         fake = self
@@ -79,6 +119,8 @@ class FakeGitHub:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     self._send(401, {"message": "Bad credentials"})
                     return
+                if self._approvals(method, url.path, parse_qs(url.query)):
+                    return
                 prefix = f"/repos/{fake.repository}/issues/"
                 if not url.path.startswith(prefix):
                     self._send(404, {"message": "Not Found"})
@@ -101,6 +143,57 @@ class FakeGitHub:
                     self._patch(int(one.group(1)), self._body()["body"])
                 else:
                     self._send(404, {"message": "Not Found"})
+
+            def _approvals(self, method: str, path: str, query: dict[str, list[str]]) -> bool:
+                """The approvals routes; False when the path is none of them."""
+                repo = f"/repos/{fake.repository}"
+                pull = re.fullmatch(rf"{repo}/pulls/(\d+)", path)
+                reviews = re.fullmatch(rf"{repo}/pulls/(\d+)/reviews", path)
+                commit = re.fullmatch(rf"{repo}/commits/([0-9a-f]+)/pulls", path)
+                team = re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)/members", path)
+                status = re.fullmatch(rf"{repo}/statuses/([0-9a-f]+)", path)
+                if not (pull or reviews or commit or team or status):
+                    return False
+                if fake.broken and method == "GET":
+                    self._send(502, {"message": "Server Error"})
+                elif pull and method == "GET":
+                    found = fake.pulls.get(int(pull.group(1)))
+                    self._send(200, found) if found else self._send(404, {"message": "Not Found"})
+                elif reviews and method == "GET":
+                    items = fake.reviews.get(int(reviews.group(1)), [])
+                    self._page(path, items, query)
+                elif commit and method == "GET":
+                    numbers = fake.commit_pulls.get(commit.group(1), [])
+                    self._send(200, [fake.pulls[n] for n in numbers])
+                elif team and method == "GET":
+                    if not fake.teams_readable:
+                        self._send(403, {"message": "Resource not accessible by integration"})
+                        return True
+                    logins = fake.teams.get(f"{team.group(1)}/{team.group(2)}")
+                    if logins is None:
+                        self._send(404, {"message": "Not Found"})
+                        return True
+                    self._page(path, [{"login": login} for login in logins], query)
+                elif status and method == "POST":
+                    if fake.read_only:
+                        self._send(403, {"message": "Resource not accessible by integration"})
+                        return True
+                    body = self._body()
+                    fake.statuses.setdefault(status.group(1), []).append(body)
+                    self._send(201, body)
+                else:
+                    self._send(404, {"message": "Not Found"})
+                return True
+
+            def _page(self, path: str, items: list[Any], query: dict[str, list[str]]) -> None:
+                per_page = int(query.get("per_page", ["30"])[0])
+                page = int(query.get("page", ["1"])[0])
+                chunk = items[(page - 1) * per_page : page * per_page]
+                headers = {}
+                if page * per_page < len(items):
+                    next_url = f"{fake.api_url}{path}?per_page={per_page}&page={page + 1}"
+                    headers["Link"] = f'<{next_url}>; rel="next"'
+                self._send(200, chunk, headers)
 
             def _list(self, number: int, query: dict[str, list[str]]) -> None:
                 per_page = int(query.get("per_page", ["30"])[0])

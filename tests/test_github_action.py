@@ -204,8 +204,15 @@ def test_example_workflow_is_safe_for_forks_and_never_cancels_an_apply() -> None
     assert triggers["push"]["branches"] == ["main"]
     plan, apply = workflow["jobs"]["plan"], workflow["jobs"]["apply"]
     assert "secrets." not in yaml.safe_dump(plan)  # a fork's plan needs no secret
-    assert plan["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert apply["permissions"] == {"contents": "write"}
+    assert plan["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
+    assert apply["permissions"] == {"contents": "write", "pull-requests": "read"}
+    # A review re-plans (comment, orshot/approvals status); it never applies.
+    assert "pull_request_review" in triggers
+    assert "github.event_name != 'pull_request_review'" in apply["if"]
     assert apply["concurrency"]["cancel-in-progress"] is False
     for job in (plan, apply):
         assert job["steps"][0]["with"]["fetch-depth"] == 0
@@ -230,7 +237,11 @@ def test_render_previews_run_only_for_same_repository_pull_requests_and_commit_t
     plan, previews = jobs["plan"], jobs["previews"]
     assert same_repo.replace("==", "!=") in " ".join(plan["if"].split())
     assert same_repo in " ".join(previews["if"].split()) and "||" not in previews["if"]
-    assert previews["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert previews["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
     assert previews["concurrency"]["cancel-in-progress"] is False
     checkout, action, commit = previews["steps"]
     assert checkout["with"]["ref"] == "${{ github.head_ref }}"

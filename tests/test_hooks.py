@@ -77,6 +77,27 @@ def test_a_push_to_the_default_branch_publishes_and_tells_the_pusher(
     assert len(sandbox_posts(sandbox)) == 1
 
 
+def test_a_plain_git_server_names_the_approval_rules_it_cannot_check_and_holds(
+    tmp_path: Path, server_repo: Path, sandbox: SandboxServer
+) -> None:
+    (server_repo / "orshot.env").write_text(
+        f"ORSHOT_API_KEY={sandbox.api_key}\nORSHOT_BASE_URL={sandbox.base_url}\n"
+    )
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(server_repo), str(clone))
+    rules = 'approvals:\n  - accounts: [linkedin]\n    reviewers: ["@acme/brand"]\n'
+    write_tree(clone, {"orshot.yaml": CONFIG + rules, "posts/hello.yaml": POST})
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "hello")
+    said = git(clone, "push", "origin", "main").stderr
+    assert (
+        "remote: orshot-gitops: orshot.yaml:5:5: warning: approvals[0] (@acme/brand, 1 needed) "
+        "cannot be checked without GitHub: its posts are held (approvals_without_github: hold)"
+    ) in said
+    assert "remote: orshot-gitops: held: hello → acme-linkedin awaiting approval" in said
+    assert [p["request"]["accounts"] for p in sandbox_posts(sandbox)] == [[1]]
+
+
 def test_a_push_to_another_branch_publishes_nothing(
     tmp_path: Path, server_repo: Path, sandbox: SandboxServer
 ) -> None:

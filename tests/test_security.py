@@ -396,10 +396,23 @@ def test_an_include_cannot_leave_templates_in_validate(tmp_path: Path) -> None:
 def test_github_token_is_used_by_the_comment_alone() -> None:
     """Read in one place, used in one function (upsert_comment), as one header; the comment
     requests themselves (the header goes to GITHUB_API_URL only, never shown) are checked by
-    test_github_ci.py::test_the_token_is_sent_only_as_a_header_and_never_shown."""
+    test_github_ci.py::test_the_token_is_sent_only_as_a_header_and_never_shown. The approvals'
+    reads and status (github/reviews.py) take it the same way: in the constructor, as one
+    header (tests/test_approvals.py checks it never reaches output, state or history)."""
     import ast
 
     from orshot_gitops.github import api as github
+    from orshot_gitops.github import reviews
+
+    reviews_source = Path(reviews.__file__).read_text(encoding="utf-8")
+    token_users = {
+        node.name
+        for node in ast.walk(ast.parse(reviews_source))
+        if isinstance(node, ast.FunctionDef)
+        and any(isinstance(i, ast.Attribute) and i.attr == "token" for i in ast.walk(node))
+    }
+    assert token_users == {"__init__"}, token_users
+    assert reviews_source.count('"Authorization":') == 1
 
     source = Path(github.__file__).read_text(encoding="utf-8")
     users = {

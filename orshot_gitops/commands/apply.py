@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
@@ -135,8 +136,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
     # Installed last, right before the try that restores them: a usage error above (say
     # --push without an upstream) must not leave this process's Ctrl-C handled by a flag.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    from orshot_gitops.commands.approvals import apply_reviews
+    from orshot_gitops.report.review import awaiting_lines
+
     try:
-        with open_repo(root) as git:
+        with open_repo(root) as git, apply_reviews(os.environ) as reviews:
+            options = replace(options, reviews=reviews)
             report = run_apply(
                 root,
                 git,
@@ -170,6 +175,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             held = zip(report.plan.reconnect_holds, reconnect_lines(report.plan), strict=True)
             for account, line in held:
                 console.print(f"held: {line}; {reconnect_hint(account)}")
+        for line in awaiting_lines(report.plan):
+            console.print(line)
         console.print(
             f"Apply: {summary}."
             + (f" Recorded in {report.commit[:12]}." if report.commit else "")

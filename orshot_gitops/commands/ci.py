@@ -22,6 +22,7 @@ from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError, UserError
 
 if TYPE_CHECKING:
+    from orshot_gitops.commands.approvals import PullRequestApprovals
     from orshot_gitops.github.api import GitHubContext
 
 NAME = "ci"
@@ -35,7 +36,8 @@ EXAMPLES = [
     "orshot-gitops ci --command apply      # apply --push; results in the job summary",
     "orshot-gitops ci --command plan --no-comment",
 ]
-_PR_EVENTS = ("pull_request", "pull_request_target")
+# A review re-runs the plan: the comment and the orshot/approvals status follow approvals.
+_PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
 _APPLY_EVENTS = ("push", "schedule", "workflow_dispatch")
 
 
@@ -149,29 +151,35 @@ def ci_plan(
 ) -> bool:
     """The plan to the job summary, the sticky comment and the outputs; False on errors.
     `previews`: the missing render previews rendered first, so the comment shows them."""
+    from orshot_gitops.commands.approvals import pull_request_approvals
     from orshot_gitops.commands.plan import plan_renders, plan_with_health
     from orshot_gitops.github import api as github
     from orshot_gitops.reconcile.planner import make_plan
     from orshot_gitops.report import plan as report
     from orshot_gitops.report.markdown import GITHUB_COMMENT_LIMIT
+    from orshot_gitops.report.review import approvals_markdown
     from orshot_gitops.vcs.gitrepo import open_repo
 
     with open_repo(root) as git:
-        plan, _, state = make_plan(root, git, now)
+        plan, config, state = make_plan(root, git, now)
+        # No approvals: rule, no GitHub call (None).
+        approvals = pull_request_approvals(plan, git, config, state.commit, context, now)
     # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
     plan = plan_with_health(plan, console)
     renders = plan_renders(plan, state, root, console, render=previews)
     plan_out.parent.mkdir(parents=True, exist_ok=True)
     plan_out.write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
     link = _preview(root, context, now, console)
+    section = approvals_markdown(approvals.needs, approvals.note) if approvals else ""
     markdown = report.as_markdown(
         plan,
         now,
-        max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1 - len(link) - 2,
+        max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1 - len(link) - 2 - len(section) - 2,
         renders=renders,
     )
-    if link:
-        markdown = markdown.rstrip("\n") + "\n\n" + link + "\n"
+    for extra in (section, link):
+        if extra:
+            markdown = markdown.rstrip("\n") + "\n\n" + extra.rstrip("\n") + "\n"
     github.append_summary(context.summary_path, markdown)
     console.print(report.summary_line(plan))
     github.write_outputs(
@@ -190,9 +198,39 @@ def ci_plan(
         else:
             console.print(f"plan comment {result.action}: {result.url}")
             github.write_outputs(context.output_path, {"comment-url": result.url})
+    if approvals is not None:
+        _approvals_status(context, approvals, console)
     if renders.previews_failed:
         return False
     return not plan.errors and not any(a.severity == "error" for a in plan.actions)
+
+
+def _approvals_status(
+    context: GitHubContext, approvals: PullRequestApprovals, console: Console
+) -> None:
+    """The orshot/approvals status on the pull request's head, for branch protection. A
+    fork's read-only token cannot set it: said, and the plan does not fail for it."""
+    from orshot_gitops.github.reviews import GitHubError, GitHubReviews
+
+    waiting = approvals.waiting
+    if approvals.note:
+        state, description = "pending", "approvals could not be read: " + approvals.note
+    elif waiting:
+        state = "pending"
+        description = f"{waiting} post{'s' if waiting != 1 else ''} need{'s' if waiting == 1 else ''} approval"
+    else:
+        state, description = "success", "every post has the approvals it needs"
+    console.print(f"orshot/approvals: {state}: {description}")
+    if not approvals.head_sha:
+        console.print("::warning::no head commit to set the orshot/approvals status on")
+        return
+    try:
+        with GitHubReviews(context) as reviews:
+            reviews.set_status(approvals.head_sha, state, description)
+    except GitHubError as exc:
+        level = "notice" if context.is_fork else "warning"
+        hint = f" ({exc.hint})" if exc.hint else ""
+        console.print(f"::{level}::{_one_line(exc.message + hint)}")
 
 
 def _preview(root: Path, context: GitHubContext, now: datetime, console: Console) -> str:
@@ -226,7 +264,7 @@ def ci_apply(
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment
     from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
-    from orshot_gitops.report.review import apply_summary
+    from orshot_gitops.report.review import apply_summary, awaiting_lines
     from orshot_gitops.vcs.gitrepo import open_repo
 
     if context.event_name in _PR_EVENTS:
@@ -250,14 +288,16 @@ def ci_apply(
     # be read as a workflow command, so commands are off until the run is over.
     resume = secrets.token_hex(16)
     console.print(f"::stop-commands::{resume}")
+    from orshot_gitops.commands.approvals import apply_reviews
+
     try:
-        with open_repo(root) as git:
+        with open_repo(root) as git, apply_reviews(env) as reviews:
             report = run_apply(
                 root,
                 git,
                 lambda: OrshotClient.from_env(env),
                 lambda: datetime.now(timezone.utc),
-                ApplyOptions(push=True, remote=remote),
+                ApplyOptions(push=True, remote=remote, reviews=reviews),
                 progress=progress,
             )
     finally:
@@ -273,6 +313,9 @@ def ci_apply(
     note = report.note if counts else ""
     if problems:
         note = (note + " " if note else "") + "Errors: " + "; ".join(problems)
+    held = awaiting_lines(report.plan)
+    if held:  # what waits for an approval is on the job page too, not only in the log
+        note = (note + " " if note else "") + "Held: " + " · ".join(h[6:] for h in held)
     summary = apply_summary(
         report.outcomes,
         title=title,
@@ -288,6 +331,11 @@ def ci_apply(
             )
     for line in problems:
         console.print(f"::error::{_one_line(line)}")
+    for diagnostic in report.plan.diagnostics:
+        if diagnostic.code == "approvals-unchecked":
+            console.print(f"::warning::{_one_line(diagnostic.format())}")
+    for line in awaiting_lines(report.plan):
+        console.print(f"::warning::{_one_line(line)}")
     console.print(title + (f" (recorded in {report.commit[:12]})" if report.commit else ""))
     return report.ok
 

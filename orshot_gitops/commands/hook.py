@@ -90,6 +90,7 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment
     from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
+    from orshot_gitops.report.review import awaiting_lines
     from orshot_gitops.vcs.gitrepo import open_repo
     from orshot_gitops.vcs.mergedriver import register
 
@@ -109,6 +110,12 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
         say(f"orshot-gitops: {outcome.status:<10} {outcome.post_id} → {outcome.account}  {detail}")
     for diagnostic in report.plan.errors:
         say(f"orshot-gitops: {diagnostic.format()}")
+    # No GitHub here: the pusher hears which approvals: rules went unchecked, and what waits.
+    for diagnostic in report.plan.diagnostics:
+        if diagnostic.code == "approvals-unchecked":
+            say(f"orshot-gitops: {diagnostic.format()}")
+    for line in awaiting_lines(report.plan):
+        say(f"orshot-gitops: {line}")
     counts = ", ".join(f"{n} {s}" for s, n in report.counts().items()) or report.note
     recorded = f"; results in {report.commit[:12]} (git pull)" if report.commit else ""
     say(f"orshot-gitops: {counts}{recorded}")

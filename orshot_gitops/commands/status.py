@@ -18,20 +18,34 @@ EXAMPLES = [
     "orshot-gitops status --failed            # what needs attention",
     "orshot-gitops status --format json | jq '.[] | select(.status == \"scheduled\")'",
 ]
-_FILTERS = ("published", "scheduled", "drafted", "processing", "failed", "pending", "unknown")
+_FILTERS = (
+    "published",
+    "scheduled",
+    "drafted",
+    "processing",
+    "failed",
+    "pending",
+    "unknown",
+    "awaiting-approval",
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     for name in ("failed", "scheduled", "unknown", "pending", "drafted"):
         parser.add_argument(f"--{name}", action="store_true", help=f"only {name} entries")
+    parser.add_argument(
+        "--awaiting-approval",
+        action="store_true",
+        help="only sends held until an approvals: rule of orshot.yaml is met",
+    )
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.reconcile.manage import status_rows
     from orshot_gitops.state.store import load_state
 
-    wanted = [name for name in _FILTERS if getattr(args, name, False)]
+    wanted = [name for name in _FILTERS if getattr(args, name.replace("-", "_"), False)]
     if args.unknown:
         wanted.append("pending")  # an interrupted step is an unknown outcome until settled
     rows = status_rows(load_state(Path(args.repo)), wanted)
@@ -50,8 +64,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         "failed": "red",
         "unknown": "red",
         "pending": "yellow",
+        "awaiting-approval": "yellow",
     }
     width = max(len(f"{r.post} → {r.account}") for r in rows)
+    status_width = max(10, *(len(r.status) for r in rows))
     for r in rows:
         where = f"{r.post} → {r.account}".ljust(width)
         detail = r.url or ""
@@ -69,7 +85,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
             detail = (
                 f"paused (was scheduled for {r.paused_schedule[:16].replace('T', ' ')}) {detail}"
             )
+        if r.awaiting_approval:
+            held = "; ".join(r.awaiting_approval)
+            if r.status == "awaiting-approval":
+                detail = f"held until approved: {held}"
+            else:
+                detail = (
+                    f"an edit is held until approved ({held}); Orshot still holds the "
+                    f"version before it {detail}"
+                )
         when = (r.when or "")[:16].replace("T", " ")
-        status = console.style(f"{r.status:<10}", colors.get(r.status, "dim"))
+        status = console.style(r.status.ljust(status_width), colors.get(r.status, "dim"))
         console.print(f"{where}  {status} {when:<16}  {detail}".rstrip())
     return 0

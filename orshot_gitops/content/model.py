@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orshot_gitops.content.approvals import ApprovalRule, rules_from_data
 from orshot_gitops.content.yamlload import Document
 
 PLATFORMS = (
@@ -66,6 +67,10 @@ class Config:
     prune: bool = False
     paused: bool = False
     document: Document | None = field(default=None, compare=False, repr=False)
+    # Who must approve what goes out where (content/approvals.py); none: any merge publishes.
+    approvals: tuple[ApprovalRule, ...] = ()
+    # Where GitHub cannot be asked whether the rules are met: hold (the default) or send.
+    approvals_without_github: str = "hold"
 
     def account(self, reference: str | int) -> Account | None:
         """Find an account by alias, or by its numeric Orshot id."""
@@ -129,6 +134,8 @@ def config_from_data(data: Mapping[str, Any], document: Document | None = None) 
         prune=bool(data.get("prune", False)),
         paused=bool(data.get("paused", False)),
         document=document,
+        approvals=rules_from_data(data.get("approvals")),
+        approvals_without_github=str(data.get("approvals_without_github", "hold")),
     )
 
 

@@ -21,9 +21,10 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from orshot_gitops.errors import Diagnostic, Severity
-from orshot_gitops.reconcile.plan import Action, Kind
+from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.state.model import STATE_PATH, State, sent_digest
 from orshot_gitops.vcs.gitrepo import GitRepo
+from orshot_gitops.vcs.messages import commit_message
 
 if TYPE_CHECKING:  # plan imports this module, and needs no HTTP client (150 ms to import)
     from orshot_gitops.orshot.client import Post
@@ -144,3 +145,12 @@ def found_in_posts_log(
 def _instant(stamp: str) -> datetime:
     moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def intent_message(plan: Plan, run_id: str) -> str:
+    """The intent commit's message: what this run is about to send."""
+    lines = [f"{a.kind.value:<14} {a.post_id} → {a.account}" for a in plan.sending]
+    # A trailer naming the run: two runs that planned the same thing in the same second still
+    # write different commits (their states differ by the run id too).
+    subject = f"{INTENT_SUBJECT}{len(plan.sending)} post(s) [skip ci]"
+    return commit_message(subject, lines, trailers=[f"Orshot-Run: {run_id}"])

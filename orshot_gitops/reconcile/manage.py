@@ -42,13 +42,33 @@ class Row:
     next_try_at: str | None = None
     drift: str | None = None  # changed in Orshot's dashboard (drift.py), until resolved
     paused_schedule: str | None = None  # taken back to a draft by `paused: true`
+    # Held by the last apply until an approvals: rule is met (approvals.py): what it needs.
+    awaiting_approval: tuple[str, ...] = ()
+
+    def with_awaiting(self, needs: tuple[str, ...]) -> Row:
+        return replace(self, awaiting_approval=tuple(needs))
 
 
 def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
     wanted = set(statuses)
     rows = []
+    held = state.awaiting_approval
+    for post_id, accounts in held.items():
+        for key, needs in accounts.items():
+            # A new post awaiting approval has no record yet; an edit's record says what
+            # Orshot holds, and gets the needs beside it (below).
+            if state.account(post_id, key) is None and (
+                not wanted or "awaiting-approval" in wanted
+            ):
+                rows.append(
+                    Row(
+                        post_id, key, "awaiting-approval", None, None, None, None, None, 0
+                    ).with_awaiting(needs)
+                )
     for post_id, key, record in state.entries():
-        if wanted and record.status.value not in wanted:
+        needs = held.get(post_id, {}).get(key, ())
+        listed = record.status.value in wanted or (needs and "awaiting-approval" in wanted)
+        if wanted and not listed:
             continue
         rows.append(
             Row(
@@ -65,9 +85,10 @@ def status_rows(state: State, statuses: Iterable[str] = ()) -> list[Row]:
                 next_try_at=record.next_try_at if record.status is AccountStatus.FAILED else None,
                 drift=record.drift,
                 paused_schedule=record.paused_schedule,
+                awaiting_approval=needs,
             )
         )
-    return rows
+    return sorted(rows, key=lambda r: (r.post, r.account))
 
 
 def adopt(

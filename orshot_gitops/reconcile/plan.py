@@ -45,6 +45,7 @@ class Kind(str, enum.Enum):
     PAUSE = "pause"  # paused: a held scheduled post goes back to a draft (pause.py)
     DRIFT = "drift"  # changed in Orshot's dashboard: nothing is sent over it (drift.py)
     NEEDS_RECONNECT = "needs-reconnect"  # its account needs reconnecting: held (health.py)
+    AWAITING_APPROVAL = "awaiting-approval"  # an approvals: rule is not met: held (approvals.py)
 
     @property
     def sends(self) -> bool:
@@ -137,8 +138,14 @@ class Plan:
         a record is taken for a lost record (reconcile/missing.py); held or live, its record
         is not what the file says and nothing else brings it back into a plan, so the next
         run would say "nothing to do" of an approved post. Nor past a post held for its
-        account's reconnect (health.py)."""
-        held_back = (Kind.AMBIGUOUS, Kind.RECORD_MISSING, Kind.NEEDS_RECONNECT, Kind.PAST_SCHEDULE)
+        account's reconnect (health.py), or for an approval (approvals.py)."""
+        held_back = (
+            Kind.AMBIGUOUS,
+            Kind.RECORD_MISSING,
+            Kind.NEEDS_RECONNECT,
+            Kind.PAST_SCHEDULE,
+            Kind.AWAITING_APPROVAL,
+        )
         return any(a.kind in held_back for a in self.actions)
 
     @property

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from orshot_gitops.errors import UserError
 from orshot_gitops.orshot.client import ApiError, AuthError, OrshotClient
+from orshot_gitops.reconcile.approvals import ReviewLookup, awaiting, awaiting_note, gate
 from orshot_gitops.reconcile.claims import (
     MAX_PUSH_RACES,
     ClaimKeeper,
@@ -33,7 +34,7 @@ from orshot_gitops.reconcile.claims import (
 )
 from orshot_gitops.reconcile.failures import refused_before_sending
 from orshot_gitops.reconcile.health import held_accounts, hold_for_reconnect
-from orshot_gitops.reconcile.history import INTENT_SUBJECT, REBUILD_HINT, found_in_posts_log
+from orshot_gitops.reconcile.history import REBUILD_HINT, found_in_posts_log, intent_message
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
 from orshot_gitops.reconcile.readback import fired_entries, read_back
@@ -77,6 +78,7 @@ class ApplyOptions:
     commit: bool = True
     run_id: str | None = None  # None: a new random one (tests may fix it)
     overwrite_drift: bool = False  # send the file's version over posts changed in Orshot
+    reviews: ReviewLookup | None = None  # GitHub's reviews for approvals:; None: no GitHub
 
 
 @contextlib.contextmanager
@@ -226,6 +228,8 @@ def _plan_and_send(
         and not applier.unrecorded
     ):
         final = final.with_commit(plan.head)
+    if not plan.errors and not plan.paused:  # paused, the holds are not looked at
+        final = final.with_awaiting(awaiting(plan))
     final = write_state(root, final)
     base = keeper.pushed or marked_state
     commit, pushed = _record(root, git, final, base, outcomes, options, branch)
@@ -291,11 +295,14 @@ def _plan_and_mark(
     Returns the plan, the state it runs on, and the state before this run's marks."""
     for _ in range(MAX_PUSH_RACES):
         # refuse_uncommitted_inputs ran first, and a lost push race resets to the remote.
-        plan, _, state = make_plan(
+        plan, config, state = make_plan(
             root, git, now(), overwrite_drift=options.overwrite_drift, inputs_clean=True
         )
         if options.plan_file is not None:
             plan = _saved_plan(options.plan_file, plan)
+        if not plan.errors and plan.sending:
+            # Before the key or a mark: a send an approvals: rule holds is not a request.
+            plan = gate(plan, git, config, state.commit, options.reviews, now(), keeper.progress)
         # Paused, the pause itself sends (pause.py): the key is checked for it too.
         if not plan.errors and plan.sending:
             unhealthy = checked if checked is not None else _check_key(client_factory)
@@ -321,7 +328,7 @@ def _plan_and_mark(
             keeper.dead,
         )
         marked = write_state(root, marked)
-        git.commit_paths(STATE_PATHS, _intent_message(plan, keeper.run_id))
+        git.commit_paths(STATE_PATHS, intent_message(plan, keeper.run_id))
         result = git.push(options.remote, branch)
         # "Up to date": the remote already had this very commit. Ours is unique to this run,
         # so it is not ours that is there: count it as lost, like a rejection.
@@ -498,6 +505,12 @@ def _finish_without_sending(
     root: Path, git: GitRepo, plan: Plan, state: State, options: ApplyOptions, branch: str | None
 ) -> ApplyReport:
     note = ""
+    held = awaiting(plan)
+    if not plan.errors and not plan.paused and held != state.awaiting_approval:
+        # Nothing sent, yet what waits for an approval changed: the state says so (status).
+        final = write_state(root, state.with_awaiting(held))
+        commit, pushed = _record(root, git, final, state, [], options, branch)
+        return ApplyReport(plan, (), commit, pushed, awaiting_note(held))
     if plan.errors:
         note = "nothing was sent: fix the errors above"
     elif plan.paused:
@@ -513,7 +526,7 @@ def _finish_without_sending(
         final = write_state(root, state.with_commit(plan.head))
         commit, pushed = _record(root, git, final, state, [], options, branch)
         return ApplyReport(plan, (), commit, pushed, "nothing to send")
-    return ApplyReport(plan, (), None, False, note or "nothing to send")
+    return ApplyReport(plan, (), None, False, note or awaiting_note(held) or "nothing to send")
 
 
 def _record(
@@ -543,14 +556,6 @@ def _record(
     return commit, True
 
 
-def _intent_message(plan: Plan, run_id: str) -> str:
-    lines = [f"{a.kind.value:<14} {a.post_id} → {a.account}" for a in plan.sending]
-    # A trailer naming the run: two runs that planned the same thing in the same second still
-    # write different commits (their states differ by the run id too).
-    subject = f"{INTENT_SUBJECT}{len(plan.sending)} post(s) [skip ci]"
-    return commit_message(subject, lines, trailers=[f"Orshot-Run: {run_id}"])
-
-
 def results_message(outcomes: list[Outcome]) -> str:
     """The counts, then the outcomes, those that went wrong first: with thousands of them the
     message shows only the first lines (vcs/messages.py), and a failure must not hide."""
@@ -576,6 +581,7 @@ def outcomes_json(report: ApplyReport) -> Mapping[str, object]:
             {"account": account, "posts_held": n}
             for account, n in report.plan.reconnect_holds.items()
         ],
+        "awaiting_approval": awaiting(report.plan),
         "outcomes": [
             {
                 "post": o.post_id,

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orshot_gitops.content import platforms
 from orshot_gitops.errors import Severity
+from orshot_gitops.reconcile.approvals import Need
 from orshot_gitops.reconcile.health import reconnect_lines
 from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.previews import Renders
@@ -52,6 +53,7 @@ _WHAT = {
     Kind.PAUSE: "⏸️ back to a draft (paused)",
     Kind.DRIFT: "⚠️ changed in Orshot (drift)",
     Kind.NEEDS_RECONNECT: "🔌 held: account needs reconnecting",
+    Kind.AWAITING_APPROVAL: "✋ held: awaiting approval",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}
@@ -444,3 +446,36 @@ def apply_summary(
     if commit_url:
         lines += [f"Results recorded in {md.link(commit_url)}.", ""]
     return "\n".join(lines)
+
+
+def approvals_markdown(needs: Sequence[Need], note: str = "") -> str:
+    """The comment's approvals section: per post and account, each rule that covers it and
+    how far it is (`needs @acme/brand (LinkedIn): 0/1`). Names are shown, never pinged."""
+    lines = ["#### ✋ Approvals (orshot.yaml `approvals:`)", ""]
+    if note:
+        lines += [f"> ⚠️ {md.text(note)}: every rule below counts as not met.", ""]
+    if not needs:
+        lines.append("No post of this plan is covered by an approval rule.")
+    for need in needs:
+        icon = "✅" if need.met else "⏳"
+        lines.append(
+            f"- {icon} {md.code(need.post_id)} → {md.code(need.account)}: {md.text(need.text)}"
+        )
+    waiting = len({n.post_id for n in needs if not n.met})
+    if waiting:
+        lines += [
+            "",
+            f"{waiting} post(s) wait for approval: merged as they are, `apply` holds them "
+            "until an approving review of this pull request's head commit is given (an "
+            "approval of an earlier commit does not count).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def awaiting_lines(plan: Plan) -> list[str]:
+    """ "held: 2026/launch → acme-linkedin awaiting approval: needs …", one per send."""
+    return [
+        f"held: {a.post_id} → {a.account} {a.reason}"
+        for a in sorted(plan.actions, key=lambda a: (a.post_id, a.account))
+        if a.kind is Kind.AWAITING_APPROVAL
+    ]

@@ -242,6 +242,7 @@ def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
         "ended": (dict,),
         "merged_commits": (list,),
         "tally": (dict, str),
+        "awaiting_approval": (dict,),
     }
     for key in sorted(data):
         if key not in expected:
@@ -259,6 +260,12 @@ def index_problem(data: Any) -> tuple[tuple[str, ...], str] | None:
     merged = data.get("merged_commits", [])
     if not all(isinstance(c, str) and _COMMIT.fullmatch(c) for c in merged):
         return ("merged_commits",), "'merged_commits' must list commit ids"
+    for post, accounts in data.get("awaiting_approval", {}).items():
+        if not isinstance(accounts, dict) or not all(
+            isinstance(needs, list) and all(isinstance(n, str) for n in needs)
+            for needs in accounts.values()
+        ):
+            return ("awaiting_approval", post), "must map accounts to lists of texts"
     return None
 
 

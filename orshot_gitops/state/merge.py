@@ -162,6 +162,14 @@ def merge_states(base: State, ours: State, theirs: State) -> State:
         posts=posts,
         heartbeats=_merge_heartbeats(base, ours, theirs),
         ended=_merge_ended(base, ours, theirs),
+        # A report each apply rewrites whole: when both sides rewrote it, ours is the later
+        # run's (we merge because our push came second), and it planned on theirs' records.
+        awaiting_approval=_three_way(
+            base.awaiting_approval,
+            ours.awaiting_approval,
+            theirs.awaiting_approval,
+            lambda o, t: o,
+        ),
     )
 
 

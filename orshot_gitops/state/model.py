@@ -411,12 +411,23 @@ class State:
     commits: every commit the merged sides had reconciled. A post file git shows as added
     since each of them is new for certain; one moved since any of them is that record's post
     (reconcile/merged.py). Forgotten once a run records a commit of its own."""
+    awaiting_approval: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=dict, hash=False
+    )
+    """{post id: {account: (what it still needs, ...)}}: sends held by the last apply until an
+    `approvals:` rule is met (reconcile/approvals.py). A report, rewritten by every apply:
+    the held post itself is kept by not moving `commit` past it."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.posts, LazyPosts):  # read-only already
             object.__setattr__(self, "posts", MappingProxyType(dict(self.posts)))
         object.__setattr__(self, "heartbeats", MappingProxyType(dict(self.heartbeats)))
         object.__setattr__(self, "ended", MappingProxyType(dict(self.ended)))
+        awaiting = {
+            post: MappingProxyType({k: tuple(v) for k, v in sorted(accounts.items())})
+            for post, accounts in sorted(self.awaiting_approval.items())
+        }
+        object.__setattr__(self, "awaiting_approval", MappingProxyType(awaiting))
 
     def account(self, post_id: str, account_key: str) -> AccountState | None:
         """The record of (post, account), or None if there is none."""
@@ -514,6 +525,16 @@ class State:
             beats[run] = stamp
         return replace(self, heartbeats=beats)
 
+    def with_awaiting(self, awaiting: Mapping[str, Mapping[str, tuple[str, ...]]]) -> State:
+        """A copy recording the sends now held for approval (replacing the last record)."""
+        return replace(self, awaiting_approval=awaiting)
+
+    def awaiting_json(self) -> dict[str, dict[str, list[str]]]:
+        return {
+            post: {account: list(needs) for account, needs in accounts.items()}
+            for post, accounts in self.awaiting_approval.items()
+        }
+
     def with_ended(self, run: str, stamp: str) -> State:
         """A copy where `run` ended normally at `stamp`; ends of runs no record names any
         longer are forgotten (nothing is left to settle at once for them)."""
@@ -538,6 +559,8 @@ class State:
             data["ended"] = dict(sorted(self.ended.items()))
         if self.merged_commits:  # optional: only after a merge of two reconciled commits
             data["merged_commits"] = list(self.merged_commits)
+        if self.awaiting_approval:  # optional: absent while nothing awaits an approval
+            data["awaiting_approval"] = self.awaiting_json()
         return data
 
     @classmethod
@@ -554,6 +577,7 @@ class State:
             heartbeats=data.get("heartbeats") or {},
             ended=data.get("ended") or {},
             merged_commits=tuple(data.get("merged_commits") or ()),
+            awaiting_approval=data.get("awaiting_approval") or {},
         )
 
 

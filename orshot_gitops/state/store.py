@@ -143,6 +143,7 @@ def _parse_index(text: str, data: dict[str, Any], source: str, posts: PostsOf | 
         heartbeats=data.get("heartbeats") or {},
         ended=data.get("ended") or {},
         merged_commits=tuple(data.get("merged_commits") or ()),
+        awaiting_approval=data.get("awaiting_approval") or {},
     )
 
 
@@ -164,6 +165,8 @@ def dump_index(state: State, tally: Tally | None) -> str:
         data["ended"] = dict(sorted(state.ended.items()))
     if state.merged_commits:
         data["merged_commits"] = list(state.merged_commits)
+    if state.awaiting_approval:
+        data["awaiting_approval"] = state.awaiting_json()
     return _dumps(data)
 
 

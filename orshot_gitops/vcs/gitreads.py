@@ -169,6 +169,28 @@ class RecordedReads:
             at = start + int(size) + 1
         return texts
 
+    def last_commit_touching(self, paths: Sequence[str], rev: str = "HEAD") -> str | None:
+        """The newest commit reachable from `rev` that changed any of `paths` (files or
+        folders ending in '/'), or None."""
+        full = [self._full(p) for p in paths]
+        _, out, _ = self._git("log", "-1", "--format=%H", rev, "--", *full, ok=None)
+        return out.strip() or None
+
+    def paths_changed(self, old: str, new: str) -> frozenset[str]:
+        """Every path (repository-relative) that differs between two commits."""
+        _, out, _ = self._git("diff", "--name-only", "--no-renames", "-z", old, new)
+        return frozenset(p for p in out.split("\0") if p)
+
+    def commits_touching(self, path: str, since: str | None, limit: int = 200) -> list[str]:
+        """The commits after `since` (all, when None) up to HEAD that changed `path`,
+        newest first, each with its first parent's id: "commit parent" (parent empty for a
+        root commit)."""
+        span = f"{since}..HEAD" if since else "HEAD"
+        _, out, _ = self._git(
+            "log", f"-n{limit}", "--format=%H %P", span, "--", self._full(path), ok=None
+        )
+        return [" ".join(line.split()[:2]) for line in out.splitlines() if line]
+
     def file_at(self, commit: str, path: str) -> str | None:
         """The text of `path` at a recorded commit, or None if it did not exist there."""
         return self.show_file(commit, path)

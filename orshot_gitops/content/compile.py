@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from orshot_gitops.content import platforms
 from orshot_gitops.content.cache import DiskCache, key_of
 from orshot_gitops.content.model import Account, Config, PostSpec
+from orshot_gitops.content.schedule_checks import wall_time_notes
+from orshot_gitops.content.suggest import did_you_mean, timezone_hint
+from orshot_gitops.content.template_hints import undefined_hint
 from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
 from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity
@@ -141,7 +144,7 @@ class Compiler:
         if not valid_timezone(zone):
             where = ("timezone",) if spec.timezone else None
             problems.append(
-                self._at(spec, where, "timezone", f"unknown timezone {zone!r}", _TZ_HINT)
+                self._at(spec, where, "timezone", f"unknown timezone {zone!r}", timezone_hint(zone))
             )
         elif spec.schedule is not None:
             try:
@@ -150,6 +153,13 @@ class Compiler:
                 problems.append(
                     self._at(spec, ("schedule",), "schedule-invalid", str(exc), _SCHEDULE_HINT)
                 )
+            else:
+                for note in wall_time_notes(
+                    spec.schedule, zone, zone_written=spec.timezone is not None
+                ):
+                    problem = self._at(spec, ("schedule",), note.code, note.message, note.hint)
+                    severity = Severity.ERROR if note.error else Severity.WARNING
+                    problems.append(replace(problem, severity=severity))
 
         accounts: list[tuple[str | int, Account]] = []
         for index, reference in enumerate(spec.accounts):
@@ -251,7 +261,7 @@ class Compiler:
             # Trailing blank lines from a YAML block (`|`) or a template are never wanted in a post.
             return self.engine.render(source, variables).rstrip()
         except TemplateProblem as problem:
-            diagnostic = self._template_diagnostic(spec, json_path, problem, variables)
+            diagnostic = self._template_diagnostic(spec, json_path, problem, source, variables)
             if diagnostic not in problems:  # the same mistake, rendered for each account, once
                 problems.append(diagnostic)
             return None
@@ -261,6 +271,7 @@ class Compiler:
         spec: PostSpec,
         json_path: JsonPath,
         problem: TemplateProblem,
+        source: str,
         variables: Mapping[str, Any],
     ) -> Diagnostic:
         line, column = (0, 0)
@@ -270,7 +281,7 @@ class Compiler:
         if problem.template_name:
             message += f" (in {problem.template_name})"
         hints = {
-            "undefined": "define it in this post's 'vars' or in orshot.yaml 'vars'"
+            "undefined": undefined_hint(problem, source, variables)
             + (
                 "; platform and account are per account, not available in render modifications"
                 if json_path[0] == "render"
@@ -298,7 +309,7 @@ class Compiler:
             hint = "add it under 'accounts:' in orshot.yaml so its platform is known"
         else:
             message = f"unknown account {reference!r}"
-            hint = f"known accounts: {known}"
+            hint = did_you_mean(reference, self.config.accounts) + f"known accounts: {known}"
         return self._at(spec, ("accounts", index), "unknown-account", message, hint)
 
     def _at(
@@ -310,7 +321,6 @@ class Compiler:
         return Diagnostic(spec.path, line, column, Severity.ERROR, code, message, hint)
 
 
-_TZ_HINT = "use an IANA name such as 'America/New_York' or 'Europe/Berlin'"
 _SCHEDULE_HINT = (
     "write it as 2026-12-01T09:00 (read in the post's timezone) or 2026-12-01T14:00:00Z"
 )

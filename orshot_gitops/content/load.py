@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from orshot_gitops.content.config_checks import config_problems
 from orshot_gitops.content.model import (
     CONFIG_FILE,
     OLD_PLATFORM_SPELLINGS,
@@ -74,6 +75,10 @@ def load_config(root: Path) -> tuple[Config | None, list[Diagnostic]]:
     if loaded.document is None:
         return None, list(loaded.problems)
     config = config_from_data(loaded.document.data, loaded.document)
+    # Refused whole, so each is said once, at orshot.yaml's own line, not at every post.
+    mistakes = config_problems(config)
+    if mistakes:
+        return None, mistakes
     # Refused whole, before any post is read: a folder that leads out of the repository (or
     # into .git) is the route a pull request takes to publish what its plan never showed.
     unsafe = config_dir_problems(root, config)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.content.fastschema import Check, compile_schema, conforms
 from orshot_gitops.content.model import OLD_PLATFORM_SPELLINGS
+from orshot_gitops.content.suggest import did_you_mean
 from orshot_gitops.content.yamlload import Document
 from orshot_gitops.errors import Diagnostic, Severity
 
@@ -102,7 +103,11 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
             key_position = True
             allowed = sorted(schema.get("properties", {}))
             message = f"unknown key {extra[0]!r}" + (f" in {where}" if where != "the file" else "")
-            hint = f"allowed keys: {', '.join(allowed)}" if allowed else "remove it"
+            hint = (
+                did_you_mean(extra[0], allowed) + f"allowed keys: {', '.join(allowed)}"
+                if allowed
+                else "remove it"
+            )
     elif error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "a key"
         message = f"missing required key {missing!r}" + (f" in {where}" if path else "")

@@ -1,7 +1,7 @@
 """ "Did you mean": the closest known name to one a writer typed, for hints.
 
 Case is tried first (`europe/berlin` is `Europe/Berlin`, not a typo), then difflib's ratio,
-whose 0.6 cut-off keeps a suggestion from being a guess (`lnk` is not `li`).
+whose 0.75 cut-off keeps a suggestion from being a guess (`lnk` is not `li`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import functools
 from collections.abc import Iterable
 
 
-def closest(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+def closest(word: str, choices: Iterable[str], *, cutoff: float = 0.75) -> str | None:
     """The choice `word` most likely meant, or None when none is close (or it is one)."""
     by_lower: dict[str, str] = {}
     for choice in sorted(set(choices)):  # sorted: the same answer on every machine

@@ -18,6 +18,7 @@ from typing import Any
 
 from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost, Compiler
+from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.model import STATE_FILE, STATE_POSTS, Account, Config, PostSpec
 from orshot_gitops.content.schedule_checks import too_soon
@@ -82,9 +83,11 @@ def validate_repo(
     compiled: list[CompiledPost] = []
     past: list[tuple[str, Diagnostic]] = []
     render_posts = 0
+    bumped: list[Resend] = []
     for chunk in results:
         problems.extend(chunk.problems)
         past.extend(chunk.past)
+        bumped.extend(chunk.resends)
         compiled.extend(chunk.posts)
         render_posts += chunk.render_posts
     if past:
@@ -92,6 +95,12 @@ def validate_repo(
         # repository is tens of MB, and the workers are gone by now.
         already_sent = recorded_post_ids(root)
         problems.extend(problem for post_id, problem in past if post_id not in already_sent)
+    if bumped:
+        copies = recorded_copies(root, {resend.post_id for resend in bumped})
+        for resend in bumped:
+            duplicate = duplicate_problem(resend, copies.get((resend.post_id, resend.account)), now)
+            if duplicate is not None:
+                problems.append(duplicate)
     return ValidationReport(
         tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled), render_posts
     )
@@ -168,6 +177,9 @@ class _Checked:
     past: list[tuple[str, Diagnostic]]
     posts: list[CompiledPost]  # empty unless the caller keeps them
     render_posts: int = 0
+    # What bumped posts would send (revision above 1): checked by the parent against the
+    # state's sent copies, read only if this is not empty (duplicates.py).
+    resends: tuple[Resend, ...] = ()
 
 
 def _check_chunk(
@@ -177,6 +189,7 @@ def _check_chunk(
     all, so each shape and snippet is compiled once per process)."""
     checked = _Checked([], [], [])
     render_posts = 0
+    bumped: list[Resend] = []
     engine = TemplateEngine(root / config.templates_dir)
     compiler = Compiler(config, engine)
     batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
@@ -185,6 +198,7 @@ def _check_chunk(
         checked.problems.extend(problems)
         for post in compiled:
             render_posts += post.spec.render is not None
+            bumped.extend(resends(post))
             due = post.scheduled_for
             if due is not None and due <= now:
                 checked.past.append((post.spec.id, _past_schedule(post, now)))
@@ -197,7 +211,7 @@ def _check_chunk(
             checked.posts.extend(compiled)
     # Now, not at exit: validate's forked workers end without running exit handlers.
     engine.flush()
-    return replace(checked, render_posts=render_posts)
+    return replace(checked, render_posts=render_posts, resends=tuple(bumped))
 
 
 def check_posts(

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from orshot_gitops.orshot.pacing import DOCUMENTED_WINDOW
-
 # social-publish.md: `schedule.scheduledFor` "must be at least 60 seconds in the future".
 ORSHOT_MIN_LEAD = timedelta(seconds=60)
 # What `apply` may spend before the schedule's request leaves: the request's own trip (the
 # margin reconcile/failures.py keeps) and waits on Orshot's rate limit. How many requests a
 # plan makes before this one is not known at validate time, so the allowance is fixed: five of
-# Orshot's documented one-minute windows, enough for a plan of several hundred requests.
+# Orshot's documented one-minute windows (orshot/pacing.py's DOCUMENTED_WINDOW: this layer
+# imports no client), enough for a plan of several hundred requests.
+RATE_LIMIT_WINDOW = 60.0
 REQUEST_TRIP = timedelta(seconds=15)
-RATE_LIMIT_ALLOWANCE = timedelta(seconds=5 * DOCUMENTED_WINDOW)
+RATE_LIMIT_ALLOWANCE = timedelta(seconds=5 * RATE_LIMIT_WINDOW)
 SAFE_LEAD = ORSHOT_MIN_LEAD + REQUEST_TRIP + RATE_LIMIT_ALLOWANCE
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -82,6 +83,19 @@ def parse_schedule(text: str, zone_name: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(zone_name))
     return moment.astimezone(timezone.utc)
+
+
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
+
+
+def without_leading_blank_lines(caption: str) -> str:
+    """A caption as sent: the blank lines a template leaves above it (a `{% if %}` on its own
+    first line) dropped, as the trailing ones are. Only whole blank lines: the first line's
+    own indentation is the writer's. This changes the fingerprint of a caption that began with
+    a blank line: a post Orshot still holds gets that edit in place the next time the plan
+    looks at it (shown, before and after, like any edit); a live one is reported changed and
+    left alone."""
+    return _LEADING_BLANK_LINES.sub("", caption)
 
 
 def valid_timezone(name: str) -> bool:
@@ -182,6 +196,8 @@ class Compiler:
                 "post": post_vars,
             }
             content = self._render(spec, ("content",), spec.content, variables, problems)
+            if content is not None:
+                content = without_leading_blank_lines(content)
             options = self._options(spec, reference, account, variables, problems)
             if content is None or options is None:
                 continue

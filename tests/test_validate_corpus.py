@@ -368,7 +368,8 @@ CASES = [
         "accounts: [pin]\ncontent: hi\nmedia_url: https://a.example/x.png\nvars: {shop: shop.acme.com}\n"
         "platform_options:\n  pin: {link: '{{ shop }}/x'}\n",
         "posts/p.yaml:6:15: error: platform_options.pin.link renders to 'shop.acme.com/x' for 'pin', "
-        "not a URL starting with https:// (check the template and the vars it uses)",
+        "not one URL starting with https:// (no spaces, one line) "
+        "(check the template and the vars it uses)",
     ),
     (
         "a Pinterest title that renders empty",
@@ -564,6 +565,17 @@ def test_jinja_in_an_option_is_checked_once_rendered(tmp_path: Path) -> None:
     assert [dict(p.platform_options) for p in report.posts[0].payloads] == [
         {"link": "https://shop.acme.com/x"}
     ]
+
+
+@pytest.mark.parametrize(
+    "link", ["javascript:{{ x }}", "{{ shop }} and more", "{{ shop }}\\nhttps://b.example"]
+)
+def test_a_link_template_must_render_to_one_url(tmp_path: Path, link: str) -> None:
+    # The schema lets any template through; what it renders to is what is checked.
+    text = "accounts: [pin]\ncontent: hi\nmedia_url: https://a.example/x.png\n"
+    text += f'vars: {{shop: "https://shop.acme.com", x: "alert(1)"}}\nplatform_options:\n  pin: {{link: "{link}"}}\n'
+    content_repo(tmp_path, {"posts/p.yaml": text})
+    assert [d.code for d in validate_repo(tmp_path, NOW).diagnostics] == ["option-rendered"]
 
 
 def test_a_macro_imported_with_context_sees_the_vars(tmp_path: Path) -> None:

@@ -10,9 +10,14 @@ import difflib
 import functools
 from collections.abc import Iterable
 
+# Longer than any key, alias, timezone or variable name a writer could have meant.
+MAX_WORD = 200
+
 
 def closest(word: str, choices: Iterable[str], *, cutoff: float = 0.75) -> str | None:
     """The choice `word` most likely meant, or None when none is close (or it is one)."""
+    if len(word) > MAX_WORD:
+        return None  # nothing known is that long: no need to compare a pasted paragraph
     by_lower: dict[str, str] = {}
     for choice in sorted(set(choices)):  # sorted: the same answer on every machine
         by_lower.setdefault(choice.lower(), choice)

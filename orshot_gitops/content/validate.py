@@ -441,7 +441,9 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
 
 # The formats the schema checks on option values as written, checked again once rendered: the
 # schema lets a template through (`link: "{{ shop }}/x"`), what it renders to must still hold.
-_RENDERED_FORMATS = {"link": (re.compile(r"^https?://"), "a URL starting with https://")}
+_RENDERED_FORMATS = {
+    "link": (re.compile(r"https?://\S+"), "one URL starting with https:// (no spaces, one line)")
+}
 
 
 def rendered_option_problems(
@@ -453,7 +455,7 @@ def rendered_option_problems(
         if not isinstance(value, str):
             continue
         shape = _RENDERED_FORMATS.get(name)
-        if value.strip() and (shape is None or shape[0].match(value)):
+        if value.strip() and (shape is None or shape[0].fullmatch(value)):
             continue
         what = "nothing" if not value.strip() else repr(value)
         wanted = shape[1] if shape is not None else "text"

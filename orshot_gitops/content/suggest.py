@@ -6,7 +6,6 @@ whose 0.75 cut-off keeps a suggestion from being a guess (`lnk` is not `li`).
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Iterable
 
@@ -18,6 +17,8 @@ def closest(word: str, choices: Iterable[str], *, cutoff: float = 0.75) -> str |
     """The choice `word` most likely meant, or None when none is close (or it is one)."""
     if len(word) > MAX_WORD:
         return None  # nothing known is that long: no need to compare a pasted paragraph
+    import difflib  # only when a name is wrong: a valid repository's plan never pays for it
+
     by_lower: dict[str, str] = {}
     for choice in sorted(set(choices)):  # sorted: the same answer on every machine
         by_lower.setdefault(choice.lower(), choice)

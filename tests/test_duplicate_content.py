@@ -102,3 +102,50 @@ def test_a_bump_of_a_post_still_held_is_not_a_duplicate(tmp_path: Path) -> None:
     fired = tmp_path / ".orshot/state/posts/p.json"
     fired.write_text(fired.read_text().replace("2099-01-01T09:00", "2026-11-01T09:00"))
     assert [d.code for d in validate_repo(tmp_path, now).diagnostics] == ["duplicate-content"]
+
+
+def test_a_v1_state_file_is_read_for_the_sent_copies_too(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from repo_fixtures import content_repo
+
+    record = (
+        '{"account_id": 1, "fingerprint": "f", "revision": 1, "status": "published", '
+        '"url": "https://twitter.com/acme/status/1", "sent": {"caption": "hi"}}'
+    )
+    content_repo(
+        tmp_path,
+        {
+            "posts/p.yaml": "accounts: [x]\ncontent: hi\nrevision: 2\n",
+            ".orshot/state.json": (
+                '{"version": 1, "posts": {"p": {"path": "posts/p.yaml", "revision": 1, '
+                f'"accounts": {{"x": {record}}}}}}}}}'
+            ),
+        },
+    )
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+    assert [d.format() for d in validate_repo(tmp_path, now).diagnostics] == [
+        "posts/p.yaml:2:10: error: revision 2 sends 'x' the same caption and media as its live "
+        "post (https://twitter.com/acme/status/1): the platform refuses it as duplicate content "
+        "(change the text (or the media) of this revision, or undo the revision bump)"
+    ]
+
+
+def test_a_record_reached_through_a_link_is_not_read(tmp_path: Path) -> None:
+    # The repository is untrusted input: a state record that links elsewhere says nothing.
+    from datetime import datetime, timezone
+
+    from repo_fixtures import content_repo
+
+    outside = tmp_path / "outside.json"
+    outside.write_text(
+        '{"path": "posts/p.yaml", "revision": 1, "accounts": {"x": {"account_id": 1, '
+        '"fingerprint": "f", "revision": 1, "status": "published", "sent": {"caption": "hi"}}}}'
+    )
+    repo = content_repo(
+        tmp_path / "repo", {"posts/p.yaml": "accounts: [x]\ncontent: hi\nrevision: 2\n"}
+    )
+    (repo / ".orshot/state/posts").mkdir(parents=True)
+    (repo / ".orshot/state/posts/p.json").symlink_to(outside)
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+    assert validate_repo(repo, now).diagnostics == ()

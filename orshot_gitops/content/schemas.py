@@ -95,7 +95,8 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
     where = ".".join(str(p) for p in path) or "the file"
     key_position = False
     hint = ""
-    message = error.message
+    # Every branch below says it in its own words; this is only what the last one replaces.
+    message = f"{where} does not have the shape this file needs here"
     if error.validator == "additionalProperties":
         extra = _extra_keys(error, schema)
         if extra:
@@ -156,7 +157,6 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
         hint = "use an alias from orshot.yaml (letters, digits, '-', '_', '.') or a numeric id"
     else:
         # No keyword above: jsonschema's own words would name schemas the writer never sees.
-        message = f"{where} does not have the shape this file needs here"
         hint = _describe(schema) or "see docs/posts.md for what this key takes"
     line, column = document.position(path, key=key_position)
     return Diagnostic(

@@ -93,10 +93,25 @@ def _section(title: str, schema: Mapping[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _refusals() -> list[str]:
+    from orshot_gitops.content.refusals import REFUSALS
+
+    lines = [
+        "## What `validate` refuses beyond the schema",
+        "",
+        "Each is one line naming the file, line and column, and what to do; the plan refuses "
+        "the same. Codes are those of `validate --format json`.",
+        "",
+    ]
+    lines += [f"- `{code}`: {sentence}" for code, sentence in REFUSALS]
+    return [*lines, ""]
+
+
 def render() -> str:
     lines = [HEADER]
     lines += _section("A post: `posts/**/*.yaml`", load_schema("post.schema.json"))
     lines += _section("The configuration: `orshot.yaml`", load_schema("config.schema.json"))
+    lines += _refusals()
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -16,8 +16,17 @@ from orshot_gitops.orshot.models import Account
 SCHEMA_BASE = "https://orshot-gitops.dev/schemas"
 WORKFLOW_PATH = ".github/workflows/orshot.yml"
 EXAMPLE_POST = "posts/hello-world.yaml"
-# Platforms that take a text-only post: the example post needs no media to pass validate.
-_TEXT_PLATFORMS = ("twitter", "linkedin", "facebook", "bluesky", "threads", "telegram")
+# Platforms that take a text-only post (content/platforms.py, `text_only`): the example post
+# needs no media to pass validate (Reddit, which takes text too, is not chosen for it).
+_TEXT_PLATFORMS = (
+    "twitter",
+    "linkedin",
+    "facebook",
+    "bluesky",
+    "threads",
+    "telegram",
+    "googlebusiness",
+)
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 

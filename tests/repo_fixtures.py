@@ -26,6 +26,7 @@ TEMPLATES = {
     "templates/sig.j2": "-- {{ product }}\n",
     "templates/broken.j2": "fine\n{{ oops }\n",
     "templates/uses-missing.j2": "ok\n{{ not_defined }}\n",
+    "templates/macros.j2": "{% macro sig() %}-- {{ product }}{% endmacro %}\n",
 }
 
 

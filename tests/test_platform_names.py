@@ -100,3 +100,10 @@ def test_snapchat_posts_are_checked_against_its_rules(
     code, out, err = run(capsys, "validate", "--repo", str(repo))
     assert code == 1, out + err
     assert "Snapchat" in out + err and "160" in out + err
+
+
+def test_init_targets_its_example_post_only_where_a_text_only_post_is_taken() -> None:
+    from orshot_gitops.content import platforms
+    from orshot_gitops.scaffold import _TEXT_PLATFORMS
+
+    assert [p for p in _TEXT_PLATFORMS if not platforms.RULES[p].text_only] == []

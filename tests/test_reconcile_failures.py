@@ -46,46 +46,48 @@ def _set_state(ws: Workspace, change: dict[str, dict[str, dict[str, object]]]) -
 def test_a_duplicate_refusal_is_not_sent_again_until_the_post_changes(ws: Workspace) -> None:
     ws.post("2026/launch", post_yaml("Launch day!"))
     assert ws.apply().code == 0
-    # A revision bump with unchanged text: every platform refuses the same caption twice.
-    ws.post("2026/launch", post_yaml("Launch day!", revision=2))
+    # A second file with the same text: every platform refuses the same caption twice. (A
+    # revision bump of one post with unchanged text never gets this far: validate and the
+    # plan refuse it, tests/test_duplicate_content.py.)
+    ws.post("2026/launch-again", post_yaml("Launch day!"))
     run = ws.apply()
     assert run.code == 1
     created = len(ws.sent())
     assert created == 2
-    record = ws.record("2026/launch", "x")
+    record = ws.record("2026/launch-again", "x")
     assert (record["status"], record["error"], record["failure"]) == (
         "failed",
         "Duplicate content",
         "permanent",
     )
     assert "next_try_at" not in record
-    assert record["attempts"] == 1  # attempts count per revision: revision 2's first
+    assert record["attempts"] == 1
 
     # Every later apply (each push, the hourly cron) sends nothing while the post is the same.
     for _ in range(2):
         plan = ws.plan_json()
         assert actions(plan) == [
-            ("2026/launch", "li", "waiting"),
-            ("2026/launch", "x", "waiting"),
+            ("2026/launch-again", "li", "waiting"),
+            ("2026/launch-again", "x", "waiting"),
         ]
         assert "not sent again until the post changes" in plan["actions"][0]["reason"]
         before = ws.requests()
         ws.apply()
         assert len(ws.sent()) == created
         assert ws.requests() - before <= 1  # the key check, nothing else
-    assert ws.record("2026/launch", "x")["attempts"] == 1
+    assert ws.record("2026/launch-again", "x")["attempts"] == 1
     status = ws.cli("status")
     assert "Duplicate content; not sent again until the post changes" in status.out
 
     # The post changes: it is tried again, and goes out.
-    ws.post("2026/launch", post_yaml("Launch day! Now with rockets.", revision=2))
+    ws.post("2026/launch-again", post_yaml("Launch day! Now with rockets."))
     assert actions(ws.plan_json()) == [
-        ("2026/launch", "li", "retry"),
-        ("2026/launch", "x", "retry"),
+        ("2026/launch-again", "li", "retry"),
+        ("2026/launch-again", "x", "retry"),
     ]
     assert ws.apply().code == 0, ws.all_output[-1]
     assert ws.public().count((1, "Launch day! Now with rockets.")) == 1
-    record = ws.record("2026/launch", "x")
+    record = ws.record("2026/launch-again", "x")
     assert (record["status"], record.get("failure"), record["attempts"]) == ("published", None, 2)
 
 

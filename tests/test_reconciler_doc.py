@@ -148,8 +148,12 @@ def pruned(repo: Repo) -> None:
     repo.git("commit", "-qm", "cancel the holiday post")
 
 
+# Instagram has no text-only post: the photo post carries its photo.
+PHOTO = "accounts: [acme-x, acme-insta]\ncontent: New office\nmedia_url: https://cdn.example/office.png\n"
+
+
 def failed_then_retry(repo: Repo) -> None:
-    repo.write("posts/photo.yaml", "accounts: [acme-x, acme-insta]\ncontent: New office\n")
+    repo.write("posts/photo.yaml", PHOTO)
     repo.apply()
     # Time passes: the transient failure's next try is due.
     from statefiles import read_state_json, write_state_json
@@ -162,15 +166,19 @@ def failed_then_retry(repo: Repo) -> None:
 
 
 def needs_reconnect(repo: Repo) -> None:
-    repo.write("posts/photo.yaml", "accounts: [acme-x, acme-insta]\ncontent: New office\n")
-    repo.write("posts/teaser.yaml", "accounts: [acme-insta]\ncontent: Teaser\n")
+    repo.write("posts/photo.yaml", PHOTO)
+    repo.write(
+        "posts/teaser.yaml",
+        "accounts: [acme-insta]\ncontent: Teaser\nmedia_url: https://cdn.example/teaser.png\n",
+    )
 
 
 def refused_as_duplicate(repo: Repo) -> None:
     repo.write("posts/photo.yaml", "accounts: [acme-x]\ncontent: New office\n")
     repo.apply()
-    # A revision bump with the same text: the platform refuses it as a duplicate.
-    repo.write("posts/photo.yaml", "accounts: [acme-x]\ncontent: New office\nrevision: 2\n")
+    # A second post with the same text: the platform refuses it as a duplicate. (A revision
+    # bump of the same text is refused by validate and the plan before it is sent.)
+    repo.write("posts/photo-again.yaml", "accounts: [acme-x]\ncontent: New office\n")
     repo.apply()
 
 

@@ -187,7 +187,10 @@ def test_the_key_appears_nowhere_after_an_apply_under_faults(
             ],
         }
     )
-    posts = {f"posts/p{i}.yaml": f"accounts: [x, ig]\ncontent: Post {i}\n" for i in range(4)}
+    posts = {
+        f"posts/p{i}.yaml": f"accounts: [x, ig]\ncontent: Post {i}\nmedia_url: https://cdn.example/{i}.png\n"
+        for i in range(4)
+    }
     repo = content_repo(tmp_path / "repo", posts, CONFIG)
     git(repo, "init", "-q")
     git(repo, "add", "-A")

@@ -210,3 +210,11 @@ def test_any_bytes_give_a_document_or_a_user_error(raw: bytes) -> None:
     except UserError as exc:
         assert exc.path == "posts/fuzz.yaml"
         assert exc.line >= 1
+
+
+def test_the_schedule_allowance_is_counted_in_orshots_documented_windows() -> None:
+    # The content layer may not import the client: the figure is copied, and kept equal here.
+    from orshot_gitops.content.schedule_checks import RATE_LIMIT_WINDOW
+    from orshot_gitops.orshot.pacing import DOCUMENTED_WINDOW
+
+    assert RATE_LIMIT_WINDOW == DOCUMENTED_WINDOW

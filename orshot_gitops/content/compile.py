@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from orshot_gitops.content import platforms
 from orshot_gitops.content.cache import DiskCache, key_of
 from orshot_gitops.content.model import Account, Config, PostSpec
+from orshot_gitops.content.schedule_checks import wall_time_notes
+from orshot_gitops.content.suggest import did_you_mean, timezone_hint
+from orshot_gitops.content.template_hints import undefined_hint
 from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
 from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity
@@ -81,6 +85,19 @@ def parse_schedule(text: str, zone_name: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
+
+
+def without_leading_blank_lines(caption: str) -> str:
+    """A caption as sent: the blank lines a template leaves above it (a `{% if %}` on its own
+    first line) dropped, as the trailing ones are. Only whole blank lines: the first line's
+    own indentation is the writer's. This changes the fingerprint of a caption that began with
+    a blank line: a post Orshot still holds gets that edit in place the next time the plan
+    looks at it (shown, before and after, like any edit); a live one is reported changed and
+    left alone."""
+    return _LEADING_BLANK_LINES.sub("", caption)
+
+
 def valid_timezone(name: str) -> bool:
     if not name or name.startswith(("/", ".")) or ".." in name:
         return False
@@ -141,7 +158,7 @@ class Compiler:
         if not valid_timezone(zone):
             where = ("timezone",) if spec.timezone else None
             problems.append(
-                self._at(spec, where, "timezone", f"unknown timezone {zone!r}", _TZ_HINT)
+                self._at(spec, where, "timezone", f"unknown timezone {zone!r}", timezone_hint(zone))
             )
         elif spec.schedule is not None:
             try:
@@ -150,6 +167,13 @@ class Compiler:
                 problems.append(
                     self._at(spec, ("schedule",), "schedule-invalid", str(exc), _SCHEDULE_HINT)
                 )
+            else:
+                for note in wall_time_notes(
+                    spec.schedule, zone, zone_written=spec.timezone is not None
+                ):
+                    problem = self._at(spec, ("schedule",), note.code, note.message, note.hint)
+                    severity = Severity.ERROR if note.error else Severity.WARNING
+                    problems.append(replace(problem, severity=severity))
 
         accounts: list[tuple[str | int, Account]] = []
         for index, reference in enumerate(spec.accounts):
@@ -172,6 +196,8 @@ class Compiler:
                 "post": post_vars,
             }
             content = self._render(spec, ("content",), spec.content, variables, problems)
+            if content is not None:
+                content = without_leading_blank_lines(content)
             options = self._options(spec, reference, account, variables, problems)
             if content is None or options is None:
                 continue
@@ -251,7 +277,7 @@ class Compiler:
             # Trailing blank lines from a YAML block (`|`) or a template are never wanted in a post.
             return self.engine.render(source, variables).rstrip()
         except TemplateProblem as problem:
-            diagnostic = self._template_diagnostic(spec, json_path, problem, variables)
+            diagnostic = self._template_diagnostic(spec, json_path, problem, source, variables)
             if diagnostic not in problems:  # the same mistake, rendered for each account, once
                 problems.append(diagnostic)
             return None
@@ -261,6 +287,7 @@ class Compiler:
         spec: PostSpec,
         json_path: JsonPath,
         problem: TemplateProblem,
+        source: str,
         variables: Mapping[str, Any],
     ) -> Diagnostic:
         line, column = (0, 0)
@@ -270,7 +297,7 @@ class Compiler:
         if problem.template_name:
             message += f" (in {problem.template_name})"
         hints = {
-            "undefined": "define it in this post's 'vars' or in orshot.yaml 'vars'"
+            "undefined": undefined_hint(problem, source, variables)
             + (
                 "; platform and account are per account, not available in render modifications"
                 if json_path[0] == "render"
@@ -298,7 +325,7 @@ class Compiler:
             hint = "add it under 'accounts:' in orshot.yaml so its platform is known"
         else:
             message = f"unknown account {reference!r}"
-            hint = f"known accounts: {known}"
+            hint = did_you_mean(reference, self.config.accounts) + f"known accounts: {known}"
         return self._at(spec, ("accounts", index), "unknown-account", message, hint)
 
     def _at(
@@ -310,7 +337,6 @@ class Compiler:
         return Diagnostic(spec.path, line, column, Severity.ERROR, code, message, hint)
 
 
-_TZ_HINT = "use an IANA name such as 'America/New_York' or 'Europe/Berlin'"
 _SCHEDULE_HINT = (
     "write it as 2026-12-01T09:00 (read in the post's timezone) or 2026-12-01T14:00:00Z"
 )

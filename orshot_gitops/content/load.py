@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orshot_gitops.content.approvals import approval_problems
+from orshot_gitops.content.config_checks import config_problems
 from orshot_gitops.content.model import (
     CONFIG_FILE,
     OLD_PLATFORM_SPELLINGS,
@@ -76,11 +77,12 @@ def load_config(root: Path) -> tuple[Config | None, list[Diagnostic]]:
     if loaded.document is None:
         return None, list(loaded.problems)
     config = config_from_data(loaded.document.data, loaded.document)
-    # A rule that names no account, or a reviewer GitHub cannot have, would hold posts
-    # forever or never: refused whole, at its own line, before any post is read.
-    rule_problems = approval_problems(config, PLATFORMS)
-    if rule_problems:
-        return None, rule_problems
+    # Refused whole, so each is said once, at orshot.yaml's own line, not at every post. A
+    # rule that names no account, or a reviewer GitHub cannot have, would hold posts forever
+    # or never.
+    mistakes = config_problems(config) + approval_problems(config, PLATFORMS)
+    if mistakes:
+        return None, mistakes
     # Refused whole, before any post is read: a folder that leads out of the repository (or
     # into .git) is the route a pull request takes to publish what its plan never showed.
     unsafe = config_dir_problems(root, config)

@@ -35,14 +35,32 @@ class PlatformRules:
     media_caption_limit: int | None = None
     # TikTok takes still images only as a photo carousel: a single one is refused.
     min_images: int = 1
+    # False where the platform has no text-only post: a caption alone is refused.
+    text_only: bool = True
+    # True where one post may carry images and videos together (a mixed carousel).
+    mixed_media: bool = False
 
 
 # The guidelines' per-platform lists name JPEG, PNG, WebP and GIF, never AVIF: an avif render
 # is refused per platform, with the formats that platform does take.
 _ALL_IMAGES = frozenset({"jpeg", "png", "webp", "gif"})
+# Text-only posts (`text_only=False` where refused). Source: the Social Posting Guidelines'
+# image table and the publish pages' Format Compatibility table: Instagram's feed posts are
+# "1 (feed) / 10 (carousel)" images, Pinterest pins are "1" image, TikTok is video or a photo
+# carousel, YouTube is "video only"; Snapchat's Snap is a photo or a video (its assumption,
+# below). Orshot's pages never show a caption-only post on any of these.
+#
+# Mixed carousels (`mixed_media=True` where images and videos may share a post): Orshot's docs
+# are silent on it (docs/orshot-api-notes.md, "Mixed carousels"); the values are the platforms'
+# own: Instagram and Threads carousels and Telegram albums mix photos and videos; X and Bluesky
+# take up to 4 images or one video; LinkedIn, Facebook and Reddit multi-image posts are images
+# only; TikTok photo carousels are photos only; the one-item platforms cannot mix anything.
+# Refusing a mix a platform would take costs a second post; sending one it refuses, a failure.
 RULES: dict[str, PlatformRules] = {
     "twitter": PlatformRules("X/Twitter", 280, 4, _ALL_IMAGES),
-    "instagram": PlatformRules("Instagram", 2200, 10, frozenset({"jpeg", "png"})),
+    "instagram": PlatformRules(
+        "Instagram", 2200, 10, frozenset({"jpeg", "png"}), text_only=False, mixed_media=True
+    ),
     "facebook": PlatformRules("Facebook", 63206, 10, frozenset({"jpeg", "png", "gif"})),
     "linkedin": PlatformRules(
         "LinkedIn",
@@ -62,25 +80,33 @@ RULES: dict[str, PlatformRules] = {
         frozenset({"jpeg", "png", "webp"}),
         options=frozenset({"autoAddMusic"}),
         min_images=2,
+        text_only=False,
     ),
     # The Format Compatibility table: no still images to YouTube through the API.
-    "youtube": PlatformRules("YouTube", 5000, 0, frozenset()),
+    "youtube": PlatformRules("YouTube", 5000, 0, frozenset(), text_only=False),
     "pinterest": PlatformRules(
-        "Pinterest", 500, 1, _ALL_IMAGES, options=frozenset({"title", "link"})
+        "Pinterest",
+        500,
+        1,
+        _ALL_IMAGES,
+        options=frozenset({"title", "link"}),
+        text_only=False,
     ),
     "reddit": PlatformRules("Reddit", 40000, 20, frozenset({"jpeg", "png", "gif"})),
     "bluesky": PlatformRules("Bluesky", 300, 4, _ALL_IMAGES),
-    "threads": PlatformRules("Threads", 500, 10, _ALL_IMAGES),
-    "telegram": PlatformRules("Telegram", 4096, 10, _ALL_IMAGES, media_caption_limit=1024),
+    "threads": PlatformRules("Threads", 500, 10, _ALL_IMAGES, mixed_media=True),
+    "telegram": PlatformRules(
+        "Telegram", 4096, 10, _ALL_IMAGES, media_caption_limit=1024, mixed_media=True
+    ),
     "googlebusiness": PlatformRules(
         "Google Business", 1500, 1, frozenset({"jpeg", "png"}), video=False
     ),
     # Orshot lists Snapchat among its platforms but its guidelines give no figures for it, so
     # these are a conservative assumption (docs/orshot-api-notes.md, "Snapchat"): the lower of
     # the caption figures seen (160, Spotlight's description), one photo or video a Snap, JPEG or
-    # PNG. Refusing a caption Snapchat would take costs an edit; sending one it refuses costs a
-    # failed post.
-    "snapchat": PlatformRules("Snapchat", 160, 1, frozenset({"jpeg", "png"})),
+    # PNG, and no Snap without one. Refusing a caption Snapchat would take costs an edit;
+    # sending one it refuses costs a failed post.
+    "snapchat": PlatformRules("Snapchat", 160, 1, frozenset({"jpeg", "png"}), text_only=False),
 }
 TWITTER_PREMIUM_LIMIT = 25000
 
@@ -114,7 +140,23 @@ _EXTENSIONS = {
     "mkv": "mkv",
     "avif": "avif",
     "pdf": "pdf",
+    # Images no platform here takes (none is in the guidelines' format lists): named, so the
+    # error says which formats the platform does take instead of "unknown".
+    "tif": "tiff",
+    "tiff": "tiff",
+    "bmp": "bmp",
+    "heic": "heic",
+    "heif": "heic",
+    "svg": "svg",
 }
+# Formats that are still images, whether or not any platform takes them.
+STILL_FORMATS = IMAGE_FORMATS | frozenset({"tiff", "bmp", "heic", "svg"})
+
+
+def media_extension(url: str) -> str | None:
+    """The extension a media URL's path ends with (lower case, without the dot), or None."""
+    extension = posixpath.splitext(urlsplit(url).path)[1].lstrip(".").lower()
+    return extension or None
 
 
 def media_format(url_or_format: str) -> str | None:
@@ -287,13 +329,22 @@ def media_problems(
     """(message, hint) for each way the media break the platform's rules."""
     rules = RULES[platform]
     problems: list[tuple[str, str]] = []
+    if count == 0 and not rules.text_only:
+        problems.append(
+            (
+                f"{rules.label} has no text-only post: it needs "
+                + ("a video" if not rules.image_formats else "an image or a video"),
+                "add media_url, media_urls or render, or remove the account from this post",
+            )
+        )
+        return problems
     known = {f for f in formats if f}
     if "pdf" in known:
         problems.append(
             ("PDF cannot be posted on any platform", "render or upload an image instead")
         )
         known.discard("pdf")
-    images = sorted(known & IMAGE_FORMATS)
+    images = sorted(known & STILL_FORMATS)
     videos = sorted(known & VIDEO_FORMATS)
     if images and not rules.image_formats:
         problems.append(
@@ -330,5 +381,12 @@ def media_problems(
     if videos and not rules.video:
         problems.append(
             (f"{rules.label} does not accept video ({', '.join(videos)})", "use an image")
+        )
+    elif images and videos and not rules.mixed_media:
+        problems.append(
+            (
+                f"{rules.label} does not take images and videos in one post",
+                "post the images and the video separately, or remove the account",
+            )
         )
     return problems

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.content.fastschema import Check, compile_schema, conforms
 from orshot_gitops.content.model import OLD_PLATFORM_SPELLINGS
+from orshot_gitops.content.suggest import did_you_mean
 from orshot_gitops.content.yamlload import Document
 from orshot_gitops.errors import Diagnostic, Severity
 
@@ -94,7 +95,8 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
     where = ".".join(str(p) for p in path) or "the file"
     key_position = False
     hint = ""
-    message = error.message
+    # Every branch below says it in its own words; this is only what the last one replaces.
+    message = f"{where} does not have the shape this file needs here"
     if error.validator == "additionalProperties":
         extra = _extra_keys(error, schema)
         if extra:
@@ -102,7 +104,11 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
             key_position = True
             allowed = sorted(schema.get("properties", {}))
             message = f"unknown key {extra[0]!r}" + (f" in {where}" if where != "the file" else "")
-            hint = f"allowed keys: {', '.join(allowed)}" if allowed else "remove it"
+            hint = (
+                did_you_mean(extra[0], allowed) + f"allowed keys: {', '.join(allowed)}"
+                if allowed
+                else "remove it"
+            )
     elif error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "a key"
         message = f"missing required key {missing!r}" + (f" in {where}" if path else "")
@@ -116,7 +122,8 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
         hint = "keep one of media_url (one image), media_urls (a carousel) and render"
     elif error.validator == "type":
         expected = error.validator_value
-        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        names = expected if isinstance(expected, list) else [expected]
+        expected_text = " or ".join(_TYPE_NAMES.get(str(n), str(n)) for n in names)
         message = f"{where} must be {_article(expected_text)}, not {_json_type(error.instance)}"
         hint = _describe(schema)
     elif error.validator == "enum":
@@ -124,17 +131,33 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
         # An old spelling is still read (with a warning) but never offered as a choice.
         choices = [c for c in choices if c not in OLD_PLATFORM_SPELLINGS]
         message = f"{where}: {error.instance!r} is not one of {', '.join(map(str, choices))}"
+        hint = did_you_mean(str(error.instance), map(str, choices)).rstrip()
+    elif error.validator == "propertyNames" or (
+        error.validator == "pattern" and "propertyNames" in error.schema_path
+    ):
+        # A key the pattern refuses (an alias of digits only would read as an account id).
+        message = f"{where}: {error.instance!r} is not a valid name here"
+        hint = "use letters, digits, '-', '_' and '.', starting with a letter or digit, not digits only"
     elif error.validator in ("pattern", "format") and isinstance(error.instance, str):
         message = f"{where}: {error.instance!r} is not a valid {_what(error)}"
         hint = _describe(schema)
-    elif error.validator == "minItems" and error.validator_value == 1:
+    elif error.validator in ("minItems", "minLength", "minProperties"):
         message = f"{where} must not be empty"
+        hint = _describe(schema) or "give it a value, or remove the key"
+    elif error.validator == "uniqueItems":
+        items = error.instance if isinstance(error.instance, list) else []
+        repeated = next((v for i, v in enumerate(items) if v in items[:i]), None)
+        message = f"{where} lists {repeated!r} more than once"
+        hint = "remove the repeated entry"
+    elif error.validator == "minimum":
+        message = f"{where} must be at least {error.validator_value}, not {error.instance!r}"
         hint = _describe(schema)
     elif error.validator == "anyOf" and path and path[0] == "accounts":
         message = f"{where}: {error.instance!r} is not an account alias or id"
         hint = "use an alias from orshot.yaml (letters, digits, '-', '_', '.') or a numeric id"
     else:
-        message = f"{where}: {error.message}"
+        # No keyword above: jsonschema's own words would name schemas the writer never sees.
+        hint = _describe(schema) or "see docs/posts.md for what this key takes"
     line, column = document.position(path, key=key_position)
     return Diagnostic(
         path=document.path,
@@ -145,6 +168,14 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
         message=message,
         hint=hint,
     )
+
+
+_TYPE_NAMES = {
+    "array": "list",
+    "object": "mapping",
+    "integer": "whole number",
+    "null": "empty value",
+}
 
 
 def _extra_keys(error: ValidationError, schema: dict[str, Any]) -> list[str]:
@@ -177,7 +208,9 @@ def _json_type(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
         return "a number"
     if isinstance(value, str):
         return "a string"

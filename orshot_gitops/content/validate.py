@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any
 
 from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost, Compiler
+from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.model import STATE_FILE, STATE_POSTS, Account, Config, PostSpec
+from orshot_gitops.content.schedule_checks import too_soon
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity, UsageError
@@ -80,9 +83,11 @@ def validate_repo(
     compiled: list[CompiledPost] = []
     past: list[tuple[str, Diagnostic]] = []
     render_posts = 0
+    bumped: list[Resend] = []
     for chunk in results:
         problems.extend(chunk.problems)
         past.extend(chunk.past)
+        bumped.extend(chunk.resends)
         compiled.extend(chunk.posts)
         render_posts += chunk.render_posts
     if past:
@@ -90,6 +95,12 @@ def validate_repo(
         # repository is tens of MB, and the workers are gone by now.
         already_sent = recorded_post_ids(root)
         problems.extend(problem for post_id, problem in past if post_id not in already_sent)
+    if bumped:
+        copies = recorded_copies(root, {resend.post_id for resend in bumped})
+        for resend in bumped:
+            duplicate = duplicate_problem(resend, copies.get((resend.post_id, resend.account)), now)
+            if duplicate is not None:
+                problems.append(duplicate)
     return ValidationReport(
         tuple(sorted(set(problems))), len(relatives) + 1, tuple(compiled), render_posts
     )
@@ -161,11 +172,14 @@ class _Checked:
     """What a worker sends back: small, whatever the number of files."""
 
     problems: list[Diagnostic]
-    # Posts whose schedule has passed, with the problem to report unless the state records
-    # them: the state is read once, by the parent, and only if this is not empty.
+    # Posts whose schedule has passed or is too close to send, with the problem to report
+    # unless the state records them: the state is read once, by the parent, and only if this is not empty.
     past: list[tuple[str, Diagnostic]]
     posts: list[CompiledPost]  # empty unless the caller keeps them
     render_posts: int = 0
+    # What bumped posts would send (revision above 1): checked by the parent against the
+    # state's sent copies, read only if this is not empty (duplicates.py).
+    resends: tuple[Resend, ...] = ()
 
 
 def _check_chunk(
@@ -175,6 +189,7 @@ def _check_chunk(
     all, so each shape and snippet is compiled once per process)."""
     checked = _Checked([], [], [])
     render_posts = 0
+    bumped: list[Resend] = []
     engine = TemplateEngine(root / config.templates_dir)
     compiler = Compiler(config, engine)
     batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
@@ -183,14 +198,20 @@ def _check_chunk(
         checked.problems.extend(problems)
         for post in compiled:
             render_posts += post.spec.render is not None
+            bumped.extend(resends(post))
             due = post.scheduled_for
             if due is not None and due <= now:
                 checked.past.append((post.spec.id, _past_schedule(post, now)))
+            elif due is not None:
+                soon = too_soon(due, now, post.timezone)
+                if soon is not None:
+                    problem = _at(post.spec, ("schedule",), soon.code, soon.message, soon.hint)
+                    checked.past.append((post.spec.id, problem))
         if keep_posts:
             checked.posts.extend(compiled)
     # Now, not at exit: validate's forked workers end without running exit handlers.
     engine.flush()
-    return replace(checked, render_posts=render_posts)
+    return replace(checked, render_posts=render_posts, resends=tuple(bumped))
 
 
 def check_posts(
@@ -339,6 +360,7 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
         count = len(spec.media_urls)
         media_path = ("media_urls",) if spec.carousel else ("media_url",)
     has_media = bool(formats)
+    problems.extend(_unknown_media_types(spec))
     for payload in post.payloads:
         account = payload.account
         rules = platforms.RULES[account.platform]
@@ -388,9 +410,12 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
                     "shorten the title",
                 )
             )
+        problems.extend(rendered_option_problems(spec, account, payload.platform_options))
+        # Without media there is no media key to point at: the account that needs some.
+        where = media_path if has_media else _account_path(spec, account)
         for message, hint in platforms.media_problems(account.platform, formats, count=count):
             problems.append(
-                _at(spec, media_path, "media", f"{message} (account {account.alias!r})", hint)
+                _at(spec, where, "media", f"{message} (account {account.alias!r})", hint)
             )
     # Orshot takes TikTok's settings once per request (`tiktokSettings`), not per account: the
     # TikTok accounts of one post would share one set, whatever each was given.
@@ -412,6 +437,68 @@ def platform_problems(post: CompiledPost) -> list[Diagnostic]:
             )
         )
     return problems
+
+
+# The formats the schema checks on option values as written, checked again once rendered: the
+# schema lets a template through (`link: "{{ shop }}/x"`), what it renders to must still hold.
+_RENDERED_FORMATS = {
+    "link": (re.compile(r"https?://\S+"), "one URL starting with https:// (no spaces, one line)")
+}
+
+
+def rendered_option_problems(
+    spec: PostSpec, account: Account, options: Mapping[str, Any]
+) -> list[Diagnostic]:
+    problems = []
+    key = _option_key(spec, account)
+    for name, value in sorted(options.items()):
+        if not isinstance(value, str):
+            continue
+        shape = _RENDERED_FORMATS.get(name)
+        if value.strip() and (shape is None or shape[0].fullmatch(value)):
+            continue
+        what = "nothing" if not value.strip() else repr(value)
+        wanted = shape[1] if shape is not None else "text"
+        problems.append(
+            _at(
+                spec,
+                ("platform_options", key, name),
+                "option-rendered",
+                f"platform_options.{key}.{name} renders to {what} for {account.alias!r}, "
+                f"not {wanted}",
+                "check the template and the vars it uses",
+            )
+        )
+    return problems
+
+
+def _unknown_media_types(spec: PostSpec) -> list[Diagnostic]:
+    """A media URL whose extension names no format a platform could take (`.txt`, `.html`):
+    every platform would refuse it, so it is one error, not one per account. A URL with no
+    extension (a CDN's `?id=`) says nothing, and is left to Orshot."""
+    problems = []
+    for index, url in enumerate(spec.media_urls):
+        extension = platforms.media_extension(url)
+        if extension is None or platforms.media_format(url) is not None:
+            continue
+        where: JsonPath = ("media_urls", index) if spec.carousel else ("media_url",)
+        problems.append(
+            _at(
+                spec,
+                where,
+                "media-type",
+                f"'.{extension}' is not a media type any platform takes ({url})",
+                "link an image (jpg, png, webp, gif) or a video (mp4, webm, mov, mkv) file",
+            )
+        )
+    return problems
+
+
+def _account_path(spec: PostSpec, account: Account) -> JsonPath:
+    for index, reference in enumerate(spec.accounts):
+        if str(reference) in (account.alias, str(account.id)):
+            return ("accounts", index)
+    return ("accounts",)
 
 
 def _option_key(spec: PostSpec, account: Account) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.content.duplicates import SentCopy, duplicate_problem, resends
 from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
 from orshot_gitops.content.validate import check_posts
@@ -110,6 +111,11 @@ def make_plan(
     failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed_paths]
     renames.update(_renames_by_content(compiled, state, set(ids), renames))
+    # A bump that would send a live post's caption and media again is refused by the
+    # platform: an error here, and the post is not sent (duplicates.py).
+    duplicates = repeated_live_posts(compiled, state, renames, now)
+    problems.extend(duplicates)
+    compiled = [p for p in compiled if p.spec.path not in {d.path for d in duplicates}]
     explained: set[str] = set()
     if not changes.base_missing:
         explained = set(changes.added) | {new for _, new in changes.renamed} | set(dirty)
@@ -156,6 +162,29 @@ def make_plan(
         )
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
     return replace(plan, full_rescan=full_rescan), config, state
+
+
+def repeated_live_posts(
+    compiled: list[CompiledPost], state: State, renames: dict[str, str], now: datetime
+) -> list[Diagnostic]:
+    found = []
+    for post in compiled:
+        for resend in resends(post):
+            record = state.account(renames.get(post.spec.id, post.spec.id), resend.account)
+            copy = None
+            if record is not None and record.sent is not None:
+                copy = SentCopy(
+                    record.status.value,
+                    record.revision,
+                    record.sent.caption,
+                    tuple(record.sent.media),
+                    record.scheduled_for,
+                    record.url,
+                )
+            problem = duplicate_problem(resend, copy, now)
+            if problem is not None:
+                found.append(problem)
+    return found
 
 
 def inputs_changed(root: Path, git: GitRepo, since: str | None, until: str) -> bool:

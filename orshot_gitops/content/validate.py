@@ -19,6 +19,7 @@ from orshot_gitops.content import platforms
 from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.model import STATE_FILE, STATE_POSTS, Account, Config, PostSpec
+from orshot_gitops.content.rulecheck import TimedPost, rule_problems, spacing_problems, timed_posts
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity, UsageError
@@ -80,6 +81,7 @@ def validate_repo(
     compiled: list[CompiledPost] = []
     past: list[tuple[str, Diagnostic]] = []
     render_posts = 0
+    problems.extend(spacing_problems(config, [t for chunk in results for t in chunk.timed]))
     for chunk in results:
         problems.extend(chunk.problems)
         past.extend(chunk.past)
@@ -166,6 +168,8 @@ class _Checked:
     past: list[tuple[str, Diagnostic]]
     posts: list[CompiledPost]  # empty unless the caller keeps them
     render_posts: int = 0
+    # Scheduled times on accounts a `min_spacing` rule covers: compared across all files.
+    timed: tuple[TimedPost, ...] = ()
 
 
 def _check_chunk(
@@ -175,6 +179,7 @@ def _check_chunk(
     all, so each shape and snippet is compiled once per process)."""
     checked = _Checked([], [], [])
     render_posts = 0
+    timed: list[TimedPost] = []
     engine = TemplateEngine(root / config.templates_dir)
     compiler = Compiler(config, engine)
     batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
@@ -183,6 +188,7 @@ def _check_chunk(
         checked.problems.extend(problems)
         for post in compiled:
             render_posts += post.spec.render is not None
+            timed.extend(timed_posts(post, config))
             due = post.scheduled_for
             if due is not None and due <= now:
                 checked.past.append((post.spec.id, _past_schedule(post, now)))
@@ -190,7 +196,7 @@ def _check_chunk(
             checked.posts.extend(compiled)
     # Now, not at exit: validate's forked workers end without running exit handlers.
     engine.flush()
-    return replace(checked, render_posts=render_posts)
+    return replace(checked, render_posts=render_posts, timed=tuple(timed))
 
 
 def check_posts(
@@ -222,6 +228,7 @@ def _check_with(
         problems.extend(option_problems(spec, config))
         if post is not None:
             problems.extend(platform_problems(post))
+            problems.extend(rule_problems(post, config))
             compiled.append(post)
     return problems, compiled
 

@@ -75,7 +75,9 @@ CASES = [
     ),
     (
         "required word missing on a sponsored post",
-        {"posts/p.yaml": "accounts: [fb]\ncontent: \"Our partner's gear #adventure\"\nsponsored: true\n"},
+        {
+            "posts/p.yaml": 'accounts: [fb]\ncontent: "Our partner\'s gear #adventure"\nsponsored: true\n'
+        },
         [
             "posts/p.yaml:2:10: error: '#ad' is required (on fb): denied by rule 'disclose' "
             "(add it to the caption)"
@@ -84,7 +86,7 @@ CASES = [
     (
         "a sponsored post with #ad passes, an unsponsored one needs none",
         {
-            "posts/p.yaml": "accounts: [fb]\ncontent: \"Our partner's gear #ad\"\nsponsored: true\n",
+            "posts/p.yaml": 'accounts: [fb]\ncontent: "Our partner\'s gear #ad"\nsponsored: true\n',
             "posts/q.yaml": "accounts: [fb]\ncontent: Our own gear\n",
         },
         [],
@@ -301,7 +303,9 @@ BAD_RULES = [
 ]
 
 
-@pytest.mark.parametrize(("rules", "expected"), [c[1:] for c in BAD_RULES], ids=[c[0] for c in BAD_RULES])
+@pytest.mark.parametrize(
+    ("rules", "expected"), [c[1:] for c in BAD_RULES], ids=[c[0] for c in BAD_RULES]
+)
 def test_a_bad_rule_is_one_error_in_orshot_yaml_not_one_per_post(
     tmp_path: Path, rules: str, expected: str
 ) -> None:

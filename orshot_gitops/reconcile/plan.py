@@ -45,6 +45,9 @@ class Kind(str, enum.Enum):
     PAUSE = "pause"  # paused: a held scheduled post goes back to a draft (pause.py)
     DRIFT = "drift"  # changed in Orshot's dashboard: nothing is sent over it (drift.py)
     NEEDS_RECONNECT = "needs-reconnect"  # its account needs reconnecting: held (health.py)
+    DENY_WINDOW = (
+        "deny-window"  # no schedule, and now is in a rule's deny window: held (rulesplan.py)
+    )
 
     @property
     def sends(self) -> bool:
@@ -137,8 +140,14 @@ class Plan:
         a record is taken for a lost record (reconcile/missing.py); held or live, its record
         is not what the file says and nothing else brings it back into a plan, so the next
         run would say "nothing to do" of an approved post. Nor past a post held for its
-        account's reconnect (health.py)."""
-        held_back = (Kind.AMBIGUOUS, Kind.RECORD_MISSING, Kind.NEEDS_RECONNECT, Kind.PAST_SCHEDULE)
+        account's reconnect (health.py), nor past one held in a deny window (rulesplan.py)."""
+        held_back = (
+            Kind.AMBIGUOUS,
+            Kind.RECORD_MISSING,
+            Kind.NEEDS_RECONNECT,
+            Kind.PAST_SCHEDULE,
+            Kind.DENY_WINDOW,
+        )
         return any(a.kind in held_back for a in self.actions)
 
     @property

@@ -33,6 +33,7 @@ _SYMBOLS = {
     Kind.PAUSE: "‖",
     Kind.DRIFT: "≠",
     Kind.NEEDS_RECONNECT: "⏸",
+    Kind.DENY_WINDOW: "⏸",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

@@ -52,6 +52,7 @@ _WHAT = {
     Kind.PAUSE: "⏸️ back to a draft (paused)",
     Kind.DRIFT: "⚠️ changed in Orshot (drift)",
     Kind.NEEDS_RECONNECT: "🔌 held: account needs reconnecting",
+    Kind.DENY_WINDOW: "🌙 held: deny window",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}

@@ -111,3 +111,27 @@ def test_a_post_merged_in_quiet_hours_is_held_and_sent_after_them_once(ws: Works
     assert ws.record("late", "x")["status"] == "published"
     apply_now()
     assert len(ws.sent()) == 2  # and never again
+
+
+def test_a_shared_draft_published_in_quiet_hours_waits_for_all_its_accounts(ws: Workspace) -> None:
+    """x and li share one Orshot draft: publishing it for li would publish it for x too."""
+    ws.set_config(CONFIG + RULES)
+    ws.post("shared", post_yaml("Together", accounts=("x", "li"), draft=True))
+    noon = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    clock = Clock(noon)
+
+    def apply_now() -> None:
+        with open_repo(ws.root) as repo:
+            run_apply(ws.root, repo, client_for(ws.sandbox), clock, ApplyOptions(push=True))
+
+    apply_now()
+    assert ws.public() == []
+    ws.post("shared", post_yaml("Together", accounts=("x", "li"), draft=False))
+    clock.advance(timedelta(hours=11))  # 23:00
+    apply_now()
+    assert ws.public() == []
+    assert {ws.record("shared", a)["status"] for a in ("x", "li")} == {"drafted"}
+    clock.advance(timedelta(hours=9))  # 08:00
+    apply_now()
+    assert sorted(ws.public()) == [(1, "Together"), (2, "Together")]
+    assert len(ws.sent()) == 1

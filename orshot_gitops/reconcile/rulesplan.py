@@ -63,21 +63,36 @@ def hold_in_deny_windows(plan: Plan, config: Config, now: datetime) -> Plan:
     """The plan with each unscheduled send that `now` puts inside a deny window held."""
     if not any(rule.deny_windows for rule in config.rules):
         return plan
-    actions = tuple(_held(action, config, now) for action in plan.actions)
-    return plan if actions == plan.actions else replace(plan, actions=actions)
+    windows = {id(a): _window_reason(a, config, now) for a in plan.actions}
+    # Publishing a draft acts on one Orshot post shared by its group's accounts: published
+    # for the others it would reach the held one too, so the whole group waits (as health.py).
+    shared = {a.group for a in plan.actions if a.kind is Kind.PUBLISH_DRAFT and windows[id(a)]}
+    actions = []
+    for action in plan.actions:
+        reason = windows[id(action)]
+        if reason is None and action.kind is Kind.PUBLISH_DRAFT and action.group in shared:
+            reason = (
+                "held: shares its Orshot post with an account in a deny window; "
+                "published together after it"
+            )
+        if reason is not None:
+            action = replace(action, kind=Kind.DENY_WINDOW, reason=reason, severity="warning")
+        actions.append(action)
+    held = tuple(actions)
+    return plan if held == plan.actions else replace(plan, actions=held)
 
 
-def _held(action: Action, config: Config, now: datetime) -> Action:
+def _window_reason(action: Action, config: Config, now: datetime) -> str | None:
+    """Why this send waits, when it goes out now and now is in one of its deny windows."""
     if action.kind not in _NOW_SENDING or action.scheduled_for is not None:
-        return action
+        return None
     if action.mode == "draft":
-        return action  # a draft reaches no one
+        return None  # a draft reaches no one
     found = deny_window_now(config, action.account, action.platform, now)
     if found is None:
-        return action
+        return None
     rule, window = found
-    reason = (
+    return (
         f"held: inside the deny window {window.written!r} of rule {rule.name!r} "
         f"({config.timezone}); sent by the first run after it"
     )
-    return replace(action, kind=Kind.DENY_WINDOW, reason=reason, severity="warning")

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from repo_fixtures import CONFIG, content_repo
 
-from orshot_gitops.content.compile import Compiler
+from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.load import load_config, load_posts
 from orshot_gitops.content.rulecheck import overridable
 from orshot_gitops.content.ruletypes import Overridable
 from orshot_gitops.content.templating import TemplateEngine
+from orshot_gitops.content.utm import UtmError, add_utm
 from orshot_gitops.content.validate import validate_repo
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -363,3 +364,67 @@ def test_overridable_violations_are_exposed_as_values(tmp_path: Path) -> None:
     )
     # Until the approvals machinery reads them, they are errors like any other.
     assert report.errors == 2
+
+
+def test_add_utm_keeps_the_links_query_and_fragment_and_a_written_utm_wins() -> None:
+    url = "https://shop.acme.com/x?id=1&utm_campaign=spring&b=#top"
+    assert add_utm(url, source="twitter", campaign="2026/launch", content="2026/launch") == (
+        "https://shop.acme.com/x?id=1&utm_campaign=spring&b=&utm_source=twitter"
+        "&utm_medium=social&utm_content=2026%2Flaunch#top"
+    )
+    with pytest.raises(UtmError):
+        add_utm("mailto:a@acme.com", source="x", campaign="c", content="c")
+
+
+def _compiled(tmp_path: Path, post: str, config: str = CONFIG) -> CompiledPost:
+    content_repo(tmp_path, {"posts/2026/launch.yaml": post}, config)
+    loaded, _ = load_config(tmp_path)
+    assert loaded is not None
+    specs, problems = load_posts(tmp_path, loaded, ["posts/2026/launch.yaml"])
+    assert problems == []
+    compiled, problems = Compiler(loaded, TemplateEngine(None)).compile(specs[0])
+    assert compiled is not None, problems
+    return compiled
+
+
+def test_the_utm_filter_gives_each_platform_its_own_link(tmp_path: Path) -> None:
+    post = "accounts: [x, xpremium, li]\ncontent: \"New: {{ 'https://acme.com/v2' | utm }}\"\n"
+    captions = {p.account.alias: p.content for p in _compiled(tmp_path, post).payloads}
+    assert captions == {
+        "x": "New: https://acme.com/v2?utm_source=twitter&utm_medium=social"
+        "&utm_campaign=2026%2Flaunch&utm_content=2026%2Flaunch",
+        "xpremium": captions["x"],  # one platform, one caption: they still share a post
+        "li": "New: https://acme.com/v2?utm_source=linkedin&utm_medium=social"
+        "&utm_campaign=2026%2Flaunch&utm_content=2026%2Flaunch",
+    }
+
+
+def test_the_utm_campaign_is_the_campaign_variable_when_one_is_defined(tmp_path: Path) -> None:
+    post = "accounts: [x]\ncontent: \"{{ 'https://acme.com' | utm }}\"\nvars: {campaign: spring}\n"
+    (payload,) = _compiled(tmp_path, post).payloads
+    assert payload.content == (
+        "https://acme.com?utm_source=twitter&utm_medium=social&utm_campaign=spring"
+        "&utm_content=2026%2Flaunch"
+    )
+
+
+@pytest.mark.parametrize(
+    ("post", "expected"),
+    [
+        (
+            "accounts: [x]\ncontent: \"{{ 'see acme.com' | utm }}\"\n",
+            "posts/p.yaml:2:10: error: | utm needs an http(s) link, not 'see acme.com'",
+        ),
+        (
+            "accounts: [x]\ncontent: hi\nrender:\n  template: 7\n"
+            "  modifications: {link: \"{{ 'https://acme.com' | utm }}\"}\n",
+            "posts/p.yaml:5:25: error: | utm needs the platform, known only in the caption and "
+            "platform_options (not in render modifications)",
+        ),
+    ],
+)
+def test_the_utm_filter_misused_is_one_line_not_a_traceback(
+    tmp_path: Path, post: str, expected: str
+) -> None:
+    content_repo(tmp_path, {"posts/p.yaml": post})
+    assert [d.format() for d in validate_repo(tmp_path, NOW).diagnostics] == [expected]

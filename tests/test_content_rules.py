@@ -70,6 +70,33 @@ CASES = [
         ],
     ),
     (
+        "a banned word built by the template is still caught, at the caption",
+        {"posts/p.yaml": "accounts: [x]\ncontent: \"{{ 'guaran' ~ 'teed' }}\"\n"},
+        [
+            "posts/p.yaml:2:10: error: 'guaranteed' is banned (on x): denied by rule 'no-hype' "
+            "(may be approved by @acme/legal) (reword the caption)"
+        ],
+    ),
+    (
+        "a banned word with an invisible character or in fullwidth letters is still caught",
+        {"posts/p.yaml": 'accounts: [x]\ncontent: "guar\\u200banteed \\uff47uaranteed"\n'},
+        [
+            "posts/p.yaml:2:10: error: 'guaranteed' is banned (on x): denied by rule 'no-hype' "
+            "(may be approved by @acme/legal) (reword the caption)"
+        ],
+    ),
+    (
+        "a banned word in LinkedIn's first comment: it goes out in public too",
+        {
+            "posts/p.yaml": "accounts: [li]\ncontent: hi\n"
+            "platform_options:\n  li: {firstComment: Guaranteed returns}\n"
+        },
+        [
+            "posts/p.yaml:4:22: error: 'Guaranteed' is banned (on li): denied by rule 'no-hype' "
+            "(may be approved by @acme/legal) (reword it)"
+        ],
+    ),
+    (
         "a word inside another word is not the banned word",
         {"posts/p.yaml": "accounts: [x]\ncontent: unguaranteedly fine\n"},
         [],
@@ -98,6 +125,20 @@ CASES = [
         [
             "posts/p.yaml:3:7: error: the link to evil.example is not to an allowed domain "
             "(on fb): denied by rule 'links' (allowed: acme.com)"
+        ],
+    ),
+    (
+        "a bare domain is a link too (platforms make it one), and so is one hidden in an allowed host's name",
+        {
+            "posts/p.yaml": "accounts: [fb]\n"
+            "content: See https://evil.com.acme.com/x or evil.com, and shop.acme.com/y\n"
+        },
+        [
+            "posts/p.yaml:2:45: error: the link to evil.com is not to an allowed domain "
+            "(on fb): denied by rule 'links' (allowed: acme.com)",
+            "posts/p.yaml:2:59: error: the link shop.acme.com/y lacks utm_source, utm_medium, "
+            "utm_campaign (on fb): denied by rule 'links' (write it as "
+            "{{ 'https://shop.acme.com/y' | utm }} and the parameters are added)",
         ],
     ),
     (

@@ -9,13 +9,14 @@ the caption), the schedule, or the media item; `deny` makes it an error, `warn` 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.content.compile import AccountPayload, CompiledPost
 from orshot_gitops.content.model import Config, PostSpec
 from orshot_gitops.content.ruletypes import DENY, Overridable, Rule, Window
 from orshot_gitops.content.yamlload import JsonPath
@@ -74,37 +75,40 @@ def _violations(post: CompiledPost, rule: Rule, config: Config) -> dict[_Found, 
 
     for payload in payloads:
         alias, caption = payload.account.alias, payload.content
-        for pattern in rule.banned:
-            match = pattern.find(caption)
-            if match:
-                note(
-                    f"{match.group(0)!r} is banned",
-                    "reword the caption",
-                    alias,
-                    text=match.group(0),
-                )
-        for pattern in rule.required:
-            if not pattern.find(caption):
-                note(f"{pattern.written!r} is required", "add it to the caption", alias)
-        for url in _URL.findall(caption):
-            host = (urlsplit(url).hostname or "").lower()
-            if rule.allowed_domains and not _on_domains(host, rule.allowed_domains):
-                note(
-                    f"the link to {host} is not to an allowed domain",
-                    f"allowed: {', '.join(rule.allowed_domains)}",
-                    alias,
-                    text=url,
-                )
-            if _on_domains(host, rule.utm_domains):
-                present = {key for key, _ in parse_qsl(urlsplit(url).query)}
-                missing = [key for key in UTM_KEYS if key not in present]
-                if missing:
+        # What goes out in public besides the caption: a first comment, a pin's title and link.
+        texts = [(("content",), caption), *_option_texts(spec, payload)]
+        for where, text in texts:
+            for pattern in rule.banned:
+                match = pattern.find(_visible(text))
+                if match:
+                    hint = "reword the caption" if where == ("content",) else "reword it"
+                    note(f"{match.group(0)!r} is banned", hint, alias, where, match.group(0))
+            for url in links_in(text):
+                host = (urlsplit(_with_scheme(url)).hostname or "").lower()
+                if rule.allowed_domains and not _on_domains(host, rule.allowed_domains):
                     note(
-                        f"the link {url} lacks {', '.join(missing)}",
-                        "write it as {{ '" + url + "' | utm }} and the parameters are added",
+                        f"the link to {host} is not to an allowed domain",
+                        f"allowed: {', '.join(rule.allowed_domains)}",
                         alias,
-                        text=url,
+                        where,
+                        url,
                     )
+                if _on_domains(host, rule.utm_domains):
+                    present = {key for key, _ in parse_qsl(urlsplit(_with_scheme(url)).query)}
+                    missing = [key for key in UTM_KEYS if key not in present]
+                    if missing:
+                        note(
+                            f"the link {url} lacks {', '.join(missing)}",
+                            "write it as {{ '"
+                            + _with_scheme(url)
+                            + "' | utm }} and the parameters are added",
+                            alias,
+                            where,
+                            url,
+                        )
+        for pattern in rule.required:
+            if not pattern.find(_visible(caption)):
+                note(f"{pattern.written!r} is required", "add it to the caption", alias)
         for limit, counted, what in (
             (rule.max_hashtags, _HASHTAG, "hashtags"),
             (rule.max_mentions, _MENTION, "mentions"),
@@ -133,6 +137,52 @@ def _violations(post: CompiledPost, rule: Rule, config: Config) -> dict[_Found, 
                     ("schedule",),
                 )
     return found
+
+
+# Invisible characters a writer (or a pull request) can slip inside a banned word.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _visible(text: str) -> str:
+    """The text as a reader sees it: compatibility forms folded (fullwidth letters, ligatures)
+    and invisible characters dropped, so 'guar\u200banteed' is still 'guaranteed'."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+
+
+def _option_texts(spec: PostSpec, payload: AccountPayload) -> list[tuple[JsonPath, str]]:
+    key = next(
+        (k for k in (payload.account.alias, str(payload.account.id)) if k in spec.platform_options),
+        payload.account.alias,
+    )
+    return [
+        (("platform_options", key, name), value)
+        for name, value in sorted(payload.platform_options.items())
+        if isinstance(value, str)
+    ]
+
+
+def links_in(text: str) -> list[str]:
+    """The links a platform would make of this text: every http(s) link, and bare domains
+    ('bit.ly/x', 'www.acme.com') as X's own extraction (twitter-text, which knows the
+    top-level domains) finds them."""
+    spans = [(m.start(), m.end(), m.group(0)) for m in _URL.finditer(text)]
+    links = [link for _, _, link in spans]
+    if "." not in text:
+        return links
+    try:
+        from twitter_text import extract_urls_with_indices
+    except ImportError:  # pragma: no cover - a dependency, but the check must not crash
+        return links
+    for found in extract_urls_with_indices(text):
+        start, end = found["indices"]
+        # Where it stands, not what it says: 'https://evil.com.acme.com evil.com' has two.
+        if not any(start < stop and first < end for first, stop, _ in spans):
+            links.append(str(found["url"]))
+    return links
+
+
+def _with_scheme(url: str) -> str:
+    return url if "://" in url else "https://" + url
 
 
 def _on(aliases: Sequence[str]) -> str:
@@ -205,7 +255,9 @@ def _position(spec: PostSpec, where: JsonPath, text: str) -> tuple[int, int]:
     line, column = document.position(where)
     if not text or where != ("content",):
         return line, column
-    offset = spec.content.find(text)
+    # Standing on its own first: the bare 'evil.com', not the one inside 'https://evil.com.x'.
+    alone = re.search(r"(?<![\w./@#-])" + re.escape(text), spec.content)
+    offset = alone.start() if alone else spec.content.find(text)
     if offset < 0:
         return line, column
     before = spec.content[:offset]

@@ -135,3 +135,42 @@ def test_a_shared_draft_published_in_quiet_hours_waits_for_all_its_accounts(ws: 
     apply_now()
     assert sorted(ws.public()) == [(1, "Together"), (2, "Together")]
     assert len(ws.sent()) == 1
+
+
+def test_alt_text_is_on_the_thumbnail_says_it_is_not_sent_and_changes_nothing_sent(
+    ws: Workspace,
+) -> None:
+    media = ["https://cdn.acme.com/1.png", "https://cdn.acme.com/2.png"]
+    ws.post("pics", post_yaml("Pictures", accounts=("x",), media_urls=media))
+    assert ws.apply().code == 0
+    # Alt text added later: the review shows it, the plan sends nothing (it is not sent, so
+    # the published post is unchanged and must not look changed).
+    hostile = 'A rocket" onerror="alert(1)'
+    ws.post(
+        "pics",
+        post_yaml(
+            "Pictures", accounts=("x",), media_urls=[{"url": media[0], "alt": hostile}, media[1]]
+        ),
+    )
+    assert actions(ws.plan_json()) == []
+    ws.post(
+        "pics",
+        post_yaml(
+            "Pictures!",
+            accounts=("x",),
+            media_urls=[{"url": media[0], "alt": hostile}, media[1]],
+            revision=2,
+        ),
+    )
+    markdown = ws.plan("--format", "markdown").output
+    assert (
+        '<img src="https://cdn.acme.com/1.png" alt="A rocket&quot; onerror=&quot;alert(1)" '
+        'width="160">' in markdown
+    )
+    assert '<img src="https://cdn.acme.com/2.png" alt="2 of 2" width="160">' in markdown
+    assert (
+        'alt: A rocket" onerror="alert(1) (not sent: Orshot\'s API takes no alt text)' in markdown
+    )
+    assert ws.apply().code == 0
+    assert len(ws.sent()) == 2
+    assert "A rocket" not in str(ws.sent())  # not sent

@@ -84,6 +84,9 @@ class Action:
     group: str | None = None  # accounts of one post that share one Orshot post
     content: str | None = None
     media_urls: tuple[str, ...] = ()
+    # Alt text per media item (None where none): shown in the review, never sent (Orshot's
+    # API takes none: docs/orshot-api-notes.md), so not in the fingerprint.
+    media_alt: tuple[str | None, ...] = ()
     render: Mapping[str, Any] | None = None
     platform_options: Mapping[str, Any] = field(default_factory=dict)
     scheduled_for: str | None = None
@@ -98,13 +101,21 @@ class Action:
         data = asdict(self)
         data["kind"] = self.kind.value
         data["media_urls"] = list(self.media_urls)
+        data["media_alt"] = list(self.media_alt)
         data["render"] = dict(self.render) if self.render is not None else None
         data["platform_options"] = dict(self.platform_options)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Action:
-        return cls(**{**data, "kind": Kind(data["kind"]), "media_urls": tuple(data["media_urls"])})
+        return cls(
+            **{
+                **data,
+                "kind": Kind(data["kind"]),
+                "media_urls": tuple(data["media_urls"]),
+                "media_alt": tuple(data.get("media_alt", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -348,6 +359,7 @@ def _decide_post(
             "revision": spec.revision,
             "content": payload.content,
             "media_urls": payload.media_urls,
+            "media_alt": spec.media_alt or spec.render_alt,
             "render": None if post.render is None else post.render.as_json(),
             "platform_options": payload.platform_options,
             "scheduled_for": scheduled_iso,

@@ -54,6 +54,7 @@ class Kind(str, enum.Enum):
         return self in _SENDING
 
 
+_HELD_FOR_NOW = (Kind.NEEDS_RECONNECT, Kind.DENY_WINDOW)
 _SENDING = {
     Kind.CREATE,
     Kind.RETRY,
@@ -84,9 +85,7 @@ class Action:
     group: str | None = None  # accounts of one post that share one Orshot post
     content: str | None = None
     media_urls: tuple[str, ...] = ()
-    # Alt text per media item (None where none): shown in the review, never sent (Orshot's
-    # API takes none: docs/orshot-api-notes.md), so not in the fingerprint.
-    media_alt: tuple[str | None, ...] = ()
+    media_alt: tuple[str | None, ...] = ()  # shown in the review, never sent: orshot-api-notes
     render: Mapping[str, Any] | None = None
     platform_options: Mapping[str, Any] = field(default_factory=dict)
     scheduled_for: str | None = None
@@ -108,14 +107,8 @@ class Action:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Action:
-        return cls(
-            **{
-                **data,
-                "kind": Kind(data["kind"]),
-                "media_urls": tuple(data["media_urls"]),
-                "media_alt": tuple(data.get("media_alt", ())),
-            }
-        )
+        tuples = {key: tuple(data.get(key, ())) for key in ("media_urls", "media_alt")}
+        return cls(**{**data, "kind": Kind(data["kind"]), **tuples})
 
 
 @dataclass(frozen=True)
@@ -152,13 +145,7 @@ class Plan:
         is not what the file says and nothing else brings it back into a plan, so the next
         run would say "nothing to do" of an approved post. Nor past a post held for its
         account's reconnect (health.py), nor past one held in a deny window (rulesplan.py)."""
-        held_back = (
-            Kind.AMBIGUOUS,
-            Kind.RECORD_MISSING,
-            Kind.NEEDS_RECONNECT,
-            Kind.PAST_SCHEDULE,
-            Kind.DENY_WINDOW,
-        )
+        held_back = (Kind.AMBIGUOUS, Kind.RECORD_MISSING, Kind.PAST_SCHEDULE, *_HELD_FOR_NOW)
         return any(a.kind in held_back for a in self.actions)
 
     @property

@@ -78,8 +78,9 @@ def _violations(post: CompiledPost, rule: Rule, config: Config) -> dict[_Found, 
         # What goes out in public besides the caption: a first comment, a pin's title and link.
         texts = [(("content",), caption), *_option_texts(spec, payload)]
         for where, text in texts:
+            seen = _visible(text) if rule.banned else text
             for pattern in rule.banned:
-                match = pattern.find(_visible(text))
+                match = pattern.find(seen)
                 if match:
                     hint = "reword the caption" if where == ("content",) else "reword it"
                     note(f"{match.group(0)!r} is banned", hint, alias, where, match.group(0))
@@ -313,8 +314,12 @@ def spacing_problems(
             if spacing is None or not rule.applies_to(entries[0].alias, entries[0].platform):
                 continue
             for index, later in enumerate(entries):
-                for earlier in entries[:index]:
-                    if earlier.post_id == later.post_id or later.at - earlier.at >= spacing:
+                # Sorted by time: look back only as far as the spacing reaches (not n²).
+                for back in range(index - 1, -1, -1):
+                    earlier = entries[back]
+                    if later.at - earlier.at >= spacing:
+                        break
+                    if earlier.post_id == later.post_id:
                         continue
                     # The one to move is the repository's: a record cannot be moved by a file.
                     blamed, other = (later, earlier) if later.path else (earlier, later)

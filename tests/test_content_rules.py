@@ -112,6 +112,17 @@ CASES = [
         ],
     ),
     (
+        "a required word hidden in a link does not count: X shows the link as t.co/...",
+        {
+            "posts/p.yaml": "accounts: [fb]\ncontent: Our partner https://acme.com/x#ad\n"
+            "sponsored: true\n"
+        },
+        [
+            "posts/p.yaml:2:10: error: '#ad' is required (on fb): denied by rule 'disclose' "
+            "(add it to the caption)"
+        ],
+    ),
+    (
         "a sponsored post with #ad passes, an unsponsored one needs none",
         {
             "posts/p.yaml": 'accounts: [fb]\ncontent: "Our partner\'s gear #ad"\nsponsored: true\n',
@@ -469,3 +480,26 @@ def test_the_utm_filter_misused_is_one_line_not_a_traceback(
 ) -> None:
     content_repo(tmp_path, {"posts/p.yaml": post})
     assert [d.format() for d in validate_repo(tmp_path, NOW).diagnostics] == [expected]
+
+
+def test_spacing_and_rules_hold_across_the_parallel_workers(tmp_path: Path) -> None:
+    """A large repository is checked by forked workers (validate.py): the rules travel to
+    them, and two posts checked by different workers are still compared for spacing."""
+    from orshot_gitops.content import validate
+
+    count = validate.PARALLEL_MIN_FILES + 200
+    posts = {f"posts/p{n:04d}.yaml": f"accounts: [fb]\ncontent: post {n}\n" for n in range(count)}
+    posts["posts/p0001.yaml"] = "accounts: [x]\ncontent: one\nschedule: 2026-12-02T10:00\n"
+    posts[f"posts/p{count - 1:04d}.yaml"] = (
+        "accounts: [x]\ncontent: guaranteed\nschedule: 2026-12-02T11:00\n"
+    )
+    content_repo(tmp_path, posts, CONFIG + RULES)
+    assert validate._jobs(count) > 1 or pytest.skip("one core: no workers to cross")
+    lines = [d.format() for d in validate_repo(tmp_path, NOW, keep_posts=False).diagnostics]
+    last = f"posts/p{count - 1:04d}.yaml"
+    assert lines == [
+        f"{last}:2:10: error: 'guaranteed' is banned (on x): denied by rule 'no-hype' "
+        "(may be approved by @acme/legal) (reword the caption)",
+        f"{last}:3:11: error: on x, 1h from post 'p0001' (2026-12-02 09:00 UTC); at least 2h "
+        "apart: denied by rule 'spacing' (move one of the two schedules)",
+    ]

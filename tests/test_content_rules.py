@@ -114,7 +114,7 @@ CASES = [
     (
         "a required word hidden in a link does not count: X shows the link as t.co/...",
         {
-            "posts/p.yaml": "accounts: [fb]\ncontent: Our partner https://acme.com/x#ad\n"
+            "posts/p.yaml": "accounts: [fb]\ncontent: Our partner https://acme.com/x/#ad\n"
             "sponsored: true\n"
         },
         [

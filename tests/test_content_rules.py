@@ -503,3 +503,34 @@ def test_spacing_and_rules_hold_across_the_parallel_workers(tmp_path: Path) -> N
         f"{last}:3:11: error: on x, 1h from post 'p0001' (2026-12-02 09:00 UTC); at least 2h "
         "apart: denied by rule 'spacing' (move one of the two schedules)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("post", "expected"),
+    [
+        (
+            "accounts: [x]\ncontent: hi\nmedia_urls:\n  - {url: 'https://a.com/x.png', alts: A}\n",
+            "posts/p.yaml:4:34: error: unknown key 'alts' in media_urls.0 (allowed keys: alt, url)",
+        ),
+        (
+            "accounts: [x]\ncontent: hi\nmedia_url: {url: pic.png, alt: A}\n",
+            "posts/p.yaml:3:18: error: media_url.url: 'pic.png' is not a valid URL "
+            '(for example: "https://cdn.acme.com/slide-1.png")',
+        ),
+        (
+            "accounts: [x]\ncontent: hi\nmedia_url: {alt: A}\n",
+            "posts/p.yaml:3:12: error: missing required key 'url' in media_url "
+            '(for example: "https://cdn.acme.com/slide-1.png")',
+        ),
+        (
+            "accounts: [x]\ncontent: hi\nmedia_url: pic.png\n",
+            "posts/p.yaml:3:12: error: media_url: 'pic.png' is not a valid URL "
+            '(for example: "https://cdn.acme.com/launch.png")',
+        ),
+    ],
+)
+def test_a_media_item_with_alt_text_is_checked_like_a_url(
+    tmp_path: Path, post: str, expected: str
+) -> None:
+    content_repo(tmp_path, {"posts/p.yaml": post})
+    assert [d.format() for d in validate_repo(tmp_path, NOW).diagnostics] == [expected]

@@ -174,3 +174,24 @@ def test_alt_text_is_on_the_thumbnail_says_it_is_not_sent_and_changes_nothing_se
     assert ws.apply().code == 0
     assert len(ws.sent()) == 2
     assert "A rocket" not in str(ws.sent())  # not sent
+
+
+def test_utm_links_split_a_post_into_one_orshot_post_per_platform(ws: Workspace) -> None:
+    ws.post("promo", post_yaml("Shop: {{ 'https://acme.com/shop' | utm }}", accounts=("x", "li")))
+    plan = ws.plan_json()
+    groups = {a["account"]: a["group"] for a in plan["actions"]}
+    assert groups["x"] != groups["li"]
+    assert ws.apply().code == 0
+    assert ws.public() == [
+        (
+            1,
+            "Shop: https://acme.com/shop?utm_source=twitter&utm_medium=social"
+            "&utm_campaign=promo&utm_content=promo",
+        ),
+        (
+            2,
+            "Shop: https://acme.com/shop?utm_source=linkedin&utm_medium=social"
+            "&utm_campaign=promo&utm_content=promo",
+        ),
+    ]
+    assert ws.apply().code == 0 and len(ws.sent()) == 2  # the same bytes next run: nothing new

@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from orshot_gitops.content.model import CONFIG_FILE
 from orshot_gitops.content.ruletypes import DENY, WARN, Pattern, Rule, Window
 from orshot_gitops.content.yamlload import Document, JsonPath
 from orshot_gitops.errors import Diagnostic, Severity
 
-CONFIG_FILE = "orshot.yaml"  # model.CONFIG_FILE: not imported, model imports this package's types
 CHECK_KEYS = (
     "banned",
     "required",

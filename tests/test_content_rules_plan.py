@@ -195,3 +195,21 @@ def test_utm_links_split_a_post_into_one_orshot_post_per_platform(ws: Workspace)
         ),
     ]
     assert ws.apply().code == 0 and len(ws.sent()) == 2  # the same bytes next run: nothing new
+
+
+def test_a_window_limited_to_sponsored_posts_holds_only_those(ws: Workspace) -> None:
+    from orshot_gitops.reconcile.planner import make_plan
+
+    ws.set_config(
+        CONFIG + "rules:\n  - name: no-ads-at-night\n    when: {sponsored: true}\n"
+        "    deny_windows: ['daily 22:00-07:00']\n"
+    )
+    ws.post("ad", post_yaml("Buy now #ad", accounts=("x",), sponsored=True))
+    ws.post("news", post_yaml("News", accounts=("x",)))
+    night = datetime.now(timezone.utc).replace(hour=23, minute=0, second=0, microsecond=0)
+    with open_repo(ws.root) as repo:
+        plan, _, _ = make_plan(ws.root, repo, night)
+    assert [(a.post_id, a.kind.value) for a in plan.actions] == [
+        ("ad", "deny-window"),
+        ("news", "create"),
+    ]

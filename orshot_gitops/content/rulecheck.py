@@ -364,13 +364,15 @@ def _duration(span: timedelta) -> str:
 
 
 def deny_window_now(
-    config: Config, alias: str, platform: str, now: datetime
+    config: Config, alias: str, platform: str, now: datetime, *, sponsored: bool = False
 ) -> tuple[Rule, Window] | None:
     """The deny window of a rule for this account that `now` falls in, if any: a post with
     no schedule is not sent then (reconcile/windows.py), and goes out on a later run."""
     zone = ZoneInfo(config.timezone)
     for rule in config.rules:
         if rule.severity != DENY or not rule.applies_to(alias, platform):
+            continue
+        if rule.when_sponsored is not None and rule.when_sponsored != sponsored:
             continue
         window = _window_at(rule, now, zone)
         if window is not None:

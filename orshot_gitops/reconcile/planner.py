@@ -153,7 +153,9 @@ def make_plan(
             key=lambda a: (a.post_id, a.account, a.kind.value),
         )
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
-    plan = hold_in_deny_windows(plan, config, now)
+    plan = hold_in_deny_windows(
+        plan, config, now, {p.spec.id for p in compiled if p.spec.sponsored}
+    )
     return replace(plan, full_rescan=full_rescan), config, state
 
 

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import replace
 from datetime import datetime
 
@@ -59,11 +59,14 @@ def spacing_against_state(
     return spacing_problems(config, timed, recorded)
 
 
-def hold_in_deny_windows(plan: Plan, config: Config, now: datetime) -> Plan:
-    """The plan with each unscheduled send that `now` puts inside a deny window held."""
+def hold_in_deny_windows(
+    plan: Plan, config: Config, now: datetime, sponsored: Set[str] = frozenset()
+) -> Plan:
+    """The plan with each unscheduled send that `now` puts inside a deny window held.
+    `sponsored`: the ids of the posts marked so, for rules limited by `when`."""
     if not any(rule.deny_windows for rule in config.rules):
         return plan
-    windows = {id(a): _window_reason(a, config, now) for a in plan.actions}
+    windows = {id(a): _window_reason(a, config, now, a.post_id in sponsored) for a in plan.actions}
     # Publishing a draft acts on one Orshot post shared by its group's accounts: published
     # for the others it would reach the held one too, so the whole group waits (as health.py).
     shared = {a.group for a in plan.actions if a.kind is Kind.PUBLISH_DRAFT and windows[id(a)]}
@@ -82,13 +85,13 @@ def hold_in_deny_windows(plan: Plan, config: Config, now: datetime) -> Plan:
     return plan if held == plan.actions else replace(plan, actions=held)
 
 
-def _window_reason(action: Action, config: Config, now: datetime) -> str | None:
+def _window_reason(action: Action, config: Config, now: datetime, sponsored: bool) -> str | None:
     """Why this send waits, when it goes out now and now is in one of its deny windows."""
     if action.kind not in _NOW_SENDING or action.scheduled_for is not None:
         return None
     if action.mode == "draft":
         return None  # a draft reaches no one
-    found = deny_window_now(config, action.account, action.platform, now)
+    found = deny_window_now(config, action.account, action.platform, now, sponsored=sponsored)
     if found is None:
         return None
     rule, window = found

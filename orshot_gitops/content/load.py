@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orshot_gitops.content.approvals import approval_problems
@@ -27,6 +27,7 @@ from orshot_gitops.content.repopaths import (
     file_escape_problem,
     state_link_problem,
 )
+from orshot_gitops.content.rules import parse_rules
 from orshot_gitops.content.schemas import schema_diagnostics
 from orshot_gitops.content.yamlload import Document, decode, load_document
 from orshot_gitops.errors import Diagnostic, Severity, UserError
@@ -91,7 +92,12 @@ def load_config(root: Path) -> tuple[Config | None, list[Diagnostic]]:
         unsafe.append(state_link)
     if unsafe:
         return None, unsafe
-    return config, old_spelling_warnings(config)
+    # A rule it cannot read is one error here, and is left out of the rules applied.
+    rules, rule_problems = parse_rules(
+        loaded.document.data.get("rules"), loaded.document, list(config.accounts), PLATFORMS
+    )
+    config = replace(config, rules=rules)
+    return config, [*rule_problems, *old_spelling_warnings(config)]
 
 
 def old_spelling_warnings(config: Config) -> list[Diagnostic]:

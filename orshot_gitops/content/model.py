@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orshot_gitops.content.approvals import ApprovalRule, rules_from_data
+from orshot_gitops.content.ruletypes import Rule
 from orshot_gitops.content.yamlload import Document
 
 PLATFORMS = (
@@ -66,6 +67,8 @@ class Config:
     templates_dir: str = "templates"
     prune: bool = False
     paused: bool = False
+    # `rules:` (content/rules.py reads them, content/rulecheck.py applies them).
+    rules: tuple[Rule, ...] = ()
     document: Document | None = field(default=None, compare=False, repr=False)
     # Who must approve what goes out where (content/approvals.py); none: any merge publishes.
     approvals: tuple[ApprovalRule, ...] = ()
@@ -108,6 +111,12 @@ class PostSpec:
     draft: bool = False
     platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     revision: int = 1
+    # A label for content rules (`when: {sponsored: true}`): never sent, so not fingerprinted.
+    sponsored: bool = False
+    # Alt text of each media item (media_urls order) or render page: None where none is
+    # written. Orshot's API takes none (docs/orshot-api-notes.md): never sent, not fingerprinted.
+    media_alt: tuple[str | None, ...] = ()
+    render_alt: tuple[str, ...] = ()
     document: Document | None = field(default=None, compare=False, repr=False)
 
 
@@ -150,12 +159,16 @@ def post_from_data(
             modifications=dict(data["render"].get("modifications") or {}),
             format=str(data["render"].get("format", "png")),
         )
-    if "media_urls" in data:
-        media: tuple[str, ...] = tuple(data["media_urls"])
-    elif "media_url" in data:
-        media = (data["media_url"],)
-    else:
-        media = ()
+    # A media item is a URL, or {url, alt}: the URL alone is what is sent.
+    items: list[Any] = list(data["media_urls"]) if "media_urls" in data else []
+    if "media_url" in data:
+        items = [data["media_url"]]
+    media = tuple(item["url"] if isinstance(item, Mapping) else item for item in items)
+    alts = tuple(item.get("alt") if isinstance(item, Mapping) else None for item in items)
+    render_alt: tuple[str, ...] = ()
+    if "render" in data and "alt" in data["render"]:
+        written = data["render"]["alt"]
+        render_alt = (written,) if isinstance(written, str) else tuple(written)
     return PostSpec(
         id=post_id,
         path=path,
@@ -170,5 +183,8 @@ def post_from_data(
         draft=bool(data.get("draft", False)),
         platform_options={str(k): dict(v) for k, v in (data.get("platform_options") or {}).items()},
         revision=int(data.get("revision", 1)),
+        sponsored=bool(data.get("sponsored", False)),
+        media_alt=alts if any(alt is not None for alt in alts) else (),
+        render_alt=render_alt,
         document=document,
     )

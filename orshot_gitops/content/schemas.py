@@ -155,6 +155,8 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
     elif error.validator == "anyOf" and path and path[0] == "accounts":
         message = f"{where}: {error.instance!r} is not an account alias or id"
         hint = "use an alias from orshot.yaml (letters, digits, '-', '_', '.') or a numeric id"
+    elif error.validator == "anyOf" and (branch := _branch_error(error)) is not None:
+        return _diagnostic(document, branch)  # e.g. a media item: a URL, or {url, alt}
     else:
         # No keyword above: jsonschema's own words would name schemas the writer never sees.
         hint = _describe(schema) or "see docs/posts.md for what this key takes"
@@ -176,6 +178,13 @@ _TYPE_NAMES = {
     "integer": "whole number",
     "null": "empty value",
 }
+
+
+def _branch_error(error: ValidationError) -> ValidationError | None:
+    """Of the alternatives of an anyOf, the error of the one whose type the value has: a
+    string that is no URL is told about URLs, not about "any of the given schemas"."""
+    fitting = [e for e in error.context or () if not (e.validator == "type" and not e.path)]
+    return fitting[0] if fitting else None
 
 
 def _extra_keys(error: ValidationError, schema: dict[str, Any]) -> list[str]:

@@ -31,6 +31,7 @@ from jinja2.visitor import NodeTransformer
 
 from orshot_gitops.content import shapes
 from orshot_gitops.content.cache import DiskCache, key_of
+from orshot_gitops.content.utm import UtmError, utm_filter
 
 MAX_OUTPUT_CHARS = 200_000  # far beyond any platform's caption limit
 MAX_LOOP_STEPS = 100_000  # iterations of range() per render
@@ -216,6 +217,7 @@ class _Environment(SandboxedEnvironment):
             self.filters[name] = self._bounded(self.filters[name])
         for name in ("join", "replace", "tojson"):
             self.filters[name] = self._bounded(self.filters[name])
+        self.filters["utm"] = utm_filter  # campaign parameters on a link (content/utm.py)
         self.filters["_orshot_counted"] = self._counted
         self.filters["_orshot_sized"] = self._sized
 
@@ -475,6 +477,9 @@ class TemplateEngine:
             line, _ = _template_line(exc)
             inner = f"{_short(exc.filename)}:{exc.lineno}" if exc.filename else None
             raise TemplateProblem("syntax", exc.message or "syntax error", line, inner) from None
+        except UtmError as exc:
+            line, name = _template_line(exc)
+            raise TemplateProblem("error", str(exc), line, name) from None
         except RecursionError:
             raise TemplateProblem("limit", "the template recurses too deeply") from None
         except MemoryError:

@@ -21,6 +21,7 @@ from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.model import STATE_FILE, STATE_POSTS, Account, Config, PostSpec
+from orshot_gitops.content.rulecheck import TimedPost, rule_problems, spacing_problems, timed_posts
 from orshot_gitops.content.schedule_checks import too_soon
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.content.yamlload import JsonPath
@@ -84,6 +85,7 @@ def validate_repo(
     past: list[tuple[str, Diagnostic]] = []
     render_posts = 0
     bumped: list[Resend] = []
+    problems.extend(spacing_problems(config, [t for chunk in results for t in chunk.timed]))
     for chunk in results:
         problems.extend(chunk.problems)
         past.extend(chunk.past)
@@ -180,6 +182,8 @@ class _Checked:
     # What bumped posts would send (revision above 1): checked by the parent against the
     # state's sent copies, read only if this is not empty (duplicates.py).
     resends: tuple[Resend, ...] = ()
+    # Scheduled times on accounts a `min_spacing` rule covers: compared across all files.
+    timed: tuple[TimedPost, ...] = ()
 
 
 def _check_chunk(
@@ -190,6 +194,7 @@ def _check_chunk(
     checked = _Checked([], [], [])
     render_posts = 0
     bumped: list[Resend] = []
+    timed: list[TimedPost] = []
     engine = TemplateEngine(root / config.templates_dir)
     compiler = Compiler(config, engine)
     batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
@@ -199,6 +204,7 @@ def _check_chunk(
         for post in compiled:
             render_posts += post.spec.render is not None
             bumped.extend(resends(post))
+            timed.extend(timed_posts(post, config))
             due = post.scheduled_for
             if due is not None and due <= now:
                 checked.past.append((post.spec.id, _past_schedule(post, now)))
@@ -211,7 +217,7 @@ def _check_chunk(
             checked.posts.extend(compiled)
     # Now, not at exit: validate's forked workers end without running exit handlers.
     engine.flush()
-    return replace(checked, render_posts=render_posts, resends=tuple(bumped))
+    return replace(checked, render_posts=render_posts, resends=tuple(bumped), timed=tuple(timed))
 
 
 def check_posts(
@@ -243,6 +249,7 @@ def _check_with(
         problems.extend(option_problems(spec, config))
         if post is not None:
             problems.extend(platform_problems(post))
+            problems.extend(rule_problems(post, config))
             compiled.append(post)
     return problems, compiled
 

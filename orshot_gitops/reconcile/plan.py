@@ -46,12 +46,14 @@ class Kind(str, enum.Enum):
     DRIFT = "drift"  # changed in Orshot's dashboard: nothing is sent over it (drift.py)
     NEEDS_RECONNECT = "needs-reconnect"  # its account needs reconnecting: held (health.py)
     AWAITING_APPROVAL = "awaiting-approval"  # an approvals: rule is not met: held (approvals.py)
+    DENY_WINDOW = "deny-window"  # no schedule, now in a rule's deny window: held (rulesplan.py)
 
     @property
     def sends(self) -> bool:
         return self in _SENDING
 
 
+_HELD_FOR_NOW = (Kind.NEEDS_RECONNECT, Kind.DENY_WINDOW, Kind.AWAITING_APPROVAL)
 _SENDING = {
     Kind.CREATE,
     Kind.RETRY,
@@ -82,6 +84,7 @@ class Action:
     group: str | None = None  # accounts of one post that share one Orshot post
     content: str | None = None
     media_urls: tuple[str, ...] = ()
+    media_alt: tuple[str | None, ...] = ()  # shown in the review, never sent: orshot-api-notes
     render: Mapping[str, Any] | None = None
     platform_options: Mapping[str, Any] = field(default_factory=dict)
     scheduled_for: str | None = None
@@ -96,13 +99,15 @@ class Action:
         data = asdict(self)
         data["kind"] = self.kind.value
         data["media_urls"] = list(self.media_urls)
+        data["media_alt"] = list(self.media_alt)
         data["render"] = dict(self.render) if self.render is not None else None
         data["platform_options"] = dict(self.platform_options)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Action:
-        return cls(**{**data, "kind": Kind(data["kind"]), "media_urls": tuple(data["media_urls"])})
+        tuples = {key: tuple(data.get(key, ())) for key in ("media_urls", "media_alt")}
+        return cls(**{**data, "kind": Kind(data["kind"]), **tuples})
 
 
 @dataclass(frozen=True)
@@ -137,15 +142,9 @@ class Plan:
         because its schedule passed: never sent, a post file of the recorded commit without
         a record is taken for a lost record (reconcile/missing.py); held or live, its record
         is not what the file says and nothing else brings it back into a plan, so the next
-        run would say "nothing to do" of an approved post. Nor past a post held for its
-        account's reconnect (health.py), or for an approval (approvals.py)."""
-        held_back = (
-            Kind.AMBIGUOUS,
-            Kind.RECORD_MISSING,
-            Kind.NEEDS_RECONNECT,
-            Kind.PAST_SCHEDULE,
-            Kind.AWAITING_APPROVAL,
-        )
+        run would say "nothing to do" of an approved post. Nor past a post held for now: a
+        reconnect (health.py), a deny window (rulesplan.py), an approval (approvals.py)."""
+        held_back = (Kind.AMBIGUOUS, Kind.RECORD_MISSING, Kind.PAST_SCHEDULE, *_HELD_FOR_NOW)
         return any(a.kind in held_back for a in self.actions)
 
     @property
@@ -346,6 +345,7 @@ def _decide_post(
             "revision": spec.revision,
             "content": payload.content,
             "media_urls": payload.media_urls,
+            "media_alt": spec.media_alt or spec.render_alt,
             "render": None if post.render is None else post.render.as_json(),
             "platform_options": payload.platform_options,
             "scheduled_for": scheduled_iso,

@@ -30,6 +30,7 @@ from orshot_gitops.reconcile.missing import (
 )
 from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
+from orshot_gitops.reconcile.rulesplan import hold_in_deny_windows, spacing_against_state
 from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import POSTS_DIR, STATE_DIR, STATE_PATH, State
 from orshot_gitops.state.previews import RENDERS_DIR
@@ -121,6 +122,7 @@ def make_plan(
         explained = set(changes.added) | {new for _, new in changes.renamed} | set(dirty)
     elif merged is not None:
         explained = merged[0] | set(dirty)
+    problems.extend(spacing_against_state(config, compiled, state))
     held_back = unexplained_posts(
         compiled, state, present=set(ids), renames=renames, explained_paths=explained
     )
@@ -161,6 +163,9 @@ def make_plan(
             key=lambda a: (a.post_id, a.account, a.kind.value),
         )
     plan = _plan(state, head, now, actions, problems, unchanged=unchanged, paused=config.paused)
+    plan = hold_in_deny_windows(
+        plan, config, now, {p.spec.id for p in compiled if p.spec.sponsored}
+    )
     return replace(plan, full_rescan=full_rescan), config, state
 
 

@@ -27,7 +27,12 @@ from orshot_gitops.state.previews import Preview, preview_digest, write_preview
 _NEEDS_MEDIA = frozenset({Kind.CREATE, Kind.RETRY, Kind.EDIT, Kind.PUBLISH_DRAFT})
 #: Held now, sent by a later apply that no pull request may show (a retry after its backoff,
 #: an account reconnected, a pause lifted): a preview they would publish is shown now.
-_LATER = _NEEDS_MEDIA | {Kind.WAITING, Kind.NEEDS_RECONNECT, Kind.AWAITING_APPROVAL}
+_LATER = _NEEDS_MEDIA | {
+    Kind.WAITING,
+    Kind.NEEDS_RECONNECT,
+    Kind.DENY_WINDOW,
+    Kind.AWAITING_APPROVAL,
+}
 
 RECORDED = "recorded"  # the state holds this render: reused, no credit
 PREVIEWED = "previewed"  # a reviewed preview of these inputs: published as is, no credit

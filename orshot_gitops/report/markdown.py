@@ -114,11 +114,12 @@ def words(value: str) -> str:
 
 def image(url: str, alt: str, width: int) -> str | None:
     """A sized thumbnail of an http(s) image URL, or None when the URL is not plain enough
-    to stand inside an attribute (the caller shows it as `link` does). `alt` is ours."""
+    to stand inside an attribute (the caller shows it as `link` does). `alt` is escaped."""
     if not _IMAGE_URL.match(url):
         return None
     src = url.replace("&", "&amp;")
-    return f'<img src="{src}" alt="{text(alt)}" width="{int(width)}">'
+    # The alt may be the repository's (a media item's `alt:`): a quote must not end it.
+    return f'<img src="{src}" alt="{text(alt).replace(chr(34), "&quot;")}" width="{int(width)}">'
 
 
 def invisible_characters(value: str) -> list[str]:

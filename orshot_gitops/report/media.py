@@ -33,16 +33,23 @@ def is_image(url: str) -> bool:
     return platforms.media_format(url) in platforms.IMAGE_FORMATS
 
 
-def media_markdown(urls: Sequence[str]) -> list[str]:
-    """The media section's lines: a row of thumbnails (images only), then every file in order."""
+ALT_NOT_SENT = "not sent: Orshot's API takes no alt text"
+
+
+def media_markdown(urls: Sequence[str], alts: Sequence[str | None] = ()) -> list[str]:
+    """The media section's lines: a row of thumbnails (images only), then every file in order.
+    A file's alt text (`alt:` in the post) is its thumbnail's alt and is listed with it, saying
+    that it is not sent: the review must not pretend the platform gets it."""
     count = len(urls)
     if not count:
         return []
     label = "1 file" if count == 1 else f"{count} files (carousel, in this order)"
     lines = [f"**Media**: {label}", ""]
     cells = []
+    given = [*alts, *([None] * count)][:count]
     for n, url in enumerate(urls, 1):
-        thumb = md.image(url, f"{n} of {count}", THUMBNAIL_WIDTH) if is_image(url) else None
+        alt = given[n - 1] or f"{n} of {count}"
+        thumb = md.image(url, alt, THUMBNAIL_WIDTH) if is_image(url) else None
         cells.append(thumb or md.text(kind_of(url)))
     if any(cell.startswith("<img") for cell in cells):
         for first in range(0, count, PER_ROW):
@@ -54,7 +61,11 @@ def media_markdown(urls: Sequence[str]) -> list[str]:
                 "| " + " | ".join(row) + " |",
                 "",
             ]
-    lines += [f"{n}. {md.link(url)} · {md.text(kind_of(url))}" for n, url in enumerate(urls, 1)]
+    lines += [
+        f"{n}. {md.link(url)} · {md.text(kind_of(url))}"
+        + (f" · alt: {md.text(alt)} ({ALT_NOT_SENT})" if alt else "")
+        for n, (url, alt) in enumerate(zip(urls, given, strict=True), 1)
+    ]
     lines.append("")
     return lines
 

@@ -34,6 +34,7 @@ _SYMBOLS = {
     Kind.DRIFT: "≠",
     Kind.NEEDS_RECONNECT: "⏸",
     Kind.AWAITING_APPROVAL: "⏸",
+    Kind.DENY_WINDOW: "⏸",
 }
 _COLORS = {"error": "red", "warning": "yellow"}
 

@@ -24,7 +24,7 @@ from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.previews import Renders
 from orshot_gitops.report import fold
 from orshot_gitops.report import markdown as md
-from orshot_gitops.report.media import media_markdown
+from orshot_gitops.report.media import ALT_NOT_SENT, media_markdown
 from orshot_gitops.report.renders import render_section
 from orshot_gitops.report.review_changes import changes_markdown
 from orshot_gitops.report.summary import summary_line
@@ -54,6 +54,7 @@ _WHAT = {
     Kind.DRIFT: "⚠️ changed in Orshot (drift)",
     Kind.NEEDS_RECONNECT: "🔌 held: account needs reconnecting",
     Kind.AWAITING_APPROVAL: "✋ held: awaiting approval",
+    Kind.DENY_WINDOW: "🌙 held: deny window",
 }
 _BUCKETS = ("merge", "scheduled", "drafts", "other")
 _NEW = {"publish": "🚀 new: publish", "schedule": "🗓️ new: schedule", "draft": "📝 new: draft"}
@@ -227,7 +228,7 @@ def _captions(post: _Post) -> list[str]:
 def _media(post: _Post) -> list[str]:
     lead = post.lead
     lines: list[str] = []
-    lines += media_markdown(lead.media_urls)
+    lines += media_markdown(lead.media_urls, lead.media_alt)
     if lead.render:
         render: dict[str, Any] = dict(lead.render)
         lines.append(
@@ -238,6 +239,10 @@ def _media(post: _Post) -> list[str]:
         if modifications:
             lines.append("")
             lines.append(md.fence(json.dumps(modifications, indent=2, sort_keys=True), "json"))
+        alts = [alt for alt in lead.media_alt if alt]
+        if alts:
+            lines.append("")
+            lines.append(f"**Alt text** ({ALT_NOT_SENT}): " + " · ".join(map(md.text, alts)))
         lines.append("")
     return lines
 

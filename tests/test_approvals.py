@@ -629,3 +629,71 @@ def test_an_approval_is_not_asked_again_for_what_was_sent(
     assert "awaiting approval" not in run.output
     assert "awaiting_approval" not in story.state()
     assert len(story.sent()) == 1
+
+
+OVERRIDE_RULES = """\
+rules:
+  - name: no-hype
+    accounts: [linkedin]
+    banned: [guaranteed]
+    override: ["@lee"]
+"""
+
+
+def test_a_content_rule_override_goes_from_needs_approval_to_approved_and_sent_once(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    github: FakeGitHub,
+) -> None:
+    """A `deny` rule that names who may lift it, with no `approvals:` key at all: the pull
+    request says whose approval the broken rule needs, the status waits for it, and apply
+    sends that account only once it is given; the other account was never held."""
+    ws = Workspace(
+        tmp_path / "ws",
+        sandbox_factory(sandbox_config()),
+        monkeypatch,
+        capsys,
+        config=CONFIG + OVERRIDE_RULES,
+    )
+    actions = Actions(ws, github, tmp_path)
+    head = branch_with(ws, "hype", "hype", post_yaml("Results guaranteed.", accounts=("x", "li")))
+    github.open_pull(8, head)
+    run = actions.pull_request(8, head)
+    assert run.code == 0, run.output
+    assert "needs @\u200blee to override rule 'no-hype' (LinkedIn): 0/1" in actions.comment(8)
+    assert github.status_of(head) == "pending: 1 post needs approval"
+
+    merged = merge(ws, "hype")
+    github.merge(8, head, merged)
+    actions.push()
+    run = ws.cli("ci", "--command", "apply")
+    assert run.code == 0, run.output
+    assert contents(ws) == [(1, "Results guaranteed.")]  # X: no rule covers it
+    assert list(ws.state()["awaiting_approval"]) == ["hype"]
+
+    github.review(8, "lee", "APPROVED")
+    run = ws.cli("ci", "--command", "apply")
+    assert run.code == 0, run.output
+    assert contents(ws) == [(1, "Results guaranteed."), (2, "Results guaranteed.")]
+    assert "awaiting_approval" not in ws.state()
+    assert ws.cli("ci", "--command", "apply").code == 0
+    assert len(ws.sent()) == 2
+
+
+def test_a_direct_push_never_lifts_a_content_rule(story: Workspace, actions: Actions) -> None:
+    """`direct_push: allow` belongs to `approvals:`; a broken `deny` is lifted only by a
+    review of its own reviewers, so a push straight to main stays held."""
+    story.set_config(CONFIG + OVERRIDE_RULES)
+    story.post("hype", post_yaml("Results guaranteed.", accounts=("li",)))
+    git(story.root, "push", "--quiet", "origin", "main")
+    actions.push()
+    run = story.cli("ci", "--command", "apply")
+    assert run.code == 0, run.output
+    assert story.sent() == []
+    held = story.state()["awaiting_approval"]["hype"]["li"]
+    assert (
+        "needs @lee to override rule 'no-hype' (LinkedIn): 0/1, pushed without a pull request"
+        in held
+    )

@@ -38,28 +38,61 @@ def _later(days: int, hour: int) -> str:
     return day.replace(hour=hour, minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_a_violation_is_in_every_plan_format_and_stops_apply(ws: Workspace) -> None:
+def test_an_overridable_violation_is_in_every_plan_format_and_held_by_apply(
+    ws: Workspace,
+) -> None:
+    """A `deny` with `override:` is no error that stops every post: the plan says whose
+    approval lifts it, carries it for apply, and apply holds that one send until then (no
+    GitHub here: nothing can lift it, so it stays held; test_approvals.py has the review)."""
     ws.set_config(CONFIG + RULES)
-    ws.post("launch", post_yaml("Success guaranteed!", accounts=("x", "li")))
+    # Facebook, not X: X has quiet hours in these rules, and this test runs at any hour.
+    ws.post("launch", post_yaml("Success guaranteed!", accounts=("fb", "li")))
     expected = (
-        "posts/launch.yaml:3:11: error: 'guaranteed' is banned (on li): denied by rule "
-        "'no-hype' (may be approved by @acme/legal) (reword the caption)"
+        "posts/launch.yaml:3:11: warning: 'guaranteed' is banned (on li): denied by rule "
+        "'no-hype' (held until approved by @acme/legal) (reword the caption)"
     )
     text = ws.plan()
-    assert text.code == 1 and expected in text.output
+    assert text.code == 0 and expected in text.output
     data = ws.plan_json()
     assert [d["message"] for d in data["diagnostics"]] == [
-        "'guaranteed' is banned (on li): denied by rule 'no-hype' (may be approved by @acme/legal)"
+        "'guaranteed' is banned (on li): denied by rule 'no-hype' (held until approved by @acme/legal)"
     ]
     assert (data["diagnostics"][0]["line"], data["diagnostics"][0]["column"]) == (3, 11)
+    assert data["overrides"] == [["launch", "li", "no-hype", ["@acme/legal"]]]
     markdown = ws.plan("--format", "markdown").output
     # The comment names the line, and does not ping the team it names (a zero-width space).
     assert (
-        "- `posts/launch.yaml:3` 'guaranteed' is banned (on li): denied by rule 'no-hype' (may be approved by @\u200bacme/legal)"
+        "- `posts/launch.yaml:3` 'guaranteed' is banned (on li): denied by rule 'no-hype' (held until approved by @\u200bacme/legal)"
         in markdown
     )
     run = ws.apply()
-    assert run.code == 1
+    assert run.code == 0, run.output
+    assert [a for s in ws.sent() for a in s["request"]["accounts"]] == [4]
+    assert ws.state()["awaiting_approval"] == {
+        "launch": {
+            "li": [
+                "the override of rule 'no-hype' for launch (@acme/legal): cannot be checked "
+                "without GitHub"
+            ]
+        }
+    }
+    # Held, not lost: the next run plans it again, and still holds it.
+    assert ws.apply().code == 0
+    assert len(ws.sent()) == 1
+
+
+def test_a_violation_no_one_may_approve_stops_apply(ws: Workspace) -> None:
+    ws.set_config(
+        CONFIG + "rules:\n  - name: strict\n    accounts: [linkedin]\n    banned: [guaranteed]\n"
+    )
+    ws.post("launch", post_yaml("Success guaranteed!", accounts=("x", "li")))
+    expected = (
+        "posts/launch.yaml:3:11: error: 'guaranteed' is banned (on li): denied by rule "
+        "'strict' (reword the caption)"
+    )
+    text = ws.plan()
+    assert text.code == 1 and expected in text.output
+    assert ws.apply().code == 1
     assert ws.sent() == []
 
 

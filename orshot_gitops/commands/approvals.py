@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from orshot_gitops.content.model import CONFIG_FILE, Config
@@ -24,6 +24,7 @@ from orshot_gitops.reconcile.approvals import (
     change_commits,
     gated_paths,
     needs,
+    override_rules,
     rests_on,
     rules_in_force,
 )
@@ -105,6 +106,7 @@ def pull_request_approvals(
     if config is None or number is None:
         return None
     force = rules_in_force(git, config, reconciled)
+    force = replace(force, rules=force.rules + override_rules(plan))
     if not force.rules:
         return None
     pr = context.pull_request or {}

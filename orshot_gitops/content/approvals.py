@@ -41,6 +41,10 @@ class ApprovalRule:
     min: int = 1
     scheduled_within: timedelta | None = None  # only posts going out this soon
     direct_push: str = "hold"  # a change pushed without a pull request: hold | allow
+    # An override of a content rule (`rules:` ... `override:`): this one post's violation,
+    # approved by the rule's reviewers. Never from `approvals:`, never sent unchecked.
+    post_id: str | None = None
+    overrides: str = ""  # the content rule's name
 
     @property
     def teams(self) -> tuple[str, ...]:
@@ -48,6 +52,8 @@ class ApprovalRule:
 
     def describe(self) -> str:
         who = ", ".join(self.reviewers) if self.reviewers else "any reviewer"
+        if self.overrides:
+            return f"the override of rule {self.overrides!r} for {self.post_id} ({who})"
         soon = (
             f" when going out within {_format(self.scheduled_within)}"
             if self.scheduled_within

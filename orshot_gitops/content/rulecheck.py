@@ -232,9 +232,12 @@ def _problem(
 ) -> Diagnostic:
     line, column = _position(spec, where, text)
     full = f"{message}: {_label(rule)}"
-    if rule.override and rule.severity == DENY:
-        full += f" (may be approved by {', '.join(rule.override)})"
     severity = Severity.ERROR if rule.severity == DENY else Severity.WARNING
+    if rule.override and rule.severity == DENY:
+        # Not an error that stops every post: apply holds this one until one of them
+        # approves it (reconcile/approvals.py), and the review says whose approval it needs.
+        full += f" (held until approved by {', '.join(rule.override)})"
+        severity = Severity.WARNING
     return Diagnostic(spec.path, line, column, severity, "rule-" + _kind(rule), full, hint)
 
 
@@ -346,8 +349,7 @@ def _spacing_problem(
         f"on {blamed.alias}, {_duration(gap)} from post {other.post_id!r}{source} "
         f"({other.at:%Y-%m-%d %H:%M} UTC); at least {_duration(spacing)} apart: {_label(rule)}"
     )
-    if rule.override and rule.severity == DENY:
-        message += f" (may be approved by {', '.join(rule.override)})"
+    # No override here: two posts break it together, and an approval is of one post's send.
     severity = Severity.ERROR if rule.severity == DENY else Severity.WARNING
     hint = "move one of the two schedules"
     return Diagnostic(
@@ -382,8 +384,8 @@ def deny_window_now(
 
 def overridable(posts: Iterable[CompiledPost], config: Config) -> tuple[Overridable, ...]:
     """Every deny violation a rule lets named reviewers approve (`override:`): (post id,
-    account alias, rule name, reviewers), for the approvals machinery. Until it reads them,
-    such a violation is an error like any other."""
+    account alias, rule name, reviewers). Reported as a warning; the plan carries these and
+    apply holds each send until an approving review of those reviewers lifts it."""
     found: set[Overridable] = set()
     with_override = [r for r in config.rules if r.override and r.severity == DENY]
     for post in posts:

@@ -109,6 +109,8 @@ def applies(rule: ApprovalRule, action: Action, now: datetime) -> bool:
     `scheduled_within`, only when it goes out that soon (publishing now does)."""
     if action.kind not in _GATED or action.mode == "draft":
         return False  # a draft reaches no one: its publish is gated when it comes
+    if rule.post_id is not None and rule.post_id != action.post_id:
+        return False  # an override covers the one post that broke the content rule
     named = set(rule.accounts)
     if not ({EVERY_ACCOUNT, action.account, action.platform} & named):
         return False
@@ -142,10 +144,14 @@ def _judge(
     teams: Mapping[str, frozenset[str] | None],
 ) -> tuple[bool, str]:
     who = ", ".join(rule.reviewers) if rule.reviewers else "any reviewer"
-    label = f"needs {who} ({_label(action.platform)})"
+    to = f" to override rule {rule.overrides!r}" if rule.overrides else ""
+    label = f"needs {who}{to} ({_label(action.platform)})"
     worst: tuple[bool, str] | None = None
     for source in sources:
-        if isinstance(source, Unknown):
+        if isinstance(source, DirectPush) and rule.overrides:
+            # A content rule's `deny` has no direct_push escape: only its reviewers lift it.
+            verdict = (False, f"{label}: 0/{rule.min}, pushed without a pull request")
+        elif isinstance(source, Unknown):
             verdict = (False, f"{label}: unknown, {source.reason}")
         elif isinstance(source, DirectPush):
             if rule.direct_push == "allow":
@@ -289,6 +295,22 @@ def rules_in_force(git: GitRepo, config: Config, reconciled: str | None) -> Rule
     return RulesInForce(tuple(rules), config.approvals_without_github, config)
 
 
+def override_rules(plan: Plan) -> tuple[ApprovalRule, ...]:
+    """The approvals a plan's overridable content-rule violations need: one per (post,
+    account, rule), met by one approving review of the rule's `override:` reviewers."""
+    return tuple(
+        ApprovalRule(
+            index=-1,
+            accounts=(account,),
+            reviewers=reviewers,
+            min=1,
+            post_id=post_id,
+            overrides=rule,
+        )
+        for post_id, account, rule, reviewers in plan.overrides
+    )
+
+
 def _shape(rule: ApprovalRule) -> tuple[object, ...]:
     return (rule.accounts, rule.reviewers, rule.min, rule.scheduled_within, rule.direct_push)
 
@@ -374,6 +396,7 @@ def gate(
     if config is None or plan.errors:
         return plan
     force = rules_in_force(git, config, reconciled)
+    force = replace(force, rules=force.rules + override_rules(plan))
     if not force.rules:
         return plan  # no approvals: today's behaviour, and no GitHub call at all
     paths = gated_paths(plan, force.rules, now)
@@ -393,8 +416,12 @@ def gate(
 
 
 def _without_github(plan: Plan, force: RulesInForce, now: datetime) -> Plan:
+    """The rules named as unchecked; their sends held or sent as `approvals_without_github`
+    says. An override of a content rule is always held: a `deny` stands until its reviewers
+    lift it, and without GitHub there is no review to read."""
+    own_rules = [r for r in force.rules if not r.overrides]
     unchecked = sorted(
-        {r.index: r for r in force.rules for a in plan.actions if applies(r, a, now)}.items()
+        {r.index: r for r in own_rules for a in plan.actions if applies(r, a, now)}.items()
     )
     held = force.without_github != "send"
     document = force.config.document
@@ -421,8 +448,6 @@ def _without_github(plan: Plan, force: RulesInForce, now: datetime) -> Plan:
             )
         )
     plan = replace(plan, diagnostics=(*plan.diagnostics, *notes))
-    if not held:
-        return plan
     found = tuple(
         Need(
             a.post_id,
@@ -433,6 +458,6 @@ def _without_github(plan: Plan, force: RulesInForce, now: datetime) -> Plan:
         )
         for a in plan.actions
         for r in force.rules
-        if applies(r, a, now)
+        if (held or r.overrides) and applies(r, a, now)
     )
     return hold_unmet(plan, found)

@@ -122,6 +122,8 @@ class Plan:
     paused: bool = False
     full_rescan: str = ""
     diagnostics: tuple[Diagnostic, ...] = ()
+    # (post, account, content rule, reviewers): a `deny` held until they lift it (approvals.py)
+    overrides: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -178,6 +180,7 @@ class Plan:
             ],
             "actions": [a.to_json() for a in self.actions],
             "diagnostics": [d.as_dict() for d in self.diagnostics],
+            "overrides": [[p, a, r, list(who)] for p, a, r, who in self.overrides],
         }
 
     @classmethod
@@ -197,15 +200,13 @@ class Plan:
             paused=data.get("paused", False),
             full_rescan=data.get("full_rescan", ""),
             diagnostics=diagnostics,
+            overrides=tuple((p, a, r, tuple(w)) for p, a, r, w in data.get("overrides", [])),
         )
 
 
 def summary_counts(plan: Plan) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for action in plan.actions:
-        label = action.mode if action.kind is Kind.CREATE and action.mode else action.kind.value
-        counts[label] = counts.get(label, 0) + 1
-    return dict(sorted(counts.items()))
+    kinds = (a.mode if a.kind is Kind.CREATE and a.mode else a.kind.value for a in plan.actions)
+    return dict(sorted(Counter(kinds).items()))
 
 
 def _mode(post: CompiledPost) -> str:

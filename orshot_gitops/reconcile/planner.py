@@ -16,6 +16,7 @@ from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.duplicates import SentCopy, duplicate_problem, resends
 from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
+from orshot_gitops.content.rulecheck import overridable
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.before import with_before
@@ -166,7 +167,11 @@ def make_plan(
     plan = hold_in_deny_windows(
         plan, config, now, {p.spec.id for p in compiled if p.spec.sponsored}
     )
-    return replace(plan, full_rescan=full_rescan), config, state
+    # A `deny` that named reviewers may lift: held by apply until they do (approvals.py).
+    lifts = tuple(
+        (o.post_id, o.account, o.rule, o.reviewers) for o in overridable(compiled, config)
+    )
+    return replace(plan, full_rescan=full_rescan, overrides=lifts), config, state
 
 
 def repeated_live_posts(

@@ -456,7 +456,7 @@ def apply_summary(
 def approvals_markdown(needs: Sequence[Need], note: str = "") -> str:
     """The comment's approvals section: per post and account, each rule that covers it and
     how far it is (`needs @acme/brand (LinkedIn): 0/1`). Names are shown, never pinged."""
-    lines = ["#### ✋ Approvals (orshot.yaml `approvals:`)", ""]
+    lines = ["#### ✋ Approvals (orshot.yaml `approvals:`, and `override:` of a broken rule)", ""]
     if note:
         lines += [f"> ⚠️ {md.text(note)}: every rule below counts as not met.", ""]
     if not needs:

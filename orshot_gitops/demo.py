@@ -107,6 +107,25 @@ def run_demo(directory: Path | None, console: Console) -> int:
                     "results committed to git",
                     "apply",
                 ),
+                step(
+                    "3b. Held for approval: no GitHub here to read the reviews "
+                    "(approvals_without_github: hold)",
+                    "status",
+                    "--awaiting-approval",
+                ),
+            ]
+            # In GitHub Actions an approving review releases them; this demo has none, so the
+            # repository's owner decides, in a reviewed commit, that a push here is approved.
+            config = repo / "orshot.yaml"
+            config.write_text(
+                config.read_text(encoding="utf-8").replace(
+                    "approvals_without_github: hold", "approvals_without_github: send"
+                ),
+                encoding="utf-8",
+            )
+            _git(repo, "commit", "-q", "-a", "-F", "-", stdin="No GitHub in the demo: send")
+            codes += [
+                step("3c. Apply again: the held posts go out, once", "apply"),
                 step("4. What went out, with links", "status"),
                 step(
                     "5. Run again: nothing is sent twice (Instagram posts still processing are checked)",

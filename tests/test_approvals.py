@@ -163,17 +163,13 @@ def test_a_bad_rule_is_one_error_at_its_line_and_nothing_else_is_read(
     assert "Traceback" not in out + err
 
 
-def test_the_example_rules_are_valid_once_uncommented(tmp_path: Path) -> None:
+def test_the_example_carries_approvals_that_hold_without_github() -> None:
     from orshot_gitops.content.load import load_config
 
-    example = (Path(__file__).resolve().parent.parent / "examples/orshot.yaml").read_text()
-    lines = example.splitlines()
-    start = lines.index("# approvals:")
-    uncommented = lines[:start] + [line.removeprefix("# ") for line in lines[start:]]
-    (tmp_path / "orshot.yaml").write_text("\n".join(uncommented) + "\n")
-    config, problems = load_config(tmp_path)
+    config, problems = load_config(Path(__file__).resolve().parent.parent / "examples")
     assert config is not None and not [p for p in problems if p.severity.value == "error"]
     assert [r.accounts for r in config.approvals] == [("acme-linkedin",), ("*",)]
+    assert config.approvals_without_github == "hold"
 
 
 # --- the pull request, from "needs approval" to "approved, sent" ---------------------------

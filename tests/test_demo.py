@@ -19,6 +19,11 @@ def test_demo_publishes_once_and_exits_0(
     captured = capsys.readouterr()
     out = captured.out
     assert "published" in out
+    # The example's approvals cannot be checked without GitHub: held, listed, then released
+    # by the repository's own commit, and sent once.
+    assert "held: 2026/12/hiring → acme-linkedin awaiting approval: approvals[0]" in out
+    assert "2026/12/hiring → acme-linkedin          awaiting-approval" in out
+    assert "## 3c. Apply again: the held posts go out, once" in out
     assert "Plan: 1 publish-draft; 17 unchanged." in out
     # The Studio post's image is rendered once, for review, and published as reviewed.
     assert "apply will spend 0 render credits; 1 reviewed preview published as is" in out

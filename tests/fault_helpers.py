@@ -72,6 +72,13 @@ class Remote:
         return target
 
 
+def example_config() -> str:
+    """examples/orshot.yaml with its approvals sent unchecked: these tests run without GitHub
+    and are about faults, not reviews (test_approvals.py has those); the gate still runs."""
+    text = (EXAMPLES / "orshot.yaml").read_text(encoding="utf-8")
+    return text.replace("approvals_without_github: hold", "approvals_without_github: send")
+
+
 def content_remote(tmp_path: Path, files: Mapping[str, str] | None = None) -> Remote:
     """A bare remote whose main branch holds examples/ (or `files`), committed and pushed."""
     bare = tmp_path / "remote.git"
@@ -79,6 +86,7 @@ def content_remote(tmp_path: Path, files: Mapping[str, str] | None = None) -> Re
     seed = tmp_path / "seed"
     if files is None:
         shutil.copytree(EXAMPLES, seed)
+        (seed / "orshot.yaml").write_text(example_config(), encoding="utf-8")
     else:
         for rel, text in files.items():
             target = seed / rel

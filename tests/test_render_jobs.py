@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from conftest import FakeClock, SandboxFactory
 from fault_helpers import (
-    EXAMPLES,
     FAST,
     Gate,
     Remote,
@@ -24,6 +23,7 @@ from fault_helpers import (
     content_remote,
     converge,
     endpoint_count,
+    example_config,
     logged_posts,
 )
 from reconcile_helpers import Workspace, post_yaml, sandbox_config
@@ -266,7 +266,7 @@ def _video_repo(tmp_path: Path) -> Path:
 
 def _video_remote(tmp_path: Path) -> Remote:
     files = {
-        "orshot.yaml": (EXAMPLES / "orshot.yaml").read_text(encoding="utf-8"),
+        "orshot.yaml": example_config(),
         "posts/2026/teaser.yaml": (
             "accounts: [acme-x, acme-linkedin]\ncontent: The teaser.\n"
             "render: {template: 123, modifications: {title: Launch}, format: mp4}\n"

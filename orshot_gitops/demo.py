@@ -116,9 +116,9 @@ def run_demo(directory: Path | None, console: Console) -> int:
             ]
             # In GitHub Actions an approving review releases them; this demo has none, so the
             # repository's owner decides, in a reviewed commit, that a push here is approved.
-            config = repo / "orshot.yaml"
-            config.write_text(
-                config.read_text(encoding="utf-8").replace(
+            orshot_yaml = repo / "orshot.yaml"
+            orshot_yaml.write_text(
+                orshot_yaml.read_text(encoding="utf-8").replace(
                     "approvals_without_github: hold", "approvals_without_github: send"
                 ),
                 encoding="utf-8",

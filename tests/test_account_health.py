@@ -254,3 +254,34 @@ def test_a_post_moved_while_an_account_is_held_stays_the_same_post(fb_held: Work
     ]
     assert ws.apply().code == 0
     assert _targets(ws) == [1]  # x once; fb still held
+
+
+def test_a_first_apply_that_holds_a_post_still_records_how_far_it_reconciled(
+    fb_held: Workspace,
+) -> None:
+    """The model test's find: fb needed a reconnect from the very first apply, so no commit
+    was ever recorded; a post deleted and another added later could then not be told from a
+    move, and the new one was held as ambiguous, never sent. The commit before the held
+    post's change is recorded instead: the diff from it still names the held post."""
+    ws = fb_held
+    config_commit = ws.head()
+    ws.post("2026/launch", post_yaml("Launch day!", accounts=("x", "fb")))
+    ws.post("2026/teaser", post_yaml("Teaser!", accounts=("x",)))
+    assert ws.apply().code == 0
+    assert _targets(ws) == [1, 1]
+    assert ws.state()["commit"] == config_commit  # before launch.yaml, the held post's file
+    ws.delete("2026/teaser")
+    ws.post("2026/next", post_yaml("Next!", accounts=("x",)))
+    kinds = sorted(actions(ws.plan_json()))
+    assert ("2026/next", "x", "publish") in kinds
+    assert ("2026/launch", "fb", "needs-reconnect") in kinds
+    run = ws.apply()
+    assert run.code == 0, run.output
+    assert sorted(ws.public()) == [(1, "Launch day!"), (1, "Next!"), (1, "Teaser!")]
+
+    link = ws.cli("accounts", "--reconnect", "fb", "--format", "json")
+    _complete(ws, link.json()["url"])
+    assert ws.apply().code == 0
+    assert (FB, "Launch day!") in ws.public()
+    assert len(ws.sent()) == 4
+    assert ws.state()["commit"] != config_commit

@@ -35,6 +35,7 @@ from orshot_gitops.reconcile.claims import (
 from orshot_gitops.reconcile.failures import refused_before_sending
 from orshot_gitops.reconcile.health import held_accounts, hold_for_reconnect
 from orshot_gitops.reconcile.history import REBUILD_HINT, found_in_posts_log, intent_message
+from orshot_gitops.reconcile.holdpoint import hold_point
 from orshot_gitops.reconcile.plan import Kind, Plan
 from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_uncommitted_inputs
 from orshot_gitops.reconcile.readback import fired_entries, read_back
@@ -228,6 +229,8 @@ def _plan_and_send(
         and not applier.unrecorded
     ):
         final = final.with_commit(plan.head)
+    elif plan.holds_back and not plan.errors and not plan.paused and not applier.unrecorded:
+        final = final.with_commit(hold_point(plan, git, final.commit))  # holdpoint.py
     if not plan.errors and not plan.paused:  # paused, the holds are not looked at
         final = final.with_awaiting(awaiting(plan))
     final = write_state(root, final)

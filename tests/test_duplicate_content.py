@@ -6,26 +6,13 @@ Real parts: a git repository with a bare remote, the sandbox, its Posts Log as t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from conftest import SandboxFactory
-from reconcile_helpers import Workspace, actions, post_yaml, sandbox_config
+from reconcile_helpers import Workspace, actions, post_yaml
 
 from orshot_gitops.content.validate import validate_repo
 
 MEDIA = "https://cdn.example/launch.png"
-
-
-@pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
 
 
 def _error_lines(text: str) -> list[str]:

@@ -9,26 +9,12 @@ Real parts: a git repository with a bare remote, the sandbox, its Posts Log as t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
-import pytest
-from conftest import SandboxFactory
-from reconcile_helpers import Workspace, actions, sandbox_config
+from reconcile_helpers import Workspace, actions
 
 # A template's `{% if %}` on its own first line leaves a blank line above the text.
 LEADING_IF = "accounts: [x]\ncontent: |\n  {% if platform == 'linkedin' %}Hi LinkedIn{% endif %}\n  Launch day!\n"
-
-
-@pytest.fixture
-def ws(
-    tmp_path: Path,
-    sandbox_factory: SandboxFactory,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Workspace]:
-    yield Workspace(tmp_path, sandbox_factory(sandbox_config()), monkeypatch, capsys)
 
 
 def test_a_caption_whose_first_line_renders_blank_is_sent_and_shown_without_it(

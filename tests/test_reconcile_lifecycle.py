@@ -617,6 +617,7 @@ def test_plan_as_json_names_every_action_with_what_will_be_sent(ws: Workspace) -
         "unchanged": 0,
         "summary": {"publish": 1},
         "diagnostics": [],
+        "overrides": [],
     }
     [action] = plan["actions"]
     assert {k: action[k] for k in ("post_id", "path", "account", "account_id", "platform")} == {

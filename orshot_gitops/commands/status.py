@@ -16,6 +16,7 @@ SUMMARY = (
 EXAMPLES = [
     "orshot-gitops status",
     "orshot-gitops status --failed            # what needs attention",
+    "orshot-gitops status --awaiting-approval # held sends, and whose approval each needs",
     "orshot-gitops status --format json | jq '.[] | select(.status == \"scheduled\")'",
 ]
 _FILTERS = (

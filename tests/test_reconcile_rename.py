@@ -119,3 +119,24 @@ def test_a_post_moved_while_a_look_alike_arrives_is_not_posted_again(ws: Workspa
     before = len(ws.sent())
     assert ws.apply().code == 0
     assert [s["request"]["content"] for s in ws.sent()[before:]] == ["Post c"]
+
+
+def test_a_post_copied_then_its_original_deleted_is_still_a_move(ws: Workspace) -> None:
+    """The steps decide only where they name another origin: `b` copied to `moved/b` in one
+    commit and deleted in the next is the range's rename, still, beside a new `c` (which is
+    what makes the steps be read at all)."""
+    ws.post("b", post_yaml("Post b"))
+    assert ws.apply().code == 0
+    ws.write("posts/moved/b.yaml", post_yaml("Post b."))  # its fingerprint alone cannot tell
+    ws.commit("copy b")
+    ws.delete("b")
+    ws.post("c", post_yaml("Post c, new"))
+    kinds = {(a[0], a[2]) for a in actions(ws.plan_json())}
+    assert kinds == {
+        ("moved/b", "rename"),
+        ("moved/b", "changed-after-publish"),
+        ("c", "publish"),
+    }
+    before = len(ws.sent())
+    assert ws.apply().code == 0
+    assert [s["request"]["content"] for s in ws.sent()[before:]] == ["Post c, new"]

@@ -114,12 +114,11 @@ def follow_moves(changes: ChangeSet, commits: Sequence[Records]) -> ChangeSet:
     }
     moved_from = {was for was, _ in moves}
     moved_to = {now for _, now in moves}
-    # A pairing of the range's diff is dropped when the steps gave either of its files to
-    # another move, or say the new file was written new.
+    # A pairing of the range's diff is dropped only when the steps gave either of its files
+    # to another move: a file copied in one commit and its original deleted in the next is
+    # still the same post moved.
     kept = {
-        (was, now)
-        for was, now in changes.renamed
-        if was not in moved_from and now not in moved_to and origin.get(now, was) is not None
+        (was, now) for was, now in changes.renamed if was not in moved_from and now not in moved_to
     }
     renamed = moves | kept
     if renamed == set(changes.renamed):

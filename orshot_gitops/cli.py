@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from orshot_gitops import __version__
@@ -50,11 +51,26 @@ def _common_options() -> _Parser:
     common.add_argument(
         "--repo",
         metavar="DIR",
-        default=".",
-        help="root of the content repository (default: the current directory)",
+        default=None,
+        help="root of the content repository (default: the nearest folder from here upwards "
+        "holding orshot.yaml, inside this git work tree; else the current directory)",
     )
     common.add_argument("--no-color", action="store_true", help="plain output (as NO_COLOR=1)")
     return common
+
+
+# Commands that make or serve a repository rather than read one: `init` writes orshot.yaml
+# where it is run, a server hook runs in a bare repository (no work tree to climb).
+_HERE_ONLY = frozenset({"init", "demo", "sandbox", "merge-state", "hook"})
+
+
+def _default_repo(command: str) -> str:
+    if command in _HERE_ONLY:
+        return "."
+    from orshot_gitops.content.repopaths import find_content_root
+
+    found = find_content_root(Path("."))
+    return "." if found == Path(".") else str(found)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
@@ -97,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if args.no_color:
             console.color = False
+        if args.repo is None:
+            args.repo = _default_repo(args.command)
         return int(modules[args.command].run(args, console))
     except UsageError as exc:
         console.error(f"orshot-gitops: {exc}")

@@ -119,3 +119,34 @@ def test_no_color_means_no_escape_codes(tmp_path: Path, monkeypatch: pytest.Monk
     )
     assert result.returncode == 1
     assert "\x1b[" not in result.stdout
+
+
+def test_a_command_run_from_a_post_folder_finds_its_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git does: `validate` from posts/2026/12 reads the repository above it, and `plan`
+    there plans the whole repository, not an empty folder."""
+    repo = content_repo(tmp_path / "repo", {"posts/2026/12/p.yaml": "accounts: [x]\ncontent: hi\n"})
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "posts"], check=True)
+    monkeypatch.chdir(repo / "posts/2026/12")
+    code, out, _ = run(capsys, "validate")
+    assert (code, out) == (0, "ok: 2 files checked, no problems\n")
+    code, out, _ = run(capsys, "plan", "--format", "json")
+    assert code == 0 and [a["post_id"] for a in json.loads(out)["actions"]] == ["2026/12/p"]
+
+
+def test_the_search_for_orshot_yaml_stops_at_the_git_work_tree(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An orshot.yaml above the repository (an enclosing checkout, the home folder) is someone
+    else's: a repository without one says so, from where it was run."""
+    content_repo(tmp_path, {"posts/p.yaml": "accounts: [x]\ncontent: hi\n"})
+    inner = tmp_path / "other"
+    (inner / "posts").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(inner)], check=True)
+    monkeypatch.chdir(inner / "posts")
+    code, out, err = run(capsys, "validate")
+    assert code == 1
+    assert "orshot.yaml" in out + err and str(tmp_path / "posts") not in out + err

@@ -23,6 +23,21 @@ _DIR_HINT = (
 )
 
 
+def find_content_root(start: Path) -> Path:
+    """The nearest folder from `start` upwards that holds orshot.yaml, so a command run from
+    `posts/2026/12` finds its repository as git does. Never above the git work tree `start`
+    is in (a folder holding `.git`): an orshot.yaml of an enclosing checkout or of the home
+    folder is someone else's. `start` itself when none is found (the command then says what
+    is missing there)."""
+    here = start.absolute()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+        if (folder / GIT_DIR).exists():
+            break
+    return start
+
+
 def link_escape(root: Path, relative: str) -> str:
     """Where a symbolic link on the way to the file or folder `relative` (under root) leads,
     when that is out of the repository or into `.git` ("points outside the repository");

@@ -693,3 +693,21 @@ def test_a_direct_push_never_lifts_a_content_rule(story: Workspace, actions: Act
         "needs @lee to override rule 'no-hype' (LinkedIn): 0/1, pushed without a pull request"
         in held
     )
+
+
+def test_a_local_plan_says_which_sends_wait_for_a_review_it_does_not_read(
+    story: Workspace,
+) -> None:
+    """`plan` on a laptop reads no reviews: it says so, on stderr, so its "publish" is not
+    taken for a promise; JSON on stdout stays JSON."""
+    story.post("launch", LAUNCH)
+    run = story.plan()
+    assert run.code == 0
+    assert (
+        "approvals: 1 post above needs an approving review (approvals: or a rule's override:), "
+        "not read here" in run.err
+    )
+    json_run = story.plan("--format", "json")
+    assert json.loads(json_run.out)["actions"]
+    story.set_config(CONFIG)  # no rules: no note
+    assert "approvals:" not in story.plan().err

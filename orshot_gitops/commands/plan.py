@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from orshot_gitops.console import Console
 
 if TYPE_CHECKING:
+    from orshot_gitops.content.model import Config
     from orshot_gitops.reconcile.plan import Plan
     from orshot_gitops.reconcile.previews import Renders
     from orshot_gitops.state.model import State
@@ -76,8 +77,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if args.out:
             # A saved plan is applied as saved: it must hold what a commit holds.
             refuse_uncommitted_inputs(root, git, "a saved plan is sent exactly as saved")
-        plan, _, state = make_plan(root, git, now, overwrite_drift=args.overwrite_drift)
+        plan, config, state = make_plan(root, git, now, overwrite_drift=args.overwrite_drift)
     plan = plan_with_health(plan, console)
+    _approvals_note(plan, config, now, console)
     renders = plan_renders(plan, state, root, console, render=args.render_previews)
     if args.out:
         Path(args.out).write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
@@ -94,6 +96,27 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.detailed_exitcode and plan.has_changes:
         return 2
     return 0
+
+
+def _approvals_note(plan: Plan, config: Config | None, now: datetime, console: Console) -> None:
+    """This plan reads no reviews: it says which of its sends wait for one, on stderr (the
+    pull request's comment, `ci`, says whose approval each still needs)."""
+    from orshot_gitops.reconcile.approvals import gated_paths, override_rules
+
+    if config is None or plan.errors:
+        return
+    covered = gated_paths(plan, (*config.approvals, *override_rules(plan)), now)
+    if covered:
+        n = len(covered)
+        console.error(
+            console.style(
+                f"approvals: {n} post{'s' if n != 1 else ''} above need{'s' if n == 1 else ''} "
+                "an approving review "
+                "(approvals: or a rule's override:), not read here: apply holds each send until "
+                "it is given; the pull request's comment says whose",
+                "yellow",
+            )
+        )
 
 
 def need_key() -> None:

@@ -246,3 +246,22 @@ def test_a_window_limited_to_sponsored_posts_holds_only_those(ws: Workspace) -> 
         ("ad", "deny-window"),
         ("news", "create"),
     ]
+
+
+def test_a_saved_plan_edited_to_drop_its_overrides_is_still_held(ws: Workspace) -> None:
+    """A saved plan is sent as saved, but what waits for a review is the committed files'
+    say, not the JSON's: deleting `overrides` from plan.json must not lift the deny."""
+    import json
+
+    ws.set_config(CONFIG + RULES)
+    ws.post("launch", post_yaml("Success guaranteed!", accounts=("li",)))
+    plan_file = ws.root.parent / "plan.json"
+    assert ws.plan("--out", str(plan_file)).code == 0
+    saved = json.loads(plan_file.read_text(encoding="utf-8"))
+    assert saved["overrides"] == [["launch", "li", "no-hype", ["@acme/legal"]]]
+    saved["overrides"] = []
+    plan_file.write_text(json.dumps(saved), encoding="utf-8")
+    run = ws.apply(str(plan_file))
+    assert run.code == 0, run.output
+    assert ws.sent() == []
+    assert list(ws.state()["awaiting_approval"]) == ["launch"]

@@ -429,7 +429,7 @@ def _saved_plan(path: Path, current: Plan) -> Plan:
             hint="it was made from uncommitted changes or edited since; make a new plan "
             "with 'orshot-gitops plan --out' from committed files",
         )
-    return saved
+    return replace(saved, overrides=current.overrides)  # what may wait for a review: the files'
 
 
 def _as_reviewed(plan: Plan) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -33,7 +32,7 @@ from orshot_gitops.reconcile.claims import (
     push_state,
 )
 from orshot_gitops.reconcile.failures import refused_before_sending
-from orshot_gitops.reconcile.health import held_accounts, hold_for_reconnect
+from orshot_gitops.reconcile.health import hold_for_reconnect
 from orshot_gitops.reconcile.history import REBUILD_HINT, found_in_posts_log, intent_message
 from orshot_gitops.reconcile.holdpoint import hold_point
 from orshot_gitops.reconcile.plan import Kind, Plan
@@ -41,6 +40,7 @@ from orshot_gitops.reconcile.planner import inputs_changed, make_plan, refuse_un
 from orshot_gitops.reconcile.readback import fired_entries, read_back
 from orshot_gitops.reconcile.recorder import Outcome
 from orshot_gitops.reconcile.recording import Recording, record_state
+from orshot_gitops.reconcile.savedplan import saved_plan
 from orshot_gitops.reconcile.send import Applier
 from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import STATE_PATH, STATE_PATHS, AccountStatus, State, Step
@@ -302,7 +302,7 @@ def _plan_and_mark(
             root, git, now(), overwrite_drift=options.overwrite_drift, inputs_clean=True
         )
         if options.plan_file is not None:
-            plan = _saved_plan(options.plan_file, plan)
+            plan = saved_plan(options.plan_file, plan)
         if not plan.errors and plan.sending:
             # Before the key or a mark: a send an approvals: rule holds is not a request.
             plan = gate(plan, git, config, state.commit, options.reviews, now(), keeper.progress)
@@ -396,50 +396,6 @@ def _refuse_what_went_out(
         raise UserError(
             found[0].message() + more, path=STATE_PATH, hint=REBUILD_HINT, code="state-behind"
         )
-
-
-def _saved_plan(path: Path, current: Plan) -> Plan:
-    try:
-        saved = Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        # RecursionError: JSON nested deeper than Python reads; ValueError includes a number
-        # past the int-string conversion limit.
-        reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:200]
-        raise UserError(
-            f"cannot read the saved plan {path}: {reason}", hint="make it again with 'plan --out'"
-        ) from None
-    if saved.head != current.head:
-        raise UserError(
-            f"the saved plan was made on commit {str(saved.head)[:12]}, but HEAD is {str(current.head)[:12]}",
-            hint="make a new plan: what you reviewed is not what would be sent",
-        )
-    if (saved.state_lineage, saved.state_serial) != (current.state_lineage, current.state_serial):
-        raise UserError(
-            "the state changed since the plan was saved (another apply ran)",
-            hint="make a new plan with 'orshot-gitops plan --out'",
-        )
-    # A plan saved with a key held the posts of accounts needing a reconnect: held the same
-    # way, the current plan stands for the same requests (apply checks the health again).
-    if _as_reviewed(saved) != _as_reviewed(hold_for_reconnect(current, held_accounts(saved))):
-        # Same commit, same state, yet other requests: the plan was saved from uncommitted
-        # files (then stashed) or edited after it was saved. Either way nobody reviewed what
-        # the committed files would send, and a saved plan is sent as saved.
-        raise UserError(
-            "the saved plan does not match what the committed files would send now",
-            hint="it was made from uncommitted changes or edited since; make a new plan "
-            "with 'orshot-gitops plan --out' from committed files",
-        )
-    return replace(saved, overrides=current.overrides)  # what may wait for a review: the files'
-
-
-def _as_reviewed(plan: Plan) -> list[str]:
-    """The requests a plan stands for, in a comparable form: every field of every action
-    that sends or records something (captions, media, options, times, targets)."""
-    return sorted(
-        json.dumps(action.to_json(), sort_keys=True)
-        for action in plan.actions
-        if action.kind.sends or action.kind is Kind.RENAME
-    )
 
 
 def mark_intents(

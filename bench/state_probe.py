@@ -1,6 +1,6 @@
 """`orshot-gitops` with every write of the state file counted (bench/state_scale.py).
 
-Wraps the store's one writer (`_atomic_write`: every write_state goes through it) and, at
+Wraps the store's one writer (`atomic_write`: every write_state goes through it) and, at
 exit, writes {"bytes": ..., "writes": ...} to $ORSHOT_BENCH_TALLY. Everything else is the
 real command, run as a fresh process.
 """
@@ -17,7 +17,7 @@ from orshot_gitops.cli import main
 from orshot_gitops.state import store
 
 _tally = {"bytes": 0, "writes": 0}
-_write = store._atomic_write
+_write = store.atomic_write
 
 
 def _counted(path: Path, data: bytes) -> None:
@@ -30,7 +30,7 @@ def _report() -> None:
     Path(os.environ["ORSHOT_BENCH_TALLY"]).write_text(json.dumps(_tally), encoding="utf-8")
 
 
-store._atomic_write = _counted
+store.atomic_write = _counted
 atexit.register(_report)
 
 if __name__ == "__main__":

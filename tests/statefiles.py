@@ -11,7 +11,7 @@ from orshot_gitops.reconcile.snapshots import state_at
 from orshot_gitops.state.layout import dump_post, walk_ids
 from orshot_gitops.state.model import POSTS_DIR, STATE_PATH, State
 from orshot_gitops.state.postfiles import write_posts
-from orshot_gitops.state.store import _atomic_write, dump_index, load_state, parse_state
+from orshot_gitops.state.store import atomic_write, dump_index, load_state, parse_state
 from orshot_gitops.vcs.gitrepo import open_repo
 
 
@@ -62,8 +62,8 @@ def write_state_json(root: Path, data: dict[str, Any]) -> None:
 def write_exactly(root: Path, state: State) -> None:
     gone = walk_ids(root) - set(state.posts)
     changes = {**dict.fromkeys(gone), **{pid: state.posts[pid] for pid in state.posts}}
-    write_posts(root, changes, _atomic_write)
-    _atomic_write(root / STATE_PATH, dump_index(state, state.tally()).encode("utf-8"))
+    write_posts(root, changes, atomic_write)
+    atomic_write(root / STATE_PATH, dump_index(state, state.tally()).encode("utf-8"))
 
 
 def post_text(root: Path, post_id: str) -> str:

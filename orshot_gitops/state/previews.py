@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,20 +159,12 @@ def load_previews(root: Path) -> dict[str, Preview]:
 
 
 def write_preview(root: Path, preview: Preview) -> str:
-    """Write the preview (temp file, fsync, rename); its path relative to root."""
+    """Write the preview as the state's own files are written (store.atomic_write: temp
+    file, fsync, rename, the folder fsynced); its path relative to root."""
+    from orshot_gitops.state.store import atomic_write
+
     relative = preview_file(preview.digest)
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(dump_preview(preview).encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(root / relative, dump_preview(preview).encode("utf-8"))
     return relative
 
 

@@ -338,10 +338,10 @@ def write_state(repo_root: Path, state: State) -> State:
         if changes:
             # The index says "stale" while the post files change: a crash in between costs
             # the next load a recount, never a post that needs work and was forgotten.
-            _atomic_write(path, dump_index(written, None).encode("utf-8"))
-            write_posts(repo_root, changes, _atomic_write)
-            write_schedule(repo_root, tally, _atomic_write)
-        _atomic_write(path, dump_index(written, tally).encode("utf-8"))
+            atomic_write(path, dump_index(written, None).encode("utf-8"))
+            write_posts(repo_root, changes, atomic_write)
+            write_schedule(repo_root, tally, atomic_write)
+        atomic_write(path, dump_index(written, tally).encode("utf-8"))
     except OSError as exc:
         raise UserError(
             f"cannot write the state file: {exc.strerror or exc}",
@@ -375,7 +375,8 @@ def _read_for_write(path: Path) -> dict[str, Any] | None:
     return result
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """`data` at `path`, whole or not at all: temp file, fsync, rename, the folder fsynced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from orshot_gitops.content.model import CONFIG_FILE, Config
@@ -24,7 +24,6 @@ from orshot_gitops.reconcile.approvals import (
     change_commits,
     gated_paths,
     needs,
-    override_rules,
     rests_on,
     rules_in_force,
 )
@@ -105,8 +104,7 @@ def pull_request_approvals(
     number = context.pull_request_number
     if config is None or number is None:
         return None
-    force = rules_in_force(git, config, reconciled)
-    force = replace(force, rules=force.rules + override_rules(plan))
+    force = rules_in_force(git, config, reconciled, plan)
     if not force.rules:
         return None
     pr = context.pull_request or {}

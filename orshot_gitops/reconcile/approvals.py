@@ -266,8 +266,11 @@ class RulesInForce:
     config: Config
 
 
-def rules_in_force(git: GitRepo, config: Config, reconciled: str | None) -> RulesInForce:
-    """The rules of HEAD and, added to them, those orshot.yaml had before each change to it
+def rules_in_force(
+    git: GitRepo, config: Config, reconciled: str | None, plan: Plan
+) -> RulesInForce:
+    """The rules of HEAD, the overrides the plan's broken content rules need
+    (`override_rules`), and those orshot.yaml had before each change to it
     since the last reconciled commit (and at that commit): a change that drops or loosens a
     rule is itself judged by the rule it drops (the repository is untrusted input; a rule
     that says `direct_push: allow` must not pass the very push that wrote it). A rule removed
@@ -292,6 +295,7 @@ def rules_in_force(git: GitRepo, config: Config, reconciled: str | None) -> Rule
             if _shape(rule) not in known:
                 known.add(_shape(rule))
                 rules.append(rule)
+    rules.extend(override_rules(plan))
     return RulesInForce(tuple(rules), config.approvals_without_github, config)
 
 
@@ -395,8 +399,7 @@ def gate(
     the plan says which rules went unchecked."""
     if config is None or plan.errors:
         return plan
-    force = rules_in_force(git, config, reconciled)
-    force = replace(force, rules=force.rules + override_rules(plan))
+    force = rules_in_force(git, config, reconciled, plan)
     if not force.rules:
         return plan  # no approvals: today's behaviour, and no GitHub call at all
     paths = gated_paths(plan, force.rules, now)

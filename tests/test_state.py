@@ -120,7 +120,7 @@ def test_a_schema_violation_points_at_the_offending_value() -> None:
     line = next(n for n, t in enumerate(text.splitlines(), 1) if '"once"' in t)
     assert (caught.value.line, caught.value.column) == (line, 23)
     assert caught.value.code == "state-schema"
-    assert "'once' is not of type 'integer'" in caught.value.message
+    assert "attempts must be a whole number, not a string" in caught.value.message
     assert "posts/2026/12/launch/accounts/acme-linkedin/attempts" in caught.value.message
 
 
@@ -129,7 +129,29 @@ def test_a_missing_key_points_at_the_object_that_lacks_it() -> None:
     with pytest.raises(UserError) as caught:
         parse_state(text)
     assert (caught.value.line, caught.value.column) == (1, 1)
-    assert "'commit' is a required property" in caught.value.message
+    assert "missing required key 'commit'" in caught.value.message
+    assert "is a required property" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('"attempts": 1,', '"attempts": [1],'),
+        ('"status": "', '"status": "nearly-'),
+        ('"serial": 0,', '"serial": 0, "extra": true,'),
+    ],
+    ids=["type", "enum", "extra-key"],
+)
+def test_a_state_schema_error_speaks_in_our_words_not_jsonschemas(old: str, new: str) -> None:
+    from test_schema_wording import RAW_SCHEMA_WORDING
+
+    text = dump_state(rich_state())
+    assert old in text
+    with pytest.raises(UserError) as caught:
+        parse_state(text.replace(old, new, 1))
+    said = caught.value.message.split(" (at ")[0].split("its schema: ")[1]
+    assert caught.value.code == "state-schema"
+    assert not [raw for raw in RAW_SCHEMA_WORDING if raw in said], said
 
 
 def test_merge_conflict_markers_are_named_with_their_line() -> None:
@@ -330,7 +352,7 @@ def test_an_invalid_state_is_never_written(tmp_path: Path) -> None:
     good = write_state(tmp_path, rich_state())
     kept = state_text(tmp_path)
     late = account(status=AccountStatus.SCHEDULED, scheduled_for="tomorrow")
-    with pytest.raises(ValueError, match="'tomorrow' does not match"):
+    with pytest.raises(ValueError, match="'tomorrow' is not a valid value"):
         write_state(tmp_path, good.with_account("2027/01/teaser", "acme-x", late))
     assert state_text(tmp_path) == kept
 

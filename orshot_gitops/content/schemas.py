@@ -90,6 +90,23 @@ def schema_diagnostics(document: Document, schema_name: str) -> list[Diagnostic]
 
 
 def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
+    path, key_position, message, hint = explain(error)
+    line, column = document.position(path, key=key_position)
+    return Diagnostic(
+        path=document.path,
+        line=line,
+        column=column,
+        severity=Severity.ERROR,
+        code="schema",
+        message=message,
+        hint=hint,
+    )
+
+
+def explain(error: ValidationError) -> tuple[tuple[str | int, ...], bool, str, str]:
+    """A schema violation in our words: where it is (the path, and whether the key rather than
+    its value is at fault), what is wrong, and a hint. The state file's check says it the same
+    way as a post's."""
     path = tuple(error.absolute_path)
     schema: dict[str, Any] = dict(error.schema) if isinstance(error.schema, dict) else {}
     where = ".".join(str(p) for p in path) or "the file"
@@ -156,20 +173,11 @@ def _diagnostic(document: Document, error: ValidationError) -> Diagnostic:
         message = f"{where}: {error.instance!r} is not an account alias or id"
         hint = "use an alias from orshot.yaml (letters, digits, '-', '_', '.') or a numeric id"
     elif error.validator == "anyOf" and (branch := _branch_error(error)) is not None:
-        return _diagnostic(document, branch)  # e.g. a media item: a URL, or {url, alt}
+        return explain(branch)  # e.g. a media item: a URL, or {url, alt}
     else:
         # No keyword above: jsonschema's own words would name schemas the writer never sees.
         hint = _describe(schema) or "see docs/posts.md for what this key takes"
-    line, column = document.position(path, key=key_position)
-    return Diagnostic(
-        path=document.path,
-        line=line,
-        column=column,
-        severity=Severity.ERROR,
-        code="schema",
-        message=message,
-        hint=hint,
-    )
+    return path, key_position, message, hint
 
 
 _TYPE_NAMES = {

@@ -455,12 +455,16 @@ def _first_schema_error(data: Any) -> tuple[tuple[str | int, ...], str] | None:
 
     if conforms(_fast_check(), data):
         return None
+    from orshot_gitops.content.schemas import explain
+
     error = _jsonschema().exceptions.best_match(_validator().iter_errors(data))
     if error is None:
         return None
-    where = tuple(error.absolute_path)
+    # In the words a post file's schema errors use: jsonschema's own name schemas and regexes
+    # the reader never wrote.
+    where, _, message, _ = explain(error)
     label = "/".join(str(part) for part in where)
-    return where, f"{error.message} (at {label or 'the top level'})"
+    return where, f"{message} (at {label or 'the top level'})"
 
 
 def _locate(text: str, where: tuple[str | int, ...]) -> tuple[int, int]:

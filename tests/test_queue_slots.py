@@ -15,7 +15,11 @@ from orshot_gitops.cli import main
 from orshot_gitops.content.load import load_config
 from orshot_gitops.content.queues import Queue, parse_slot
 from orshot_gitops.content.schedule_checks import SAFE_LEAD
+from orshot_gitops.reconcile.queueplan import taken_times
 from orshot_gitops.reconcile.slots import Ask, assign, jitter_for
+from orshot_gitops.state.layout import StoredPosts
+from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State
+from orshot_gitops.state.posts import tally_of
 
 UTC = timezone.utc
 NY = ZoneInfo("America/New_York")
@@ -284,3 +288,55 @@ def test_many_asks_cost_in_proportion_to_the_queue() -> None:
     times = [got[a] for a in sorted(asks)]
     assert len(set(times)) == 500 and times == sorted(times)  # type: ignore[type-var]
     assert elapsed < 1.0, elapsed
+
+
+# --- cost: the state's history is not read ------------------------------------------------
+
+
+def history_state(weeks: int, ahead: int, reads: list[str]) -> State:
+    """A state with `weeks` of published posts on x and li (5 a week) and `ahead` posts
+    scheduled on x in the coming days, stored as a v2 state is: each post read when first
+    looked up, each read noted in `reads`."""
+    posts: dict[str, PostState] = {}
+    start = NOW - timedelta(weeks=weeks)
+    for n in range(weeks * 5):
+        when = (start + timedelta(days=n * 7 // 5)).isoformat()
+        records = {
+            alias: AccountState(
+                account_id=i + 1,
+                fingerprint="f" * 64,
+                revision=1,
+                status=AccountStatus.PUBLISHED,
+                post_id=1000 + n,
+                scheduled_for=when,
+            )
+            for i, alias in enumerate(("x", "li"))
+        }
+        posts[f"old/{n:05d}"] = PostState(f"posts/old/{n:05d}.yaml", 1, accounts=records)
+    for n in range(ahead):
+        when = (NOW + timedelta(days=n)).replace(hour=9, minute=30).isoformat()
+        record = AccountState(
+            account_id=1,
+            fingerprint="f" * 64,
+            revision=1,
+            status=AccountStatus.SCHEDULED,
+            post_id=5000 + n,
+            scheduled_for=when,
+        )
+        posts[f"ahead/{n:03d}"] = PostState(f"posts/ahead/{n:03d}.yaml", 1, accounts={"x": record})
+
+    def read(post_id: str) -> PostState:
+        reads.append(post_id)
+        return posts[post_id]
+
+    stored = StoredPosts("/nowhere", frozenset(posts), read, tally_of(posts))
+    return State(lineage="l", serial=1, posts=stored)
+
+
+def test_the_taken_times_are_found_without_reading_the_published_history() -> None:
+    reads: list[str] = []
+    state = history_state(weeks=104, ahead=3, reads=reads)
+    taken = taken_times(state, {"x", "li"}, NOW, [], {}, {})
+    assert taken["x"] == [(NOW + timedelta(days=n)).replace(hour=9, minute=30) for n in range(3)]
+    assert taken["li"] == []
+    assert sorted(reads) == [f"ahead/{n:03d}" for n in range(3)]  # 520 published: unread

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import SandboxFactory
-from reconcile_helpers import CONFIG, Workspace, actions, git, post_yaml, sandbox_config
+from reconcile_helpers import API_KEY, CONFIG, Workspace, actions, git, post_yaml, sandbox_config
 
 from orshot_gitops.errors import UserError
 from orshot_gitops.reconcile.planner import make_plan
@@ -261,3 +262,95 @@ def test_a_saved_plan_whose_slot_was_taken_meanwhile_is_refused(qws: Workspace) 
     with pytest.raises(UserError, match="does not match what the committed files would send"):
         saved_plan(saved, now)
     assert saved_plan(saved, reviewed).actions == reviewed.actions
+
+
+def test_a_moved_queued_post_keeps_its_slot_and_sends_nothing(qws: Workspace) -> None:
+    qws.post("tips/one", queued("Tip one."))
+    assert qws.apply().code == 0
+    qws.post("tips/first", queued("Tip first."))  # sorts before: it must not take S1
+    qws.rename("tips/one", "archive/one")
+    plan = qws.plan_json()
+    assert sorted(actions(plan)) == [
+        ("archive/one", "li", "rename"),
+        ("archive/one", "x", "rename"),
+        ("tips/first", "li", "schedule"),
+        ("tips/first", "x", "schedule"),
+    ]
+    assert times(plan)[("tips/first", "x")] == (S2, True)
+    assert qws.apply().code == 0
+    assert len(qws.sent()) == 2
+    assert qws.record("archive/one", "x")["scheduled_for"] == S1
+
+
+def test_refresh_and_adopt_compare_a_queued_post_at_its_recorded_time(qws: Workspace) -> None:
+    """Outside a plan (refresh's drift check, adopt's check of HEAD) a queued post is
+    compared at the time its record fixed, not taken for changed."""
+    qws.post("tips/one", queued("Tip one.", ("x",)))
+    assert qws.apply().code == 0
+    run = qws.cli("refresh")
+    assert run.code == 0, run.output
+    assert "changed in Orshot" not in run.output
+    assert qws.record("tips/one", "x").get("drift") is None
+    assert actions(qws.plan_json()) == []
+
+    # Someone moves it in Orshot's dashboard: refresh sees it, as for a written time.
+    orshot_id = qws.record("tips/one", "x")["post_id"]
+    response = httpx.patch(
+        f"{qws.sandbox.base_url}/v1/social/posts/{orshot_id}",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json={"scheduled_for": "2099-02-01T10:00:00Z"},
+        timeout=30.0,
+    )
+    assert response.status_code == 200, response.text
+    run = qws.cli("refresh")
+    assert run.code == 0, run.output
+    assert qws.record("tips/one", "x")["drift"] == "time"
+    assert actions(qws.plan_json()) == [("tips/one", "x", "drift")]
+
+
+def test_a_failed_queued_post_whose_slot_passed(qws: Workspace) -> None:
+    """Refused for good and unchanged: it stays at its time (an error now it has passed),
+    never sent again on a new slot. Failed for a passing reason: it takes the next slot."""
+    qws.post("tips/one", queued("Tip one.", ("x",)))
+    qws.post("tips/two", queued("Tip two.", ("li",)))
+    assert qws.apply().code == 0
+    state = qws.state()
+    for post_id, account, failure in (
+        ("tips/one", "x", "permanent"),
+        ("tips/two", "li", "transient"),
+    ):
+        record = state["posts"][post_id]["accounts"][account]
+        record.update(status="failed", step="schedule", error="refused", failure=failure)
+        record["scheduled_for"] = None
+    qws.write_state(state)
+    qws.commit("the sends failed")
+    later = datetime(2099, 1, 5, 12, 0, tzinfo=timezone.utc)  # S1 has passed
+    with open_repo(qws.root) as repo:
+        plan, _, _ = make_plan(qws.root, repo, later)
+    kinds = {(a.post_id, a.account): a for a in plan.actions}
+    assert kinds[("tips/one", "x")].kind.value == "past-schedule"
+    assert kinds[("tips/two", "li")].kind.value == "retry"
+    assert kinds[("tips/two", "li")].scheduled_for == S2
+    assert kinds[("tips/two", "li")].tentative
+
+
+def test_an_adopted_queued_post_is_not_taken_for_changed(qws: Workspace) -> None:
+    """Sent by other means and adopted: recorded as published with no time, and the next
+    plan, reading the queued post at that record, has nothing to do."""
+    qws.post("tips/one", queued("Tip one.", ("x",)))
+    run = qws.cli("adopt", "--all")
+    assert run.code == 0, run.output
+    assert actions(qws.plan_json()) == []
+    assert qws.apply().code == 0
+    assert qws.sent() == []
+
+
+def test_a_rebuilt_state_reads_a_queued_post_at_orshots_time(qws: Workspace) -> None:
+    """`refresh --rebuild` records what the Posts Log holds: a queued post at the time
+    Orshot has, so the next plan has nothing to edit."""
+    qws.post("tips/one", queued("Tip one.", ("x",)))
+    assert qws.apply().code == 0
+    run = qws.cli("refresh", "--rebuild")
+    assert run.code == 0, run.output
+    assert qws.record("tips/one", "x")["status"] == "scheduled"
+    assert actions(qws.plan_json()) == []

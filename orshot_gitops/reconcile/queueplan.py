@@ -21,12 +21,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from orshot_gitops.content.compile import CompiledPost, with_times
+from orshot_gitops.content.compile import (
+    AccountPayload,
+    CompiledPost,
+    payload_fingerprint,
+    with_times,
+)
 from orshot_gitops.content.model import Config
 from orshot_gitops.content.queues import MAX_JITTER, MAX_STAGGER
 from orshot_gitops.content.rulecheck import deny_window_now
 from orshot_gitops.errors import Diagnostic, Severity
 from orshot_gitops.reconcile.actions import Action
+from orshot_gitops.reconcile.failures import PERMANENT, failure_of
 from orshot_gitops.reconcile.slots import SEARCH_DAYS, Ask, Blocked, assign
 from orshot_gitops.state.model import AccountState, AccountStatus, State, recorded_time
 
@@ -65,7 +71,13 @@ def assign_queued(
             if post.spec.draft:
                 times[alias] = None  # a draft reaches no one: it takes no slot
                 continue
-            held, at = kept_time(state.account(recorded_id, alias), now)
+            record = state.account(recorded_id, alias)
+            held, at = kept_time(record, now)
+            if not held and record is not None and _refused_as_is(post, payload, record):
+                # Refused for good and unchanged: it waits for an edit at its own time (the
+                # plan says the time has passed). A new slot would read as a change and send
+                # the refused post again, once per slot.
+                held, at = True, _recorded_at(record)
             if held:
                 times[alias] = at
             else:
@@ -100,13 +112,29 @@ def assign_queued(
     return result, problems, tentative
 
 
+def as_recorded(post: CompiledPost, state: State, recorded_id: str | None = None) -> CompiledPost:
+    """A queued post with each account at the time its record fixed (None without one), for
+    the commands that compare a file with its records outside a plan (adopt, refresh's drift,
+    rebuild): its fingerprints are then the ones apply recorded. Other posts: as they are."""
+    if not post.spec.queued:
+        return post
+    record_of = recorded_id or post.spec.id
+    times: dict[str, datetime | None] = {}
+    for payload in post.payloads:
+        record = state.account(record_of, payload.account.alias)
+        written = None
+        if record is not None and not post.spec.draft:
+            written = record.scheduled_for or (record.sent.at if record.sent else None)
+        times[payload.account.alias] = recorded_time(written)
+    return with_times(post, times)
+
+
 def kept_time(record: AccountState | None, now: datetime) -> tuple[bool, datetime | None]:
     """(True, its time) when this record fixes the account's time (None: it went out at
     once, or as a draft); (False, None) when the account needs a slot."""
     if record is None or record.status is AccountStatus.DRAFTED:
         return False, None
-    written = record.scheduled_for or (record.sent.at if record.sent is not None else None)
-    at = recorded_time(written)
+    at = _recorded_at(record)
     if record.status in _HOLDS_TIME:
         return True, at
     # Failed: nothing is public. Its time is kept while it is still ahead; past, it takes
@@ -114,6 +142,26 @@ def kept_time(record: AccountState | None, now: datetime) -> tuple[bool, datetim
     if at is not None and at > now:
         return True, at
     return False, None
+
+
+def _recorded_at(record: AccountState) -> datetime | None:
+    return recorded_time(record.scheduled_for or (record.sent.at if record.sent else None))
+
+
+def _refused_as_is(post: CompiledPost, payload: AccountPayload, record: AccountState) -> bool:
+    """A permanent failure of exactly this post at its recorded time."""
+    if record.status is not AccountStatus.FAILED or failure_of(record) != PERMANENT:
+        return False
+    same = payload_fingerprint(
+        payload.account.id,
+        payload.content,
+        payload.media_urls,
+        post.render,
+        payload.platform_options,
+        _recorded_at(record),
+        post.spec.revision,
+    )
+    return same == record.fingerprint
 
 
 def taken_times(

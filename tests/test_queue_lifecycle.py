@@ -354,3 +354,20 @@ def test_a_rebuilt_state_reads_a_queued_post_at_orshots_time(qws: Workspace) -> 
     assert run.code == 0, run.output
     assert qws.record("tips/one", "x")["status"] == "scheduled"
     assert actions(qws.plan_json()) == []
+
+
+def test_the_preview_calendar_shows_the_queued_slot(qws: Workspace) -> None:
+    """`orshot-gitops preview` puts a queued post on its slot in the calendar feed, as the
+    plan shows it, not as 'on merge'."""
+    import icalendar
+
+    from orshot_gitops.report.site.ics import event_uid
+
+    qws.post("tips/one", queued("Tip one.", ("x",)))
+    out = qws.root.parent / "site"
+    run = qws.cli("preview", "--out", str(out))
+    assert run.code == 0, run.output
+    feed = icalendar.Calendar.from_ical((out / "calendar-x.ics").read_bytes())
+    found = {str(e["uid"]): e for e in feed.walk("VEVENT")}
+    start = found[event_uid("tips/one", "x")].decoded("dtstart")
+    assert start == datetime.fromisoformat(S1)

@@ -340,3 +340,44 @@ def test_the_taken_times_are_found_without_reading_the_published_history() -> No
     assert taken["x"] == [(NOW + timedelta(days=n)).replace(hour=9, minute=30) for n in range(3)]
     assert taken["li"] == []
     assert sorted(reads) == [f"ahead/{n:03d}" for n in range(3)]  # 520 published: unread
+
+
+# --- a pull request trying to break it ----------------------------------------------------
+
+
+def test_durations_too_large_for_a_date_are_errors_not_crashes(tmp_path: Path) -> None:
+    errors = config_errors(
+        tmp_path,
+        'queues:\n  - accounts: [x]\n    slots: ["09:30"]\n    jitter: 99999999999d\n'
+        "    stagger: {x: +99999999999d}\n",
+    )
+    assert len(errors) == 1 and "jitter '99999999999d' is not a duration" in errors[0]
+    errors = config_errors(
+        tmp_path,
+        'queues:\n  - accounts: [x]\n    slots: ["09:30"]\n    stagger: {x: +99999999999d}\n',
+    )
+    assert len(errors) == 1 and "is not a shift of less than a day" in errors[0]
+
+
+@pytest.mark.parametrize("after", ["9999-12-31", "9999-12-31T23:59"])
+def test_an_after_at_the_end_of_the_calendar_is_an_error_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], after: str
+) -> None:
+    import subprocess
+
+    (tmp_path / "orshot.yaml").write_text(
+        BASE.replace("timezone: UTC", "timezone: America/New_York")
+        + 'queues:\n  - accounts: ["*"]\n    slots: ["daily 23:30"]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "tip.yaml").write_text(
+        f"accounts: [x]\ncontent: A tip.\nschedule: {{after: '{after}'}}\n", encoding="utf-8"
+    )
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "c"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True)
+    code = main(["plan", "--repo", str(tmp_path)])
+    text = "".join(capsys.readouterr())
+    assert code == 1, text
+    assert "Traceback" not in text
+    assert "posts/tip.yaml:3:" in text

@@ -298,7 +298,7 @@ class Compiler:
                 day = datetime.fromisoformat(written)
                 return day.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
             return parse_schedule(written, zone) + timedelta(microseconds=1)
-        except (ScheduleError, ValueError):
+        except (ScheduleError, ValueError, OverflowError):  # 9999-12-31T23:59 runs past UTC's end
             problems.append(
                 self._at(
                     spec,

@@ -157,7 +157,7 @@ def _queue(index: int, entry: Any, config: Config, platforms: Sequence[str]) -> 
         )
     jitter = timedelta(0)
     if "jitter" in entry:
-        found = parse_duration(entry["jitter"]) if isinstance(entry["jitter"], str) else None
+        found = _duration(entry["jitter"])
         if found is None or found > MAX_JITTER:
             raise _Bad(
                 (*at, "jitter"),
@@ -174,6 +174,17 @@ def _queue(index: int, entry: Any, config: Config, platforms: Sequence[str]) -> 
         jitter,
         _stagger((*at, "stagger"), name, entry.get("stagger"), accounts, config),
     )
+
+
+def _duration(value: Any) -> timedelta | None:
+    """A duration as rules write them ('10m', '2h'), or None; a number of days too large for
+    a date (a pull request's '99999999999d') is no duration, not a crash."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_duration(value)
+    except OverflowError:
+        return None
 
 
 def _texts(where: JsonPath, name: str, key: str, value: Any) -> list[str]:
@@ -223,7 +234,7 @@ def _stagger(
                 key=True,
             )
         match = _STAGGER.match(shift.strip()) if isinstance(shift, str) else None
-        span = parse_duration(match.group("span")) if match else None
+        span = _duration(match.group("span")) if match else None
         if match is None or span is None or span > MAX_STAGGER:
             raise _Bad(
                 (*where, alias),

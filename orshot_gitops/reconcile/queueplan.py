@@ -197,7 +197,9 @@ def taken_times(
         if post.spec.queued:
             times = fixed.get(post.spec.id, {})
         else:
-            times = {p.account.alias: post.scheduled_for for p in post.payloads}
+            # A draft reaches no one, whatever time it writes: it holds no slot.
+            at = None if post.spec.draft else post.scheduled_for
+            times = {p.account.alias: at for p in post.payloads}
         for alias, at in times.items():
             key = (post.spec.id, alias)
             by_pair.pop(key, None)  # the file's time, not the record's

@@ -65,17 +65,20 @@ def slot_instants(queue: Queue, alias: str, start: datetime) -> Iterator[datetim
     by_day = {
         weekday: sorted({s.at for s in queue.slots if weekday in s.days}) for weekday in range(7)
     }
-    # A day before: a positive stagger moves the previous day's late slots past midnight.
-    first = (start - shift).astimezone(zone).date() - timedelta(days=1)
-    for offset in range(SEARCH_DAYS + 2):
-        day = first + timedelta(days=offset)
-        for at in by_day[day.weekday()]:
-            instant = _wall_to_utc(day, at, zone)
-            if instant is None:
-                continue
-            instant += shift
-            if instant >= start:
-                yield instant
+    try:
+        # A day before: a positive stagger moves the previous day's late slots past midnight.
+        first = (start - shift).astimezone(zone).date() - timedelta(days=1)
+        for offset in range(SEARCH_DAYS + 2):
+            day = first + timedelta(days=offset)
+            for at in by_day[day.weekday()]:
+                instant = _wall_to_utc(day, at, zone)
+                if instant is None:
+                    continue
+                instant += shift
+                if instant >= start:
+                    yield instant
+    except OverflowError:
+        return  # `after: 9999-12-31`: the calendar ends before a slot does
 
 
 def _wall_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime | None:

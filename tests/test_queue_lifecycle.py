@@ -371,3 +371,18 @@ def test_the_preview_calendar_shows_the_queued_slot(qws: Workspace) -> None:
     found = {str(e["uid"]): e for e in feed.walk("VEVENT")}
     start = found[event_uid("tips/one", "x")].decoded("dtstart")
     assert start == datetime.fromisoformat(S1)
+
+
+def test_spacing_is_checked_at_each_accounts_own_slot(qws: Workspace) -> None:
+    """li runs 2h behind x: its slot is 11:30, clear of li's 09:30 post by the 1h spacing;
+    checked at x's 09:30 it would be a false error."""
+    rules = "rules:\n  - name: li-spacing\n    accounts: [li]\n    min_spacing: 1h\n"
+    qws.set_config(CONFIG + QUEUES + "    stagger: {li: +2h}\n" + rules)
+    qws.post("launch", post_yaml("Launch.", ("li",), schedule="2099-01-05T09:30"))
+    assert qws.apply().code == 0
+    qws.post("tips/one", queued("Tip one."))
+    plan = qws.plan_json()
+    assert [d["message"] for d in plan["diagnostics"]] == []
+    got = times(plan)
+    assert got[("tips/one", "x")][0] == S1
+    assert got[("tips/one", "li")][0] == "2099-01-05T11:30:00+00:00"

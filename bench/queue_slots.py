@@ -1,6 +1,6 @@
 """Queue slot assignment over two years of history (issue 17, docs/queues.md).
 
-    python bench/queue.py --out /tmp/queue-bench [--runs 7] [--queued 50] [--years 2]
+    python bench/queue_slots.py --out /tmp/queue-bench [--runs 7] [--queued 50] [--years 2]
 
 Builds two content repositories that differ only in their history, each with 3 accounts on
 one queue (Mon-Fri 09:30, five slots a week):

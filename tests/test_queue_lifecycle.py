@@ -386,3 +386,70 @@ def test_spacing_is_checked_at_each_accounts_own_slot(qws: Workspace) -> None:
     got = times(plan)
     assert got[("tips/one", "x")][0] == S1
     assert got[("tips/one", "li")][0] == "2099-01-05T11:30:00+00:00"
+
+
+def test_a_post_published_from_its_slot_is_never_sent_again_and_the_next_takes_a_later_slot(
+    tmp_path: Path,
+    sandbox_factory: SandboxFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The sandbox's clock and apply's move together: tip A's slot comes, Orshot publishes
+    it, the next apply records it published; tip B, queued then, takes the next slot."""
+    import os
+
+    from conftest import FakeClock
+
+    from orshot_gitops.orshot.client import OrshotClient
+    from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
+
+    start = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    first, second = start + timedelta(minutes=10), start + timedelta(minutes=40)
+    clock = FakeClock(start.timestamp())
+    slots = f'["daily {first:%H:%M}", "daily {second:%H:%M}"]'
+    config = CONFIG + f"queues:\n  - accounts: [x]\n    slots: {slots}\n"
+    ws = Workspace(
+        tmp_path, sandbox_factory(sandbox_config(), clock=clock), monkeypatch, capsys, config
+    )
+
+    def apply_at(when: datetime) -> None:
+        with open_repo(ws.root) as repo:
+            report = run_apply(
+                ws.root,
+                repo,
+                lambda: OrshotClient.from_env(os.environ),
+                lambda: when,
+                ApplyOptions(),
+            )
+        assert report.ok, report
+
+    ws.post("tips/a", post_yaml("Tip A.", ("x",), schedule="next"))
+    apply_at(start)
+    assert ws.record("tips/a", "x")["scheduled_for"] == first.isoformat()
+    later = start + timedelta(minutes=20)
+    clock.advance((later - start).total_seconds())
+    apply_at(later)
+    assert ws.record("tips/a", "x")["status"] == "published"
+
+    ws.post("tips/b", post_yaml("Tip B.", ("x",), schedule="next"))
+    with open_repo(ws.root) as repo:
+        plan, _, _ = make_plan(ws.root, repo, later)
+    assert [(a.post_id, a.scheduled_for) for a in plan.actions] == [("tips/b", second.isoformat())]
+    apply_at(later)
+    assert ws.record("tips/b", "x")["scheduled_for"] == second.isoformat()
+    assert [p["request"]["content"] for p in ws.sent()] == ["Tip A.", "Tip B."]
+
+
+def test_changing_the_queue_moves_no_recorded_post(qws: Workspace) -> None:
+    """New slots in orshot.yaml: every post is compiled again (a shared input changed), and
+    the recorded ones stay at their times; only a new queued post sees the new slots."""
+    qws.post("tips/one", queued("Tip one.", ("x",)))
+    assert qws.apply().code == 0
+    qws.set_config(CONFIG + QUEUES.replace("Mon-Fri 09:30", "Mon-Fri 08:00"))
+    qws.post("tips/two", queued("Tip two.", ("x",)))
+    plan = qws.plan_json()
+    assert plan["full_rescan"]
+    assert times(plan) == {("tips/two", "x"): ("2099-01-05T08:00:00+00:00", True)}
+    assert qws.apply().code == 0
+    assert qws.record("tips/one", "x")["scheduled_for"] == S1
+    assert len(qws.sent()) == 2

@@ -88,6 +88,8 @@ def test_a_queued_slot_is_the_same_on_every_plan_and_fixed_by_apply(qws: Workspa
     )
     text = qws.plan().output
     assert "queue slot: tentative until merged" in text
+    shown = qws.plan("--show-content").output
+    assert "when: Mon 2099-01-05 09:30 UTC (UTC) (queue slot: tentative until merged)" in shown
 
     assert qws.apply().code == 0
     [(caption, at)] = scheduled_in_orshot(qws)

@@ -455,3 +455,18 @@ def test_changing_the_queue_moves_no_recorded_post(qws: Workspace) -> None:
     assert qws.apply().code == 0
     assert qws.record("tips/one", "x")["scheduled_for"] == S1
     assert len(qws.sent()) == 2
+
+
+def test_a_revision_bump_of_a_live_queued_post_takes_a_new_slot(qws: Workspace) -> None:
+    """Posting it again (revision 2) makes a new post: it needs a slot of its own, not the
+    time the live one went out at (which has passed)."""
+    qws.post("tips/one", queued("Tip one.", ("x",)))
+    assert qws.apply().code == 0
+    state = qws.state()
+    state["posts"]["tips/one"]["accounts"]["x"]["status"] = "published"  # it went out
+    qws.write_state(state)
+    qws.commit("it went out")
+    qws.post("tips/one", queued("Tip one, again.", ("x",), revision=2))
+    plan = qws.plan_json()
+    assert actions(plan) == [("tips/one", "x", "schedule")]
+    assert times(plan)[("tips/one", "x")] == (S2, True)

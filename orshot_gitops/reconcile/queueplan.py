@@ -72,6 +72,8 @@ def assign_queued(
                 times[alias] = None  # a draft reaches no one: it takes no slot
                 continue
             record = state.account(recorded_id, alias)
+            if record is not None and _posted_again(record, post.spec.revision, now):
+                record = None  # a new revision of a live post is a new post: a new slot
             held, at = kept_time(record, now)
             if not held and record is not None and _refused_as_is(post, payload, record):
                 # Refused for good and unchanged: it waits for an edit at its own time (the
@@ -142,6 +144,20 @@ def kept_time(record: AccountState | None, now: datetime) -> tuple[bool, datetim
     if at is not None and at > now:
         return True, at
     return False, None
+
+
+def _posted_again(record: AccountState, revision: int, now: datetime) -> bool:
+    """A `revision` bump of what went out (or failed): the plan creates a new post for it."""
+    if record.revision == revision:
+        return False
+    if record.status is AccountStatus.SCHEDULED:
+        at = _recorded_at(record)
+        return at is not None and at <= now  # fired; one still held is edited in place
+    return record.status in (
+        AccountStatus.PUBLISHED,
+        AccountStatus.PROCESSING,
+        AccountStatus.FAILED,
+    )
 
 
 def _recorded_at(record: AccountState) -> datetime | None:

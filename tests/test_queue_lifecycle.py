@@ -284,9 +284,9 @@ def test_a_moved_queued_post_keeps_its_slot_and_sends_nothing(qws: Workspace) ->
     assert qws.record("archive/one", "x")["scheduled_for"] == S1
 
 
-def test_refresh_and_adopt_compare_a_queued_post_at_its_recorded_time(qws: Workspace) -> None:
-    """Outside a plan (refresh's drift check, adopt's check of HEAD) a queued post is
-    compared at the time its record fixed, not taken for changed."""
+def test_refresh_sees_a_dashboard_time_change_of_a_queued_post(qws: Workspace) -> None:
+    """Outside a plan, refresh compares a queued post at the time its record fixed: nothing
+    drifted after apply, and a time moved in Orshot's dashboard is drift."""
     qws.post("tips/one", queued("Tip one.", ("x",)))
     assert qws.apply().code == 0
     run = qws.cli("refresh")

@@ -195,6 +195,17 @@ def paused(repo: Repo) -> None:
     repo.write("posts/launch.yaml", LAUNCH)
 
 
+def queued(repo: Repo) -> None:
+    """docs/queues.md: slots in post-id order, a recorded one never moves, tentative till merged."""
+    repo.write(
+        "orshot.yaml", CONFIG + 'queues:\n  - accounts: ["*"]\n    slots: ["Mon-Fri 09:30"]\n'
+    )
+    tip = "accounts: [acme-x]\ncontent: {}\nschedule: {{after: 2030-12-23}}\n"
+    repo.write("posts/tips/fuel.yaml", tip.format("Pre-chill the fuel"))
+    repo.apply()
+    repo.write("posts/tips/checklist.yaml", tip.format("Print the checklist"))
+
+
 SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "new": (new_posts, {}),
     "unchanged": (published_then_unchanged, {}),
@@ -213,6 +224,7 @@ SCENARIOS: dict[str, tuple[Scenario, dict[str, object]]] = {
     "past-schedule": (past_schedule, {}),
     "waiting": (refused_as_duplicate, {}),
     "paused": (paused, {}),
+    "queued": (queued, {}),
 }
 _BLOCK = re.compile(r"<!-- plan: (?P<name>[\w-]+) -->\n```text\n(?P<body>.*?)```", re.S)
 

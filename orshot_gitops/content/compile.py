@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,6 +54,9 @@ class AccountPayload:
     fingerprint: str
     # The caption's length as its platform counts it (X: weighted), for validate and the plan.
     caption_length: int
+    # A queued post's time for this account (its queue slot, or the time its record fixed);
+    # None for every other post, whose time is the post's own `scheduled_for`.
+    scheduled_for: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,71 @@ class CompiledPost:
     scheduled_for: datetime | None  # aware, UTC
     render: RenderRequest | None
     payloads: tuple[AccountPayload, ...]
+    # `schedule: next`: no time until the plan gives each account one (`with_times`);
+    # until then its fingerprints hold QUEUED, which matches no record and sends nothing.
+    queue_after: datetime | None = None
+    times_assigned: bool = False
+
+    @property
+    def queued(self) -> bool:
+        return self.spec.queued
+
+    def time_for(self, payload: AccountPayload) -> datetime | None:
+        """When this account's post goes out: its own slot for a queued post."""
+        return payload.scheduled_for if self.spec.queued else self.scheduled_for
+
+
+QUEUED = "next"
+"""What a queued post's fingerprints hold before the plan gives it a slot."""
+
+
+def payload_fingerprint(
+    account_id: int,
+    content: str,
+    media: tuple[str, ...],
+    render: RenderRequest | None,
+    options: Mapping[str, Any],
+    at: datetime | str | None,
+    revision: int,
+) -> str:
+    """The fingerprint of what one account is sent: the one definition, so a queue slot given
+    by the plan fingerprints exactly as the same time written in the file."""
+    when = at.isoformat() if isinstance(at, datetime) else at
+    return fingerprint(
+        {
+            "account_id": account_id,
+            "content": content,
+            "media_urls": list(media),
+            "render": None if render is None else render.as_json(),
+            "platform_options": options,
+            "scheduled_for": when,
+            "revision": revision,
+        }
+    )
+
+
+def with_times(post: CompiledPost, times: Mapping[str, datetime | None]) -> CompiledPost:
+    """A queued post with each account's time set (alias -> time; None: no time, as for a
+    draft) and its fingerprints made from it. The post's `scheduled_for` is the earliest."""
+    payloads = tuple(
+        replace(
+            p,
+            scheduled_for=times.get(p.account.alias),
+            fingerprint=payload_fingerprint(
+                p.account.id,
+                p.content,
+                p.media_urls,
+                post.render,
+                p.platform_options,
+                times.get(p.account.alias),
+                post.spec.revision,
+            ),
+        )
+        for p in post.payloads
+    )
+    known = [t for t in (p.scheduled_for for p in payloads) if t is not None]
+    earliest = min(known) if known else None
+    return replace(post, payloads=payloads, scheduled_for=earliest, times_assigned=True)
 
 
 class ScheduleError(ValueError):
@@ -155,11 +223,14 @@ class Compiler:
         problems: list[Diagnostic] = []
         zone = spec.timezone or self.config.timezone
         scheduled_for = None
+        queue_after = None
         if not valid_timezone(zone):
             where = ("timezone",) if spec.timezone else None
             problems.append(
                 self._at(spec, where, "timezone", f"unknown timezone {zone!r}", timezone_hint(zone))
             )
+        elif spec.queued:
+            queue_after = self._queue_after(spec, zone, problems)
         elif spec.schedule is not None:
             try:
                 scheduled_for = parse_schedule(spec.schedule, zone)
@@ -182,9 +253,12 @@ class Compiler:
                 problems.append(self._unknown_account(spec, index, reference))
             else:
                 accounts.append((reference, account))
+                if spec.queued and self.config.queue_for(account.alias) is None:
+                    problems.append(self._no_queue(spec, index, account))
 
         base_vars = {**self.config.vars, **spec.vars}
-        post_vars = {"id": spec.id, "path": spec.path, "schedule": spec.schedule}
+        schedule = QUEUED if spec.queued else spec.schedule
+        post_vars = {"id": spec.id, "path": spec.path, "schedule": schedule}
         render = self._render_request(spec, {**base_vars, "post": post_vars}, problems)
         media = spec.media_urls
         payloads = []
@@ -201,22 +275,52 @@ class Compiler:
             options = self._options(spec, reference, account, variables, problems)
             if content is None or options is None:
                 continue
-            payload = {
-                "account_id": account.id,
-                "content": content,
-                "media_urls": list(media),
-                "render": None if render is None else render.as_json(),
-                "platform_options": options,
-                "scheduled_for": None if scheduled_for is None else scheduled_for.isoformat(),
-                "revision": spec.revision,
-            }
-            length = self.lengths.of(account.platform, content)
-            payloads.append(
-                AccountPayload(account, content, media, options, fingerprint(payload), length)
+            at = QUEUED if spec.queued else scheduled_for
+            digest = payload_fingerprint(
+                account.id, content, media, render, options, at, spec.revision
             )
+            length = self.lengths.of(account.platform, content)
+            payloads.append(AccountPayload(account, content, media, options, digest, length))
         if any(p.severity is Severity.ERROR for p in problems):
             return None, problems
-        return CompiledPost(spec, zone, scheduled_for, render, tuple(payloads)), problems
+        compiled = CompiledPost(spec, zone, scheduled_for, render, tuple(payloads), queue_after)
+        return compiled, problems
+
+    def _queue_after(
+        self, spec: PostSpec, zone: str, problems: list[Diagnostic]
+    ) -> datetime | None:
+        """`schedule: {after: ...}`: a date counts from its midnight, a time strictly after."""
+        if spec.queue_after is None:
+            return None
+        written = spec.queue_after.strip()
+        try:
+            if len(written) == 10:
+                day = datetime.fromisoformat(written)
+                return day.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+            return parse_schedule(written, zone) + timedelta(microseconds=1)
+        except (ScheduleError, ValueError, OverflowError):  # 9999-12-31T23:59 runs past UTC's end
+            problems.append(
+                self._at(
+                    spec,
+                    ("schedule", "after"),
+                    "schedule-invalid",
+                    f"after: {written!r} is neither a date nor a date and time",
+                    "write it as 2027-01-10 (that day counts) or 2027-01-10T12:00 (after it)",
+                )
+            )
+            return None
+
+    def _no_queue(self, spec: PostSpec, index: int, account: Account) -> Diagnostic:
+        queued = [", ".join(q.accounts) for q in self.config.queues]
+        listed = f"; the queues cover: {' | '.join(queued)}" if queued else ""
+        return self._at(
+            spec,
+            ("accounts", index),
+            "no-queue",
+            f"schedule: next, but account {account.alias!r} has no queue",
+            f'add {account.alias!r} (or {account.platform!r}, or "*") to a queue under '
+            f"'queues:' in orshot.yaml, or give this post a time{listed}",
+        )
 
     def _render_request(
         self, spec: PostSpec, variables: Mapping[str, Any], problems: list[Diagnostic]

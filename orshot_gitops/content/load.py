@@ -22,6 +22,7 @@ from orshot_gitops.content.model import (
     config_from_data,
     post_from_data,
 )
+from orshot_gitops.content.queues import parse_queues
 from orshot_gitops.content.repopaths import (
     config_dir_problems,
     file_escape_problem,
@@ -97,7 +98,11 @@ def load_config(root: Path) -> tuple[Config | None, list[Diagnostic]]:
         loaded.document.data.get("rules"), loaded.document, list(config.accounts), PLATFORMS
     )
     config = replace(config, rules=rules)
-    return config, [*rule_problems, *old_spelling_warnings(config)]
+    queues, queue_problems = parse_queues(
+        loaded.document.data.get("queues"), loaded.document, config, PLATFORMS
+    )
+    config = replace(config, queues=queues)
+    return config, [*rule_problems, *queue_problems, *old_spelling_warnings(config)]
 
 
 def old_spelling_warnings(config: Config) -> list[Diagnostic]:

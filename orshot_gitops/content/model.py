@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orshot_gitops.content.approvals import ApprovalRule, rules_from_data
 from orshot_gitops.content.ruletypes import Rule
 from orshot_gitops.content.yamlload import Document
+
+if TYPE_CHECKING:
+    from orshot_gitops.content.queues import Queue
 
 PLATFORMS = (
     "twitter",
@@ -74,6 +77,18 @@ class Config:
     approvals: tuple[ApprovalRule, ...] = ()
     # Where GitHub cannot be asked whether the rules are met: hold (the default) or send.
     approvals_without_github: str = "hold"
+    # `queues:` (content/queues.py): the slots `schedule: next` posts are given.
+    queues: tuple[Queue, ...] = ()
+
+    def queue_for(self, alias: str) -> Queue | None:
+        """The queue an account's `schedule: next` posts take their slots from: one naming its
+        alias, else its platform, else "*" (content/queues.py refuses two at one level)."""
+        account = self.accounts.get(alias)
+        for level in (alias, account.platform if account is not None else "", "*"):
+            for queue in self.queues:
+                if level and level in queue.accounts:
+                    return queue
+        return None
 
     def account(self, reference: str | int) -> Account | None:
         """Find an account by alias, or by its numeric Orshot id."""
@@ -108,6 +123,10 @@ class PostSpec:
     render: RenderSpec | None = None
     schedule: str | None = None
     timezone: str | None = None
+    # `schedule: next` or `schedule: {after: ...}`: the plan gives it a queue slot
+    # (reconcile/queueplan.py); `queue_after` is the `after:` as written.
+    queued: bool = False
+    queue_after: str | None = None
     draft: bool = False
     platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     revision: int = 1
@@ -169,6 +188,9 @@ def post_from_data(
     if "render" in data and "alt" in data["render"]:
         written = data["render"]["alt"]
         render_alt = (written,) if isinstance(written, str) else tuple(written)
+    schedule = data.get("schedule")
+    queued = schedule == "next" or isinstance(schedule, Mapping)
+    after = str(schedule["after"]) if isinstance(schedule, Mapping) else None
     return PostSpec(
         id=post_id,
         path=path,
@@ -178,8 +200,10 @@ def post_from_data(
         media_urls=media,
         carousel="media_urls" in data,
         render=render,
-        schedule=data.get("schedule"),
+        schedule=None if queued else schedule,
         timezone=data.get("timezone"),
+        queued=queued,
+        queue_after=after,
         draft=bool(data.get("draft", False)),
         platform_options={str(k): dict(v) for k, v in (data.get("platform_options") or {}).items()},
         revision=int(data.get("revision", 1)),

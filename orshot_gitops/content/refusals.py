@@ -101,4 +101,15 @@ REFUSALS: tuple[tuple[str, str], ...] = (
         "A `revision` bump that would send an account the same caption and media as its "
         "live post: the platform refuses duplicate content, so change the text.",
     ),
+    (
+        "queue-invalid",
+        "In `orshot.yaml`, a queue it cannot read (a slot, a key, a stagger, a jitter over 1h), "
+        "or an account in two queues at one level (docs/queues.md).",
+    ),
+    ("no-queue", "`schedule: next` on an account that no queue in `orshot.yaml` covers."),
+    (
+        "no-free-slot",
+        "`schedule: next` with every slot of the account's queue for three years taken, in a "
+        "deny window or too close to another post (`min_spacing`).",
+    ),
 )

@@ -305,10 +305,12 @@ def timed_posts(post: CompiledPost, config: Config) -> list[TimedPost]:
             column,
             p.account.alias,
             p.account.platform,
-            post.scheduled_for,
+            at,
         )
         for p in post.payloads
-        if any(
+        # A queued post's accounts each have their own slot (stagger, jitter).
+        if (at := post.time_for(p)) is not None
+        and any(
             r.min_spacing and r.applies_to(p.account.alias, p.account.platform)
             for r in config.rules
         )

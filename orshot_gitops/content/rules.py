@@ -323,6 +323,12 @@ def parse_window(text: str) -> Window | None:
     return Window(written, days=days, start=start, end=end)
 
 
+def parse_days(text: str | None) -> frozenset[int] | None:
+    """'Mon-Fri', 'sat,sun', 'daily' or None (every day) as weekday numbers, Monday 0; None
+    when it names no days. Shared with the queue slots of content/queues.py."""
+    return _days(text)
+
+
 def _days(text: str | None) -> frozenset[int] | None:
     if text is None or text.strip().lower() == "daily":
         return frozenset(range(7))

@@ -84,6 +84,9 @@ class Action:
     caption_length: int | None = None
     caption_limit: int | None = None
     before: dict[str, Any] | None = None  # what Orshot holds now, as sent (reconcile/before.py)
+    # A queue slot this plan gave (reconcile/queueplan.py): another pull request merged first
+    # may take it, so the review says it is tentative until merged.
+    tentative: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

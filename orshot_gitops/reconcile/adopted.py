@@ -22,6 +22,7 @@ from orshot_gitops.content.model import CONFIG_FILE
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Severity
 from orshot_gitops.reconcile.history import went_backwards
+from orshot_gitops.reconcile.queueplan import as_recorded
 from orshot_gitops.state.model import State
 from orshot_gitops.vcs.gitrepo import GitRepo
 
@@ -94,7 +95,8 @@ def _undecided(root: Path, git: GitRepo, state: State, head: str) -> str:
         recorded = state.posts.get(post.spec.id)
         if recorded is None:
             return f"{path} has no record"
-        wanted = {p.account.alias: p.fingerprint for p in post.payloads}
+        # A queued post's fingerprints hold the times its records fixed (queueplan.py).
+        wanted = {p.account.alias: p.fingerprint for p in as_recorded(post, state).payloads}
         have = {key: record.fingerprint for key, record in recorded.accounts.items()}
         if wanted != have:
             return f"{path} changed since its record was made"

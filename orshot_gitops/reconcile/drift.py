@@ -63,8 +63,9 @@ def record_drift(
         if recorded is None:
             continue
         render_media = recorded.render.media_urls if recorded.render else None
-        scheduled = post.scheduled_for.isoformat() if post.scheduled_for else None
         for payload in post.payloads:
+            moment = post.time_for(payload)  # a queued post's accounts each have their slot
+            scheduled = moment.isoformat() if moment else None
             record = recorded.accounts.get(payload.account.alias)
             if record is None or record.status not in _HELD or record.post_id is None:
                 continue

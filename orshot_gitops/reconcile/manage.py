@@ -19,6 +19,7 @@ from orshot_gitops.errors import Severity, UserError
 from orshot_gitops.orshot.client import OrshotClient, Post
 from orshot_gitops.reconcile.drift import record_drift
 from orshot_gitops.reconcile.failures import failure_of
+from orshot_gitops.reconcile.queueplan import as_recorded
 from orshot_gitops.reconcile.readback import Drift, held_entries, read_back
 from orshot_gitops.state.model import AccountState, AccountStatus, PostState, State, Step
 
@@ -129,6 +130,8 @@ def adopt(
                 line=errors[0].line if errors else 0,
                 hint="fix the post first (orshot-gitops validate)",
             )
+        # A queued post is adopted at no time, as the plan reads a record without one.
+        post = as_recorded(post, state)
         record_post = state.posts.get(spec.id) or PostState(path=spec.path, revision=spec.revision)
         for payload in post.payloads:
             if payload.account.alias in record_post.accounts:
@@ -197,7 +200,9 @@ def refresh(
     state, drifts = read_back(state, client, held_entries(state), seen)
     if root is None:
         return state, drifts
-    state, drifted = record_drift(state, _compiled(root), seen)
+    # A queued post is compared at the times its records fixed (queueplan.py).
+    compiled = [as_recorded(post, state) for post in _compiled(root)]
+    state, drifted = record_drift(state, compiled, seen)
     return state, drifts + drifted
 
 

@@ -114,6 +114,9 @@ def outgoing(
             recorded = record.accounts.get(alias) if record else None
             changing = action is not None and action.kind in CHANGES
             standing, moment = _standing(post, recorded, changing)
+            if post.spec.queued and changing and action is not None and action.scheduled_for:
+                # A queue slot the plan gave: the time apply will send (tentative till merged).
+                standing, moment = Standing.SCHEDULED, recorded_time(action.scheduled_for)
             found.append(
                 Outgoing(
                     post_id=post.spec.id,

@@ -142,13 +142,22 @@ def _decide_post(
     post: CompiledPost, state: State, recorded_id: str, now: datetime, overwrite_drift: bool
 ) -> tuple[list[Action], int]:
     spec = post.spec
-    mode = _mode(post)
-    scheduled_iso = post.scheduled_for.isoformat() if post.scheduled_for else None
-    past = post.scheduled_for is not None and post.scheduled_for <= now
+    if spec.queued and not post.times_assigned:
+        # Fail closed: without its slot a queued post would read as "publish now".
+        raise AssertionError(f"queued post {spec.id!r} reached the plan without its times")
+    whole_post = post
     actions: list[Action] = []
     unchanged = 0
     targeted = set()
     for payload in post.payloads:
+        # A queued post's accounts may each have their own slot (stagger, jitter, queues).
+        at = whole_post.time_for(payload)
+        post = (
+            whole_post if at == whole_post.scheduled_for else replace(whole_post, scheduled_for=at)
+        )
+        mode = _mode(post)
+        scheduled_iso = at.isoformat() if at else None
+        past = at is not None and at <= now
         account = payload.account
         targeted.add(account.alias)
         record = state.account(recorded_id, account.alias)
@@ -189,6 +198,7 @@ def _decide_post(
         if kind is Kind.SETTLE and record is not None:
             base["group"] = record.group  # settle the accounts of one interrupted request together
         actions.append(Action(kind=kind, reason=reason, severity=severity, **base))
+    post = whole_post
     recorded = state.posts.get(recorded_id)
     if recorded is not None:
         actions = mark_moves(actions, recorded.accounts)

@@ -31,6 +31,7 @@ from orshot_gitops.reconcile.missing import (
 )
 from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
+from orshot_gitops.reconcile.queueplan import assign_queued, mark_tentative
 from orshot_gitops.reconcile.rulesplan import hold_in_deny_windows, spacing_against_state
 from orshot_gitops.reconcile.snapshots import load_checked
 from orshot_gitops.state.model import POSTS_DIR, STATE_DIR, STATE_PATH, State
@@ -112,6 +113,9 @@ def make_plan(
     problems.extend(post_problems)
     failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed_paths]
+    # `schedule: next`: each account's slot, or the time its record fixed (queueplan.py).
+    compiled, slot_problems, tentative = assign_queued(compiled, config, state, renames, now)
+    problems.extend(slot_problems)
     renames.update(_renames_by_content(compiled, state, set(ids), renames))
     # A bump that would send a live post's caption and media again is refused by the
     # platform: an error here, and the post is not sent (duplicates.py).
@@ -138,7 +142,7 @@ def make_plan(
         held_back=held_back,
         overwrite_drift=overwrite_drift,
     )
-    actions = with_before(actions, state, renames)
+    actions = mark_tentative(with_before(actions, state, renames), tentative)
     for post in compiled:
         if post.spec.id in missing:
             actions.extend(record_missing_actions(post))

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.content.compile import CompiledPost, with_times
 from orshot_gitops.content.load import discover_posts, load_config
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Severity, UserError
@@ -25,6 +25,7 @@ from orshot_gitops.state.model import (
     PostState,
     State,
     Step,
+    recorded_time,
     sent_digest,
 )
 
@@ -105,9 +106,18 @@ def rebuild(
             result = next(r for r in match.accounts if r.account_id == account_id)
             status = _STATUSES.get(result.status, AccountStatus.FAILED)
             earlier = current.owned_post_ids() if current else ()
+            fingerprint = payload.fingerprint
+            if spec.queued:
+                # A queued post's time is Orshot's: fingerprinted as the plan will read it back.
+                at = match.scheduled_for if status is AccountStatus.SCHEDULED else None
+                fingerprint = (
+                    with_times(item, {alias: recorded_time(at)})
+                    .payloads[item.payloads.index(payload)]
+                    .fingerprint
+                )
             record = AccountState(
                 account_id=account_id,
-                fingerprint=payload.fingerprint,
+                fingerprint=fingerprint,
                 revision=spec.revision,
                 status=status,
                 step=Step.DRAFT if status is AccountStatus.FAILED else None,

@@ -70,7 +70,8 @@ def content_lines(action: Action, console: Console) -> list[str]:
 
 def _when(action: Action) -> str:
     if action.scheduled_for and action.mode == "schedule":
-        return local_time(action.scheduled_for, action.timezone)
+        slot = " (queue slot: tentative until merged)" if action.tentative else ""
+        return local_time(action.scheduled_for, action.timezone) + slot
     return "kept as a draft (not published)" if action.mode == "draft" else "on merge"
 
 

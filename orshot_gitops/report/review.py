@@ -158,7 +158,26 @@ def when(action: Action, now: datetime) -> str:
         parts.append(f"{local:%a %Y-%m-%d %H:%M} {local.tzname()} ({action.timezone})")
     parts.append(f"{utc:%a %Y-%m-%d %H:%M} UTC")
     parts.append(relative(utc, now))
+    if action.tentative:
+        parts.append(TENTATIVE_MARK)
     return " · ".join(parts)
+
+
+TENTATIVE_MARK = "⏳ queue slot, tentative until merged"
+
+
+def tentative_note(plan: Plan) -> list[str]:
+    """What a queue slot shown in a review promises, and what it does not (docs/queues.md)."""
+    slots = sorted({(a.post_id, a.account) for a in plan.actions if a.tentative})
+    if not slots:
+        return []
+    return [
+        "",
+        f"> ⏳ **{len(slots)} queue slot(s) are tentative until merged** (`schedule: next`): "
+        "if another pull request merged first takes a slot, apply gives the post the next "
+        "free one of its queue and records it; the time is fixed from then on. The caption, "
+        "media and accounts are exactly as shown.",
+    ]
 
 
 def _length(action: Action) -> str:
@@ -320,6 +339,7 @@ def _header(plan: Plan, posts: Sequence[_Post], zone_name: str) -> list[str]:
             f"{len({a.post_id for a in sending})} post(s), exactly as shown below. "
             "Nothing is sent before the merge."
         )
+    lines += tentative_note(plan)
     lines.append("")
     errors = [d for d in plan.diagnostics if d.severity is Severity.ERROR]
     action_errors = [a for a in plan.actions if a.severity == "error"]

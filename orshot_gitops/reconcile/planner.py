@@ -7,7 +7,7 @@ uncommitted edits join them; everything else is unchanged by construction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +17,17 @@ from orshot_gitops.content.duplicates import SentCopy, duplicate_problem, resend
 from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
 from orshot_gitops.content.rulecheck import overridable
-from orshot_gitops.content.validate import check_posts
+from orshot_gitops.content.validate import check_post_files
 from orshot_gitops.errors import Diagnostic, Severity, UserError
+from orshot_gitops.reconcile.batchplan import (
+    batch_candidates,
+    changed_data_files,
+    find_batches,
+    present_posts,
+    recorded_by_file,
+    row_renames,
+    rows_new_since,
+)
 from orshot_gitops.reconcile.before import with_before
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
@@ -70,22 +79,21 @@ def make_plan(
     files, found_problems = discover_posts(root, config)
     problems.extend(found_problems)
     ids = {post_id_for(f, config.posts_dir): f for f in files}
+    # Files that stand for many posts (batch rows, occurrences): batchplan.py.
+    batches = find_batches(root, git, config)
+    recorded_rows = recorded_by_file(state.posts, ids)
+    dirty_data = () if inputs_clean else git.dirty_paths(batches.data_paths)
 
     merged = since_merged_sides(git, state, (posts_prefix,), shared)
+    moves = (*changes.renamed, *(merged[1] if merged else ()))
     renames: dict[str, str] = {}
-    for old_path, new_path in (*changes.renamed, *(merged[1] if merged else ())):
+    for old_path, new_path in moves:
         old_id, new_id = (
             post_id_for(old_path, config.posts_dir),
             post_id_for(new_path, config.posts_dir),
         )
         if old_id in state.posts and new_id not in state.posts and old_id not in ids:
             renames[new_id] = old_id
-
-    missing: frozenset[str] = frozenset()
-    if state.commit and not changes.base_missing:
-        at_commit = git.tracked_post_files(state.commit, posts_prefix)
-        missing = records_missing(state, at_commit, ids, renames, changes.renamed)
-        missing |= records_lost_in_merge(state, _known_since(root, git, state.commit), ids, renames)
 
     full_rescan = changes.reason if changes.full_rescan_needed else ""
     if any(path == CONFIG_FILE or path.startswith(shared[1]) for path in dirty):
@@ -101,18 +109,62 @@ def make_plan(
         needing_work = state.post_ids_needing_work()
         for post_id, path in ids.items():
             recorded_id = renames.get(post_id, post_id)
+            if path in batches.data_of:
+                continue  # a batch file's own id is no post: batch_candidates decides
             if recorded_id not in state.posts or recorded_id in needing_work:
                 candidates.add(path)
+        changed_data = changed_data_files(
+            git, None if changes.base_missing else state.commit, batches, dirty_data
+        )
+        candidates |= batch_candidates(batches, recorded_rows, needing_work, changed_data)
     candidates &= set(files)
+    # A batch and a post file under its id (posts/products.yaml, posts/products/A1.yaml)
+    # may make one post id twice: both are compiled whenever either is, to be compared.
+    batch_ids = {post_id_for(path, config.posts_dir): path for path in batches.data_of}
+    for post_id, path in ids.items():
+        parent = post_id.rpartition("/")[0]
+        while parent:
+            if parent in batch_ids and (path in candidates or batch_ids[parent] in candidates):
+                candidates |= {path, batch_ids[parent]}
+            parent = parent.rpartition("/")[0]
 
-    # Templates may include only what git tracks: what the pull request showed, whatever else
-    # the CI workspace holds (docs/security.md).
+    # Templates may include only what git tracks: what the pull request holds, whatever else
+    # the CI workspace holds (docs/security.md); a batch's data file likewise.
     tracked = git.tracked_regular_files(config.templates_dir)
-    post_problems, compiled = check_posts(root, config, sorted(candidates), tracked)
-    problems.extend(post_problems)
-    failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
-    compiled = [p for p in compiled if p.spec.path not in failed_paths]
-    renames.update(_renames_by_content(compiled, state, set(ids), renames))
+    checked = check_post_files(
+        root, config, sorted(candidates), tracked, _tracked_file_check(git), now
+    )
+    problems.extend(checked.problems)
+    compiled = checked.compiled
+    failed = {d.path for d in problems if d.severity is Severity.ERROR}
+    failed |= {f"{d.path}:{d.line}" for d in problems if d.severity is Severity.ERROR}
+    compiled = [p for p in compiled if p.spec.path not in failed and _row_at(p) not in failed]
+    present = present_posts(ids, checked.ids_by_file, recorded_rows, set(batches.data_of))
+    renames.update(
+        row_renames(moves, (p.spec.id for p in compiled), state.posts, present, config.posts_dir)
+    )
+
+    missing: frozenset[str] = frozenset()
+    new_rows: frozenset[str] = frozenset()
+    if state.commit and not changes.base_missing:
+        at_commit = git.tracked_post_files(state.commit, posts_prefix)
+        singles = {
+            pid: path for pid, path in present.items() if pid == post_id_for(path, config.posts_dir)
+        }
+        missing = records_missing(state, at_commit, singles, renames, changes.renamed)
+        unknown_rows: dict[str, list[str]] = {}
+        for post_id, path in present.items():
+            if post_id not in singles and renames.get(post_id, post_id) not in state.posts:
+                unknown_rows.setdefault(path, []).append(post_id)
+        new_rows, lost_rows = rows_new_since(
+            root, git, config, state.commit, unknown_rows, {new: old for old, new in moves}
+        )
+        missing |= lost_rows
+        missing |= records_lost_in_merge(
+            state, _known_since(root, git, state.commit), present, renames
+        )
+
+    renames.update(_renames_by_content(compiled, state, set(present), renames))
     # A bump that would send a live post's caption and media again is refused by the
     # platform: an error here, and the post is not sent (duplicates.py).
     duplicates = repeated_live_posts(compiled, state, renames, now)
@@ -125,14 +177,16 @@ def make_plan(
         explained = merged[0] | set(dirty)
     problems.extend(spacing_against_state(config, compiled, state))
     held_back = unexplained_posts(
-        compiled, state, present=set(ids), renames=renames, explained_paths=explained
+        compiled, state, present=set(present), renames=renames, explained_paths=explained
     )
+    # A row git shows added to its batch since the reconciled commit is new for certain.
+    held_back = {post_id: maybe for post_id, maybe in held_back.items() if post_id not in new_rows}
 
     actions, unchanged = decide(
         [p for p in compiled if p.spec.id not in missing],
         state,
         now,
-        present_post_ids=ids,
+        present_post_ids=present,
         renames=renames,
         prune=config.prune,
         held_back=held_back,
@@ -148,9 +202,9 @@ def make_plan(
     unchanged += state.record_count() - sum(
         state.account_count(post_id)
         for post_id in state.posts
-        if post_id in compiled_ids or post_id not in ids
+        if post_id in compiled_ids or post_id not in present
     )
-    problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))
+    problems.extend(_prune_everything(actions, state, set(present) | set(renames.values())))
     if config.paused:
         # The emergency stop stops what Orshot already holds too (pause.py).
         pauses = pause_actions(state, now)
@@ -172,6 +226,23 @@ def make_plan(
         (o.post_id, o.account, o.rule, o.reviewers) for o in overridable(compiled, config)
     )
     return replace(plan, full_rescan=full_rescan, overrides=lifts), config, state
+
+
+def _row_at(post: CompiledPost) -> str:
+    """Where a batch row's problems are said (its data file and line), or "" for a post."""
+    row = post.spec.batch
+    return "" if row is None else f"{row.data_path}:{row.line}"
+
+
+def _tracked_file_check(git: GitRepo) -> Callable[[str], bool]:
+    """Whether git's index holds a path as a regular file: a batch's data file must be what
+    the pull request showed, not a file left on the runner's disk (docs/security.md)."""
+
+    def is_tracked(path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        return name in git.tracked_regular_files(folder or ".")
+
+    return is_tracked
 
 
 def repeated_live_posts(

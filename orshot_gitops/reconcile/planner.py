@@ -117,6 +117,12 @@ def make_plan(
             git, None if changes.base_missing else state.commit, batches, dirty_data
         )
         candidates |= batch_candidates(batches, recorded_rows, needing_work, changed_data)
+        if batches.data_of and state.commit and not changes.base_missing:
+            # A row whose record a state since lost (a conflict resolved by hand) is in an
+            # unchanged batch too: compiled, so the plan says so (missing.py).
+            lost = {i for known in _known_since(root, git, state.commit) for i in known}
+            lost -= set(state.posts)
+            candidates |= set(recorded_by_file(lost, ids)) & set(batches.data_of)
     candidates &= set(files)
     # A batch and a post file under its id (posts/products.yaml, posts/products/A1.yaml)
     # may make one post id twice: both are compiled whenever either is, to be compared.
@@ -279,7 +285,12 @@ def inputs_changed(root: Path, git: GitRepo, since: str | None, until: str) -> b
         return True
     shared = (CONFIG_FILE, config.templates_dir + "/")
     changes = git.changed_paths(since, until, under=(config.posts_dir + "/",), shared=shared)
-    return not changes.is_empty
+    if not changes.is_empty:
+        return True
+    # A batch's data file is an input too (a reordered catalogue changes no post, but the
+    # next diff should start after it).
+    data_paths = find_batches(root, git, config).data_paths
+    return since is not None and bool(git.changed_files(since, until, data_paths))
 
 
 def _renames_by_content(
@@ -367,8 +378,10 @@ def refuse_uncommitted_inputs(root: Path, git: GitRepo, why: str) -> None:
     config, _ = load_config(root)
     posts_dir = config.posts_dir if config else "posts"
     templates_dir = config.templates_dir if config else "templates"
-    # A render preview is an input too: apply publishes the URLs it holds.
-    under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/", RENDERS_DIR + "/")
+    # A render preview is an input too: apply publishes the URLs it holds; and so is the
+    # data file of a batch.
+    data_paths = find_batches(root, git, config).data_paths if config else ()
+    under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/", RENDERS_DIR + "/", *data_paths)
     dirty = [
         path
         for path in git.dirty_paths(under, ignored=True)

@@ -1,0 +1,315 @@
+"""Batches (`for_each:` a data file): one post per row, through plan and apply, against a real
+git repository with a bare remote and the sandbox. Each row is a post like any other: adding
+a row adds a post, editing a row edits that post (in place while held), deleting a row
+removes it, reordering rows changes nothing; moving the batch file or renaming its data file
+never sends a row again. The sandbox's Posts Log says what went out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reconcile_helpers import CONFIG, Workspace, actions, git, outcomes, post_yaml
+
+from orshot_gitops.content import batches
+
+HEADER = "sku,name,price,when\n"
+A1 = "A1,Rocket,10,2099-01-05T09:00\n"
+B2 = 'B2,"Boots, red",20,2099-01-06T09:00\n'
+C3 = "C3,Cape,30,2099-01-07T09:00\n"
+
+BATCH = """\
+for_each: data/products.csv
+id: "{{ row.sku }}"
+accounts: [x]
+content: "{{ row.name }} for ${{ row.price }}"
+schedule: "{{ row.when }}"
+"""
+
+
+def write_batch(ws: Workspace, *rows: str, data: str = "data/products.csv") -> str:
+    ws.write(data, HEADER + "".join(rows))
+    ws.write("posts/products.yaml", BATCH.replace("data/products.csv", data))
+    return ws.commit("products batch")
+
+
+def contents(ws: Workspace) -> list[str]:
+    return sorted(post["request"]["content"] for post in ws.sent())
+
+
+def diagnostics(plan: dict[str, Any]) -> list[tuple[str, int, int, str]]:
+    return [(d["path"], d["line"], d["column"], d["code"]) for d in plan["diagnostics"]]
+
+
+def test_rows_added_edited_deleted_and_reordered_are_posts_added_edited_removed_and_nothing(
+    ws: Workspace,
+) -> None:
+    write_batch(ws, A1, B2)
+    assert actions(ws.plan_json()) == [
+        ("products/A1", "x", "schedule"),
+        ("products/B2", "x", "schedule"),
+    ]
+    assert ws.apply().code == 0
+    assert contents(ws) == ["Boots, red for $20", "Rocket for $10"]
+    assert ws.record("products/A1", "x")["status"] == "scheduled"
+    assert ws.state()["posts"]["products/A1"]["path"] == "posts/products.yaml"
+
+    # Reordered: the same rows, the same posts. Nothing to do, nothing sent.
+    write_batch(ws, B2, A1)
+    plan = ws.plan_json()
+    assert actions(plan) == []
+    before = ws.requests()
+    assert ws.apply().code == 0
+    assert ws.requests() == before
+
+    # An edited row is an edit of its post, in place while Orshot holds it.
+    write_batch(ws, B2, A1.replace("Rocket", "Rocket 2"))
+    assert actions(ws.plan_json()) == [("products/A1", "x", "edit")]
+    patches = ws.calls("PATCH /v1/social/posts/{id}")
+    assert ws.apply().code == 0
+    assert len(ws.sent()) == 2
+    assert ws.calls("PATCH /v1/social/posts/{id}") == patches + 1
+    held = ws.orshot_post(ws.record("products/A1", "x")["post_id"])
+    assert held["content"] == "Rocket 2 for $10"
+
+    # An added row is a new post; the others are untouched.
+    write_batch(ws, B2, A1.replace("Rocket", "Rocket 2"), C3)
+    assert actions(ws.plan_json()) == [("products/C3", "x", "schedule")]
+    assert ws.apply().code == 0
+    assert len(ws.sent()) == 3
+
+    # A deleted row is a removed post: warned about, and discarded once prune says so.
+    write_batch(ws, B2, C3)
+    assert actions(ws.plan_json()) == [("products/A1", "x", "removed")]
+    ws.set_config(CONFIG + "prune: true\n")
+    report = ws.apply_json()
+    assert report["exit_code"] == 0
+    assert outcomes(report) == [("products/A1", "x", "discarded")]
+    assert sorted(ws.state()["posts"]) == ["products/B2", "products/C3"]
+    assert ws.plan_json()["actions"] == []
+
+
+def test_an_unchanged_batch_is_not_read_when_another_post_changes(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_batch(ws, A1, B2)
+    assert ws.apply().code == 0
+    reads: list[str] = []
+    real = batches.read_table
+
+    def counted(root: Path, path: str) -> Any:
+        reads.append(path)
+        return real(root, path)
+
+    monkeypatch.setattr(batches, "read_table", counted)
+    ws.post("news", post_yaml("Hello", ("x",)))
+    assert actions(ws.plan_json()) == [("news", "x", "publish")]
+    assert reads == []
+    assert ws.apply().code == 0
+    # Its data file changed: then (and only then) the batch is read again.
+    write_batch(ws, A1, B2.replace("20", "25"))
+    assert actions(ws.plan_json()) == [("products/B2", "x", "edit")]
+    assert reads == ["data/products.csv"]
+
+
+def test_a_moved_batch_file_moves_every_row_and_sends_nothing(ws: Workspace) -> None:
+    write_batch(ws, A1, B2)
+    assert ws.apply().code == 0
+    (ws.root / "posts/shop").mkdir()
+    git(ws.root, "mv", "posts/products.yaml", "posts/shop/products.yaml")
+    ws.commit("move the batch")
+    assert actions(ws.plan_json()) == [
+        ("shop/products/A1", "x", "rename"),
+        ("shop/products/B2", "x", "rename"),
+    ]
+    before = ws.requests()
+    assert ws.apply().code == 0
+    assert ws.requests() == before
+    assert len(ws.sent()) == 2
+    assert sorted(ws.state()["posts"]) == ["shop/products/A1", "shop/products/B2"]
+    assert ws.plan_json()["actions"] == []
+
+
+def test_a_renamed_data_file_sends_nothing(ws: Workspace) -> None:
+    write_batch(ws, A1, B2)
+    assert ws.apply().code == 0
+    git(ws.root, "mv", "data/products.csv", "data/catalogue.csv")
+    ws.write("posts/products.yaml", BATCH.replace("data/products.csv", "data/catalogue.csv"))
+    ws.commit("rename the data file")
+    assert actions(ws.plan_json()) == []
+    before = ws.requests()
+    assert ws.apply().code == 0
+    assert ws.requests() == before
+
+
+def test_a_row_whose_record_was_lost_is_never_sent_again(ws: Workspace) -> None:
+    write_batch(ws, A1, B2)
+    assert ws.apply().code == 0
+    # A state conflict resolved by hand drops B2's record; a new row C3 lands meanwhile.
+    data = ws.state()
+    del data["posts"]["products/B2"]
+    ws.write_state(data)
+    ws.commit("state edited by hand")
+    plan = ws.plan_json()
+    assert actions(plan) == [("products/B2", "x", "record-missing")]
+    write_batch(ws, A1, B2, C3)
+    plan = ws.plan_json()
+    assert sorted(actions(plan)) == [
+        ("products/B2", "x", "record-missing"),
+        ("products/C3", "x", "schedule"),
+    ]
+    ws.apply()
+    # B2 never again; C3, new since the reconciled commit, goes out.
+    assert contents(ws) == ["Boots, red for $20", "Cape for $30", "Rocket for $10"]
+
+
+def test_a_post_file_under_the_batch_id_clashes_with_its_row_at_both(ws: Workspace) -> None:
+    write_batch(ws, A1, B2)
+    assert ws.apply().code == 0
+    ws.post("products/A1", post_yaml("Another A1", ("x",)))
+    plan = ws.plan_json()
+    assert ("data/products.csv", 2, 1, "duplicate-post") in diagnostics(plan)
+    assert ("posts/products/A1.yaml", 1, 1, "duplicate-post") in diagnostics(plan)
+    before = ws.requests()
+    assert ws.apply().code == 1
+    assert ws.requests() == before
+    run = ws.cli("validate")
+    assert run.code == 1
+    assert "data/products.csv:2:1: error: row 'A1': post id 'products/A1' is also made by" in (
+        run.out
+    )
+    assert "posts/products/A1.yaml:1:1: error: post id 'products/A1'" in run.out
+
+
+@pytest.mark.parametrize(
+    ("row", "where", "code"),
+    [
+        ("D4,Drone,40,next tuesday\n", (4, 1), "schedule-invalid"),
+        (",Nameless,40,2099-01-08T09:00\n", (4, 1), "batch-row-id"),
+        ("a/b,Slash,40,2099-01-08T09:00\n", (4, 1), "batch-row-id"),
+        ("x@y,At,40,2099-01-08T09:00\n", (4, 1), "batch-row-id"),
+        ("..,Dots,40,2099-01-08T09:00\n", (4, 1), "batch-row-id"),
+        ("D4,Drone,40\n", (4, 1), "data-row-width"),
+        ('D4,"unclosed,40,2099-01-08T09:00\n', (4, 1), "data-syntax"),
+    ],
+)
+def test_a_bad_row_is_reported_at_its_line_and_nothing_is_sent(
+    ws: Workspace, row: str, where: tuple[int, int], code: str
+) -> None:
+    write_batch(ws, A1, B2, row)
+    run = ws.cli("validate")
+    assert run.code == 1
+    assert f"data/products.csv:{where[0]}:{where[1]}: error:" in run.out, run.out
+    plan = ws.plan_json()
+    assert ("data/products.csv", *where, code) in diagnostics(plan)
+    assert ws.apply().code == 1
+    assert ws.sent() == []
+    assert "Traceback" not in "".join(ws.all_output)
+
+
+def test_a_column_the_caption_uses_and_a_row_lacks_is_an_error_at_that_row(
+    ws: Workspace,
+) -> None:
+    ws.write("data/products.yaml", "- {sku: A1, name: Rocket}\n- {sku: B2}\n")
+    ws.write(
+        "posts/products.yaml",
+        BATCH.replace(".csv", ".yaml")
+        .replace(" for ${{ row.price }}", "")
+        .replace('schedule: "{{ row.when }}"\n', ""),
+    )
+    ws.commit("yaml batch")
+    run = ws.cli("validate")
+    assert run.code == 1
+    assert run.out.splitlines()[0].startswith(
+        "data/products.yaml:2:1: error: row 'B2': 'dict object' has no attribute 'name'"
+    ), run.out
+
+
+def test_a_repeated_row_id_is_an_error_at_both_lines(ws: Workspace) -> None:
+    write_batch(ws, A1, B2, A1.replace("Rocket", "Rocket again"))
+    run = ws.cli("validate")
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert any(line.startswith("data/products.csv:2:1: error: row 'A1'") for line in lines)
+    assert any(line.startswith("data/products.csv:4:1: error: row 'A1'") for line in lines)
+    assert ws.apply().code == 1
+    assert ws.sent() == []
+
+
+def test_a_data_file_linking_out_of_the_repository_is_refused(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("sku,name,price,when\nK,sk_live_secret,1,2099-01-05T09:00\n")
+    (ws.root / "data").mkdir()
+    os.symlink(secret, ws.root / "data/products.csv")
+    ws.write("posts/products.yaml", BATCH)
+    ws.commit("a link out")
+    plan = ws.plan_json()
+    assert ("posts/products.yaml", 1, 11, "batch-data") in diagnostics(plan)
+    assert ws.apply().code == 1
+    assert ws.sent() == []
+    assert "sk_live_secret" not in "".join(ws.all_output)
+    assert ws.cli("validate").code == 1
+
+
+def test_a_data_file_linking_inside_the_repository_is_refused_too(ws: Workspace) -> None:
+    ws.write("data/real.csv", HEADER + A1)
+    os.symlink("real.csv", ws.root / "data/products.csv")
+    ws.write("posts/products.yaml", BATCH)
+    ws.commit("a link in")
+    assert ("posts/products.yaml", 1, 11, "batch-data") in diagnostics(ws.plan_json())
+
+
+def test_an_untracked_data_file_is_refused_by_plan_and_apply(ws: Workspace) -> None:
+    ws.write("posts/products.yaml", BATCH)
+    ws.commit("the batch, its data file forgotten")
+    ws.write("data/products.csv", HEADER + A1)  # on disk only: no pull request showed it
+    plan = ws.plan_json()
+    assert ("posts/products.yaml", 1, 11, "batch-data") in diagnostics(plan)
+    assert ws.apply().code == 1
+    assert ws.sent() == []
+
+
+def test_an_uncommitted_data_file_edit_is_refused_by_apply(ws: Workspace) -> None:
+    write_batch(ws, A1)
+    ws.write("data/products.csv", HEADER + A1.replace("Rocket", "Unreviewed"))
+    run = ws.apply()
+    assert run.code != 0
+    assert "data/products.csv has uncommitted changes" in run.output
+    assert ws.sent() == []
+
+
+def test_a_10000_row_batch_plans_every_row(ws: Workspace) -> None:
+    rows = "".join(f"S{i:05d},Item {i},{i},2099-01-05T09:00\n" for i in range(10_000))
+    ws.write("data/products.csv", HEADER + rows)
+    ws.write("posts/products.yaml", BATCH)
+    ws.commit("a large catalogue")
+    plan = ws.plan_json()
+    assert plan["diagnostics"] == []
+    assert len(plan["actions"]) == 10_000
+    assert {a["kind"] for a in plan["actions"]} == {"create"}
+    assert plan["actions"][0]["post_id"] == "products/S00000"
+
+
+def test_a_row_of_the_reconciled_commit_without_a_record_is_not_new(ws: Workspace) -> None:
+    """The hand edit folded into the state's own commit and force-pushed: the batch as it was
+    at the reconciled commit says B2 is not new (batchplan.rows_new_since). The states in the
+    history say so too (missing.records_lost_in_merge); each guard alone passes this test."""
+    write_batch(ws, A1, B2)
+    assert ws.apply().code == 0
+    data = ws.state()
+    del data["posts"]["products/B2"]
+    ws.write_state(data)
+    git(ws.root, "add", "--all")
+    git(ws.root, "commit", "--quiet", "--amend", "--no-edit")
+    git(ws.root, "push", "--quiet", "--force", "origin", "main")
+    write_batch(ws, A1, B2, C3)
+    assert sorted(actions(ws.plan_json())) == [
+        ("products/B2", "x", "record-missing"),
+        ("products/C3", "x", "schedule"),
+    ]
+    ws.apply()
+    assert contents(ws) == ["Boots, red for $20", "Cape for $30", "Rocket for $10"]

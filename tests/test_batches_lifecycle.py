@@ -313,3 +313,67 @@ def test_a_row_of_the_reconciled_commit_without_a_record_is_not_new(ws: Workspac
     ]
     ws.apply()
     assert contents(ws) == ["Boots, red for $20", "Cape for $30", "Rocket for $10"]
+
+
+RENDER_BATCH = """\
+for_each: data/products.csv
+id: "{{ row.sku }}"
+accounts: [x, li]
+content: "{{ row.name }} for ${{ row.price }}"
+render:
+  template: 123
+  modifications: {title: "{{ row.name }}", price: "${{ row.price }}"}
+"""
+
+
+def test_the_plan_groups_a_batch_in_one_line_with_the_render_credits_it_spends(
+    ws: Workspace,
+) -> None:
+    ws.write("data/products.csv", "sku,name,price\nA1,Rocket,10\nB2,Boots,20\nC3,Cape,30\n")
+    ws.write("posts/products.yaml", RENDER_BATCH)
+    ws.post("news", post_yaml("Hello", ("x",)))
+    line = (
+        "batch posts/products.yaml (data/products.csv): 3 rows, 3 new, 0 changed, 0 removed, "
+        "0 unchanged; render credits: 3"
+    )
+    text = ws.plan().out.splitlines()
+    # Single posts first, then the batch's line over its rows.
+    assert text[0] == "news  (posts/news.yaml)"
+    assert text[2] == line
+    assert text[3] == "products/A1  (posts/products.yaml)"
+    data = ws.plan_json()
+    assert data["batches"] == [
+        {
+            "path": "posts/products.yaml",
+            "data_path": "data/products.csv",
+            "rows": 3,
+            "new": 3,
+            "changed": 0,
+            "moved": 0,
+            "removed": 0,
+            "unchanged": 0,
+            "render_credits": 3,
+        }
+    ]
+    assert data["renders"]["credits"] == 3
+    assert f"- {line}" in ws.plan("--format", "markdown").out
+    assert ws.apply().code == 0
+    assert ws.calls("POST /v1/studio/render") == 3
+
+    # Rows reordered only: the line, and no row under it.
+    ws.write("data/products.csv", "sku,name,price\nC3,Cape,30\nB2,Boots,20\nA1,Rocket,10\n")
+    ws.commit("reorder")
+    assert ws.plan().out.splitlines() == [
+        "batch posts/products.yaml (data/products.csv): 3 rows, 0 new, 0 changed, 0 removed, "
+        "3 unchanged; render credits: 0",
+        "Plan: no changes; 7 unchanged.",
+    ]
+
+    # One row edited (published: it stays as it went out), one removed, one added: the line
+    # says so, and the new row is the one render to spend.
+    ws.write("data/products.csv", "sku,name,price\nA1,Rocket,10\nB2,Boots,25\nD4,Drone,40\n")
+    ws.commit("edit B2, remove C3, add D4")
+    assert (
+        "batch posts/products.yaml (data/products.csv): 3 rows, 1 new, 1 changed, 1 removed, "
+        "1 unchanged; render credits: 1"
+    ) in ws.plan().out.splitlines()

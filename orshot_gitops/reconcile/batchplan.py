@@ -26,8 +26,10 @@ from pathlib import Path
 from orshot_gitops.content.batches import batch_row_ids
 from orshot_gitops.content.load import post_id_for
 from orshot_gitops.content.model import Config
+from orshot_gitops.content.validate import CheckedFiles
 from orshot_gitops.content.yamlload import decode, load_document
 from orshot_gitops.errors import UserError
+from orshot_gitops.reconcile.actions import Action, Batch
 from orshot_gitops.vcs.gitrepo import GitRepo
 
 # A post id's parts: `<file id>/<row id>` (a batch row), `<post id>@<date>` (an occurrence).
@@ -210,3 +212,23 @@ def _for_each_in(text: str, path: str) -> str | None:
     except UserError:
         return None
     return value if isinstance(value, str) else None
+
+
+def batches_shown(
+    batches: Batches, checked: CheckedFiles, present: Mapping[str, str], actions: list[Action]
+) -> tuple[Batch, ...]:
+    """The batches the plan shows as one line each: those it compiled, and those with an
+    action (a removed batch's rows)."""
+    data_of = dict(batches.data_of)
+    for post in checked.compiled:
+        if post.spec.batch is not None:
+            data_of[post.spec.path] = post.spec.batch.data_path
+    touched = {a.path for a in actions} | set(checked.ids_by_file)
+    rows: dict[str, int] = {}
+    for path in present.values():
+        rows[path] = rows.get(path, 0) + 1
+    return tuple(
+        Batch(path, data_path, rows.get(path, 0))
+        for path, data_path in sorted(data_of.items())
+        if path in touched
+    )

@@ -21,6 +21,7 @@ from orshot_gitops.content.validate import check_post_files
 from orshot_gitops.errors import Diagnostic, Severity, UserError
 from orshot_gitops.reconcile.batchplan import (
     batch_candidates,
+    batches_shown,
     changed_data_files,
     find_batches,
     present_posts,
@@ -231,7 +232,8 @@ def make_plan(
     lifts = tuple(
         (o.post_id, o.account, o.rule, o.reviewers) for o in overridable(compiled, config)
     )
-    return replace(plan, full_rescan=full_rescan, overrides=lifts), config, state
+    shown = batches_shown(batches, checked, present, list(plan.actions))
+    return replace(plan, full_rescan=full_rescan, overrides=lifts, batches=shown), config, state
 
 
 def _row_at(post: CompiledPost) -> str:

@@ -377,3 +377,13 @@ def test_the_plan_groups_a_batch_in_one_line_with_the_render_credits_it_spends(
         "batch posts/products.yaml (data/products.csv): 3 rows, 1 new, 1 changed, 1 removed, "
         "1 unchanged; render credits: 1"
     ) in ws.plan().out.splitlines()
+
+
+def test_a_row_sent_by_other_means_is_adopted_by_its_id(ws: Workspace) -> None:
+    write_batch(ws, A1, B2)
+    run = ws.cli("adopt", "products/A1")
+    assert run.code == 0, run.output
+    assert ws.record("products/A1", "x")["status"] == "published"
+    assert "products/B2" not in ws.state()["posts"]
+    assert actions(ws.plan_json()) == [("products/B2", "x", "schedule")]
+    assert ws.cli("adopt", "products/Z9").code != 0

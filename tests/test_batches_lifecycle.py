@@ -387,3 +387,35 @@ def test_a_row_sent_by_other_means_is_adopted_by_its_id(ws: Workspace) -> None:
     assert "products/B2" not in ws.state()["posts"]
     assert actions(ws.plan_json()) == [("products/B2", "x", "schedule")]
     assert ws.cli("adopt", "products/Z9").code != 0
+
+
+def test_only_the_changed_rows_are_compiled_and_a_changed_caption_edits_every_row(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_batch(ws, A1, B2, C3)
+    assert ws.apply().code == 0
+    from orshot_gitops.content import compile as compile_module
+
+    compiled: list[str] = []
+    real = compile_module.Compiler.compile
+
+    def counted(self: Any, spec: Any) -> Any:
+        compiled.append(spec.id)
+        return real(self, spec)
+
+    monkeypatch.setattr(compile_module.Compiler, "compile", counted)
+    # One row edited: only it is compiled; the others are the state's, as reconciled.
+    write_batch(ws, A1, B2.replace("Boots", "Shoes"), C3)
+    assert actions(ws.plan_json()) == [("products/B2", "x", "edit")]
+    assert compiled == ["products/B2"]
+    # The caption and a row in one commit: every row is compiled, and every row edited.
+    compiled.clear()
+    ws.write("data/products.csv", HEADER + A1 + B2 + C3.replace("Cape", "Cloak"))
+    ws.write("posts/products.yaml", BATCH.replace(" for $", " at $"))
+    ws.commit("caption and a row")
+    assert actions(ws.plan_json()) == [
+        ("products/A1", "x", "edit"),
+        ("products/B2", "x", "edit"),
+        ("products/C3", "x", "edit"),
+    ]
+    assert sorted(compiled) == ["products/A1", "products/B2", "products/C3"]

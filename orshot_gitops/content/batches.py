@@ -73,7 +73,11 @@ def expand_posts(
     *,
     is_tracked: Callable[[str], bool] | None = None,
     now: datetime | None = None,
+    skip_rows: Mapping[str, RowSkip] | None = None,
 ) -> Expanded:
+    """Every post the files stand for. `skip_rows` (post file -> RowSkip): rows known to be
+    unchanged, counted present and not made (the planner's, for a 10,000-row batch of which
+    one row changed)."""
     posts: list[PostSpec] = []
     problems: list[Diagnostic] = []
     ids_by_file: dict[str, tuple[str, ...] | None] = {}
@@ -88,7 +92,8 @@ def expand_posts(
             if table is None:
                 ids_by_file[spec.path] = None
                 continue
-            rows, row_problems, failed = expand_batch(spec, table, config, engine)
+            skip = (skip_rows or {}).get(spec.path)
+            rows, row_problems, failed = expand_batch(spec, table, config, engine, skip)
             problems.extend(row_problems)
             known_ids.update(failed)
         made: list[PostSpec] = []
@@ -143,28 +148,38 @@ def _table(
         ]
 
 
+# Whether a row (its post id, its values) is known unchanged and need not be compiled: the
+# planner's answer for a batch whose post file did not change, from the data file as the
+# reconciled commit had it (batchplan.unchanged_rows).
+RowSkip = Callable[[str, Row], bool]
+
+
 def expand_batch(
-    spec: PostSpec, table: DataTable, config: Config, engine: TemplateEngine
+    spec: PostSpec,
+    table: DataTable,
+    config: Config,
+    engine: TemplateEngine,
+    skip: RowSkip | None = None,
 ) -> tuple[list[PostSpec], list[Diagnostic], set[str]]:
     """One PostSpec per row whose id renders; a row id used twice is an error at both rows,
     and neither is made (which of the two is meant, only a person can say). Also returns
-    the ids of rows that were not made for a problem after their id was known: they are
-    still in the file, so their records are not taken for removed."""
-    made: list[tuple[Row, PostSpec]] = []
+    the ids of rows present but not made: skipped as unchanged (`skip`), or not made for a
+    problem found after their id: still in the file, so their records are not "removed"."""
+    rows: list[tuple[Row, PostSpec, bool]] = []  # (row, its post, made: not skipped)
     problems: list[Diagnostic] = []
     failed: set[str] = set()
     for row in table.rows:
-        post, row_id, row_problems = _row_post(spec, table.path, row, config, engine)
+        post, row_id, row_problems, skipped = _row_post(spec, table.path, row, config, engine, skip)
         problems.extend(row_problems)
         if post is not None:
-            made.append((row, post))
+            rows.append((row, post, not skipped))
         elif row_id is not None:
             failed.add(f"{spec.id}/{row_id}")
     lines: dict[str, list[int]] = {}
-    for row, post in made:
+    for row, post, _ in rows:
         lines.setdefault(post.id, []).append(row.line)
     repeated = {post_id for post_id, at in lines.items() if len(at) > 1}
-    for row, post in made:
+    for row, post, _ in rows:
         if post.id not in repeated:
             continue
         others = ", ".join(str(line) for line in lines[post.id] if line != row.line)
@@ -178,13 +193,21 @@ def expand_batch(
                 "in the state",
             )
         )
-    return [post for _, post in made if post.id not in repeated], problems, failed | repeated
+    made = [post for _, post, fresh in rows if fresh and post.id not in repeated]
+    present = {post.id for _, post, fresh in rows if not fresh}
+    return made, problems, failed | repeated | present
 
 
 def _row_post(
-    spec: PostSpec, data_path: str, row: Row, config: Config, engine: TemplateEngine
-) -> tuple[PostSpec | None, str | None, list[Diagnostic]]:
-    """The row's post, or None with the problems; and the row id when it rendered."""
+    spec: PostSpec,
+    data_path: str,
+    row: Row,
+    config: Config,
+    engine: TemplateEngine,
+    skip: RowSkip | None = None,
+) -> tuple[PostSpec | None, str | None, list[Diagnostic], bool]:
+    """The row's post, or None with the problems; the row id when it rendered; whether the
+    row was skipped as unchanged (its post then carries only its id and origin)."""
     assert spec.id_template is not None
     variables = {**config.vars, **spec.vars, "row": dict(row.values)}
     origin = BatchRow(spec.id, data_path, row.line, "")
@@ -202,7 +225,7 @@ def _row_post(
 
     row_id = rendered(spec.id_template, "id")
     if row_id is None:
-        return None, None, problems
+        return None, None, problems, False
     placeholder = replace(placeholder, batch=replace(origin, row_id=row_id))
     why = row_id_problem(row_id)
     if why:
@@ -214,7 +237,9 @@ def _row_post(
                 "an id is a short name such as a SKU: letters, digits, '-', '_', '.'",
             )
         )
-        return None, None, problems
+        return None, None, problems, False
+    if skip is not None and skip(f"{spec.id}/{row_id}", row):
+        return replace(placeholder, id=f"{spec.id}/{row_id}"), row_id, [], True
     schedule = spec.schedule
     if schedule is not None and _is_template(schedule):
         schedule = rendered(schedule, "schedule") or None
@@ -234,7 +259,7 @@ def _row_post(
             value = None
         media.append(value)
     if problems:
-        return None, row_id, problems
+        return None, row_id, problems, False
     post = replace(
         spec,
         id=f"{spec.id}/{row_id}",
@@ -245,7 +270,7 @@ def _row_post(
         id_template=None,
         batch=replace(origin, row_id=row_id),
     )
-    return post, row_id, []
+    return post, row_id, [], False
 
 
 def row_id_problem(row_id: str) -> str:
@@ -388,3 +413,10 @@ def clash_problem(post: PostSpec, post_id: str, others: list[str]) -> Diagnostic
     if post.batch is not None:
         return at_row(post, "duplicate-post", message, hint)
     return Diagnostic(post.path, 1, 1, Severity.ERROR, "duplicate-post", message, hint)
+
+
+def row_fingerprint(row: Row) -> str:
+    """A row's values, independent of its place in the file: equal for an unchanged row."""
+    import json
+
+    return json.dumps(dict(row.values), sort_keys=True, default=str, ensure_ascii=False)

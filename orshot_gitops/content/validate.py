@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from orshot_gitops.content import platforms
-from orshot_gitops.content.batches import expand_posts, for_row, without_clashing_ids
+from orshot_gitops.content.batches import RowSkip, expand_posts, for_row, without_clashing_ids
 from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
@@ -254,10 +254,13 @@ def check_post_files(
     tracked_templates: frozenset[str] | None = None,
     is_tracked: Callable[[str], bool] | None = None,
     now: datetime | None = None,
+    skip_rows: Mapping[str, RowSkip] | None = None,
 ) -> CheckedFiles:
-    """check_posts, and the post ids each file stands for: what the planner needs of a batch."""
+    """check_posts, and the post ids each file stands for: what the planner needs of a batch
+    (`skip_rows`: batch rows it knows unchanged, present but not compiled)."""
     engine = TemplateEngine(root / config.templates_dir, tracked=tracked_templates)
-    found = _check_with(root, config, relatives, Compiler(config, engine), is_tracked, now)
+    compiler = Compiler(config, engine)
+    found = _check_with(root, config, relatives, compiler, is_tracked, now, skip_rows)
     engine.flush()
     return found
 
@@ -269,12 +272,15 @@ def _check_with(
     compiler: Compiler,
     is_tracked: Callable[[str], bool] | None = None,
     now: datetime | None = None,
+    skip_rows: Mapping[str, RowSkip] | None = None,
 ) -> CheckedFiles:
     problems: list[Diagnostic] = []
     files, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
     # A batch file stands for one post per row (and any post may repeat): content/batches.py.
-    expanded = expand_posts(root, config, files, compiler.engine, is_tracked=is_tracked, now=now)
+    expanded = expand_posts(
+        root, config, files, compiler.engine, is_tracked=is_tracked, now=now, skip_rows=skip_rows
+    )
     problems.extend(expanded.problems)
     specs, clashes = without_clashing_ids(expanded.posts)
     problems.extend(clashes)

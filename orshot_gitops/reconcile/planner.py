@@ -28,6 +28,7 @@ from orshot_gitops.reconcile.batchplan import (
     recorded_by_file,
     row_renames,
     rows_new_since,
+    unchanged_rows,
 )
 from orshot_gitops.reconcile.before import with_before
 from orshot_gitops.reconcile.history import went_backwards
@@ -129,17 +130,30 @@ def make_plan(
     # may make one post id twice: both are compiled whenever either is, to be compared.
     batch_ids = {post_id_for(path, config.posts_dir): path for path in batches.data_of}
     for post_id, path in ids.items():
-        parent = post_id.rpartition("/")[0]
-        while parent:
+        for parent in _parents(post_id):
             if parent in batch_ids and (path in candidates or batch_ids[parent] in candidates):
                 candidates |= {path, batch_ids[parent]}
-            parent = parent.rpartition("/")[0]
 
     # Templates may include only what git tracks: what the pull request holds, whatever else
     # the CI workspace holds (docs/security.md); a batch's data file likewise.
     tracked = git.tracked_regular_files(config.templates_dir)
+    skips = {}
+    if not full_rescan and state.commit and not changes.base_missing and batches.data_of:
+        touched = {*changes.added, *changes.modified, *(new for _, new in moves), *dirty}
+        # A batch with a post file under its id is compiled whole: its rows are compared.
+        touched |= {batch_ids[p] for i in ids for p in _parents(i) if p in batch_ids}
+        skips = unchanged_rows(
+            git,
+            state.commit,
+            batches,
+            candidates,
+            set(batches.data_of) - touched,
+            recorded_rows,
+            state.posts,
+            state.post_ids_needing_work(),
+        )
     checked = check_post_files(
-        root, config, sorted(candidates), tracked, _tracked_file_check(git), now
+        root, config, sorted(candidates), tracked, _tracked_file_check(git), now, skips
     )
     problems.extend(checked.problems)
     compiled = checked.compiled
@@ -234,6 +248,14 @@ def make_plan(
     )
     shown = batches_shown(batches, checked, present, list(plan.actions))
     return replace(plan, full_rescan=full_rescan, overrides=lifts, batches=shown), config, state
+
+
+def _parents(post_id: str) -> Iterator[str]:
+    """a/b/c -> a/b, a"""
+    parent = post_id.rpartition("/")[0]
+    while parent:
+        yield parent
+        parent = parent.rpartition("/")[0]
 
 
 def _row_at(post: CompiledPost) -> str:

@@ -419,3 +419,44 @@ def test_only_the_changed_rows_are_compiled_and_a_changed_caption_edits_every_ro
         ("products/C3", "x", "edit"),
     ]
     assert sorted(compiled) == ["products/A1", "products/B2", "products/C3"]
+
+
+@pytest.mark.parametrize("for_each", ["../outside.csv", ".git/rows.csv", "/etc/rows.csv"])
+def test_a_data_path_outside_the_repository_is_refused(ws: Workspace, for_each: str) -> None:
+    (ws.root.parent / "outside.csv").write_text(HEADER + A1)
+    ws.write("posts/products.yaml", BATCH.replace("data/products.csv", for_each))
+    ws.commit("a path out")
+    assert ("posts/products.yaml", 1, 11, "batch-data") in diagnostics(ws.plan_json())
+    assert ws.cli("validate").code == 1
+    assert ws.apply().code == 1
+    assert ws.sent() == []
+
+
+def test_a_batch_key_git_grep_cannot_see_still_refuses_an_uncommitted_data_file(
+    ws: Workspace,
+) -> None:
+    # "for\\x5feach" is for_each to YAML, and no "for_each" to a text search.
+    ws.write("posts/products.yaml", BATCH.replace("for_each:", '"for\\x5feach":'))
+    ws.write("data/products.csv", HEADER + A1)
+    ws.commit("an escaped key")
+    assert actions(ws.plan_json()) == [("products/A1", "x", "schedule")]
+    ws.write("data/products.csv", HEADER + A1.replace("Rocket", "Unreviewed"))
+    run = ws.apply()
+    assert run.code != 0
+    assert "data/products.csv has uncommitted changes" in run.output
+    assert ws.sent() == []
+
+
+def test_a_deleted_batch_file_removes_every_row(ws: Workspace) -> None:
+    write_batch(ws, A1, B2)
+    ws.post("news", post_yaml("Hello", ("x",)))  # not every post goes: prune may act
+    assert ws.apply().code == 0
+    ws.set_config(CONFIG + "prune: true\n")
+    git(ws.root, "rm", "--quiet", "posts/products.yaml")
+    ws.commit("the catalogue is over")
+    assert sorted(actions(ws.plan_json())) == [
+        ("products/A1", "x", "discard"),
+        ("products/B2", "x", "discard"),
+    ]
+    assert ws.apply().code == 0
+    assert sorted(ws.state()["posts"]) == ["news"]

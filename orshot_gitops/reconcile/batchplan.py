@@ -27,6 +27,7 @@ from orshot_gitops.content.batches import RowSkip, batch_row_ids, row_fingerprin
 from orshot_gitops.content.datafiles import Row, parse_table
 from orshot_gitops.content.load import post_id_for
 from orshot_gitops.content.model import Config
+from orshot_gitops.content.repopaths import dir_problem
 from orshot_gitops.content.validate import CheckedFiles
 from orshot_gitops.content.yamlload import decode, load_document
 from orshot_gitops.errors import UserError
@@ -66,7 +67,11 @@ def written_for_each(root: Path, path: str) -> str | None:
     except (UserError, OSError):
         return None
     value = data.get("for_each")
-    return value if isinstance(value, str) else None
+    # Only a path inside the repository is asked of git: the loader refuses the others, at
+    # their line, when the file is compiled.
+    if not isinstance(value, str) or dir_problem(root, value):
+        return None
+    return value
 
 
 def recorded_by_file(

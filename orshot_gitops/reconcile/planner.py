@@ -160,6 +160,7 @@ def make_plan(
     failed = {d.path for d in problems if d.severity is Severity.ERROR}
     failed |= {f"{d.path}:{d.line}" for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed and _row_at(p) not in failed]
+    problems.extend(_unseen_dirty_data(git, compiled, batches.data_paths))
     present = present_posts(ids, checked.ids_by_file, recorded_rows, set(batches.data_of))
     renames.update(
         row_renames(moves, (p.spec.id for p in compiled), state.posts, present, config.posts_dir)
@@ -248,6 +249,28 @@ def make_plan(
     )
     shown = batches_shown(batches, checked, present, list(plan.actions))
     return replace(plan, full_rescan=full_rescan, overrides=lifts, batches=shown), config, state
+
+
+def _unseen_dirty_data(
+    git: GitRepo, compiled: list[CompiledPost], seen: tuple[str, ...]
+) -> list[Diagnostic]:
+    """A data file `git grep for_each` did not find (the key written with an escape, say)
+    escaped `refuse_uncommitted_inputs`: one with uncommitted changes is refused here, so
+    what is sent is always what a commit holds."""
+    unseen = {p.spec.batch.data_path for p in compiled if p.spec.batch} - set(seen)
+    dirty = git.dirty_paths(sorted(unseen), ignored=True) if unseen else ()
+    return [
+        Diagnostic(
+            path,
+            0,
+            0,
+            Severity.ERROR,
+            "uncommitted",
+            f"{path} has uncommitted changes",
+            "a batch's data file is sent as committed: commit or stash it first",
+        )
+        for path in dirty
+    ]
 
 
 def _parents(post_id: str) -> Iterator[str]:

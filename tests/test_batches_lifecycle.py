@@ -460,3 +460,15 @@ def test_a_deleted_batch_file_removes_every_row(ws: Workspace) -> None:
     ]
     assert ws.apply().code == 0
     assert sorted(ws.state()["posts"]) == ["news"]
+
+
+def test_adopt_does_not_record_past_a_row_it_left_undecided(ws: Workspace) -> None:
+    write_batch(ws, A1)
+    assert ws.apply().code == 0
+    write_batch(ws, A1, B2)  # a new row, by the data file alone
+    ws.post("news", post_yaml("Sent by hand", ("x",)))
+    run = ws.cli("adopt", "news")
+    assert run.code == 0, run.output
+    assert "products/B2 of posts/products.yaml has no record" in run.output
+    # So the next plan still sees the data file's change, and sends the new row.
+    assert actions(ws.plan_json()) == [("products/B2", "x", "schedule")]

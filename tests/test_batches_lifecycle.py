@@ -472,3 +472,30 @@ def test_adopt_does_not_record_past_a_row_it_left_undecided(ws: Workspace) -> No
     assert "products/B2 of posts/products.yaml has no record" in run.output
     # So the next plan still sees the data file's change, and sends the new row.
     assert actions(ws.plan_json()) == [("products/B2", "x", "schedule")]
+
+
+def test_a_json_row_fills_the_caption_media_schedule_and_options(ws: Workspace) -> None:
+    ws.write(
+        "data/launches.json",
+        '[{"id": "r1", "title": "Rocket", "image": "https://cdn.acme.com/r1.png",'
+        ' "at": "2099-01-05T09:00", "notes": "https://acme.com/r1"}]\n',
+    )
+    ws.write(
+        "posts/launches.yaml",
+        "for_each: data/launches.json\n"
+        'id: "{{ row.id }}"\n'
+        "accounts: [li]\n"
+        'content: "{{ row.title }} by {{ product }}"\n'
+        'media_url: "{{ row.image }}"\n'
+        'schedule: "{{ row.at }}"\n'
+        'platform_options: {li: {firstComment: "Notes: {{ row.notes }}"}}\n',
+    )
+    ws.commit("launches from JSON")
+    [action] = ws.plan_json()["actions"]
+    assert (action["post_id"], action["content"]) == ("launches/r1", "Rocket by Acme Rockets")
+    assert action["media_urls"] == ["https://cdn.acme.com/r1.png"]
+    assert action["scheduled_for"] == "2099-01-05T09:00:00+00:00"
+    assert action["platform_options"] == {"firstComment": "Notes: https://acme.com/r1"}
+    assert ws.apply().code == 0
+    [sent] = ws.sent()
+    assert sent["request"]["content"] == "Rocket by Acme Rockets"

@@ -91,3 +91,17 @@ def test_recorded_ids_belong_to_the_longest_file_id_before_a_separator() -> None
         "posts/products.yaml": ["products/A1", "products/A1@2027-01-12"],
         "posts/shop/tips.yaml": ["shop/tips@2027-01-05"],
     }
+
+
+def test_validate_keeps_a_batch_and_the_files_under_its_id_in_one_process() -> None:
+    """validate splits a large repository across processes at files no post id spans; a
+    batch's rows (`b/1`) may clash with the files under its id (`posts/b/1.yaml`): they are
+    never split from it, or the clash would go unseen."""
+    from orshot_gitops.content.validate import _cut
+
+    files = ["posts/a.yaml", "posts/b.yaml", "posts/b/1.yaml", "posts/b/2.yaml", "posts/c.yaml"]
+    assert _cut(files, "posts", lambda runs: runs + 1) == [
+        ["posts/a.yaml"],
+        ["posts/b.yaml", "posts/b/1.yaml", "posts/b/2.yaml"],
+        ["posts/c.yaml"],
+    ]

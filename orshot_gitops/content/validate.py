@@ -6,6 +6,7 @@ module adds the rules of the platforms (caption limits, media, options) and of t
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -163,6 +164,10 @@ def _cut(relatives: list[str], posts_dir: str, target: Callable[[int], int]) -> 
     reach = -1  # the last index a file so far shares its post id with
     for index, relative in enumerate(relatives):
         reach = max(reach, last[post_id_for(relative, posts_dir)])
+        # A batch's rows (`products/A1`) may clash with the files under its id
+        # (`products/A1.yaml`): those files stay in its run too (sorted: they follow it).
+        under = relative.rsplit(".", 1)[0] + "/"
+        reach = max(reach, bisect.bisect_left(relatives, under + "\U0010ffff") - 1)
         if index + 1 >= target(len(chunks)) and reach == index:
             chunks.append(relatives[start : index + 1])
             start = index + 1

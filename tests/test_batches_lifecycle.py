@@ -223,7 +223,8 @@ def test_a_column_the_caption_uses_and_a_row_lacks_is_an_error_at_that_row(
     run = ws.cli("validate")
     assert run.code == 1
     assert run.out.splitlines()[0].startswith(
-        "data/products.yaml:2:1: error: row 'B2': 'dict object' has no attribute 'name'"
+        "data/products.yaml:2:1: error: row 'B2': no column 'name' (the templates read "
+        "row.name) (add the column to the data file, or fix the name; its columns: sku;"
     ), run.out
 
 

@@ -341,9 +341,23 @@ def for_row(post: PostSpec, problems: Iterable[Diagnostic]) -> list[Diagnostic]:
     return [
         problem
         if problem.path != post.path or problem.code in POST_FILE_CODES
-        else at_row(post, problem.code, problem.message, problem.hint)
+        else at_row(post, problem.code, *_said_of_a_row(post, problem))
         for problem in problems
     ]
+
+
+def _said_of_a_row(post: PostSpec, problem: Diagnostic) -> tuple[str, str]:
+    """A column the templates read and the row lacks, said as such (Jinja says "'dict
+    object' has no attribute 'name'", and its hint speaks of vars)."""
+    lacking = re.fullmatch(r"'dict object' has no attribute '([^']*)'", problem.message)
+    row = post.vars.get("row")
+    if problem.code != "template-undefined" or lacking is None or not isinstance(row, dict):
+        return problem.message, problem.hint
+    columns = ", ".join(str(name) for name in row) or "none"
+    return (
+        f"no column {lacking.group(1)!r} (the templates read row.{lacking.group(1)})",
+        f"add the column to the data file, or fix the name; its columns: {columns}",
+    )
 
 
 def batch_row_ids(

@@ -24,7 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from orshot_gitops.content.repopaths import dir_problem, link_escape
 from orshot_gitops.content.yamlload import decode
-from orshot_gitops.errors import Diagnostic, Severity, UserError
+from orshot_gitops.errors import UserError
 
 DATA_SUFFIXES = (".csv", ".yaml", ".yml", ".json")
 # Far above any catalogue (10,000 rows of a dozen columns is ~2 MB), far below what would
@@ -236,9 +236,3 @@ def _yaml_table(text: str, path: str) -> DataTable:
 
 def _at(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def data_diagnostic(
-    path: str, line: int, column: int, code: str, message: str, hint: str
-) -> Diagnostic:
-    return Diagnostic(path, line, column, Severity.ERROR, code, message, hint)

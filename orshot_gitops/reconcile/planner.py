@@ -2,7 +2,9 @@
 
 The cost follows the change, not the repository: `git diff` from the recorded commit names
 the post files to compile; files the state does not know, entries that still need work and
-uncommitted edits join them; everything else is unchanged by construction.
+uncommitted edits join them; everything else is unchanged by construction. A file that
+stands for many posts (a batch, `for_each`) joins them when its data file changed too, and
+then only its changed rows are compiled (batchplan.py).
 """
 
 from __future__ import annotations

@@ -500,3 +500,11 @@ def test_a_json_row_fills_the_caption_media_schedule_and_options(ws: Workspace) 
     assert ws.apply().code == 0
     [sent] = ws.sent()
     assert sent["request"]["content"] == "Rocket by Acme Rockets"
+
+
+def test_a_value_in_a_row_is_data_never_a_template(ws: Workspace) -> None:
+    ws.write("data/products.csv", HEADER + "A1,{{ 7 * 7 }} {% include 'signature.j2' %},1,\n")
+    ws.write("posts/products.yaml", BATCH.replace('schedule: "{{ row.when }}"\n', ""))
+    ws.commit("a row that looks like a template")
+    [action] = ws.plan_json()["actions"]
+    assert action["content"] == "{{ 7 * 7 }} {% include 'signature.j2' %} for $1"

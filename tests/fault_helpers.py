@@ -107,9 +107,23 @@ def desired_pairs(repo: Path) -> dict[tuple[str, str], bool]:
     for path in sorted((repo / "posts").rglob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         post_id = path.relative_to(repo / "posts").with_suffix("").as_posix()
-        for account in data["accounts"]:
-            pairs[(post_id, account)] = bool(data.get("draft", False))
+        for row_post_id in _batch_rows(repo, post_id, data):
+            for account in data["accounts"]:
+                pairs[(row_post_id, account)] = bool(data.get("draft", False))
     return pairs
+
+
+def _batch_rows(repo: Path, post_id: str, data: dict[str, Any]) -> list[str]:
+    """A post file's post ids: its own, or one per row of a batch (`for_each` a CSV file,
+    `id: "{{ row.<column> }}"`), read here without the package's own reader."""
+    import csv
+
+    if "for_each" not in data:
+        return [post_id]
+    column = re.fullmatch(r"\{\{\s*row\.(\w+)\s*\}\}", data["id"])
+    assert column is not None, "the fault tests read batches keyed by one column"
+    with (repo / data["for_each"]).open(encoding="utf-8", newline="") as handle:
+        return [f"{post_id}/{row[column.group(1)]}" for row in csv.DictReader(handle)]
 
 
 # --- apply, as CI runs it --------------------------------------------------------------------

@@ -711,3 +711,43 @@ def test_a_local_plan_says_which_sends_wait_for_a_review_it_does_not_read(
     assert json.loads(json_run.out)["actions"]
     story.set_config(CONFIG)  # no rules: no note
     assert "approvals:" not in story.plan().err
+
+
+BATCH = """\
+for_each: data/products.csv
+id: "{{ row.sku }}"
+accounts: [li]
+content: "{{ row.name }} is in the shop."
+"""
+
+
+def test_a_row_a_later_pull_request_adds_rests_on_that_pull_request(
+    story: Workspace, actions: Actions, github: FakeGitHub
+) -> None:
+    """#7 adds a batch, approved; #8 only adds a row to its data file, unapproved. The row
+    rests on #8 (the commit that changed the data), not on #7 (the post file's last)."""
+    git(story.root, "checkout", "--quiet", "-b", "catalogue")
+    story.write("data/products.csv", "sku,name\nA1,Rocket\n")
+    story.write("posts/products.yaml", BATCH)
+    head = story.commit("a catalogue")
+    github.open_pull(7, head)
+    github.review(7, "dana", "APPROVED")
+    github.merge(7, head, merge(story, "catalogue"))
+    actions.push()
+    assert story.cli("ci", "--command", "apply").code == 0
+    assert contents(story) == [(2, "Rocket is in the shop.")]
+
+    base = story.head()
+    git(story.root, "checkout", "--quiet", "-b", "more")
+    story.write("data/products.csv", "sku,name\nA1,Rocket\nB2,Boots\n")
+    head = story.commit("one more product")
+    github.open_pull(8, head)
+    run = actions.pull_request(8, head, base=base)
+    assert "`products/B2` → `li`: needs @\u200bdana" in actions.comment(8)
+    assert "0/1 (\\#\u200b8)" in actions.comment(8)
+    github.merge(8, head, merge(story, "more"))
+    actions.push()
+    run = story.cli("ci", "--command", "apply")
+    assert run.code == 0, run.output
+    assert "held: products/B2 → li awaiting approval" in run.output
+    assert contents(story) == [(2, "Rocket is in the shop.")]

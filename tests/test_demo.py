@@ -24,9 +24,9 @@ def test_demo_publishes_once_and_exits_0(
     assert "held: 2026/12/hiring → acme-linkedin awaiting approval: approvals[0]" in out
     assert "2026/12/hiring → acme-linkedin          awaiting-approval" in out
     assert "## 3c. Apply again: the held posts go out, once" in out
-    assert "Plan: 1 publish-draft; 21 unchanged." in out
+    assert "Plan: 1 publish-draft; 27 unchanged." in out
     # The Studio post's image is rendered once, for review, and published as reviewed.
-    assert "apply will spend 0 render credits; 1 reviewed preview published as is" in out
+    assert "apply will spend 0 render credits; 4 reviewed previews published as is" in out
     assert "using the reviewed render preview of 2026/12/studio-render" in out + captured.err
     # The edit of a scheduled post is reviewed as what changes, then made in place.
     assert "closes at [-14:00-]{+13:00+} on December 24th" in out
@@ -56,7 +56,11 @@ def test_demo_publishes_once_and_exits_0(
     )
     assert sent, "the demo published nothing"
     assert [key for key, count in sent.items() if count > 1] == []
-    assert sum(sent.values()) == 22  # every (post, account) of examples/, once
+    # every (post, account) of examples/, once: the batch's 3 rows on 2 accounts among them
+    assert sum(sent.values()) == 28
+    assert (
+        sum(1 for content, _ in sent if content.startswith(("Pocket Rocket:", "Launch Pad"))) == 4
+    )
 
 
 def test_demo_ends_by_writing_its_preview_site(
@@ -69,4 +73,4 @@ def test_demo_ends_by_writing_its_preview_site(
     assert f"open {index}" in out
     # The site is the demo's repository after its runs: every post, each live one marked so.
     assert (tmp_path / "demo" / "preview" / "calendar.ics").is_file()
-    assert len(list(index.parent.glob("post-*.html"))) == 10
+    assert len(list(index.parent.glob("post-*.html"))) == 13  # a page per batch row too

@@ -618,6 +618,7 @@ def test_plan_as_json_names_every_action_with_what_will_be_sent(ws: Workspace) -
         "summary": {"publish": 1},
         "diagnostics": [],
         "overrides": [],
+        "batches": [],
     }
     [action] = plan["actions"]
     assert {k: action[k] for k in ("post_id", "path", "account", "account_id", "platform")} == {

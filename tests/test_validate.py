@@ -51,7 +51,7 @@ def test_every_problem_in_every_file_is_reported_sorted(tmp_path: Path) -> None:
         },
     )
     assert lines(tmp_path) == [
-        "posts/a/deep.yaml:3:1: error: unknown key 'extra' (allowed keys: accounts, content, draft, "
+        "posts/a/deep.yaml:3:1: error: unknown key 'extra' (allowed keys: accounts, content, draft, for_each, id, "
         "media_url, media_urls, platform_options, render, revision, schedule, sponsored, timezone, vars)",
         "posts/b.yaml:1:12: error: unknown account 'nobody' "
         "(known accounts: bsky, fb, gb, ig, li, pin, snap, tg, tok, x, xpremium)",

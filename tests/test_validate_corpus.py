@@ -66,7 +66,7 @@ CASES = [
         "unknown key",
         "accounts: [x]\ncontent: hi\nschedul: 2027-01-01T10:00\n",
         "posts/p.yaml:3:1: error: unknown key 'schedul' (did you mean 'schedule'? "
-        "allowed keys: accounts, content, draft, media_url, media_urls, platform_options, "
+        "allowed keys: accounts, content, draft, for_each, id, media_url, media_urls, platform_options, "
         "render, revision, schedule, sponsored, timezone, vars)",
     ),
     (

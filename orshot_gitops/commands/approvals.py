@@ -21,6 +21,7 @@ from orshot_gitops.reconcile.approvals import (
     RulesInForce,
     Source,
     Unknown,
+    batch_inputs,
     change_commits,
     gated_paths,
     needs,
@@ -153,8 +154,13 @@ def _pull_sources(
         return {post_id: (this,) for post_id in paths}
     changed = git.paths_changed(base, "HEAD")
     shared = any(p == CONFIG_FILE or p.startswith(config.templates_dir + "/") for p in changed)
-    earlier = {post_id: path for post_id, path in paths.items() if path not in changed}
-    commits = change_commits(git, config, earlier, base)
+    inputs = batch_inputs(plan)  # a batch row changes with its data file too
+    earlier = {
+        post_id: path
+        for post_id, path in paths.items()
+        if path not in changed and not set(inputs.get(path, ())) & changed
+    }
+    commits = change_commits(git, config, earlier, base, inputs)
     lookup = ApplyReviews(reviews, reviews.context.default_branch)
     by_commit = lookup.sources(sorted({c for cs in commits.values() for c in cs if c}))
     before = rests_on(git, commits, by_commit)

@@ -110,6 +110,17 @@ class RenderSpec:
 
 
 @dataclass(frozen=True)
+class BatchRow:
+    """Where a post made from a row of a batch (`for_each`) comes from: diagnostics about the
+    row point at its line in the data file, and the plan groups the batch's posts."""
+
+    file_id: str  # the post file's own id: posts/products.yaml -> products
+    data_path: str
+    line: int
+    row_id: str
+
+
+@dataclass(frozen=True)
 class PostSpec:
     """One post file, as written (templates not yet rendered)."""
 
@@ -136,6 +147,11 @@ class PostSpec:
     # written. Orshot's API takes none (docs/orshot-api-notes.md): never sent, not fingerprinted.
     media_alt: tuple[str | None, ...] = ()
     render_alt: tuple[str, ...] = ()
+    # A batch (content/batches.py): the data file and the row id template, as written; each
+    # row's PostSpec has them cleared and `batch` set.
+    for_each: str | None = None
+    id_template: str | None = None
+    batch: BatchRow | None = None
     document: Document | None = field(default=None, compare=False, repr=False)
 
 
@@ -210,5 +226,7 @@ def post_from_data(
         sponsored=bool(data.get("sponsored", False)),
         media_alt=alts if any(alt is not None for alt in alts) else (),
         render_alt=render_alt,
+        for_each=data.get("for_each"),
+        id_template=data.get("id"),
         document=document,
     )

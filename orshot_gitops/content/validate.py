@@ -6,6 +6,7 @@ module adds the rules of the platforms (caption limits, media, options) and of t
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orshot_gitops.content import platforms
+from orshot_gitops.content.batches import RowSkip, expand_posts, for_row, without_clashing_ids
 from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
@@ -162,6 +164,10 @@ def _cut(relatives: list[str], posts_dir: str, target: Callable[[int], int]) -> 
     reach = -1  # the last index a file so far shares its post id with
     for index, relative in enumerate(relatives):
         reach = max(reach, last[post_id_for(relative, posts_dir)])
+        # A batch's rows (`products/A1`) may clash with the files under its id
+        # (`products/A1.yaml`): those files stay in its run too (sorted: they follow it).
+        under = relative.rsplit(".", 1)[0] + "/"
+        reach = max(reach, bisect.bisect_left(relatives, under + "\U0010ffff") - 1)
         if index + 1 >= target(len(chunks)) and reach == index:
             chunks.append(relatives[start : index + 1])
             start = index + 1
@@ -199,7 +205,8 @@ def _check_chunk(
     compiler = Compiler(config, engine)
     batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
     for batch in batches:
-        problems, compiled = _check_with(root, config, batch, compiler)
+        checked_files = _check_with(root, config, batch, compiler, now=now)
+        problems, compiled = checked_files.problems, checked_files.compiled
         checked.problems.extend(problems)
         for post in compiled:
             render_posts += post.spec.render is not None
@@ -225,33 +232,73 @@ def check_posts(
     config: Config,
     relatives: list[str],
     tracked_templates: frozenset[str] | None = None,
+    is_tracked: Callable[[str], bool] | None = None,
 ) -> tuple[list[Diagnostic], list[CompiledPost]]:
     """Every check of these post files that does not depend on time or on the state: syntax,
     schema, templates, accounts, options and platform limits. `plan` shares it, so a post
     it plans was checked exactly as `validate` checks it, except that `plan` passes the
-    snippets git tracks (`tracked_templates`) and templates may include only those."""
+    snippets git tracks (`tracked_templates`) and templates may include only those, and
+    asks git whether a batch's data file is tracked (`is_tracked`)."""
+    checked = check_post_files(root, config, relatives, tracked_templates, is_tracked)
+    return checked.problems, checked.compiled
+
+
+@dataclass(frozen=True)
+class CheckedFiles:
+    problems: list[Diagnostic]
+    compiled: list[CompiledPost]
+    # The post ids each file stands for (a batch: its rows); None: a batch whose data could
+    # not be read, so which posts it holds is unknown (content/batches.py).
+    ids_by_file: Mapping[str, tuple[str, ...] | None]
+
+
+def check_post_files(
+    root: Path,
+    config: Config,
+    relatives: list[str],
+    tracked_templates: frozenset[str] | None = None,
+    is_tracked: Callable[[str], bool] | None = None,
+    now: datetime | None = None,
+    skip_rows: Mapping[str, RowSkip] | None = None,
+) -> CheckedFiles:
+    """check_posts, and the post ids each file stands for: what the planner needs of a batch
+    (`skip_rows`: batch rows it knows unchanged, present but not compiled)."""
     engine = TemplateEngine(root / config.templates_dir, tracked=tracked_templates)
-    found = _check_with(root, config, relatives, Compiler(config, engine))
+    compiler = Compiler(config, engine)
+    found = _check_with(root, config, relatives, compiler, is_tracked, now, skip_rows)
     engine.flush()
     return found
 
 
 def _check_with(
-    root: Path, config: Config, relatives: list[str], compiler: Compiler
-) -> tuple[list[Diagnostic], list[CompiledPost]]:
+    root: Path,
+    config: Config,
+    relatives: list[str],
+    compiler: Compiler,
+    is_tracked: Callable[[str], bool] | None = None,
+    now: datetime | None = None,
+    skip_rows: Mapping[str, RowSkip] | None = None,
+) -> CheckedFiles:
     problems: list[Diagnostic] = []
-    specs, load_problems = load_posts(root, config, relatives)
+    files, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
+    # A batch file stands for one post per row (and any post may repeat): content/batches.py.
+    expanded = expand_posts(
+        root, config, files, compiler.engine, is_tracked=is_tracked, now=now, skip_rows=skip_rows
+    )
+    problems.extend(expanded.problems)
+    specs, clashes = without_clashing_ids(expanded.posts)
+    problems.extend(clashes)
     compiled: list[CompiledPost] = []
     for spec in specs:
         post, compile_problems = compiler.compile(spec)
-        problems.extend(compile_problems)
-        problems.extend(option_problems(spec, config))
+        found = [*compile_problems, *option_problems(spec, config)]
         if post is not None:
-            problems.extend(platform_problems(post))
-            problems.extend(rule_problems(post, config))
+            found.extend(platform_problems(post))
+            found.extend(rule_problems(post, config))
             compiled.append(post)
-    return problems, compiled
+        problems.extend(for_row(spec, found))
+    return CheckedFiles(problems, compiled, expanded.ids_by_file)
 
 
 def _post_path(root: Path, config: Config, given: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -104,6 +104,45 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """A batch file the plan looked at (content/batches.py): its data file and how many rows
+    (posts) it holds now. The plan groups its rows under one line (`counts`)."""
+
+    path: str
+    data_path: str
+    rows: int
+
+    def counts(self, actions: Iterable[Action]) -> dict[str, int]:
+        """Rows new, changed, moved, removed and unchanged, from the plan's actions: a row
+        counts once whatever number of accounts it has."""
+        kinds: dict[str, set[Kind]] = {}
+        for action in actions:
+            if action.path == self.path:
+                kinds.setdefault(action.post_id, set()).add(action.kind)
+        found = {"new": 0, "changed": 0, "moved": 0, "removed": 0}
+        for row_kinds in kinds.values():
+            if row_kinds & {Kind.REMOVED, Kind.DISCARD}:
+                found["removed"] += 1
+            elif Kind.RENAME in row_kinds:
+                found["moved"] += 1
+            elif row_kinds == {Kind.CREATE}:
+                found["new"] += 1
+            else:
+                found["changed"] += 1
+        present = found["new"] + found["changed"] + found["moved"]
+        found["unchanged"] = max(self.rows - present, 0)
+        return found
+
+    def to_json(self, actions: Iterable[Action]) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "data_path": self.data_path,
+            "rows": self.rows,
+            **self.counts(actions),
+        }
+
+
+@dataclass(frozen=True)
 class Plan:
     head: str | None
     base_commit: str | None
@@ -117,6 +156,8 @@ class Plan:
     diagnostics: tuple[Diagnostic, ...] = ()
     # (post, account, content rule, reviewers): a `deny` held until they lift it (approvals.py)
     overrides: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
+    # The batch files the plan looked at, each shown as one line over its changing rows.
+    batches: tuple[Batch, ...] = ()
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -174,6 +215,7 @@ class Plan:
             "actions": [a.to_json() for a in self.actions],
             "diagnostics": [d.as_dict() for d in self.diagnostics],
             "overrides": [[p, a, r, list(who)] for p, a, r, who in self.overrides],
+            "batches": [b.to_json(self.actions) for b in self.batches],
         }
 
     @classmethod
@@ -194,6 +236,9 @@ class Plan:
             full_rescan=data.get("full_rescan", ""),
             diagnostics=diagnostics,
             overrides=tuple((p, a, r, tuple(w)) for p, a, r, w in data.get("overrides", [])),
+            batches=tuple(
+                Batch(b["path"], b["data_path"], b["rows"]) for b in data.get("batches", [])
+            ),
         )
 
 

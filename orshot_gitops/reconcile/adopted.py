@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.load import load_config
 from orshot_gitops.content.model import CONFIG_FILE
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Severity
+from orshot_gitops.reconcile.batchplan import find_batches
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.queueplan import as_recorded
 from orshot_gitops.state.model import State
@@ -72,7 +74,8 @@ def _undecided(root: Path, git: GitRepo, state: State, head: str) -> str:
         return "the state went backwards (see 'orshot-gitops plan')"
     posts_prefix = config.posts_dir + "/"
     shared = (CONFIG_FILE, config.templates_dir + "/")
-    dirty = git.dirty_paths((posts_prefix, *shared), ignored=True)
+    batches = find_batches(root, git, config)  # a batch's data file is an input too
+    dirty = git.dirty_paths((posts_prefix, *shared, *batches.data_paths), ignored=True)
     if dirty:
         return f"{dirty[0]} has uncommitted changes"
     changes = git.changed_paths(state.commit, head, under=(posts_prefix,), shared=shared)
@@ -80,24 +83,32 @@ def _undecided(root: Path, git: GitRepo, state: State, head: str) -> str:
         to_check = set(git.tracked_post_files(head, posts_prefix))
     else:
         to_check = {*changes.added, *changes.modified, *(new for _, new in changes.renamed)}
+        if state.commit:
+            changed = git.changed_files(state.commit, head, batches.data_paths)
+            to_check |= {path for path, data in batches.data_of.items() if data in changed}
     if not to_check:
         return ""
     tracked = git.tracked_regular_files(config.templates_dir)
     problems, compiled = check_posts(root, config, sorted(to_check), tracked)
-    failed = sorted({d.path for d in problems if d.severity is Severity.ERROR} & to_check)
+    inputs = to_check | {batches.data_of[p] for p in to_check if p in batches.data_of}
+    failed = sorted({d.path for d in problems if d.severity is Severity.ERROR} & inputs)
     if failed:
         return f"{failed[0]} has errors and no record"
-    by_path = {post.spec.path: post for post in compiled}
+    by_path: dict[str, list[CompiledPost]] = {}
+    for post in compiled:
+        by_path.setdefault(post.spec.path, []).append(post)
     for path in sorted(to_check):
-        post = by_path.get(path)
-        if post is None:
+        posts = by_path.get(path)
+        if not posts:
             return f"{path} does not compile"
-        recorded = state.posts.get(post.spec.id)
-        if recorded is None:
-            return f"{path} has no record"
-        # A queued post's fingerprints hold the times its records fixed (queueplan.py).
-        wanted = {p.account.alias: p.fingerprint for p in as_recorded(post, state).payloads}
-        have = {key: record.fingerprint for key, record in recorded.accounts.items()}
-        if wanted != have:
-            return f"{path} changed since its record was made"
+        for post in posts:  # a batch: every row
+            recorded = state.posts.get(post.spec.id)
+            if recorded is None:
+                row = f"{post.spec.id} of " if post.spec.batch else ""
+                return f"{row}{path} has no record"
+            # A queued post's fingerprints hold the times its records fixed (queueplan.py).
+            wanted = {p.account.alias: p.fingerprint for p in as_recorded(post, state).payloads}
+            have = {key: record.fingerprint for key, record in recorded.accounts.items()}
+            if wanted != have:
+                return f"{path} changed since its record was made"
     return ""

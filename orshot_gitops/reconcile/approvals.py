@@ -337,8 +337,17 @@ def gated_paths(plan: Plan, rules: Sequence[ApprovalRule], now: datetime) -> dic
     return {a.post_id: a.path for a in plan.actions if any(applies(r, a, now) for r in rules)}
 
 
+def batch_inputs(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """{batch file: its data file}: a batch row changes with either (content/batches.py)."""
+    return {batch.path: (batch.data_path,) for batch in plan.batches}
+
+
 def change_commits(
-    git: GitRepo, config: Config, paths: Mapping[str, str], rev: str = "HEAD"
+    git: GitRepo,
+    config: Config,
+    paths: Mapping[str, str],
+    rev: str = "HEAD",
+    inputs: Mapping[str, tuple[str, ...]] = {},
 ) -> dict[str, tuple[str | None, str | None]]:
     """{post id: (the newest commit that touched its file, the newest that touched the shared
     inputs unless that one is already in the first's history)}, as of `rev`. A shared change
@@ -347,7 +356,8 @@ def change_commits(
     shared_commit = git.last_commit_touching((CONFIG_FILE, config.templates_dir + "/"), rev)
     found = {}
     for post_id, path in sorted(paths.items()):
-        own = git.last_commit_touching((path,), rev)
+        # A batch row's own change is its post file's or its data file's, the newer.
+        own = git.last_commit_touching((path, *inputs.get(path, ())), rev)
         shared = shared_commit
         if shared is not None and own is not None and git.is_ancestor(shared, own):
             shared = None
@@ -407,7 +417,7 @@ def gate(
         return plan
     if lookup is None:
         return _without_github(plan, force, now)
-    commits = change_commits(git, config, paths)
+    commits = change_commits(git, config, paths, inputs=batch_inputs(plan))
     try:
         by_commit = lookup.sources(sorted({c for cs in commits.values() for c in cs if c}))
         teams = lookup.team_members(sorted({t for r in force.rules for t in r.teams}))

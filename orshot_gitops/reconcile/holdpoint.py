@@ -31,8 +31,10 @@ def hold_point(plan: Plan, git: GitRepo, recorded: str | None) -> str | None:
     if plan.head is None or kinds & _FIXED:
         return recorded
     befores = []
+    # A batch row's last change may be its data file's (content/batches.py).
+    data_of = {batch.path: (batch.data_path,) for batch in plan.batches}
     for path in sorted({a.path for a in plan.actions if a.kind in _MOVABLE}):
-        last = git.last_commit_touching((path,), plan.head)
+        last = git.last_commit_touching((path, *data_of.get(path, ())), plan.head)
         before = git.resolve(f"{last}^") if last else None
         if before is None:
             return recorded  # its file is in the first commit: nothing comes before it

@@ -12,9 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from orshot_gitops.content.compile import CompiledPost, Compiler
-from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
-from orshot_gitops.content.templating import TemplateEngine
+from orshot_gitops.content.compile import CompiledPost
+from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.errors import Severity, UserError
 from orshot_gitops.orshot.client import OrshotClient, Post
 from orshot_gitops.reconcile.drift import record_drift
@@ -103,33 +102,51 @@ def adopt(
     if config is None:
         raise UserError(problems[0].message, path=problems[0].path, hint=problems[0].hint)
     files, _ = discover_posts(root, config)
+    by_id: dict[str, str] = {}
     if post_ids:
         by_id = {f[len(config.posts_dir) + 1 :].rsplit(".", 1)[0]: f for f in files}
-        missing = [p for p in post_ids if p not in by_id]
+        # A batch row (`products/A1`) is adopted through its batch file (content/batches.py).
+        named = {p: by_id.get(p) or _file_of_row(p, by_id) for p in post_ids}
+        missing = [p for p, f in named.items() if f is None]
         if missing:
             raise UserError(
                 f"no post {missing[0]!r} in {config.posts_dir}/",
                 hint="name posts by their id, e.g. 2026/12/launch",
             )
-        files = [by_id[p] for p in post_ids]
-    specs, load_problems = load_posts(root, config, files)
-    compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
+        files = sorted({f for f in named.values() if f is not None})
+    from orshot_gitops.content.validate import check_post_files
+
+    checked = check_post_files(root, config, files)
+    # A file that did not load is not adopted (nor refused); one that loaded and does not
+    # compile is refused, and so is a batch whose data file has a problem.
+    errors = [
+        d
+        for d in checked.problems
+        if d.severity is Severity.ERROR
+        and (d.path in checked.ids_by_file or not d.path.startswith(config.posts_dir + "/"))
+    ]
+    if errors:
+        raise UserError(
+            errors[0].message,
+            path=errors[0].path,
+            line=errors[0].line,
+            hint="fix the post first (orshot-gitops validate)",
+        )
+    made = {post.spec.id for post in checked.compiled}
+    for post_id in post_ids:
+        path = by_id.get(post_id)
+        if path is None and post_id not in made:
+            raise UserError(
+                f"no post {post_id!r}: {_file_of_row(post_id, by_id)} has no such row",
+                hint="a batch row's id is <file id>/<row id> ('orshot-gitops plan' lists them)",
+            )
     adopted: list[str] = []
     stamp = now.isoformat(timespec="seconds")
-    for spec in specs:
-        post, compile_problems = compiler.compile(spec)
-        errors = [
-            d
-            for d in (*load_problems, *compile_problems)
-            if d.severity is Severity.ERROR and d.path == spec.path
-        ]
-        if post is None or errors:
-            raise UserError(
-                errors[0].message if errors else "cannot compile",
-                path=spec.path,
-                line=errors[0].line if errors else 0,
-                hint="fix the post first (orshot-gitops validate)",
-            )
+    for post in checked.compiled:
+        spec = post.spec
+        file_id = spec.batch.file_id if spec.batch else spec.id
+        if post_ids and spec.id not in post_ids and file_id not in post_ids:
+            continue
         # A queued post is adopted at no time, as the plan reads a record without one.
         post = as_recorded(post, state)
         record_post = state.posts.get(spec.id) or PostState(path=spec.path, revision=spec.revision)
@@ -150,6 +167,16 @@ def adopt(
             adopted.append(f"{spec.id} → {payload.account.alias}")
         state = state.with_post(spec.id, record_post)
     return state, adopted
+
+
+def _file_of_row(post_id: str, files_by_id: dict[str, str]) -> str | None:
+    """The batch file that makes the post `post_id` (`<file id>/<row id>`), if any."""
+    parent = post_id.rpartition("/")[0]
+    while parent:
+        if parent in files_by_id:
+            return files_by_id[parent]
+        parent = parent.rpartition("/")[0]
+    return None
 
 
 def resolve(

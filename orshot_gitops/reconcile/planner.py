@@ -2,12 +2,14 @@
 
 The cost follows the change, not the repository: `git diff` from the recorded commit names
 the post files to compile; files the state does not know, entries that still need work and
-uncommitted edits join them; everything else is unchanged by construction.
+uncommitted edits join them; everything else is unchanged by construction. A file that
+stands for many posts (a batch, `for_each`) joins them when its data file changed too, and
+then only its changed rows are compiled (batchplan.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +19,19 @@ from orshot_gitops.content.duplicates import SentCopy, duplicate_problem, resend
 from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
 from orshot_gitops.content.rulecheck import overridable
-from orshot_gitops.content.validate import check_posts
+from orshot_gitops.content.validate import check_post_files
 from orshot_gitops.errors import Diagnostic, Severity, UserError
+from orshot_gitops.reconcile.batchplan import (
+    batch_candidates,
+    batches_shown,
+    changed_data_files,
+    find_batches,
+    present_posts,
+    recorded_by_file,
+    row_renames,
+    rows_new_since,
+    unchanged_rows,
+)
 from orshot_gitops.reconcile.before import with_before
 from orshot_gitops.reconcile.history import went_backwards
 from orshot_gitops.reconcile.identity import follow_account_ids, unexplained_posts
@@ -71,22 +84,21 @@ def make_plan(
     files, found_problems = discover_posts(root, config)
     problems.extend(found_problems)
     ids = {post_id_for(f, config.posts_dir): f for f in files}
+    # Files that stand for many posts (batch rows, occurrences): batchplan.py.
+    batches = find_batches(root, git, config)
+    recorded_rows = recorded_by_file(state.posts, ids)
+    dirty_data = () if inputs_clean else git.dirty_paths(batches.data_paths)
 
     merged = since_merged_sides(git, state, (posts_prefix,), shared)
+    moves = (*changes.renamed, *(merged[1] if merged else ()))
     renames: dict[str, str] = {}
-    for old_path, new_path in (*changes.renamed, *(merged[1] if merged else ())):
+    for old_path, new_path in moves:
         old_id, new_id = (
             post_id_for(old_path, config.posts_dir),
             post_id_for(new_path, config.posts_dir),
         )
         if old_id in state.posts and new_id not in state.posts and old_id not in ids:
             renames[new_id] = old_id
-
-    missing: frozenset[str] = frozenset()
-    if state.commit and not changes.base_missing:
-        at_commit = git.tracked_post_files(state.commit, posts_prefix)
-        missing = records_missing(state, at_commit, ids, renames, changes.renamed)
-        missing |= records_lost_in_merge(state, _known_since(root, git, state.commit), ids, renames)
 
     full_rescan = changes.reason if changes.full_rescan_needed else ""
     if any(path == CONFIG_FILE or path.startswith(shared[1]) for path in dirty):
@@ -102,21 +114,85 @@ def make_plan(
         needing_work = state.post_ids_needing_work()
         for post_id, path in ids.items():
             recorded_id = renames.get(post_id, post_id)
+            if path in batches.data_of:
+                continue  # a batch file's own id is no post: batch_candidates decides
             if recorded_id not in state.posts or recorded_id in needing_work:
                 candidates.add(path)
+        changed_data = changed_data_files(
+            git, None if changes.base_missing else state.commit, batches, dirty_data
+        )
+        candidates |= batch_candidates(batches, recorded_rows, needing_work, changed_data)
+        if batches.data_of and state.commit and not changes.base_missing:
+            # A row whose record a state since lost (a conflict resolved by hand) is in an
+            # unchanged batch too: compiled, so the plan says so (missing.py).
+            lost = {i for known in _known_since(root, git, state.commit) for i in known}
+            lost -= set(state.posts)
+            candidates |= set(recorded_by_file(lost, ids)) & set(batches.data_of)
     candidates &= set(files)
+    # A batch and a post file under its id (posts/products.yaml, posts/products/A1.yaml)
+    # may make one post id twice: both are compiled whenever either is, to be compared.
+    batch_ids = {post_id_for(path, config.posts_dir): path for path in batches.data_of}
+    for post_id, path in ids.items():
+        for parent in _parents(post_id):
+            if parent in batch_ids and (path in candidates or batch_ids[parent] in candidates):
+                candidates |= {path, batch_ids[parent]}
 
-    # Templates may include only what git tracks: what the pull request showed, whatever else
-    # the CI workspace holds (docs/security.md).
+    # Templates may include only what git tracks: what the pull request holds, whatever else
+    # the CI workspace holds (docs/security.md); a batch's data file likewise.
     tracked = git.tracked_regular_files(config.templates_dir)
-    post_problems, compiled = check_posts(root, config, sorted(candidates), tracked)
-    problems.extend(post_problems)
-    failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
-    compiled = [p for p in compiled if p.spec.path not in failed_paths]
+    skips = {}
+    if not full_rescan and state.commit and not changes.base_missing and batches.data_of:
+        touched = {*changes.added, *changes.modified, *(new for _, new in moves), *dirty}
+        # A batch with a post file under its id is compiled whole: its rows are compared.
+        touched |= {batch_ids[p] for i in ids for p in _parents(i) if p in batch_ids}
+        skips = unchanged_rows(
+            git,
+            state.commit,
+            batches,
+            candidates,
+            set(batches.data_of) - touched,
+            recorded_rows,
+            state.posts,
+            state.post_ids_needing_work(),
+        )
+    checked = check_post_files(
+        root, config, sorted(candidates), tracked, _tracked_file_check(git), now, skips
+    )
+    problems.extend(checked.problems)
+    compiled = checked.compiled
+    failed = {d.path for d in problems if d.severity is Severity.ERROR}
+    failed |= {f"{d.path}:{d.line}" for d in problems if d.severity is Severity.ERROR}
+    compiled = [p for p in compiled if p.spec.path not in failed and _row_at(p) not in failed]
+    problems.extend(_unseen_dirty_data(git, compiled, batches.data_paths))
+    present = present_posts(ids, checked.ids_by_file, recorded_rows, set(batches.data_of))
+    renames.update(
+        row_renames(moves, (p.spec.id for p in compiled), state.posts, present, config.posts_dir)
+    )
     # `schedule: next`: each account's slot, or the time its record fixed (queueplan.py).
     compiled, slot_problems, tentative = assign_queued(compiled, config, state, renames, now)
     problems.extend(slot_problems)
-    renames.update(_renames_by_content(compiled, state, set(ids), renames))
+
+    missing: frozenset[str] = frozenset()
+    new_rows: frozenset[str] = frozenset()
+    if state.commit and not changes.base_missing:
+        at_commit = git.tracked_post_files(state.commit, posts_prefix)
+        singles = {
+            pid: path for pid, path in present.items() if pid == post_id_for(path, config.posts_dir)
+        }
+        missing = records_missing(state, at_commit, singles, renames, changes.renamed)
+        unknown_rows: dict[str, list[str]] = {}
+        for post_id, path in present.items():
+            if post_id not in singles and renames.get(post_id, post_id) not in state.posts:
+                unknown_rows.setdefault(path, []).append(post_id)
+        new_rows, lost_rows = rows_new_since(
+            root, git, config, state.commit, unknown_rows, {new: old for old, new in moves}
+        )
+        missing |= lost_rows
+        missing |= records_lost_in_merge(
+            state, _known_since(root, git, state.commit), present, renames
+        )
+
+    renames.update(_renames_by_content(compiled, state, set(present), renames))
     # A bump that would send a live post's caption and media again is refused by the
     # platform: an error here, and the post is not sent (duplicates.py).
     duplicates = repeated_live_posts(compiled, state, renames, now)
@@ -129,14 +205,16 @@ def make_plan(
         explained = merged[0] | set(dirty)
     problems.extend(spacing_against_state(config, compiled, state))
     held_back = unexplained_posts(
-        compiled, state, present=set(ids), renames=renames, explained_paths=explained
+        compiled, state, present=set(present), renames=renames, explained_paths=explained
     )
+    # A row git shows added to its batch since the reconciled commit is new for certain.
+    held_back = {post_id: maybe for post_id, maybe in held_back.items() if post_id not in new_rows}
 
     actions, unchanged = decide(
         [p for p in compiled if p.spec.id not in missing],
         state,
         now,
-        present_post_ids=ids,
+        present_post_ids=present,
         renames=renames,
         prune=config.prune,
         held_back=held_back,
@@ -152,9 +230,9 @@ def make_plan(
     unchanged += state.record_count() - sum(
         state.account_count(post_id)
         for post_id in state.posts
-        if post_id in compiled_ids or post_id not in ids
+        if post_id in compiled_ids or post_id not in present
     )
-    problems.extend(_prune_everything(actions, state, set(ids) | set(renames.values())))
+    problems.extend(_prune_everything(actions, state, set(present) | set(renames.values())))
     if config.paused:
         # The emergency stop stops what Orshot already holds too (pause.py).
         pauses = pause_actions(state, now)
@@ -175,7 +253,55 @@ def make_plan(
     lifts = tuple(
         (o.post_id, o.account, o.rule, o.reviewers) for o in overridable(compiled, config)
     )
-    return replace(plan, full_rescan=full_rescan, overrides=lifts), config, state
+    shown = batches_shown(batches, checked, present, list(plan.actions))
+    return replace(plan, full_rescan=full_rescan, overrides=lifts, batches=shown), config, state
+
+
+def _unseen_dirty_data(
+    git: GitRepo, compiled: list[CompiledPost], seen: tuple[str, ...]
+) -> list[Diagnostic]:
+    """A data file `git grep for_each` did not find (the key written with an escape, say)
+    escaped `refuse_uncommitted_inputs`: one with uncommitted changes is refused here, so
+    what is sent is always what a commit holds."""
+    unseen = {p.spec.batch.data_path for p in compiled if p.spec.batch} - set(seen)
+    dirty = git.dirty_paths(sorted(unseen), ignored=True) if unseen else ()
+    return [
+        Diagnostic(
+            path,
+            0,
+            0,
+            Severity.ERROR,
+            "uncommitted",
+            f"{path} has uncommitted changes",
+            "a batch's data file is sent as committed: commit or stash it first",
+        )
+        for path in dirty
+    ]
+
+
+def _parents(post_id: str) -> Iterator[str]:
+    """a/b/c -> a/b, a"""
+    parent = post_id.rpartition("/")[0]
+    while parent:
+        yield parent
+        parent = parent.rpartition("/")[0]
+
+
+def _row_at(post: CompiledPost) -> str:
+    """Where a batch row's problems are said (its data file and line), or "" for a post."""
+    row = post.spec.batch
+    return "" if row is None else f"{row.data_path}:{row.line}"
+
+
+def _tracked_file_check(git: GitRepo) -> Callable[[str], bool]:
+    """Whether git's index holds a path as a regular file: a batch's data file must be what
+    the pull request showed, not a file left on the runner's disk (docs/security.md)."""
+
+    def is_tracked(path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        return name in git.tracked_regular_files(folder or ".")
+
+    return is_tracked
 
 
 def repeated_live_posts(
@@ -212,7 +338,12 @@ def inputs_changed(root: Path, git: GitRepo, since: str | None, until: str) -> b
         return True
     shared = (CONFIG_FILE, config.templates_dir + "/")
     changes = git.changed_paths(since, until, under=(config.posts_dir + "/",), shared=shared)
-    return not changes.is_empty
+    if not changes.is_empty:
+        return True
+    # A batch's data file is an input too (a reordered catalogue changes no post, but the
+    # next diff should start after it).
+    data_paths = find_batches(root, git, config).data_paths
+    return since is not None and bool(git.changed_files(since, until, data_paths))
 
 
 def _renames_by_content(
@@ -300,8 +431,10 @@ def refuse_uncommitted_inputs(root: Path, git: GitRepo, why: str) -> None:
     config, _ = load_config(root)
     posts_dir = config.posts_dir if config else "posts"
     templates_dir = config.templates_dir if config else "templates"
-    # A render preview is an input too: apply publishes the URLs it holds.
-    under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/", RENDERS_DIR + "/")
+    # A render preview is an input too: apply publishes the URLs it holds; and so is the
+    # data file of a batch.
+    data_paths = find_batches(root, git, config).data_paths if config else ()
+    under = (CONFIG_FILE, posts_dir + "/", templates_dir + "/", RENDERS_DIR + "/", *data_paths)
     dirty = [
         path
         for path in git.dirty_paths(under, ignored=True)

@@ -11,7 +11,7 @@ from orshot_gitops.reconcile.plan import Action, Kind, Plan
 from orshot_gitops.reconcile.previews import Renders
 from orshot_gitops.report.content_text import content_lines
 from orshot_gitops.report.review import plan_review
-from orshot_gitops.report.summary import summary_line
+from orshot_gitops.report.summary import batch_credits, batch_line, summary_line
 
 __all__ = ["as_json", "as_markdown", "as_text", "summary_line"]
 
@@ -56,8 +56,23 @@ def as_text(
     by_post: dict[str, list[Action]] = defaultdict(list)
     for action in plan.actions:
         by_post[action.post_id].append(action)
-    for post_id in sorted(by_post):
+    # A batch's rows follow its one line (report/summary.py); other posts come first.
+    batch_of = {batch.path: batch for batch in plan.batches}
+
+    def place(post_id: str) -> tuple[str, str]:
+        path = by_post[post_id][0].path
+        return (path if path in batch_of else "", post_id)
+
+    shown: set[str] = set()
+    for quiet in plan.batches:  # a batch with no row to change: its line alone
+        if not any(by_post[p][0].path == quiet.path for p in by_post):
+            lines.append(console.style(batch_line(plan, quiet, renders), "bold"))
+    for post_id in sorted(by_post, key=place):
         actions = by_post[post_id]
+        batch = batch_of.get(actions[0].path)
+        if batch is not None and batch.path not in shown:
+            shown.add(batch.path)
+            lines.append(console.style(batch_line(plan, batch, renders), "bold"))
         lines.append(
             console.style(f"{post_id}", "bold") + console.style(f"  ({actions[0].path})", "dim")
         )
@@ -80,6 +95,8 @@ def as_json(plan: Plan, renders: Renders | None = None) -> str:
     render and publish (`renders.credits`: the render credits it will spend; absent, none).
     A saved plan keeps them: `apply FILE` ignores them."""
     data = plan.to_json()
+    for shown, batch in zip(data["batches"], plan.batches, strict=True):
+        shown["render_credits"] = batch_credits(batch, renders)
     if renders is not None and (renders.summary() or renders.previews_failed):
         data["renders"] = renders.to_json()
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)

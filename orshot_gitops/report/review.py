@@ -27,7 +27,7 @@ from orshot_gitops.report import markdown as md
 from orshot_gitops.report.media import ALT_NOT_SENT, media_markdown
 from orshot_gitops.report.renders import render_section
 from orshot_gitops.report.review_changes import changes_markdown
-from orshot_gitops.report.summary import summary_line
+from orshot_gitops.report.summary import batch_line, summary_line
 
 TITLE = "### 🗓️ orshot-gitops plan"
 _CUT_NOTE = (
@@ -405,6 +405,9 @@ def plan_review(
     sections = ["\n".join(_header(plan, posts, zone_name)) + "\n"]
     if renders is not None and render_section(renders):
         sections.append(render_section(renders))  # report/renders.py: credits, images
+    if plan.batches:  # each batch in one line; its changing rows are in the days below
+        lines = (f"- {md.text(batch_line(plan, batch, renders))}" for batch in plan.batches)
+        sections.append("#### Batches\n\n" + "\n".join(lines) + "\n\n")
     if posts:
         sections.append("\n".join(_glance(posts, zone)) + "\n\n")
     titled = {

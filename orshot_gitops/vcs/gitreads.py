@@ -25,6 +25,8 @@ class RecordedReads:
 
         def _full(self, path: str) -> str: ...
 
+        def _relative(self, path: str) -> str | None: ...
+
     def last_change_is_merge(self, path: str) -> bool:
         """Whether the commit that last changed `path` on this branch's first-parent line is
         a merge: then git, or a person resolving a conflict, wrote it, not our writer."""
@@ -194,3 +196,35 @@ class RecordedReads:
     def file_at(self, commit: str, path: str) -> str | None:
         """The text of `path` at a recorded commit, or None if it did not exist there."""
         return self.show_file(commit, path)
+
+    # --- batches (content/batches.py) ---------------------------------------------------
+
+    def files_containing(self, text: str, folder: str) -> tuple[str, ...]:
+        """The tracked files under `folder` whose work-tree text holds `text` (a fixed
+        string), sorted: one `git grep`, far cheaper than reading every post file to find
+        the few batches among them."""
+        status, out, _ = self._git(
+            "grep", "-l", "-z", "-F", "-e", text, "--", self._full(folder), ok=(0, 1)
+        )
+        if status == 1:
+            return ()
+        names = (self._relative(name) for name in out.split("\0") if name)
+        return tuple(sorted(name for name in names if name is not None))
+
+    def changed_files(self, since: str, until: str, paths: Sequence[str]) -> frozenset[str]:
+        """Which of `paths` differ between two commits (added, changed or deleted)."""
+        if not paths:
+            return frozenset()
+        _, out, _ = self._git(
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "-z",
+            since,
+            until,
+            "--",
+            *(self._full(p) for p in paths),
+            hint="the recorded commit and HEAD must both be readable",
+        )
+        names = (self._relative(name) for name in out.split("\0") if name)
+        return frozenset(name for name in names if name is not None)

@@ -52,7 +52,8 @@ def test_every_problem_in_every_file_is_reported_sorted(tmp_path: Path) -> None:
     )
     assert lines(tmp_path) == [
         "posts/a/deep.yaml:3:1: error: unknown key 'extra' (allowed keys: accounts, content, draft, "
-        "media_url, media_urls, platform_options, render, revision, schedule, sponsored, timezone, vars)",
+        "media_url, media_urls, overrides, platform_options, render, repeat, revision, schedule, "
+        "sponsored, timezone, variants, vars)",
         "posts/b.yaml:1:12: error: unknown account 'nobody' "
         "(known accounts: bsky, fb, gb, ig, li, pin, snap, tg, tok, x, xpremium)",
     ]

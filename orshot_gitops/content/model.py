@@ -74,6 +74,8 @@ class Config:
     approvals: tuple[ApprovalRule, ...] = ()
     # Where GitHub cannot be asked whether the rules are met: hold (the default) or send.
     approvals_without_github: str = "hold"
+    # How far ahead a recurring post's occurrences exist (content/recurrence.py), as written.
+    horizon: str = "30d"
 
     def account(self, reference: str | int) -> Account | None:
         """Find an account by alias, or by its numeric Orshot id."""
@@ -92,6 +94,28 @@ class RenderSpec:
     template: int
     modifications: Mapping[str, Any]
     format: str = "png"
+
+
+@dataclass(frozen=True)
+class RepeatSpec:
+    """A post's `repeat:` as written; content/recurrence.py reads and checks it."""
+
+    every: str
+    until: str | None = None
+    count: int | None = None
+    skip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """Which occurrence of a recurring post a PostSpec is: its series (the file's post id),
+    its date in the post's timezone, and its place in the series (skipped dates counted)."""
+
+    series: str
+    date: str
+    index: int
+    # How many `variants` the series rotates besides `content` (0: one caption for all).
+    variants: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +141,12 @@ class PostSpec:
     # written. Orshot's API takes none (docs/orshot-api-notes.md): never sent, not fingerprinted.
     media_alt: tuple[str | None, ...] = ()
     render_alt: tuple[str, ...] = ()
+    # A recurring post as written (`repeat:`, `variants:`, `overrides:` by date); expanded by
+    # content/recurrence.py into occurrences, which carry `occurrence` and none of these.
+    repeat: RepeatSpec | None = None
+    variants: tuple[str, ...] = ()
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    occurrence: Occurrence | None = None
     document: Document | None = field(default=None, compare=False, repr=False)
 
 
@@ -145,6 +175,7 @@ def config_from_data(data: Mapping[str, Any], document: Document | None = None) 
         document=document,
         approvals=rules_from_data(data.get("approvals")),
         approvals_without_github=str(data.get("approvals_without_github", "hold")),
+        horizon=str(data.get("horizon", "30d")),
     )
 
 
@@ -186,5 +217,19 @@ def post_from_data(
         sponsored=bool(data.get("sponsored", False)),
         media_alt=alts if any(alt is not None for alt in alts) else (),
         render_alt=render_alt,
+        repeat=_repeat_from_data(data.get("repeat")),
+        variants=tuple(data.get("variants") or ()),
+        overrides={str(k): dict(v) for k, v in (data.get("overrides") or {}).items()},
         document=document,
+    )
+
+
+def _repeat_from_data(data: Mapping[str, Any] | None) -> RepeatSpec | None:
+    if data is None:
+        return None
+    return RepeatSpec(
+        every=str(data["every"]),
+        until=data.get("until"),
+        count=data.get("count"),
+        skip=tuple(data.get("skip") or ()),
     )

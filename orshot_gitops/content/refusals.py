@@ -101,4 +101,30 @@ REFUSALS: tuple[tuple[str, str], ...] = (
         "A `revision` bump that would send an account the same caption and media as its "
         "live post: the platform refuses duplicate content, so change the text.",
     ),
+    # Recurring posts (`repeat:`, content/recurrence.py and recurrence_checks.py).
+    ("repeat-schedule", "A `repeat:` without a `schedule`: the first occurrence's date and time."),
+    (
+        "repeat-every",
+        "A `repeat.every` that is no interval of days, weeks or months (`1d`, `2w`, `1mo`), "
+        "or one shorter than a day: an occurrence is named by its date.",
+    ),
+    ("repeat-end", "`repeat` with both `until` and `count`: one says where the series ends."),
+    ("repeat-until", "A `repeat.until` before the first occurrence."),
+    (
+        "repeat-date",
+        "A `skip` or `overrides` date that is not a date of the series (with the nearest one), "
+        "or not a calendar date.",
+    ),
+    ("repeat-override", "An override's `media_urls` on a post that publishes a render."),
+    (
+        "repeat-too-many",
+        "A series of more than 5,000 occurrences up to the horizon: end it and start a new file.",
+    ),
+    ("repeat-only", "`variants` or `overrides` on a post that does not repeat."),
+    (
+        "repeat-duplicate",
+        "Two occurrences sending one account the same caption and media (Orshot refuses "
+        "duplicate content): an error without `variants`, a warning when the rotation comes "
+        "round again.",
+    ),
 )

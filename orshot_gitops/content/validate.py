@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.model import STATE_FILE, STATE_POSTS, Account, Config, PostSpec
+from orshot_gitops.content.recurrence_checks import expand_all, repeated_captions
 from orshot_gitops.content.rulecheck import TimedPost, rule_problems, spacing_problems, timed_posts
 from orshot_gitops.content.schedule_checks import too_soon
 from orshot_gitops.content.templating import TemplateEngine
@@ -199,7 +200,7 @@ def _check_chunk(
     compiler = Compiler(config, engine)
     batches = _batches(relatives, config.posts_dir, BATCH_FILES) if not keep_posts else [relatives]
     for batch in batches:
-        problems, compiled = _check_with(root, config, batch, compiler)
+        problems, compiled = _check_with(root, config, batch, compiler, now)
         checked.problems.extend(problems)
         for post in compiled:
             render_posts += post.spec.render is not None
@@ -225,23 +226,32 @@ def check_posts(
     config: Config,
     relatives: list[str],
     tracked_templates: frozenset[str] | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Diagnostic], list[CompiledPost]]:
     """Every check of these post files that does not depend on time or on the state: syntax,
     schema, templates, accounts, options and platform limits. `plan` shares it, so a post
     it plans was checked exactly as `validate` checks it, except that `plan` passes the
     snippets git tracks (`tracked_templates`) and templates may include only those."""
     engine = TemplateEngine(root / config.templates_dir, tracked=tracked_templates)
-    found = _check_with(root, config, relatives, Compiler(config, engine))
+    found = _check_with(root, config, relatives, Compiler(config, engine), now)
     engine.flush()
     return found
 
 
 def _check_with(
-    root: Path, config: Config, relatives: list[str], compiler: Compiler
+    root: Path,
+    config: Config,
+    relatives: list[str],
+    compiler: Compiler,
+    now: datetime | None = None,
 ) -> tuple[list[Diagnostic], list[CompiledPost]]:
     problems: list[Diagnostic] = []
     specs, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
+    # JOIN: batches mechanism. A recurring post stands for its occurrences (recurrence.py);
+    # the lead replaces this with the general expansion (after `for_each` rows are built).
+    specs, repeat_problems = expand_all(specs, config, now or datetime.now(timezone.utc))
+    problems.extend(repeat_problems)
     compiled: list[CompiledPost] = []
     for spec in specs:
         post, compile_problems = compiler.compile(spec)
@@ -251,6 +261,7 @@ def _check_with(
             problems.extend(platform_problems(post))
             problems.extend(rule_problems(post, config))
             compiled.append(post)
+    problems.extend(repeated_captions(compiled))
     return problems, compiled
 
 

@@ -145,6 +145,18 @@ def horizon_of(config: Config) -> timedelta:
     return timedelta(days=amount * (7 if found.group(2) == "w" else 1))
 
 
+def beyond_horizon(day: str, config: Config, now: datetime) -> bool:
+    """Whether an occurrence dated `day` (its local date) may lie past `now + horizon`, so
+    an expansion at `now` may not have reached it. A day of margin: a local date runs up to
+    14 hours ahead of UTC's. The plan keeps such a recorded occurrence as present (a shorter
+    `horizon` must not read as its deletion); one that is truly gone is handled a day later."""
+    try:
+        written = date.fromisoformat(day)
+    except ValueError:
+        return False
+    return written >= (now + horizon_of(config)).date() - timedelta(days=1)
+
+
 def read_series(post: PostSpec, config: Config) -> tuple[Series | None, list[Diagnostic]]:
     """The post's `repeat:` as a Series, or the problems that keep it from being one."""
     repeat = post.repeat

@@ -16,6 +16,7 @@ from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.duplicates import SentCopy, duplicate_problem, resends
 from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
+from orshot_gitops.content.recurrence import beyond_horizon, horizon_of
 from orshot_gitops.content.rulecheck import overridable
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
@@ -103,15 +104,27 @@ def make_plan(
             recorded_id = renames.get(post_id, post_id)
             if recorded_id not in state.posts or recorded_id in needing_work:
                 candidates.add(path)
+    # JOIN: batches mechanism. A file whose recorded posts are occurrences is expanded on
+    # every run: the clock, not a commit, brings its next ones.
+    series_files = {ids[series] for series in recorded_series(state) if series in ids}
+    candidates |= series_files
     candidates &= set(files)
 
     # Templates may include only what git tracks: what the pull request showed, whatever else
     # the CI workspace holds (docs/security.md).
     tracked = git.tracked_regular_files(config.templates_dir)
-    post_problems, compiled = check_posts(root, config, sorted(candidates), tracked)
+    post_problems, compiled = check_posts(root, config, sorted(candidates), tracked, now)
     problems.extend(post_problems)
     failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
     compiled = [p for p in compiled if p.spec.path not in failed_paths]
+    # JOIN: batches mechanism. A recurring file's posts are its occurrences (recurrence.py).
+    occurrences = occurrence_ids(compiled, state, ids, failed_paths, config, now)
+    ids.update(occurrences)
+    if occurrences and state.commit and not changes.base_missing:
+        # An occurrence a state committed since knew is not new; one the recorded commit's
+        # expansion never reached is (the horizon moved), so only this check applies to them.
+        known = _known_since(root, git, state.commit)
+        missing |= records_lost_in_merge(state, known, occurrences, renames)
     renames.update(_renames_by_content(compiled, state, set(ids), renames))
     # A bump that would send a live post's caption and media again is refused by the
     # platform: an error here, and the post is not sent (duplicates.py).
@@ -123,6 +136,9 @@ def make_plan(
         explained = set(changes.added) | {new for _, new in changes.renamed} | set(dirty)
     elif merged is not None:
         explained = merged[0] | set(dirty)
+    # JOIN: batches mechanism. A new occurrence of a series the state already records came
+    # with the clock, not from a move: its file is where the recorded ones came from.
+    explained |= series_files
     problems.extend(spacing_against_state(config, compiled, state))
     held_back = unexplained_posts(
         compiled, state, present=set(ids), renames=renames, explained_paths=explained
@@ -172,6 +188,52 @@ def make_plan(
         (o.post_id, o.account, o.rule, o.reviewers) for o in overridable(compiled, config)
     )
     return replace(plan, full_rescan=full_rescan, overrides=lifts), config, state
+
+
+def recorded_series(state: State) -> set[str]:
+    """The post files (by post id) of the state's recorded occurrences: `<file id>@date`."""
+    return {post_id.rpartition("@")[0] for post_id in state.posts if "@" in post_id}
+
+
+def occurrence_ids(
+    compiled: list[CompiledPost],
+    state: State,
+    ids: dict[str, str],
+    failed_paths: set[str],
+    config: Config,
+    now: datetime,
+) -> dict[str, str]:
+    """The occurrences present in the repository (post id -> path): each compiled one, and
+    each recorded one whose series file is still there and that this expansion could not
+    judge: the file has an error (nothing of it is decided, as for any post file with one),
+    or its date may lie past the horizon. A recorded occurrence of a series that compiled
+    and no longer has it (a skip, `until` moved, the schedule changed) is absent: it is
+    handled as a deleted post is."""
+    present = {p.spec.id: p.spec.path for p in compiled if p.spec.occurrence is not None}
+    for post_id in state.posts:
+        series, at, day = post_id.rpartition("@")
+        if not at or post_id in present or series not in ids:
+            continue
+        path = ids[series]
+        if path in failed_paths or _past_horizon(state, post_id, day, config, now):
+            present[post_id] = path
+    return present
+
+
+def _past_horizon(state: State, post_id: str, day: str, config: Config, now: datetime) -> bool:
+    """Whether a recorded occurrence lies past `now + horizon`, where this expansion did not
+    look: by its date, and for the last day or two before the end by the time its record
+    says it was scheduled for (read only for those)."""
+    if not beyond_horizon(day, config, now):
+        return False
+    end = now + horizon_of(config)
+    times = [record.scheduled_for for record in state.posts[post_id].accounts.values()]
+    if not times or None in times:
+        return True  # no time to go by: kept, as the date alone says it may be
+    try:
+        return any(datetime.fromisoformat(str(t)) > end for t in times)
+    except ValueError:
+        return True
 
 
 def repeated_live_posts(

@@ -393,3 +393,24 @@ def test_validate_command_reports_a_bad_repeat_as_one_line_and_exits_1(
     assert "Traceback" not in out + err
     [line] = [x for x in (out + err).splitlines() if "error" in x and "posts/tips.yaml" in x]
     assert line.startswith("posts/tips.yaml:5:10: error: repeat every '6h' is shorter than a day")
+
+
+def test_a_repeat_beyond_the_horizon_is_still_a_duplicate(tmp_path: Path) -> None:
+    """A monthly post inside a 30-day horizon has one occurrence at a time: the duplicate is
+    found by looking at the series, not at what the horizon lets exist."""
+    text = (
+        "accounts: [x]\ncontent: 'Monthly report is out.'\n"
+        "schedule: '2027-01-20T09:00'\nrepeat: {every: 1mo}\n"
+    )
+    content_repo(tmp_path, {"posts/report.yaml": text})
+    report = validate_repo(tmp_path, NOW)
+    assert [p.spec.id for p in report.posts] == ["report@2027-01-20"]
+    assert [d.format() for d in report.diagnostics] == [
+        "posts/report.yaml:4:1: error: occurrences 2027-01-20 and 2027-02-20 send the same "
+        "caption and media to 'x': Orshot refuses duplicate content (add 'variants:' to rotate "
+        "captions, or use {{ occurrence.date }} or {{ occurrence.number }} in the caption)"
+    ]
+    # A caption that names its month is a different post each time.
+    fixed = text.replace("Monthly report is out.", "Report {{ occurrence.date[:7] }} is out.")
+    content_repo(tmp_path, {"posts/report.yaml": fixed})
+    assert validate_repo(tmp_path, NOW).diagnostics == ()

@@ -258,6 +258,28 @@ def expand_repeat(
     return occurrences, problems
 
 
+def rotation_sample(post: PostSpec, config: Config) -> list[PostSpec]:
+    """The first occurrences of the series, horizon or not, one more than it has captions:
+    enough to see whether the rotation sends one account the same caption twice, which a
+    monthly series inside a 30-day horizon would never show. Compiled for that check only."""
+    if post.repeat is None:
+        return []
+    series, problems = read_series(post, config)
+    if series is None or any(p.severity is Severity.ERROR for p in problems):
+        return []
+    captions = (post.content, *post.variants)
+    skipped = set(post.repeat.skip)
+    sample: list[PostSpec] = []
+    for index, day in _dates(series):
+        if len(sample) > len(captions) or index >= MAX_OCCURRENCES:
+            break
+        text = day.isoformat()
+        if text not in skipped:
+            caption = captions[index % len(captions)]
+            sample.append(_occurrence(post, text, index, series.moment(day), caption))
+    return sample
+
+
 def _dates(series: Series) -> Iterator[tuple[int, date]]:
     index = 0
     while True:

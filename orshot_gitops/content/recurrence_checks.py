@@ -16,21 +16,25 @@ from datetime import datetime
 
 from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.model import Config, PostSpec
-from orshot_gitops.content.recurrence import expand_repeat
+from orshot_gitops.content.recurrence import expand_repeat, rotation_sample
 from orshot_gitops.errors import Diagnostic, Severity
 
 
 def expand_all(
     specs: Iterable[PostSpec], config: Config, now: datetime
-) -> tuple[list[PostSpec], list[Diagnostic]]:
-    """Each post, or its occurrences when it repeats, in order."""
+) -> tuple[list[PostSpec], list[PostSpec], list[Diagnostic]]:
+    """Each post, or its occurrences when it repeats, in order; and the rotation sample of
+    each series (recurrence.rotation_sample), to compile for repeated_captions only."""
     expanded: list[PostSpec] = []
+    samples: list[PostSpec] = []
     problems: list[Diagnostic] = []
     for spec in specs:
         posts, found = expand_repeat(spec, config, now)
         expanded.extend(posts)
         problems.extend(found)
-    return expanded, problems
+        if spec.repeat is not None and not found:
+            samples.extend(rotation_sample(spec, config))
+    return expanded, samples, problems
 
 
 def repeated_captions(compiled: Iterable[CompiledPost]) -> list[Diagnostic]:

@@ -250,7 +250,7 @@ def _check_with(
     problems.extend(load_problems)
     # JOIN: batches mechanism. A recurring post stands for its occurrences (recurrence.py);
     # the lead replaces this with the general expansion (after `for_each` rows are built).
-    specs, repeat_problems = expand_all(specs, config, now or datetime.now(timezone.utc))
+    specs, samples, repeat_problems = expand_all(specs, config, now or datetime.now(timezone.utc))
     problems.extend(repeat_problems)
     compiled: list[CompiledPost] = []
     for spec in specs:
@@ -261,7 +261,9 @@ def _check_with(
             problems.extend(platform_problems(post))
             problems.extend(rule_problems(post, config))
             compiled.append(post)
-    problems.extend(repeated_captions(compiled))
+    # Their own problems are the occurrences' (or will be, once the horizon reaches them).
+    sampled = [post for spec in samples if (post := compiler.compile(spec)[0]) is not None]
+    problems.extend(repeated_captions([*sampled, *compiled]))
     return problems, compiled
 
 

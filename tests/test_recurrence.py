@@ -414,3 +414,20 @@ def test_a_repeat_beyond_the_horizon_is_still_a_duplicate(tmp_path: Path) -> Non
     fixed = text.replace("Monthly report is out.", "Report {{ occurrence.date[:7] }} is out.")
     content_repo(tmp_path, {"posts/report.yaml": fixed})
     assert validate_repo(tmp_path, NOW).diagnostics == ()
+
+
+def test_a_post_file_named_like_an_occurrence_is_refused(tmp_path: Path) -> None:
+    content_repo(
+        tmp_path,
+        {
+            "posts/tips.yaml": WEEKLY,
+            "posts/tips@2027-01-12.yaml": "accounts: [x]\ncontent: An impostor\n",
+        },
+    )
+    report = validate_repo(tmp_path, NOW)
+    assert [d.format() for d in report.diagnostics] == [
+        "posts/tips@2027-01-12.yaml:1:1: error: post id 'tips@2027-01-12' contains '@', which "
+        "names an occurrence of a recurring post (rename the file without '@' (a recurring "
+        "post's occurrences are <file id>@<date>))"
+    ]
+    assert [p.spec.id for p in report.posts].count("tips@2027-01-12") == 1

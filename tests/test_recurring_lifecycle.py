@@ -287,3 +287,37 @@ def test_next_occurrences_are_sent_while_another_post_is_being_deleted(
     ]
     assert apply_at(ws, two_weeks).ok
     assert len(by_occurrence(ws)) == 8
+
+
+def test_a_saved_plan_is_sent_as_saved_after_the_horizon_moved(
+    ws: Workspace, clock: FakeClock, tmp_path: Path
+) -> None:
+    """`plan --out` in the pull request, `apply plan.json` days later: the occurrences the
+    horizon reached meanwhile were in no reviewed plan. The saved plan goes out as saved;
+    they are left to the next run, which plans them as any run does."""
+    later = (START + timedelta(days=10)).replace(hour=9, minute=0)
+    ws.post("tips", series().replace(f"{FIRST:%Y-%m-%dT%H:%M}", f"{later:%Y-%m-%dT%H:%M}"))
+    saved = tmp_path / "plan.json"
+    assert ws.plan("--out", str(saved)).code == 0
+    assert len(json_actions(saved)) == 3
+    three_days = at(clock, START + timedelta(days=3))
+
+    def client() -> OrshotClient:
+        return OrshotClient.from_env(os.environ)
+
+    with open_repo(ws.root) as repo:
+        report = run_apply(ws.root, repo, client, lambda: three_days, ApplyOptions(plan_file=saved))
+    assert report.ok
+    assert len(ws.sent()) == 3
+    assert [a.kind.value for a in plan_at(ws, three_days).actions] == ["create"]
+    apply_at(ws, three_days)
+    assert len(ws.sent()) == 4
+
+
+def json_actions(path: Path) -> list[Any]:
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    actions = data["actions"]
+    assert isinstance(actions, list)
+    return actions

@@ -29,6 +29,9 @@ def expand_all(
     samples: list[PostSpec] = []
     problems: list[Diagnostic] = []
     for spec in specs:
+        if "@" in spec.id:
+            problems.append(_at_in_name(spec))
+            continue
         posts, found = expand_repeat(spec, config, now)
         expanded.extend(posts)
         problems.extend(found)
@@ -75,3 +78,17 @@ def _repeated(spec: PostSpec, alias: str, earlier: str, later: str) -> Diagnosti
     )
     severity = Severity.WARNING if rotated else Severity.ERROR
     return Diagnostic(spec.path, line, column, severity, "repeat-duplicate", message, hint)
+
+
+def _at_in_name(spec: PostSpec) -> Diagnostic:
+    """`posts/tips@2027-01-12.yaml` would be the same post id as that occurrence of
+    `posts/tips.yaml`: one id, two posts, and the plan could not tell which was sent."""
+    return Diagnostic(
+        spec.path,
+        1,
+        1,
+        Severity.ERROR,
+        "post-id-at",
+        f"post id {spec.id!r} contains '@', which names an occurrence of a recurring post",
+        "rename the file without '@' (a recurring post's occurrences are <file id>@<date>)",
+    )

@@ -122,6 +122,11 @@ REFUSALS: tuple[tuple[str, str], ...] = (
     ),
     ("repeat-only", "`variants` or `overrides` on a post that does not repeat."),
     (
+        "post-id-at",
+        "A post file whose name contains `@`: `<file id>@<date>` names a recurring post's "
+        "occurrence, and one id cannot be two posts.",
+    ),
+    (
         "repeat-duplicate",
         "Two occurrences sending one account the same caption and media (Orshot refuses "
         "duplicate content): an error without `variants`, a warning when the rotation comes "

@@ -39,6 +39,7 @@ def test_examples_are_clean_and_cover_every_kind_of_post() -> None:
     assert any("firstComment" in o for s in specs for o in s.platform_options.values())
     assert any("title" in o for s in specs for o in s.platform_options.values())
     assert any("{% if platform ==" in s.content for s in specs)
+    assert any(s.occurrence is not None for s in specs)  # a recurring post, expanded
 
 
 def test_every_problem_in_every_file_is_reported_sorted(tmp_path: Path) -> None:

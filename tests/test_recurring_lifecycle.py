@@ -321,3 +321,47 @@ def json_actions(path: Path) -> list[Any]:
     actions = data["actions"]
     assert isinstance(actions, list)
     return actions
+
+
+def test_moving_and_editing_the_series_in_one_commit_edits_in_place(ws: Workspace) -> None:
+    """git shows the file renamed: each occurrence continues its recorded one (as a moved
+    post file does), edited in place, never created again beside it."""
+    ws.post("tips", series())
+    apply_at(ws, START)
+    (ws.root / "posts/weekly").mkdir()
+    git(ws.root, "mv", "posts/tips.yaml", "posts/weekly/tips.yaml")
+    ws.post("weekly/tips", series(content="Tip #{{ occurrence.number }}: say why."))
+    plan = plan_at(ws, START)
+    assert sorted({a.kind.value for a in plan.actions}) == ["edit", "rename"]
+    assert apply_at(ws, START).ok
+    assert len(ws.sent()) == 5
+    assert held(ws) == [f"Tip #{n}: commit small." for n in range(1, 6)]  # as created
+    records = ws.state()["posts"]
+    assert sorted(records) == [f"weekly/tips@{day(n)}" for n in range(5)]
+    contents = {
+        ws.orshot_post(int(r["accounts"]["x"]["post_id"]))["content"] for r in records.values()
+    }
+    assert contents == {f"Tip #{n}: say why." for n in range(1, 6)}
+
+
+def test_a_record_of_an_occurrence_still_in_its_series_cannot_be_forgotten(
+    ws: Workspace, clock: FakeClock
+) -> None:
+    from orshot_gitops.errors import UserError
+    from orshot_gitops.reconcile.manage import forget_deleted
+    from orshot_gitops.reconcile.snapshots import load_checked
+
+    ws.post("tips", series())
+    apply_at(ws, START)
+    two_weeks = at(clock, START + 2 * WEEK)
+    apply_at(ws, two_weeks)
+    assert ws.record(f"tips@{day(0)}", "x")["status"] == "published"
+    with open_repo(ws.root) as repo:
+        state = load_checked(repo)
+    # Forgotten, it would be a post of the series the state does not know: sent again.
+    with pytest.raises(UserError, match="is still in the repository"):
+        forget_deleted(ws.root, state, f"tips@{day(0)}", two_weeks)
+    # Skipped, it is a deleted post, and its record may go.
+    ws.post("tips", series(skip=f"[{day(0)}]"))
+    forgotten, _ = forget_deleted(ws.root, state, f"tips@{day(0)}", two_weeks)
+    assert f"tips@{day(0)}" not in forgotten.posts

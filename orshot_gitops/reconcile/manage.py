@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
+from orshot_gitops.content.recurrence_checks import expand_all
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.errors import Severity, UserError
 from orshot_gitops.orshot.client import OrshotClient, Post
@@ -223,11 +224,31 @@ def _post_files(root: Path) -> dict[str, str]:
     return {post_id_for(f, config.posts_dir): f for f in files}
 
 
+def _occurrence_files(
+    root: Path, files: dict[str, str], post_ids: Iterable[str], now: datetime
+) -> dict[str, str]:
+    """The post ids among `post_ids` that are occurrences a recurring file of the repository
+    has now (`<file id>@<date>`, recurrence.py), each with that file: present posts, which
+    no record may be forgotten for or moved from. JOIN: batches mechanism."""
+    config, _ = load_config(root)
+    found: dict[str, str] = {}
+    for post_id in post_ids:
+        series, at, _ = post_id.rpartition("@")
+        if config is None or not at or series not in files:
+            continue
+        specs, _ = load_posts(root, config, [files[series]])
+        posts, _, _ = expand_all(specs, config, now)
+        if any(post.id == post_id for post in posts):
+            found[post_id] = files[series]
+    return found
+
+
 def adopt_move(root: Path, state: State, post_id: str, moved_from: str) -> tuple[State, list[str]]:
     """Record that `post_id` is the recorded post `moved_from`, moved (and maybe edited): its
     records, Orshot post ids included, follow it. Sends nothing; what the plan then says
     is the ordinary rule for that post (live and edited: "changed after publish")."""
     files = _post_files(root)
+    files.update(_occurrence_files(root, files, (post_id, moved_from), datetime.now(timezone.utc)))
     if post_id not in files:
         raise UserError(f"no post {post_id!r} in the repository", hint="name it by its id")
     if post_id in state.posts:
@@ -264,6 +285,7 @@ def forget_deleted(
             hint="see 'orshot-gitops status' for the posts it records",
         )
     files = _post_files(root)
+    files.update(_occurrence_files(root, files, (post_id,), now))
     if post_id in files:
         raise UserError(
             f"{files[post_id]} is still in the repository: it was not deleted",

@@ -7,7 +7,7 @@ uncommitted edits join them; everything else is unchanged by construction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -120,6 +120,8 @@ def make_plan(
     # JOIN: batches mechanism. A recurring file's posts are its occurrences (recurrence.py).
     occurrences = occurrence_ids(compiled, state, ids, failed_paths, config, now)
     ids.update(occurrences)
+    moves = (*changes.renamed, *(merged[1] if merged else ()))
+    renames.update(moved_occurrences(occurrences, moves, state, ids, config.posts_dir))
     if occurrences and state.commit and not changes.base_missing:
         # An occurrence a state committed since knew is not new; one the recorded commit's
         # expansion never reached is (the horizon moved), so only this check applies to them.
@@ -218,6 +220,28 @@ def occurrence_ids(
         if path in failed_paths or _past_horizon(state, post_id, day, config, now):
             present[post_id] = path
     return present
+
+
+def moved_occurrences(
+    occurrences: dict[str, str],
+    moves: Iterable[tuple[str, str]],
+    state: State,
+    ids: dict[str, str],
+    posts_dir: str,
+) -> dict[str, str]:
+    """A recurring file git shows moved: each occurrence continues the recorded one of the
+    same date (new id -> recorded id), as a moved post file does, so an edit made with the
+    move is an edit in place, not a second post beside the first."""
+    moved_from = {post_id_for(new, posts_dir): post_id_for(old, posts_dir) for old, new in moves}
+    found: dict[str, str] = {}
+    for post_id in occurrences:
+        series, _, day = post_id.rpartition("@")
+        if series not in moved_from or post_id in state.posts:
+            continue
+        recorded = f"{moved_from[series]}@{day}"
+        if recorded in state.posts and recorded not in ids:
+            found[post_id] = recorded
+    return found
 
 
 def _past_horizon(state: State, post_id: str, day: str, config: Config, now: datetime) -> bool:

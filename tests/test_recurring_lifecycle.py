@@ -365,3 +365,37 @@ def test_a_record_of_an_occurrence_still_in_its_series_cannot_be_forgotten(
     ws.post("tips", series(skip=f"[{day(0)}]"))
     forgotten, _ = forget_deleted(ws.root, state, f"tips@{day(0)}", two_weeks)
     assert f"tips@{day(0)}" not in forgotten.posts
+
+
+@pytest.mark.parametrize("lost", [2, 4], ids=["a middle date", "the last date"])
+def test_a_lost_record_of_an_occurrence_is_never_sent_again(ws: Workspace, lost: int) -> None:
+    """A hand edit (or a bad merge) drops one occurrence's record: a commit since the
+    recorded one deleted it, so a state since knew it. Sending it would be a second post:
+    record-missing, as for any post file."""
+    ws.post("tips", series())
+    apply_at(ws, START)
+    data = ws.state()
+    del data["posts"][f"tips@{day(lost)}"]
+    ws.write_state(data)
+    ws.commit("hand edit")
+    assert kinds(plan_at(ws, START)) == [(f"tips@{day(lost)}", "record-missing")]
+    apply_at(ws, START)
+    assert len(ws.sent()) == 5
+
+
+def test_a_record_lost_where_no_commit_shows_it_is_still_never_sent_again(
+    ws: Workspace,
+) -> None:
+    """The state commit itself rewritten without one occurrence's record (amended, or a
+    squashed history): no commit since the recorded one deleted a record file, yet the
+    state records later dates of the unchanged series, so this one was created too."""
+    ws.post("tips", series())
+    apply_at(ws, START)
+    data = ws.state()
+    del data["posts"][f"tips@{day(2)}"]
+    ws.write_state(data)
+    git(ws.root, "add", "--all")
+    git(ws.root, "commit", "--quiet", "--amend", "--no-edit")
+    assert kinds(plan_at(ws, START)) == [(f"tips@{day(2)}", "record-missing")]
+    apply_at(ws, START)
+    assert len(ws.sent()) == 5

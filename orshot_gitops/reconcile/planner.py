@@ -124,9 +124,11 @@ def make_plan(
     renames.update(moved_occurrences(occurrences, moves, state, ids, config.posts_dir))
     if occurrences and state.commit and not changes.base_missing:
         # An occurrence a state committed since knew is not new; one the recorded commit's
-        # expansion never reached is (the horizon moved), so only this check applies to them.
+        # expansion never reached is (the horizon moved), so records_missing does not apply.
         known = _known_since(root, git, state.commit)
         missing |= records_lost_in_merge(state, known, occurrences, renames)
+        edited = {*changes.added, *changes.modified, *(new for _, new in changes.renamed)}
+        missing |= lost_occurrences(occurrences, state, renames, edited | set(dirty))
     renames.update(_renames_by_content(compiled, state, set(ids), renames))
     # A bump that would send a live post's caption and media again is refused by the
     # platform: an error here, and the post is not sent (duplicates.py).
@@ -220,6 +222,28 @@ def occurrence_ids(
         if path in failed_paths or _past_horizon(state, post_id, day, config, now):
             present[post_id] = path
     return present
+
+
+def lost_occurrences(
+    occurrences: dict[str, str], state: State, renames: dict[str, str], edited: set[str]
+) -> frozenset[str]:
+    """Occurrences the state should know and does not: of a file unchanged since the
+    recorded commit, dated before one the state records. That later one was created by a
+    run whose horizon held this date too, so this one was created then as well and its
+    record is what is missing (a hand edit, a bad merge): sending it would be a duplicate."""
+    latest: dict[str, str] = {}
+    for post_id in state.posts:
+        series, at, day = post_id.rpartition("@")
+        if at and day > latest.get(series, ""):
+            latest[series] = day
+    lost = set()
+    for post_id, path in occurrences.items():
+        if path in edited or post_id in state.posts or renames.get(post_id) in state.posts:
+            continue
+        series, _, day = post_id.rpartition("@")
+        if day < latest.get(series, ""):
+            lost.add(post_id)
+    return frozenset(lost)
 
 
 def moved_occurrences(

@@ -144,10 +144,11 @@ def test_the_date_of_an_id_is_the_local_date_not_utc() -> None:
 
 
 def test_a_schedule_written_with_an_offset_keeps_its_wall_time_in_the_posts_zone() -> None:
-    text = (
-        WEEKLY.replace('"2027-01-05T09:00"', '"2027-01-05T14:00:00Z"') + "timezone: Europe/Berlin\n"
-    )
-    posts, _ = expand(text)
+    """A `Z` time with orshot.yaml's zone: its wall time there is what repeats (with the
+    post's own `timezone:`, a disagreeing offset is an error: see below)."""
+    text = WEEKLY.replace('"2027-01-05T09:00"', '"2027-01-05T14:00:00Z"')
+    posts, problems = expand(text, cfg=config(zone="Europe/Berlin"))
+    assert problems == []
     assert posts[0].schedule == "2027-01-05T15:00:00+01:00"
 
 
@@ -431,3 +432,19 @@ def test_a_post_file_named_like_an_occurrence_is_refused(tmp_path: Path) -> None
         "post's occurrences are <file id>@<date>))"
     ]
     assert [p.spec.id for p in report.posts].count("tips@2027-01-12") == 1
+
+
+def test_the_first_schedule_is_checked_as_any_posts_is() -> None:
+    """Its offset against `timezone:`, and the DST change: the series is built on it."""
+    text = WEEKLY.replace('"2027-01-05T09:00"', '"2027-01-05T09:00:00+05:00"')
+    [line] = problem_lines(text + "timezone: Europe/Berlin\n")
+    assert line.startswith("posts/tips/weekly.yaml:3:11: error: ")
+    assert "+05:00" in line
+    skipped = WEEKLY.replace('"2027-01-05T09:00"', '"2027-03-14T02:30"')
+    [line] = problem_lines(skipped + "timezone: America/New_York\n")
+    assert "posts/tips/weekly.yaml:3:11: error: 2027-03-14T02:30 does not exist" in line
+    repeated = WEEKLY.replace('"2027-01-05T09:00"', '"2027-11-07T01:30"')
+    posts, problems = expand(repeated + "timezone: America/New_York\n", cfg=config("400d"))
+    assert [(p.severity, p.code) for p in problems] == [(Severity.WARNING, "schedule-repeated")]
+    assert posts[0].schedule == "2027-11-07T01:30:00-04:00"  # the first of the two, as any post
+    assert posts[1].schedule == "2027-11-14T01:30:00-05:00"

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from orshot_gitops.content.compile import ScheduleError, parse_schedule, valid_timezone
 from orshot_gitops.content.model import Config, Occurrence, PostSpec, RepeatSpec
+from orshot_gitops.content.schedule_checks import wall_time_notes
 from orshot_gitops.content.suggest import timezone_hint
 from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity
@@ -183,7 +184,12 @@ def read_series(post: PostSpec, config: Config) -> tuple[Series | None, list[Dia
     except ScheduleError as exc:
         hint = "write it as 2027-01-12T09:00 (read in the post's timezone)"
         return None, [_at(post, ("schedule",), "schedule-invalid", str(exc), hint)]
+    # The first occurrence's schedule as written is checked as any post's is: an offset that
+    # disagrees with `timezone:`, a wall time a DST change skips or repeats.
     problems: list[Diagnostic] = []
+    for note in wall_time_notes(post.schedule, zone, zone_written=post.timezone is not None):
+        problem = _at(post, ("schedule",), note.code, note.message, note.hint)
+        problems.append(problem if note.error else replace(problem, severity=Severity.WARNING))
     interval = parse_every(repeat.every)
     if isinstance(interval, str):
         problems.append(_at(post, ("repeat", "every"), "repeat-every", interval, _EVERY_HINT))
@@ -209,12 +215,12 @@ def read_series(post: PostSpec, config: Config) -> tuple[Series | None, list[Dia
                 "move 'until' after the schedule, or the schedule before it",
             )
         )
-    if problems or isinstance(interval, str):
+    if any(p.severity is Severity.ERROR for p in problems) or isinstance(interval, str):
         return None, problems
     series = Series(
         start.date(), start.time().replace(tzinfo=None), zone, interval, until, repeat.count
     )
-    return series, _date_problems(post, series, repeat)
+    return series, problems + _date_problems(post, series, repeat)
 
 
 def expand_repeat(

@@ -35,7 +35,7 @@ def expand_all(
         posts, found = expand_repeat(spec, config, now)
         expanded.extend(posts)
         problems.extend(found)
-        if spec.repeat is not None and not found:
+        if spec.repeat is not None and not any(p.severity is Severity.ERROR for p in found):
             samples.extend(rotation_sample(spec, config))
     return expanded, samples, problems
 

@@ -448,3 +448,8 @@ def test_the_first_schedule_is_checked_as_any_posts_is() -> None:
     assert [(p.severity, p.code) for p in problems] == [(Severity.WARNING, "schedule-repeated")]
     assert posts[0].schedule == "2027-11-07T01:30:00-04:00"  # the first of the two, as any post
     assert posts[1].schedule == "2027-11-14T01:30:00-05:00"
+
+
+def test_a_revision_bump_on_a_series_is_refused() -> None:
+    [line] = problem_lines(WEEKLY + "revision: 2\n")
+    assert line.startswith("posts/tips/weekly.yaml:6:1: error: a recurring post has no 'revision'")

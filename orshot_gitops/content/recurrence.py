@@ -205,6 +205,22 @@ def read_series(post: PostSpec, config: Config) -> tuple[Series | None, list[Dia
                 key=True,
             )
         )
+    if post.revision != 1:
+        # A bump re-sends a live post as a new one: on a series, every occurrence that went
+        # out (past ones included, which can only fail as past schedules). One date is
+        # changed with `overrides`, all held ones by editing the caption.
+        problems.append(
+            _at(
+                post,
+                ("revision",),
+                "repeat-revision",
+                "a recurring post has no 'revision': a bump would re-send every occurrence "
+                "that went out",
+                "edit the caption (held occurrences are edited in place) or add an override "
+                "for one date; remove 'revision'",
+                key=True,
+            )
+        )
     if until is not None and until < start.date():
         problems.append(
             _at(

@@ -117,6 +117,10 @@ REFUSALS: tuple[tuple[str, str], ...] = (
     ),
     ("repeat-override", "An override's `media_urls` on a post that publishes a render."),
     (
+        "repeat-revision",
+        "A `revision` on a recurring post: a bump would re-send every occurrence that went out.",
+    ),
+    (
         "repeat-too-many",
         "A series of more than 5,000 occurrences up to the horizon: end it and start a new file.",
     ),

@@ -6,6 +6,7 @@ The reconciler's side, each occurrence sent once, is in tests/test_recurring_lif
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -453,3 +454,53 @@ def test_the_first_schedule_is_checked_as_any_posts_is() -> None:
 def test_a_revision_bump_on_a_series_is_refused() -> None:
     [line] = problem_lines(WEEKLY + "revision: 2\n")
     assert line.startswith("posts/tips/weekly.yaml:6:1: error: a recurring post has no 'revision'")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    every=everies,
+    skips=st.sets(st.integers(min_value=0, max_value=11), max_size=5),
+    overridden=st.sets(st.integers(min_value=0, max_value=11), max_size=3),
+)
+def test_skips_and_overrides_touch_only_their_own_dates(
+    every: str, skips: set[int], overridden: set[int]
+) -> None:
+    """Whatever is skipped or overridden, every other occurrence is exactly what it was."""
+    base = (
+        "accounts: [x]\ncontent: 'Tip {{ occurrence.number }}'\nvariants: ['B', 'C']\n"
+        f"schedule: '2027-01-31T09:15'\ntimezone: Europe/Berlin\n"
+        f"repeat: {{every: {every}, count: 12}}\n"
+    )
+    cfg = config("2000d")
+    plain, _ = expand(base, cfg=cfg)
+    assert len(plain) == 12
+    dates = [p.id.split("@")[1] for p in plain]
+    text = base.replace(
+        "count: 12}", f"count: 12, skip: [{', '.join(dates[i] for i in sorted(skips))}]}}"
+    )
+    overridden -= skips  # an override of a skipped date is refused (below)
+    if overridden:
+        text += "overrides:\n" + "".join(
+            f"  {dates[i]}: {{content: Special}}\n" for i in overridden
+        )
+    changed, problems = expand(text, cfg=cfg)
+    assert problems == []
+    by_id = {p.id: p for p in changed}
+    for index, post in enumerate(plain):
+        if index in skips:
+            assert post.id not in by_id
+        elif index in overridden:
+            assert by_id[post.id].content == "Special"
+            assert replace(by_id[post.id], content=post.content) == post
+        else:
+            assert by_id[post.id] == post
+
+
+def test_an_override_of_a_skipped_date_is_refused() -> None:
+    text = WEEKLY.replace("every: 1w", "every: 1w\n  skip: [2027-01-12]")
+    [line] = problem_lines(text + "overrides:\n  2027-01-12: {content: Special}\n")
+    assert line == (
+        "posts/tips/weekly.yaml:8:3: error: override 2027-01-12 is a date this series skips: "
+        "it would change nothing (remove 2027-01-12 from 'skip' to publish it, or drop the "
+        "override)"
+    )

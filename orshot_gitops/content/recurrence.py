@@ -366,6 +366,17 @@ def _date_problems(post: PostSpec, series: Series, repeat: RepeatSpec) -> list[D
                 key=key,
             )
         )
+    for written in sorted(set(post.overrides) & set(repeat.skip)):
+        problems.append(
+            _at(
+                post,
+                ("overrides", written),
+                "repeat-date",
+                f"override {written} is a date this series skips: it would change nothing",
+                f"remove {written} from 'skip' to publish it, or drop the override",
+                key=True,
+            )
+        )
     if post.render is not None:
         for written, override in sorted(post.overrides.items()):
             if "media_urls" in override:

@@ -113,7 +113,7 @@ REFUSALS: tuple[tuple[str, str], ...] = (
     (
         "repeat-date",
         "A `skip` or `overrides` date that is not a date of the series (with the nearest one), "
-        "or not a calendar date.",
+        "not a calendar date, or an override of a skipped date.",
     ),
     ("repeat-override", "An override's `media_urls` on a post that publishes a render."),
     (

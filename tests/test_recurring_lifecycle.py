@@ -399,3 +399,26 @@ def test_a_record_lost_where_no_commit_shows_it_is_still_never_sent_again(
     assert kinds(plan_at(ws, START)) == [(f"tips@{day(2)}", "record-missing")]
     apply_at(ws, START)
     assert len(ws.sent()) == 5
+
+
+def test_a_daily_series_through_irregular_runs_sends_each_date_once(
+    ws: Workspace, clock: FakeClock
+) -> None:
+    """The cron runs late, twice in a day, after a long gap: every date inside each run's
+    horizon is sent by the first run that sees it, and by no other."""
+    ws.set_config(CONFIG + "prune: true\nhorizon: 5d\n")
+    ws.post("daily", series(every="1d", count=30).replace("Tip #", "Day "))
+    when = START
+    for step in (0, 1, 0.5, 3, 0.25, 4, 2):
+        when = at(clock, when + timedelta(days=step))
+        assert apply_at(ws, when).ok
+    sent = by_occurrence(ws)
+    assert all(len(posts) == 1 for posts in sent.values())
+    last = (when + timedelta(days=5)).date()
+    expected = [
+        f"daily@{(FIRST + timedelta(days=n)).date()}"
+        for n in range(30)
+        if FIRST + timedelta(days=n) <= when + timedelta(days=5)
+    ]
+    assert sorted(sent) == expected
+    assert expected[-1] <= f"daily@{last}"

@@ -422,3 +422,19 @@ def test_a_daily_series_through_irregular_runs_sends_each_date_once(
     ]
     assert sorted(sent) == expected
     assert expected[-1] <= f"daily@{last}"
+
+
+def test_adopting_a_series_records_its_occurrences_and_sends_nothing(ws: Workspace) -> None:
+    """Onboarding a series that went out by other means: `adopt tips` stands for its
+    occurrences up to the horizon, and `adopt tips@<date>` for one of them."""
+    ws.post("tips", series())
+    run = ws.cli("adopt", f"tips@{day(1)}")
+    assert run.code == 0, run.output
+    assert sorted(ws.state()["posts"]) == [f"tips@{day(1)}"]
+    run = ws.cli("adopt", "tips")
+    assert run.code == 0, run.output
+    assert sorted(ws.state()["posts"]) == [f"tips@{day(n)}" for n in range(5)]
+    assert kinds(plan_at(ws, START)) == []
+    apply_at(ws, START)
+    assert ws.sent() == []
+    assert ws.cli("adopt", f"tips@{day(1)}x").code == 1

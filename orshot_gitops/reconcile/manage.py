@@ -105,14 +105,41 @@ def adopt(
     files, _ = discover_posts(root, config)
     if post_ids:
         by_id = {f[len(config.posts_dir) + 1 :].rsplit(".", 1)[0]: f for f in files}
-        missing = [p for p in post_ids if p not in by_id]
+        # An occurrence (`<file id>@<date>`) is named through its recurring file.
+        file_of = {p: by_id.get(p) or by_id.get(p.rpartition("@")[0]) for p in post_ids}
+        missing = [p for p, f in file_of.items() if f is None]
         if missing:
             raise UserError(
                 f"no post {missing[0]!r} in {config.posts_dir}/",
                 hint="name posts by their id, e.g. 2026/12/launch",
             )
-        files = [by_id[p] for p in post_ids]
+        files = sorted({f for f in file_of.values() if f is not None})
     specs, load_problems = load_posts(root, config, files)
+    # JOIN: batches mechanism. A recurring file's posts are its occurrences up to the horizon.
+    specs, _, repeat_problems = expand_all(specs, config, now)
+    for problem in repeat_problems:
+        if problem.severity is Severity.ERROR:
+            raise UserError(
+                problem.message,
+                path=problem.path,
+                line=problem.line,
+                hint="fix the post first (orshot-gitops validate)",
+            )
+    if post_ids:
+        named = set(post_ids)
+        specs = [
+            s
+            for s in specs
+            if s.id in named or (s.occurrence is not None and s.occurrence.series in named)
+        ]
+        unknown = (
+            named - {s.id for s in specs} - {s.occurrence.series for s in specs if s.occurrence}
+        )
+        if unknown:
+            raise UserError(
+                f"no post {min(unknown)!r} in {config.posts_dir}/",
+                hint="an occurrence is named by a date its series has up to the horizon",
+            )
     compiler = Compiler(config, TemplateEngine(root / config.templates_dir))
     adopted: list[str] = []
     stamp = now.isoformat(timespec="seconds")

@@ -428,11 +428,15 @@ def test_a_post_file_named_like_an_occurrence_is_refused(tmp_path: Path) -> None
     )
     report = validate_repo(tmp_path, NOW)
     assert [d.format() for d in report.diagnostics] == [
-        "posts/tips@2027-01-12.yaml:1:1: error: post id 'tips@2027-01-12' contains '@', which "
-        "names an occurrence of a recurring post (rename the file without '@' (a recurring "
-        "post's occurrences are <file id>@<date>))"
+        "posts/tips@2027-01-12.yaml:1:1: error: post id 'tips@2027-01-12' is the id of an "
+        "occurrence of a recurring post (<file id>@<date>) (rename the file: a name ending in "
+        "@YYYY-MM-DD is kept for occurrences)"
     ]
     assert [p.spec.id for p in report.posts].count("tips@2027-01-12") == 1
+    # Any other '@' is just a name.
+    content_repo(tmp_path, {"posts/tips@2027-01-12.yaml": "accounts: [x]\ncontent: Hi\n"})
+    (tmp_path / "posts/tips@2027-01-12.yaml").rename(tmp_path / "posts/@everyone.yaml")
+    assert validate_repo(tmp_path, NOW).errors == 0
 
 
 def test_the_first_schedule_is_checked_as_any_posts_is() -> None:

@@ -48,6 +48,7 @@ DEFAULT_HORIZON = "30d"
 # build millions of posts (a first date in year 1, `count: 10000000`).
 MAX_OCCURRENCES = 5000
 
+_OCCURRENCE_ID = re.compile(r"^(.+)@([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 _EVERY = re.compile(r"^\s*([0-9]{1,6})\s*(d|w|mo|h|m|min|s)\s*$")
 _HORIZON = re.compile(r"^([1-9][0-9]{0,3})(d|w)$")
 _EVERY_HINT = "write a number and a unit: '1d', '2w' or '1mo'"
@@ -120,6 +121,13 @@ class Series:
         zone = ZoneInfo(self.zone)
         local = datetime.combine(day, self.wall, tzinfo=zone)
         return local.astimezone(timezone.utc).astimezone(zone)
+
+
+def occurrence_of(post_id: str) -> tuple[str, str] | None:
+    """`tips@2027-01-12` -> ("tips", "2027-01-12"): the series and date of an occurrence's
+    id; None for any other post id (an `@` elsewhere in a file name is just a name)."""
+    found = _OCCURRENCE_ID.match(post_id)
+    return (found.group(1), found.group(2)) if found else None
 
 
 def parse_every(text: str) -> Interval | str:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.model import Config, PostSpec
-from orshot_gitops.content.recurrence import expand_repeat, rotation_sample
+from orshot_gitops.content.recurrence import expand_repeat, occurrence_of, rotation_sample
 from orshot_gitops.errors import Diagnostic, Severity
 
 
@@ -29,7 +29,7 @@ def expand_all(
     samples: list[PostSpec] = []
     problems: list[Diagnostic] = []
     for spec in specs:
-        if "@" in spec.id:
+        if occurrence_of(spec.id) is not None:
             problems.append(_at_in_name(spec))
             continue
         posts, found = expand_repeat(spec, config, now)
@@ -89,6 +89,6 @@ def _at_in_name(spec: PostSpec) -> Diagnostic:
         1,
         Severity.ERROR,
         "post-id-at",
-        f"post id {spec.id!r} contains '@', which names an occurrence of a recurring post",
-        "rename the file without '@' (a recurring post's occurrences are <file id>@<date>)",
+        f"post id {spec.id!r} is the id of an occurrence of a recurring post (<file id>@<date>)",
+        "rename the file: a name ending in @YYYY-MM-DD is kept for occurrences",
     )

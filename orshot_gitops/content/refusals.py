@@ -127,8 +127,8 @@ REFUSALS: tuple[tuple[str, str], ...] = (
     ("repeat-only", "`variants` or `overrides` on a post that does not repeat."),
     (
         "post-id-at",
-        "A post file whose name contains `@`: `<file id>@<date>` names a recurring post's "
-        "occurrence, and one id cannot be two posts.",
+        "A post file whose name ends in `@YYYY-MM-DD`: `<file id>@<date>` names a recurring "
+        "post's occurrence, and one id cannot be two posts.",
     ),
     (
         "repeat-duplicate",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
+from orshot_gitops.content.recurrence import occurrence_of
 from orshot_gitops.content.recurrence_checks import expand_all
 from orshot_gitops.content.templating import TemplateEngine
 from orshot_gitops.errors import Severity, UserError
@@ -106,7 +107,7 @@ def adopt(
     if post_ids:
         by_id = {f[len(config.posts_dir) + 1 :].rsplit(".", 1)[0]: f for f in files}
         # An occurrence (`<file id>@<date>`) is named through its recurring file.
-        file_of = {p: by_id.get(p) or by_id.get(p.rpartition("@")[0]) for p in post_ids}
+        file_of = {p: by_id.get(p) or by_id.get((occurrence_of(p) or ("",))[0]) for p in post_ids}
         missing = [p for p, f in file_of.items() if f is None]
         if missing:
             raise UserError(
@@ -260,8 +261,8 @@ def _occurrence_files(
     config, _ = load_config(root)
     found: dict[str, str] = {}
     for post_id in post_ids:
-        series, at, _ = post_id.rpartition("@")
-        if config is None or not at or series not in files:
+        series = (occurrence_of(post_id) or ("",))[0]
+        if config is None or series not in files:
             continue
         specs, _ = load_posts(root, config, [files[series]])
         posts, _, _ = expand_all(specs, config, now)

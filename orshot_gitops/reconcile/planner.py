@@ -7,7 +7,7 @@ uncommitted edits join them; everything else is unchanged by construction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,6 @@ from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.duplicates import SentCopy, duplicate_problem, resends
 from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
-from orshot_gitops.content.recurrence import beyond_horizon, horizon_of
 from orshot_gitops.content.rulecheck import overridable
 from orshot_gitops.content.validate import check_posts
 from orshot_gitops.errors import Diagnostic, Severity, UserError
@@ -29,6 +28,12 @@ from orshot_gitops.reconcile.missing import (
     record_missing_actions,
     records_lost_in_merge,
     records_missing,
+)
+from orshot_gitops.reconcile.occurrences import (
+    lost_occurrences,
+    moved_occurrences,
+    occurrence_ids,
+    recorded_series,
 )
 from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
@@ -192,96 +197,6 @@ def make_plan(
         (o.post_id, o.account, o.rule, o.reviewers) for o in overridable(compiled, config)
     )
     return replace(plan, full_rescan=full_rescan, overrides=lifts), config, state
-
-
-def recorded_series(state: State) -> set[str]:
-    """The post files (by post id) of the state's recorded occurrences: `<file id>@date`."""
-    return {post_id.rpartition("@")[0] for post_id in state.posts if "@" in post_id}
-
-
-def occurrence_ids(
-    compiled: list[CompiledPost],
-    state: State,
-    ids: dict[str, str],
-    failed_paths: set[str],
-    config: Config,
-    now: datetime,
-) -> dict[str, str]:
-    """The occurrences present in the repository (post id -> path): each compiled one, and
-    each recorded one whose series file is still there and that this expansion could not
-    judge: the file has an error (nothing of it is decided, as for any post file with one),
-    or its date may lie past the horizon. A recorded occurrence of a series that compiled
-    and no longer has it (a skip, `until` moved, the schedule changed) is absent: it is
-    handled as a deleted post is."""
-    present = {p.spec.id: p.spec.path for p in compiled if p.spec.occurrence is not None}
-    for post_id in state.posts:
-        series, at, day = post_id.rpartition("@")
-        if not at or post_id in present or series not in ids:
-            continue
-        path = ids[series]
-        if path in failed_paths or _past_horizon(state, post_id, day, config, now):
-            present[post_id] = path
-    return present
-
-
-def lost_occurrences(
-    occurrences: dict[str, str], state: State, renames: dict[str, str], edited: set[str]
-) -> frozenset[str]:
-    """Occurrences the state should know and does not: of a file unchanged since the
-    recorded commit, dated before one the state records. That later one was created by a
-    run whose horizon held this date too, so this one was created then as well and its
-    record is what is missing (a hand edit, a bad merge): sending it would be a duplicate."""
-    latest: dict[str, str] = {}
-    for post_id in state.posts:
-        series, at, day = post_id.rpartition("@")
-        if at and day > latest.get(series, ""):
-            latest[series] = day
-    lost = set()
-    for post_id, path in occurrences.items():
-        if path in edited or post_id in state.posts or renames.get(post_id) in state.posts:
-            continue
-        series, _, day = post_id.rpartition("@")
-        if day < latest.get(series, ""):
-            lost.add(post_id)
-    return frozenset(lost)
-
-
-def moved_occurrences(
-    occurrences: dict[str, str],
-    moves: Iterable[tuple[str, str]],
-    state: State,
-    ids: dict[str, str],
-    posts_dir: str,
-) -> dict[str, str]:
-    """A recurring file git shows moved: each occurrence continues the recorded one of the
-    same date (new id -> recorded id), as a moved post file does, so an edit made with the
-    move is an edit in place, not a second post beside the first."""
-    moved_from = {post_id_for(new, posts_dir): post_id_for(old, posts_dir) for old, new in moves}
-    found: dict[str, str] = {}
-    for post_id in occurrences:
-        series, _, day = post_id.rpartition("@")
-        if series not in moved_from or post_id in state.posts:
-            continue
-        recorded = f"{moved_from[series]}@{day}"
-        if recorded in state.posts and recorded not in ids:
-            found[post_id] = recorded
-    return found
-
-
-def _past_horizon(state: State, post_id: str, day: str, config: Config, now: datetime) -> bool:
-    """Whether a recorded occurrence lies past `now + horizon`, where this expansion did not
-    look: by its date, and for the last day or two before the end by the time its record
-    says it was scheduled for (read only for those)."""
-    if not beyond_horizon(day, config, now):
-        return False
-    end = now + horizon_of(config)
-    times = [record.scheduled_for for record in state.posts[post_id].accounts.values()]
-    if not times or None in times:
-        return True  # no time to go by: kept, as the date alone says it may be
-    try:
-        return any(datetime.fromisoformat(str(t)) > end for t in times)
-    except ValueError:
-        return True
 
 
 def repeated_live_posts(

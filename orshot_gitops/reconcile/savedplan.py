@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from orshot_gitops.content.recurrence import occurrence_of
 from orshot_gitops.errors import UserError
 from orshot_gitops.reconcile.health import held_accounts, hold_for_reconnect
 from orshot_gitops.reconcile.plan import Kind, Plan
@@ -63,7 +64,7 @@ def _without_new_occurrences(current: Plan, saved: Plan) -> Plan:
         actions=tuple(
             action
             for action in current.actions
-            if not (action.kind is Kind.CREATE and "@" in action.post_id)
+            if not (action.kind is Kind.CREATE and occurrence_of(action.post_id) is not None)
             or action.post_id in reviewed
         ),
     )

@@ -438,3 +438,24 @@ def test_adopting_a_series_records_its_occurrences_and_sends_nothing(ws: Workspa
     apply_at(ws, START)
     assert ws.sent() == []
     assert ws.cli("adopt", f"tips@{day(1)}x").code == 1
+
+
+def test_an_occurrence_no_run_saw_before_its_time_is_reported_never_sent_late(
+    ws: Workspace, clock: FakeClock
+) -> None:
+    """Runs stopped for longer than the horizon: a date that came and went unseen is a
+    past schedule (an error, nothing sent for it); the next dates go out as usual."""
+    ws.set_config(CONFIG + "prune: true\nhorizon: 2d\n")
+    ws.post("daily", series(every="1d", count=10).replace("Tip #", "Day "))
+    apply_at(ws, START)
+    seen = set(by_occurrence(ws))
+    later = at(clock, FIRST + timedelta(days=4, hours=1))
+    plan = plan_at(ws, later)
+    missed = sorted(a.post_id for a in plan.actions if a.kind.value == "past-schedule")
+    assert missed and not set(missed) & seen
+    assert all(a.severity == "error" for a in plan.actions if a.post_id in missed)
+    apply_at(ws, later)
+    sent = by_occurrence(ws)
+    assert not set(missed) & set(sent)  # never sent late
+    assert all(len(posts) == 1 for posts in sent.values())
+    assert f"daily@{(FIRST + timedelta(days=5)).date()}" in sent

@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,9 @@ def desired_pairs(repo: Path) -> dict[tuple[str, str], bool]:
     for path in sorted((repo / "posts").rglob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         post_id = path.relative_to(repo / "posts").with_suffix("").as_posix()
+        if "repeat" in data:
+            pairs.update(_occurrence_pairs(repo, post_id, data))
+            continue
         for row_post_id in _batch_rows(repo, post_id, data):
             for account in data["accounts"]:
                 pairs[(row_post_id, account)] = bool(data.get("draft", False))
@@ -124,6 +128,26 @@ def _batch_rows(repo: Path, post_id: str, data: dict[str, Any]) -> list[str]:
     assert column is not None, "the fault tests read batches keyed by one column"
     with (repo / data["for_each"]).open(encoding="utf-8", newline="") as handle:
         return [f"{post_id}/{row[column.group(1)]}" for row in csv.DictReader(handle)]
+
+
+def _occurrence_pairs(
+    repo: Path, post_id: str, data: dict[str, Any]
+) -> dict[tuple[str, str], bool]:
+    """A recurring post's pairs: one per occurrence the horizon holds now (recurrence.py)."""
+    from orshot_gitops.content.load import load_config
+    from orshot_gitops.content.model import post_from_data
+    from orshot_gitops.content.recurrence import expand_repeat
+    from orshot_gitops.content.yamlload import load_document
+
+    config, _ = load_config(repo)
+    assert config is not None
+    relative = f"posts/{post_id}.yaml"
+    # Our loader, not PyYAML's: that one turns `schedule: 2027-01-07T09:30` into a datetime.
+    document = load_document((repo / relative).read_text(encoding="utf-8"), relative)
+    spec = post_from_data(post_id, relative, document.data, document)
+    occurrences, problems = expand_repeat(spec, config, datetime.now(timezone.utc))
+    assert not problems, problems
+    return {(o.id, account): o.draft for o in occurrences for account in data["accounts"]}
 
 
 # --- apply, as CI runs it --------------------------------------------------------------------

@@ -35,8 +35,9 @@ def test_errors_exit_1_one_line_each_then_a_summary(
     code, out, err = run(capsys, "validate", "--repo", str(tmp_path))
     assert code == 1
     assert out.splitlines() == [
-        "posts/p.yaml:5:1: error: unknown key 'bogus' (allowed keys: accounts, content, draft, for_each, id, media_url, "
-        "media_urls, platform_options, render, revision, schedule, sponsored, timezone, vars)",
+        "posts/p.yaml:5:1: error: unknown key 'bogus' (allowed keys: accounts, content, draft, for_each, id, "
+        "media_url, media_urls, overrides, platform_options, render, repeat, revision, schedule, "
+        "sponsored, timezone, variants, vars)",
         "1 error in 2 files checked",
     ]
     assert "Traceback" not in out + err

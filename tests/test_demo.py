@@ -24,7 +24,7 @@ def test_demo_publishes_once_and_exits_0(
     assert "held: 2026/12/hiring → acme-linkedin awaiting approval: approvals[0]" in out
     assert "2026/12/hiring → acme-linkedin          awaiting-approval" in out
     assert "## 3c. Apply again: the held posts go out, once" in out
-    assert "Plan: 1 publish-draft; 27 unchanged." in out
+    assert "Plan: 1 publish-draft; 31 unchanged." in out
     # The Studio post's image is rendered once, for review, and published as reviewed.
     assert "apply will spend 0 render credits; 4 reviewed previews published as is" in out
     assert "using the reviewed render preview of 2026/12/studio-render" in out + captured.err
@@ -34,6 +34,9 @@ def test_demo_publishes_once_and_exits_0(
         "time: Thu 2027-12-23 09:00 CET (Europe/Berlin) → Wed 2027-12-22 09:00 CET (Europe/Berlin)"
         in out
     )
+    # The weekly tip: one post per date in the horizon, the skipped week left out.
+    assert "evergreen/weekly-tip@2027-02-04 → acme-x  scheduled" in out
+    assert "weekly-tip@2027-01-28" not in out
     assert f"The content repository is {tmp_path / 'demo' / 'content'}" in out
     # The queued posts (examples/posts/queue/) are shown on their slots, tentative until merged.
     assert "queue/tip-checklist → acme-x            scheduled  2027-12-01 14:" in out
@@ -57,7 +60,7 @@ def test_demo_publishes_once_and_exits_0(
     assert sent, "the demo published nothing"
     assert [key for key, count in sent.items() if count > 1] == []
     # every (post, account) of examples/, once: the batch's 3 rows on 2 accounts among them
-    assert sum(sent.values()) == 28
+    assert sum(sent.values()) == 32
     assert (
         sum(1 for content, _ in sent if content.startswith(("Pocket Rocket:", "Launch Pad"))) == 4
     )
@@ -73,4 +76,4 @@ def test_demo_ends_by_writing_its_preview_site(
     assert f"open {index}" in out
     # The site is the demo's repository after its runs: every post, each live one marked so.
     assert (tmp_path / "demo" / "preview" / "calendar.ics").is_file()
-    assert len(list(index.parent.glob("post-*.html"))) == 13  # a page per batch row too
+    assert len(list(index.parent.glob("post-*.html"))) == 17  # a page per batch row too

@@ -39,6 +39,7 @@ def test_examples_are_clean_and_cover_every_kind_of_post() -> None:
     assert any("firstComment" in o for s in specs for o in s.platform_options.values())
     assert any("title" in o for s in specs for o in s.platform_options.values())
     assert any("{% if platform ==" in s.content for s in specs)
+    assert any(s.occurrence is not None for s in specs)  # a recurring post, expanded
 
 
 def test_every_problem_in_every_file_is_reported_sorted(tmp_path: Path) -> None:
@@ -51,8 +52,9 @@ def test_every_problem_in_every_file_is_reported_sorted(tmp_path: Path) -> None:
         },
     )
     assert lines(tmp_path) == [
-        "posts/a/deep.yaml:3:1: error: unknown key 'extra' (allowed keys: accounts, content, draft, for_each, id, "
-        "media_url, media_urls, platform_options, render, revision, schedule, sponsored, timezone, vars)",
+        "posts/a/deep.yaml:3:1: error: unknown key 'extra' (allowed keys: accounts, content, draft, "
+        "for_each, id, media_url, media_urls, overrides, platform_options, render, repeat, revision, "
+        "schedule, sponsored, timezone, variants, vars)",
         "posts/b.yaml:1:12: error: unknown account 'nobody' "
         "(known accounts: bsky, fb, gb, ig, li, pin, snap, tg, tok, x, xpremium)",
     ]

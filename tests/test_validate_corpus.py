@@ -66,8 +66,8 @@ CASES = [
         "unknown key",
         "accounts: [x]\ncontent: hi\nschedul: 2027-01-01T10:00\n",
         "posts/p.yaml:3:1: error: unknown key 'schedul' (did you mean 'schedule'? "
-        "allowed keys: accounts, content, draft, for_each, id, media_url, media_urls, platform_options, "
-        "render, revision, schedule, sponsored, timezone, vars)",
+        "allowed keys: accounts, content, draft, for_each, id, media_url, media_urls, overrides, "
+        "platform_options, render, repeat, revision, schedule, sponsored, timezone, variants, vars)",
     ),
     (
         "missing content",
@@ -469,7 +469,7 @@ CONFIG_CASES = [
         "an orshot.yaml key misspelt",
         ("timezone: Europe/Berlin\n", "timezon: Europe/Berlin\n"),
         "orshot.yaml:15:1: error: unknown key 'timezon' (did you mean 'timezone'? allowed keys: "
-        "accounts, approvals, approvals_without_github, paused, posts_dir, prune, queues, rules, "
+        "accounts, approvals, approvals_without_github, horizon, paused, posts_dir, prune, queues, rules, "
         "templates_dir, "
         "timezone, vars)",
     ),

@@ -5,9 +5,9 @@ it follows the row, not its place in the file: reordering rows changes nothing, 
 row edits its post, deleting a row removes it. Each row's post is a post like any other from
 here on (compile, validate, plan, apply).
 
-`expand_posts` is the one place a post file turns into the posts it stands for. Recurring
-posts (`repeat:`) plug in at the marked spot: each post, a batch row or a single post, may
-repeat, and its occurrences get ids `<post id>@YYYY-MM-DD`.
+`expand_posts` is the one place a post file turns into the posts it stands for. Each post, a
+batch row or a single post, may also repeat (`repeat:`, content/recurrence.py): its
+occurrences get ids `<post id>@YYYY-MM-DD`.
 
 What goes wrong with a row is said at the row's line in the data file (`at_row`), where a
 person fixes it; what goes wrong with the templates is said in the post file.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from orshot_gitops.content.datafiles import (
     read_table,
 )
 from orshot_gitops.content.model import BatchRow, Config, PostSpec
+from orshot_gitops.content.recurrence_checks import expand_all
 from orshot_gitops.content.templating import TemplateEngine, TemplateProblem
 from orshot_gitops.errors import Diagnostic, Severity, UserError
 
@@ -63,6 +64,9 @@ class Expanded:
     posts: tuple[PostSpec, ...]
     problems: tuple[Diagnostic, ...]
     ids_by_file: Mapping[str, tuple[str, ...] | None]
+    # Each series' rotation (recurrence.rotation_sample): compiled only to find a caption the
+    # series repeats beyond the horizon (recurrence_checks.repeated_captions), never sent.
+    samples: tuple[PostSpec, ...] = ()
 
 
 def expand_posts(
@@ -81,6 +85,7 @@ def expand_posts(
     posts: list[PostSpec] = []
     problems: list[Diagnostic] = []
     ids_by_file: dict[str, tuple[str, ...] | None] = {}
+    samples: list[PostSpec] = []
     for spec in specs:
         known_ids: set[str] = set()  # rows not made, for a problem found after their id
         if spec.for_each is None:
@@ -97,24 +102,17 @@ def expand_posts(
             problems.extend(row_problems)
             known_ids.update(failed)
         made: list[PostSpec] = []
-        for post in rows:
-            # ---- recurring posts plug in here (content/recurrence.py, the recurring part) ----
-            # Each post, a batch row or a single post, may repeat; its occurrences are posts
-            # with ids `<post id>@YYYY-MM-DD`. When recurrence.py lands, this becomes:
-            #     occurrences, repeat_problems = expand_repeat(post, config, now)
-            occurrences, repeat_problems = _occurrences(post, config, now)
-            made.extend(occurrences)
-            problems.extend(repeat_problems)
+        # Each post, a batch row or a single post, may repeat (`repeat:`): its occurrences
+        # are posts with ids `<post id>@YYYY-MM-DD` (content/recurrence.py).
+        occurrences, series_samples, repeat_problems = expand_all(
+            rows, config, now or datetime.now(timezone.utc)
+        )
+        made.extend(occurrences)
+        samples.extend(series_samples)
+        problems.extend(repeat_problems)
         posts.extend(made)
         ids_by_file[spec.path] = tuple(sorted({p.id for p in made} | known_ids))
-    return Expanded(tuple(posts), tuple(problems), ids_by_file)
-
-
-def _occurrences(
-    post: PostSpec, config: Config, now: datetime | None
-) -> tuple[list[PostSpec], list[Diagnostic]]:
-    """Until recurrence.py exists: a post is its only occurrence."""
-    return [post], []
+    return Expanded(tuple(posts), tuple(problems), ids_by_file, tuple(samples))
 
 
 def _table(

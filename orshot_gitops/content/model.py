@@ -90,6 +90,9 @@ class Config:
                     return queue
         return None
 
+    # How far ahead a recurring post's occurrences exist (content/recurrence.py), as written.
+    horizon: str = "30d"
+
     def account(self, reference: str | int) -> Account | None:
         """Find an account by alias, or by its numeric Orshot id."""
         if isinstance(reference, str) and reference in self.accounts:
@@ -118,6 +121,28 @@ class BatchRow:
     data_path: str
     line: int
     row_id: str
+
+
+@dataclass(frozen=True)
+class RepeatSpec:
+    """A post's `repeat:` as written; content/recurrence.py reads and checks it."""
+
+    every: str
+    until: str | None = None
+    count: int | None = None
+    skip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """Which occurrence of a recurring post a PostSpec is: its series (the file's post id),
+    its date in the post's timezone, and its place in the series (skipped dates counted)."""
+
+    series: str
+    date: str
+    index: int
+    # How many `variants` the series rotates besides `content` (0: one caption for all).
+    variants: int = 0
 
 
 @dataclass(frozen=True)
@@ -152,6 +177,12 @@ class PostSpec:
     for_each: str | None = None
     id_template: str | None = None
     batch: BatchRow | None = None
+    # A recurring post as written (`repeat:`, `variants:`, `overrides:` by date); expanded by
+    # content/recurrence.py into occurrences, which carry `occurrence` and none of these.
+    repeat: RepeatSpec | None = None
+    variants: tuple[str, ...] = ()
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    occurrence: Occurrence | None = None
     document: Document | None = field(default=None, compare=False, repr=False)
 
 
@@ -180,6 +211,7 @@ def config_from_data(data: Mapping[str, Any], document: Document | None = None) 
         document=document,
         approvals=rules_from_data(data.get("approvals")),
         approvals_without_github=str(data.get("approvals_without_github", "hold")),
+        horizon=str(data.get("horizon", "30d")),
     )
 
 
@@ -228,5 +260,19 @@ def post_from_data(
         render_alt=render_alt,
         for_each=data.get("for_each"),
         id_template=data.get("id"),
+        repeat=_repeat_from_data(data.get("repeat")),
+        variants=tuple(data.get("variants") or ()),
+        overrides={str(k): dict(v) for k, v in (data.get("overrides") or {}).items()},
         document=document,
+    )
+
+
+def _repeat_from_data(data: Mapping[str, Any] | None) -> RepeatSpec | None:
+    if data is None:
+        return None
+    return RepeatSpec(
+        every=str(data["every"]),
+        until=data.get("until"),
+        count=data.get("count"),
+        skip=tuple(data.get("skip") or ()),
     )

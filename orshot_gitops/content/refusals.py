@@ -112,4 +112,39 @@ REFUSALS: tuple[tuple[str, str], ...] = (
         "`schedule: next` with every slot of the account's queue for three years taken, in a "
         "deny window or too close to another post (`min_spacing`).",
     ),
+    # Recurring posts (`repeat:`, content/recurrence.py and recurrence_checks.py).
+    ("repeat-schedule", "A `repeat:` without a `schedule`: the first occurrence's date and time."),
+    (
+        "repeat-every",
+        "A `repeat.every` that is no interval of days, weeks or months (`1d`, `2w`, `1mo`), "
+        "or one shorter than a day: an occurrence is named by its date.",
+    ),
+    ("repeat-end", "`repeat` with both `until` and `count`: one says where the series ends."),
+    ("repeat-until", "A `repeat.until` before the first occurrence."),
+    (
+        "repeat-date",
+        "A `skip` or `overrides` date that is not a date of the series (with the nearest one), "
+        "not a calendar date, or an override of a skipped date.",
+    ),
+    ("repeat-override", "An override's `media_urls` on a post that publishes a render."),
+    (
+        "repeat-revision",
+        "A `revision` on a recurring post: a bump would re-send every occurrence that went out.",
+    ),
+    (
+        "repeat-too-many",
+        "A series of more than 5,000 occurrences up to the horizon: end it and start a new file.",
+    ),
+    ("repeat-only", "`variants` or `overrides` on a post that does not repeat."),
+    (
+        "post-id-at",
+        "A post file whose name ends in `@YYYY-MM-DD`: `<file id>@<date>` names a recurring "
+        "post's occurrence, and one id cannot be two posts.",
+    ),
+    (
+        "repeat-duplicate",
+        "Two occurrences sending one account the same caption and media (Orshot refuses "
+        "duplicate content): an error without `variants`, a warning when the rotation comes "
+        "round again.",
+    ),
 )

@@ -23,6 +23,7 @@ from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
 from orshot_gitops.content.model import STATE_FILE, STATE_POSTS, Account, Config, PostSpec
+from orshot_gitops.content.recurrence_checks import repeated_captions
 from orshot_gitops.content.rulecheck import TimedPost, rule_problems, spacing_problems, timed_posts
 from orshot_gitops.content.schedule_checks import too_soon
 from orshot_gitops.content.templating import TemplateEngine
@@ -233,13 +234,14 @@ def check_posts(
     relatives: list[str],
     tracked_templates: frozenset[str] | None = None,
     is_tracked: Callable[[str], bool] | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Diagnostic], list[CompiledPost]]:
     """Every check of these post files that does not depend on time or on the state: syntax,
     schema, templates, accounts, options and platform limits. `plan` shares it, so a post
     it plans was checked exactly as `validate` checks it, except that `plan` passes the
     snippets git tracks (`tracked_templates`) and templates may include only those, and
     asks git whether a batch's data file is tracked (`is_tracked`)."""
-    checked = check_post_files(root, config, relatives, tracked_templates, is_tracked)
+    checked = check_post_files(root, config, relatives, tracked_templates, is_tracked, now)
     return checked.problems, checked.compiled
 
 
@@ -282,7 +284,7 @@ def _check_with(
     problems: list[Diagnostic] = []
     files, load_problems = load_posts(root, config, relatives)
     problems.extend(load_problems)
-    # A batch file stands for one post per row (and any post may repeat): content/batches.py.
+    # A batch file stands for one post per row, and any post may repeat (content/batches.py).
     expanded = expand_posts(
         root, config, files, compiler.engine, is_tracked=is_tracked, now=now, skip_rows=skip_rows
     )
@@ -298,6 +300,9 @@ def _check_with(
             found.extend(rule_problems(post, config))
             compiled.append(post)
         problems.extend(for_row(spec, found))
+    # A series' rotation, compiled only to find a caption it repeats beyond the horizon.
+    sampled = [post for spec in expanded.samples if (post := compiler.compile(spec)[0]) is not None]
+    problems.extend(repeated_captions([*sampled, *compiled]))
     return CheckedFiles(problems, compiled, expanded.ids_by_file)
 
 

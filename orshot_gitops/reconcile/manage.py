@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from orshot_gitops.content.compile import CompiledPost
-from orshot_gitops.content.load import discover_posts, load_config, post_id_for
+from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
+from orshot_gitops.content.recurrence import occurrence_of
+from orshot_gitops.content.recurrence_checks import expand_all
 from orshot_gitops.errors import Severity, UserError
 from orshot_gitops.orshot.client import OrshotClient, Post
 from orshot_gitops.reconcile.drift import record_drift
@@ -105,8 +107,9 @@ def adopt(
     by_id: dict[str, str] = {}
     if post_ids:
         by_id = {f[len(config.posts_dir) + 1 :].rsplit(".", 1)[0]: f for f in files}
-        # A batch row (`products/A1`) is adopted through its batch file (content/batches.py).
-        named = {p: by_id.get(p) or _file_of_row(p, by_id) for p in post_ids}
+        # A batch row (`products/A1`) is adopted through its batch file (content/batches.py),
+        # an occurrence (`<file id>@<date>`) through its recurring file (recurrence.py).
+        named = {p: _file_of(p, by_id) for p in post_ids}
         missing = [p for p, f in named.items() if f is None]
         if missing:
             raise UserError(
@@ -116,7 +119,7 @@ def adopt(
         files = sorted({f for f in named.values() if f is not None})
     from orshot_gitops.content.validate import check_post_files
 
-    checked = check_post_files(root, config, files)
+    checked = check_post_files(root, config, files, now=now)
     # A file that did not load is not adopted (nor refused); one that loaded and does not
     # compile is refused, and so is a batch whose data file has a problem.
     errors = [
@@ -133,19 +136,21 @@ def adopt(
             hint="fix the post first (orshot-gitops validate)",
         )
     made = {post.spec.id for post in checked.compiled}
+    made |= {p.spec.occurrence.series for p in checked.compiled if p.spec.occurrence}
     for post_id in post_ids:
-        path = by_id.get(post_id)
-        if path is None and post_id not in made:
+        if by_id.get(post_id) is None and post_id not in made:
             raise UserError(
-                f"no post {post_id!r}: {_file_of_row(post_id, by_id)} has no such row",
-                hint="a batch row's id is <file id>/<row id> ('orshot-gitops plan' lists them)",
+                f"no post {post_id!r}: {named[post_id]} has no such row or date",
+                hint="a batch row's id is <file id>/<row id>, an occurrence's <file id>@<date> "
+                "up to the horizon ('orshot-gitops plan' lists them)",
             )
     adopted: list[str] = []
     stamp = now.isoformat(timespec="seconds")
     for post in checked.compiled:
         spec = post.spec
         file_id = spec.batch.file_id if spec.batch else spec.id
-        if post_ids and spec.id not in post_ids and file_id not in post_ids:
+        series = spec.occurrence.series if spec.occurrence else spec.id
+        if post_ids and not {spec.id, file_id, series} & set(post_ids):
             continue
         # A queued post is adopted at no time, as the plan reads a record without one.
         post = as_recorded(post, state)
@@ -167,6 +172,14 @@ def adopt(
             adopted.append(f"{spec.id} → {payload.account.alias}")
         state = state.with_post(spec.id, record_post)
     return state, adopted
+
+
+def _file_of(post_id: str, files_by_id: dict[str, str]) -> str | None:
+    """The post file that makes the post `post_id`: its own, its batch's, or its series'."""
+    occurrence = occurrence_of(post_id)
+    if occurrence is not None:
+        post_id = occurrence[0]
+    return files_by_id.get(post_id) or _file_of_row(post_id, files_by_id)
 
 
 def _file_of_row(post_id: str, files_by_id: dict[str, str]) -> str | None:
@@ -255,11 +268,31 @@ def _post_files(root: Path) -> dict[str, str]:
     return {post_id_for(f, config.posts_dir): f for f in files}
 
 
+def _occurrence_files(
+    root: Path, files: dict[str, str], post_ids: Iterable[str], now: datetime
+) -> dict[str, str]:
+    """The post ids among `post_ids` that are occurrences a recurring file of the repository
+    has now (`<file id>@<date>`, recurrence.py), each with that file: present posts, which
+    no record may be forgotten for or moved from."""
+    config, _ = load_config(root)
+    found: dict[str, str] = {}
+    for post_id in post_ids:
+        series = (occurrence_of(post_id) or ("",))[0]
+        if config is None or series not in files:
+            continue
+        specs, _ = load_posts(root, config, [files[series]])
+        posts, _, _ = expand_all(specs, config, now)
+        if any(post.id == post_id for post in posts):
+            found[post_id] = files[series]
+    return found
+
+
 def adopt_move(root: Path, state: State, post_id: str, moved_from: str) -> tuple[State, list[str]]:
     """Record that `post_id` is the recorded post `moved_from`, moved (and maybe edited): its
     records, Orshot post ids included, follow it. Sends nothing; what the plan then says
     is the ordinary rule for that post (live and edited: "changed after publish")."""
     files = _post_files(root)
+    files.update(_occurrence_files(root, files, (post_id, moved_from), datetime.now(timezone.utc)))
     if post_id not in files:
         raise UserError(f"no post {post_id!r} in the repository", hint="name it by its id")
     if post_id in state.posts:
@@ -296,6 +329,7 @@ def forget_deleted(
             hint="see 'orshot-gitops status' for the posts it records",
         )
     files = _post_files(root)
+    files.update(_occurrence_files(root, files, (post_id,), now))
     if post_id in files:
         raise UserError(
             f"{files[post_id]} is still in the repository: it was not deleted",

@@ -18,6 +18,7 @@ from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.duplicates import SentCopy, duplicate_problem, resends
 from orshot_gitops.content.load import discover_posts, load_config, post_id_for
 from orshot_gitops.content.model import CONFIG_FILE, Config
+from orshot_gitops.content.recurrence import occurrence_of
 from orshot_gitops.content.rulecheck import overridable
 from orshot_gitops.content.validate import check_post_files
 from orshot_gitops.errors import Diagnostic, Severity, UserError
@@ -42,6 +43,7 @@ from orshot_gitops.reconcile.missing import (
     records_lost_in_merge,
     records_missing,
 )
+from orshot_gitops.reconcile.occurrences import lost_occurrences, occurrence_ids
 from orshot_gitops.reconcile.pause import pause_actions
 from orshot_gitops.reconcile.plan import Action, Kind, Plan, decide
 from orshot_gitops.reconcile.queueplan import assign_queued, mark_tentative
@@ -128,6 +130,9 @@ def make_plan(
             lost = {i for known in _known_since(root, git, state.commit) for i in known}
             lost -= set(state.posts)
             candidates |= set(recorded_by_file(lost, ids)) & set(batches.data_of)
+    # A file whose recorded posts are occurrences is expanded on every run: the clock, not a
+    # commit, brings its next ones (its own id is never recorded, so it is a candidate above;
+    # a batch whose rows repeat is one by batch_candidates).
     candidates &= set(files)
     # A batch and a post file under its id (posts/products.yaml, posts/products/A1.yaml)
     # may make one post id twice: both are compiled whenever either is, to be compared.
@@ -168,6 +173,17 @@ def make_plan(
     renames.update(
         row_renames(moves, (p.spec.id for p in compiled), state.posts, present, config.posts_dir)
     )
+    # A recurring file's posts are its occurrences (content/recurrence.py): a recorded one its
+    # file could not judge (an error, or past the horizon) is still present (occurrences.py).
+    series_paths = {
+        **ids,
+        **{p.spec.occurrence.series: p.spec.path for p in checked.compiled if p.spec.occurrence},
+    }
+    failed_paths = {d.path for d in problems if d.severity is Severity.ERROR}
+    for post_id, path in occurrence_ids(
+        compiled, state, series_paths, failed_paths, config, now
+    ).items():
+        present.setdefault(post_id, path)
     # `schedule: next`: each account's slot, or the time its record fixed (queueplan.py).
     compiled, slot_problems, tentative = assign_queued(compiled, config, state, renames, now)
     problems.extend(slot_problems)
@@ -181,13 +197,22 @@ def make_plan(
         }
         missing = records_missing(state, at_commit, singles, renames, changes.renamed)
         unknown_rows: dict[str, list[str]] = {}
+        occurrences: dict[str, str] = {}
         for post_id, path in present.items():
-            if post_id not in singles and renames.get(post_id, post_id) not in state.posts:
+            if post_id in singles or renames.get(post_id, post_id) in state.posts:
+                continue
+            # A row git judges by the batch at the recorded commit; an occurrence by its
+            # series' recorded dates, since the clock, not a commit, brings new ones.
+            if occurrence_of(post_id) is not None:
+                occurrences[post_id] = path
+            else:
                 unknown_rows.setdefault(path, []).append(post_id)
         new_rows, lost_rows = rows_new_since(
             root, git, config, state.commit, unknown_rows, {new: old for old, new in moves}
         )
         missing |= lost_rows
+        edited = {*changes.added, *changes.modified, *(new for _, new in changes.renamed)}
+        missing |= lost_occurrences(occurrences, state, renames, edited | set(dirty))
         missing |= records_lost_in_merge(
             state, _known_since(root, git, state.commit), present, renames
         )
@@ -203,6 +228,12 @@ def make_plan(
         explained = set(changes.added) | {new for _, new in changes.renamed} | set(dirty)
     elif merged is not None:
         explained = merged[0] | set(dirty)
+    # A new occurrence of a series the state already records came with the clock, not from a
+    # move: its file is where the recorded ones came from.
+    explained |= {path for path, posts in recorded_rows.items() if any("@" in p for p in posts)}
+    # A post file that became a batch or a series: its own record is gone, and its new posts
+    # come from that same file, which git shows edited, not moved.
+    explained |= {path for pid, path in ids.items() if pid in state.posts and pid not in present}
     problems.extend(spacing_against_state(config, compiled, state))
     held_back = unexplained_posts(
         compiled, state, present=set(present), renames=renames, explained_paths=explained

@@ -10,6 +10,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from orshot_gitops.content.recurrence import occurrence_of
 from orshot_gitops.errors import UserError
 from orshot_gitops.reconcile.health import held_accounts, hold_for_reconnect
 from orshot_gitops.reconcile.plan import Kind, Plan
@@ -40,7 +41,8 @@ def saved_plan(path: Path, current: Plan) -> Plan:
         )
     # A plan saved with a key held the posts of accounts needing a reconnect: held the same
     # way, the current plan stands for the same requests (apply checks the health again).
-    if _as_reviewed(saved) != _as_reviewed(hold_for_reconnect(current, held_accounts(saved))):
+    current = hold_for_reconnect(current, held_accounts(saved))
+    if _as_reviewed(saved) != _as_reviewed(_without_new_occurrences(current, saved)):
         # Same commit, same state, yet other requests: the plan was saved from uncommitted
         # files (then stashed) or edited after it was saved. Either way nobody reviewed what
         # the committed files would send, and a saved plan is sent as saved.
@@ -50,6 +52,22 @@ def saved_plan(path: Path, current: Plan) -> Plan:
             "with 'orshot-gitops plan --out' from committed files",
         )
     return replace(saved, overrides=current.overrides)  # what may wait for a review: the files'
+
+
+def _without_new_occurrences(current: Plan, saved: Plan) -> Plan:
+    """The current plan less the occurrences of recurring posts (`<file id>@date`) that the
+    horizon reached since the plan was saved: in no reviewed plan, they are left to the
+    next run, which plans them as any run does; the saved plan goes out as saved."""
+    reviewed = {action.post_id for action in saved.actions}
+    return replace(
+        current,
+        actions=tuple(
+            action
+            for action in current.actions
+            if not (action.kind is Kind.CREATE and occurrence_of(action.post_id) is not None)
+            or action.post_id in reviewed
+        ),
+    )
 
 
 def _as_reviewed(plan: Plan) -> list[str]:

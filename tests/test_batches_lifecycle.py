@@ -508,3 +508,25 @@ def test_a_value_in_a_row_is_data_never_a_template(ws: Workspace) -> None:
     ws.commit("a row that looks like a template")
     [action] = ws.plan_json()["actions"]
     assert action["content"] == "{{ 7 * 7 }} {% include 'signature.j2' %} for $1"
+
+
+def test_two_rows_sending_one_account_the_same_caption_are_an_error_at_the_later_row(
+    ws: Workspace,
+) -> None:
+    """The platform refuses duplicate content: a catalogue whose caption reads no column
+    would fail at its second row, after the first went out."""
+    ws.write("data/products.csv", HEADER + A1 + B2)
+    ws.write("posts/products.yaml", BATCH.replace("{{ row.name }} for ${{ row.price }}", "New!"))
+    ws.commit("a caption that reads no column")
+    run = ws.cli("validate")
+    assert run.code == 1
+    assert run.out.splitlines()[0].startswith(
+        "data/products.csv:3:1: error: row 'B2': sends 'x' the same caption and media as row "
+        "'A1': the platform refuses duplicate content"
+    ), run.out
+    assert ws.apply().code == 1
+    assert ws.sent() == []
+    # Each row's own caption: nothing to say.
+    ws.write("posts/products.yaml", BATCH)
+    ws.commit("each row its own caption")
+    assert ws.cli("validate").code == 0

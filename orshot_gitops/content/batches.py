@@ -15,6 +15,7 @@ person fixes it; what goes wrong with the templates is said in the post file.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from orshot_gitops.content.compile import CompiledPost
 from orshot_gitops.content.datafiles import (
     DataTable,
     Row,
@@ -330,6 +332,32 @@ def at_row(post: PostSpec, code: str, message: str, hint: str, *, column: int = 
     )
 
 
+def repeated_rows(compiled: Iterable[CompiledPost]) -> list[Diagnostic]:
+    """Two rows of one batch that send one account the same caption and media: the platform
+    refuses the second ("Duplicate content", publish-from-api.md), so it is an error at the
+    later row's line, naming the earlier row, before anything is sent. A catalogue whose
+    caption reads no column of its row says so at its second row."""
+    first_seen: dict[tuple[str, str, str], str] = {}
+    problems: list[Diagnostic] = []
+    for post in compiled:
+        row = post.spec.batch
+        if row is None or post.spec.occurrence is not None:
+            continue  # a row's occurrences are compared within their series (recurrence_checks)
+        render = json.dumps(post.render.as_json(), sort_keys=True) if post.render else ""
+        for payload in post.payloads:
+            sent = json.dumps([payload.content, list(payload.media_urls), render])
+            key = (row.file_id, payload.account.alias, sent)
+            earlier = first_seen.setdefault(key, row.row_id)
+            if earlier != row.row_id:
+                message = (
+                    f"sends {payload.account.alias!r} the same caption and media as row "
+                    f"{earlier!r}: the platform refuses duplicate content"
+                )
+                hint = "make each row's caption differ, e.g. with a column: {{ row.name }}"
+                problems.append(at_row(post.spec, "batch-duplicate", message, hint))
+    return problems
+
+
 def for_row(post: PostSpec, problems: Iterable[Diagnostic]) -> list[Diagnostic]:
     """The problems compiling and checking one post found; a batch row's are moved from the
     post file to the row's line in the data file (`POST_FILE_CODES` stay in the post file:
@@ -429,6 +457,4 @@ def clash_problem(post: PostSpec, post_id: str, others: list[str]) -> Diagnostic
 
 def row_fingerprint(row: Row) -> str:
     """A row's values, independent of its place in the file: equal for an unchanged row."""
-    import json
-
     return json.dumps(dict(row.values), sort_keys=True, default=str, ensure_ascii=False)

@@ -112,6 +112,11 @@ REFUSALS: tuple[tuple[str, str], ...] = (
         "`schedule: next` with every slot of the account's queue for three years taken, in a "
         "deny window or too close to another post (`min_spacing`).",
     ),
+    (
+        "batch-duplicate",
+        "Two rows of one batch sending one account the same caption and media (the platform "
+        "refuses duplicate content): at the later row, naming the earlier.",
+    ),
     # Recurring posts (`repeat:`, content/recurrence.py and recurrence_checks.py).
     ("repeat-schedule", "A `repeat:` without a `schedule`: the first occurrence's date and time."),
     (

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from orshot_gitops.content import platforms
-from orshot_gitops.content.batches import RowSkip, expand_posts, for_row, without_clashing_ids
+from orshot_gitops.content.batches import (
+    RowSkip,
+    expand_posts,
+    for_row,
+    repeated_rows,
+    without_clashing_ids,
+)
 from orshot_gitops.content.compile import CompiledPost, Compiler
 from orshot_gitops.content.duplicates import Resend, duplicate_problem, recorded_copies, resends
 from orshot_gitops.content.load import discover_posts, load_config, load_posts, post_id_for
@@ -303,6 +309,7 @@ def _check_with(
     # A series' rotation, compiled only to find a caption it repeats beyond the horizon.
     sampled = [post for spec in expanded.samples if (post := compiler.compile(spec)[0]) is not None]
     problems.extend(repeated_captions([*sampled, *compiled]))
+    problems.extend(repeated_rows(compiled))
     return CheckedFiles(problems, compiled, expanded.ids_by_file)
 
 

@@ -470,3 +470,27 @@ def test_a_revision_bump_of_a_live_queued_post_takes_a_new_slot(qws: Workspace) 
     plan = qws.plan_json()
     assert actions(plan) == [("tips/one", "x", "schedule")]
     assert times(plan)[("tips/one", "x")] == (S2, True)
+
+
+def test_a_batch_of_queued_rows_takes_one_slot_per_row_and_keeps_them(qws: Workspace) -> None:
+    """A catalogue that says `schedule: next` fills the queue row by row, in row-id order;
+    a row added later takes the next free slot and moves no recorded row."""
+    qws.write("data/tips.csv", "key,text\nb,Second tip.\na,First tip.\n")
+    qws.write(
+        "posts/tips.yaml",
+        'for_each: data/tips.csv\nid: "{{ row.key }}"\naccounts: [x]\n'
+        'content: "{{ row.text }}"\nschedule: {after: 2099-01-05}\n',
+    )
+    qws.commit("a queued batch")
+    assert {k: v for k, v in times(qws.plan_json()).items()} == {
+        ("tips/a", "x"): (S1, True),
+        ("tips/b", "x"): (S2, True),
+    }
+    assert qws.apply().code == 0
+    qws.write("data/tips.csv", "key,text\nb,Second tip.\na,First tip.\n0,Zeroth tip.\n")
+    qws.commit("a row whose id sorts first")
+    assert times(qws.plan_json()) == {("tips/0", "x"): (S3, True)}
+    assert qws.apply().code == 0
+    held = sorted(scheduled_in_orshot(qws))
+    assert [caption for caption, _ in held] == ["First tip.", "Second tip.", "Zeroth tip."]
+    assert all(same_instant(t, s) for (_, t), s in zip(held, (S1, S2, S3), strict=True))

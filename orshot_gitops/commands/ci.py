@@ -101,9 +101,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         comment = True
     previews = args.render_previews or _flag(env, "INPUT_RENDER_PREVIEWS")
     if previews and command == "plan":
+        from orshot_gitops.commands import root_key
         from orshot_gitops.commands.plan import need_key
 
-        need_key()  # before anything is written: a fork's job has no key
+        need_key(root_key(root))  # before anything is written: a fork's job has no key
     ok = annotate(root, now, console, check_templates=command in ("validate", "plan"))
     if command == "validate":
         return 0 if ok else 1
@@ -127,14 +128,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 def annotate(root: Path, now: datetime, console: Console, *, check_templates: bool = False) -> bool:
     """Every problem as a `::error file=…,line=…::` annotation; False when there are errors.
     `check_templates`, with a key: render keys against the templates' parameters too."""
+    from orshot_gitops.commands import root_key
     from orshot_gitops.commands.validate import with_template_check
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
 
-    online = check_templates and bool(os.environ.get("ORSHOT_API_KEY", "").strip())
+    key = root_key(root)
+    online = check_templates and key.present(os.environ)
     result = validate_repo(root, now, keep_posts=online)
     if online:
-        result = with_template_check(result, console)
+        result = with_template_check(result, console, key)
     console.print(report.as_github(result.diagnostics, result.files_checked, console))
     return not result.errors
 
@@ -165,8 +168,11 @@ def ci_plan(
         # No approvals: rule, no GitHub call (None).
         approvals = pull_request_approvals(plan, git, config, state.commit, context, now)
     # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
-    plan = plan_with_health(plan, console)
-    renders = plan_renders(plan, state, root, console, render=previews)
+    from orshot_gitops.commands import root_key
+
+    key = root_key(root)
+    plan = plan_with_health(plan, console, key)
+    renders = plan_renders(plan, state, root, console, key, render=previews)
     plan_out.parent.mkdir(parents=True, exist_ok=True)
     plan_out.write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
     link = _preview(root, context, now, console)
@@ -278,8 +284,11 @@ def ci_apply(
             f"this run is for {context.ref}, not for the default branch {default}",
             hint=f"apply publishes only the default branch: limit the workflow's push trigger to branches: [{default}]",
         )
+    from orshot_gitops.commands import root_key
+
+    key = root_key(root)
     # Before anything is planned, marked or pushed (see settings.py).
-    check_environment(env)
+    check_environment(env, key)
 
     def progress(message: str) -> None:
         console.print(message)
@@ -295,7 +304,7 @@ def ci_apply(
             report = run_apply(
                 root,
                 git,
-                lambda: OrshotClient.from_env(env),
+                lambda: OrshotClient.from_env(env, key),
                 lambda: datetime.now(timezone.utc),
                 ApplyOptions(push=True, remote=remote, reviews=reviews),
                 progress=progress,

@@ -87,6 +87,7 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
     """`apply --push` in the server hook's fresh clone; every line goes back to the pusher."""
     from datetime import datetime, timezone
 
+    from orshot_gitops.commands import root_key
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment
     from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
@@ -94,13 +95,14 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
     from orshot_gitops.vcs.gitrepo import open_repo
     from orshot_gitops.vcs.mergedriver import register
 
-    check_environment(os.environ)  # before the plan: nothing marked, nothing sent
+    key = root_key(work)
+    check_environment(os.environ, key)  # before the plan: nothing marked, nothing sent
     register(work)
     with open_repo(work) as git:
         report = run_apply(
             work,
             git,
-            lambda: OrshotClient.from_env(os.environ),
+            lambda: OrshotClient.from_env(os.environ, key),
             lambda: datetime.now(timezone.utc),
             ApplyOptions(push=True, remote="origin"),
             progress=lambda message: say(f"orshot-gitops: {message}"),

@@ -74,6 +74,9 @@ class Config:
     approvals: tuple[ApprovalRule, ...] = ()
     # Where GitHub cannot be asked whether the rules are met: hold (the default) or send.
     approvals_without_github: str = "hold"
+    # The environment variable holding this root's Orshot key: one per brand when a
+    # repository holds several content roots (docs/brands.md).
+    api_key_env: str = "ORSHOT_API_KEY"
 
     def account(self, reference: str | int) -> Account | None:
         """Find an account by alias, or by its numeric Orshot id."""
@@ -145,6 +148,7 @@ def config_from_data(data: Mapping[str, Any], document: Document | None = None) 
         document=document,
         approvals=rules_from_data(data.get("approvals")),
         approvals_without_github=str(data.get("approvals_without_github", "hold")),
+        api_key_env=str(data.get("api_key_env", "ORSHOT_API_KEY")),
     )
 
 

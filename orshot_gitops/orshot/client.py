@@ -98,6 +98,7 @@ from orshot_gitops.orshot.pacing import POLICY_HEADER, RatePacer, parse_policy
 from orshot_gitops.orshot.render_jobs import RenderJob, RenderJobCalls
 from orshot_gitops.orshot.settings import (
     DEFAULT_BASE_URL,
+    ApiKeyVariable,
     check_api_key,
     normalize_base_url,
     parse_rate_limit,
@@ -199,16 +200,16 @@ class OrshotClient(RenderJobCalls):
         self._pacer = RatePacer(clock, rate_limit)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], **options: Any) -> OrshotClient:
-        """A client from ORSHOT_BASE_URL (default: the real API) and ORSHOT_API_KEY."""
-        key = env.get("ORSHOT_API_KEY", "").strip()
-        if not key:
-            raise UserError("ORSHOT_API_KEY is not set", hint=SANDBOX_HINT, code="api-key")
+    def from_env(
+        cls, env: Mapping[str, str], key: ApiKeyVariable | None = None, **options: Any
+    ) -> OrshotClient:
+        """A client from ORSHOT_BASE_URL (default: the real API) and the root's `key`."""
+        secret = (key or ApiKeyVariable()).require(env)
         base_url = env.get("ORSHOT_BASE_URL", "").strip() or DEFAULT_BASE_URL
         limit = env.get("ORSHOT_RATE_LIMIT", "").strip()
         if limit and "rate_limit" not in options:
             options = {**options, "rate_limit": parse_rate_limit(limit)}
-        return cls(base_url, key, **options)
+        return cls(base_url, secret, **options)
 
     def __repr__(self) -> str:
         return f"OrshotClient(base_url={self.base_url!r}, api_key=<hidden>)"

@@ -145,3 +145,11 @@ def sent(base_url: str, key: str) -> list[dict[str, Any]]:
     posts = response.json()["data"]
     assert isinstance(posts, list)
     return sorted(posts, key=lambda p: int(p["post_id"]))
+
+
+def requests(base_url: str, key: str) -> int:
+    """How many API requests a sandbox has answered, whatever their status."""
+    headers = {"Authorization": f"Bearer {key}"}
+    response = httpx.get(base_url + "/_sandbox/stats", headers=headers, timeout=30.0)
+    response.raise_for_status()
+    return int(response.json()["requests"])

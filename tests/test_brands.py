@@ -7,7 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from brands_helpers import ACME_KEY, ZEN_CONFIG, ZEN_KEY, Brands, git, sandbox_config, sent
+from brands_helpers import (
+    ACME_CONFIG,
+    ACME_KEY,
+    ZEN_CONFIG,
+    ZEN_KEY,
+    Brands,
+    git,
+    requests,
+    sandbox_config,
+    sent,
+)
 from conftest import SandboxFactory
 
 
@@ -118,3 +128,110 @@ def test_api_key_env_must_name_one_of_our_variables(brands: Brands, value: str) 
     assert "api_key_env" in run.output
     assert value not in run.output  # it may be a key pasted in the wrong place
     assert "Traceback" not in run.output
+
+
+def test_all_runs_every_brand_with_its_own_key_and_the_worst_exit_code(
+    brands: Brands, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One Orshot that knows only acme's key: zen's apply, with zen's (unknown) key, fails,
+    # and acme's still goes out.
+    server = sandbox_factory(sandbox_config(ACME_KEY))
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", ACME_KEY)
+    monkeypatch.setenv("ORSHOT_API_KEY_ZEN", ZEN_KEY)
+    brands.post("acme", "launch", "Acme rockets are live", ("acme-x",))
+    brands.post("zen", "calm", "Breathe in", ("zen-x",))
+
+    planned = brands.cli("plan", "--all", "--format", "json", cwd=brands.root / "brands/zen/posts")
+    assert planned.code == 0, planned.output
+    by_root = planned.json()
+    assert sorted(by_root) == ["brands/acme", "brands/zen"]
+    assert [a["post_id"] for a in by_root["brands/acme"]["result"]["actions"]] == ["launch"]
+    assert [a["post_id"] for a in by_root["brands/zen"]["result"]["actions"]] == ["calm"]
+
+    applied = brands.cli("apply", "--all")
+    assert applied.code == 1, applied.output
+    assert applied.out.index("== brands/acme ==") < applied.out.index("== brands/zen ==")
+    assert [p["request"]["content"] for p in sent(server.base_url, ACME_KEY)] == [
+        "Acme rockets are live"
+    ]
+    assert "brands/acme ok, brands/zen exit 1" in applied.err
+    assert ACME_KEY not in applied.output and ZEN_KEY not in applied.output
+
+    validated = brands.cli("validate", "--all")
+    assert validated.code == 0, validated.output
+
+
+def test_a_brand_without_its_key_fails_alone_and_the_other_still_plans(
+    brands: Brands, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_factory(sandbox_config(ACME_KEY))
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", ACME_KEY)
+    monkeypatch.delenv("ORSHOT_API_KEY_ZEN", raising=False)
+    brands.write("brands/zen/templates/.keep", "")
+    brands.post("acme", "launch", "Acme rockets are live", ("acme-x",))
+    brands.post("zen", "calm", "Breathe in", ("zen-x",))
+    zen_state = brands.state_bytes("zen")
+
+    run = brands.cli("apply", "--all", "--format", "json")
+    assert run.code == 1, run.output
+    results = run.json()
+    assert results["brands/acme"]["exit_code"] == 0
+    assert results["brands/zen"]["exit_code"] == 1
+    assert "ORSHOT_API_KEY_ZEN is not set" in results["brands/zen"]["error"]["message"]
+    assert "brands/zen" in results["brands/zen"]["error"]["message"]
+    assert brands.state_bytes("zen") == zen_state
+    plan = brands.cli("plan", "--all")
+    assert plan.code == 0, plan.output
+    assert "== brands/zen ==" in plan.out and "calm" in plan.out
+
+
+def test_a_root_inside_another_roots_posts_folder_is_refused_from_both_sides(
+    brands: Brands, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sandbox_factory(sandbox_config(ACME_KEY))
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", ACME_KEY)
+    # A brand dropped inside acme's posts folder, with acme's aliases: without the check its
+    # post would be acme's post, sent to acme's accounts with acme's key.
+    brands.write("brands/acme/posts/intruder/orshot.yaml", ACME_CONFIG)
+    brands.post("acme", "intruder/posts/hello", "Not an acme post", ("acme-x",))
+
+    outer = brands.cli("apply", cwd=brands.root / "brands/acme")
+    assert outer.code == 1, outer.output
+    assert "posts/intruder/orshot.yaml" in outer.output
+    assert "another content root inside this root's posts folder" in outer.output
+    inner = brands.cli("plan", cwd=brands.root / "brands/acme/posts/intruder")
+    assert inner.code == 1, inner.output
+    assert "inside brands/acme/posts/ of the content root brands/acme" in inner.output
+    every = brands.cli("validate", "--all")
+    assert every.code == 1, every.output
+    assert "brands/acme/posts/intruder/orshot.yaml:1:1: error" in every.err
+    assert "== brands/acme/posts/intruder ==" not in every.out
+    assert sent(server.base_url, ACME_KEY) == []
+    for run in (outer, inner, every):
+        assert "Traceback" not in run.output
+
+
+def test_a_brand_whose_orshot_yaml_breaks_is_never_given_the_default_key(
+    brands: Brands, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zen publishes with its key; then its orshot.yaml breaks. ORSHOT_API_KEY (acme's) is in
+    # the environment: zen's refresh and apply must not fall back to it.
+    acme_server = sandbox_factory(sandbox_config(ACME_KEY))
+    zen_server = sandbox_factory(sandbox_config(ZEN_KEY))
+    monkeypatch.setenv("ORSHOT_API_KEY", ACME_KEY)
+    monkeypatch.setenv("ORSHOT_API_KEY_ZEN", ZEN_KEY)
+    monkeypatch.setenv("ORSHOT_BASE_URL", zen_server.base_url)
+    brands.post("zen", "calm", "Breathe in", ("zen-x",))
+    assert brands.cli("apply", cwd=brands.root / "brands/zen").code == 0
+    brands.write("brands/zen/orshot.yaml", ZEN_CONFIG + "timezone: [not, a, zone]\n")
+    brands.commit("zen: a broken orshot.yaml")
+
+    monkeypatch.setenv("ORSHOT_BASE_URL", acme_server.base_url)
+    for argv in (("accounts",), ("refresh",), ("apply",), ("status",)):
+        run = brands.cli(*argv, cwd=brands.root / "brands/zen")
+        assert "Traceback" not in run.output
+        assert ACME_KEY not in run.output and ZEN_KEY not in run.output
+    assert requests(acme_server.base_url, ACME_KEY) == 0

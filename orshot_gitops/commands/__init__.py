@@ -87,27 +87,19 @@ def root_key(root: Path) -> ApiKeyVariable:
     ORSHOT_API_KEY). Every command that builds a client or asks "is there a key?" asks this,
     so in a repository of several brands each reads its own key and no other.
 
-    No orshot.yaml (`init`, `accounts` before one exists): the default variable. One that
-    does not load is its first error: guessing the default would hand a brand whose file is
-    broken the key of the brand that uses ORSHOT_API_KEY."""
+    No orshot.yaml (`accounts` before one exists): the default variable. One that does not
+    load: no key at all (`unknown`), as guessing the default would hand a brand whose file
+    is broken the key of the brand that uses ORSHOT_API_KEY; the command then reports the
+    file's own error where it always did."""
     from orshot_gitops.content.load import load_config
     from orshot_gitops.content.model import CONFIG_FILE
-    from orshot_gitops.errors import UserError
     from orshot_gitops.orshot.settings import ApiKeyVariable
 
     if not (root / CONFIG_FILE).is_file():
         return ApiKeyVariable(root=root_label(root))
-    config, problems = load_config(root)
+    config, _ = load_config(root)
     if config is None:
-        first = problems[0]
-        raise UserError(
-            first.message,
-            path=str(root / first.path),
-            line=first.line,
-            column=first.column,
-            hint=first.hint,
-            code=first.code,
-        )
+        return ApiKeyVariable(root=root_label(root), unknown=True)
     return ApiKeyVariable(config.api_key_env, root_label(root))
 
 

@@ -111,7 +111,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     settle_seconds = (
         args.settle_after if args.settle_after is not None else settle_after(os.environ)
     )
-    stop = _StopFlag(console)
+    # `--all` passes one flag to every root's run: a stop request ends the loop too.
+    stop = getattr(args, "stop_flag", None) or _StopFlag(console)
     interactive = sys.stderr.isatty()
 
     def progress(message: str) -> None:

@@ -163,9 +163,13 @@ class ApiKeyVariable:
 
     name: str = DEFAULT_KEY_ENV
     root: str = ""  # the content root as the user knows it ("brands/zen"); "" for one root
+    # Set when the root's orshot.yaml does not load: its variable is unknown, and guessing
+    # ORSHOT_API_KEY would hand this root another brand's key. No key, then: reads and sends
+    # are refused, and the command reports the file's own error.
+    unknown: bool = False
 
     def value(self, env: Mapping[str, str]) -> str:
-        return env.get(self.name, "").strip()
+        return "" if self.unknown else env.get(self.name, "").strip()
 
     def present(self, env: Mapping[str, str]) -> bool:
         return bool(self.value(env))
@@ -173,6 +177,13 @@ class ApiKeyVariable:
     def require(self, env: Mapping[str, str], why: str = "") -> str:
         """The key, or an error naming the variable to set and the root (never a value)."""
         key = self.value(env)
+        if self.unknown:
+            raise UserError(
+                f"no Orshot key for {self.root or 'this content root'}: its orshot.yaml does "
+                "not load, so which variable holds its key (api_key_env) is unknown",
+                hint="fix orshot.yaml first ('orshot-gitops validate' says where)",
+                code="api-key",
+            )
         if not key:
             raise UserError(
                 f"{self.name} is not set{self.for_root()}{why}",

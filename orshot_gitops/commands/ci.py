@@ -14,6 +14,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -142,6 +143,68 @@ def annotate(root: Path, now: datetime, console: Console, *, check_templates: bo
     return not result.errors
 
 
+@dataclass(frozen=True)
+class PlanSection:
+    """One content root's plan, as the pull request shows it: its Markdown (cut to fit its
+    share of the comment), whether it may merge cleanly, and the approvals it needs."""
+
+    markdown: str
+    ok: bool
+    has_changes: bool
+    summary: str
+    approvals: PullRequestApprovals | None
+
+
+def plan_section(
+    root: Path,
+    context: GitHubContext,
+    now: datetime,
+    console: Console,
+    *,
+    plan_out: Path,
+    max_chars: int,
+    previews: bool = False,
+    link: str | None = None,
+) -> PlanSection:
+    """A root's plan, saved as JSON to `plan_out`, as Markdown for the comment: `ci_plan`'s
+    one root, or one brand's section of the comment that covers every touched root. `link`:
+    the preview site's line (None: built here, for this root alone)."""
+    from orshot_gitops.commands import root_key
+    from orshot_gitops.commands.approvals import pull_request_approvals
+    from orshot_gitops.commands.plan import plan_renders, plan_with_health
+    from orshot_gitops.reconcile.planner import make_plan
+    from orshot_gitops.report import plan as report
+    from orshot_gitops.report.review import approvals_markdown
+    from orshot_gitops.vcs.gitrepo import open_repo
+
+    with open_repo(root) as git:
+        plan, config, state = make_plan(root, git, now)
+        # No approvals: rule, no GitHub call (None).
+        approvals = pull_request_approvals(plan, git, config, state.commit, context, now)
+    key = root_key(root)
+    # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
+    plan = plan_with_health(plan, console, key)
+    renders = plan_renders(plan, state, root, console, key, render=previews)
+    plan_out.parent.mkdir(parents=True, exist_ok=True)
+    plan_out.write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
+    if link is None:
+        link = _preview(root, context, now, console)
+    section = approvals_markdown(approvals.needs, approvals.note) if approvals else ""
+    markdown = report.as_markdown(
+        plan,
+        now,
+        max_chars=max_chars - len(link) - 2 - len(section) - 2,
+        renders=renders,
+    )
+    for extra in (section, link):
+        if extra:
+            markdown = markdown.rstrip("\n") + "\n\n" + extra.rstrip("\n") + "\n"
+    ok = not renders.previews_failed and not (
+        plan.errors or any(a.severity == "error" for a in plan.actions)
+    )
+    return PlanSection(markdown, ok, plan.has_changes, report.summary_line(plan), approvals)
+
+
 def ci_plan(
     root: Path,
     context: GitHubContext,
@@ -154,64 +217,51 @@ def ci_plan(
 ) -> bool:
     """The plan to the job summary, the sticky comment and the outputs; False on errors.
     `previews`: the missing render previews rendered first, so the comment shows them."""
-    from orshot_gitops.commands.approvals import pull_request_approvals
-    from orshot_gitops.commands.plan import plan_renders, plan_with_health
     from orshot_gitops.github import api as github
-    from orshot_gitops.reconcile.planner import make_plan
-    from orshot_gitops.report import plan as report
     from orshot_gitops.report.markdown import GITHUB_COMMENT_LIMIT
-    from orshot_gitops.report.review import approvals_markdown
-    from orshot_gitops.vcs.gitrepo import open_repo
 
-    with open_repo(root) as git:
-        plan, config, state = make_plan(root, git, now)
-        # No approvals: rule, no GitHub call (None).
-        approvals = pull_request_approvals(plan, git, config, state.commit, context, now)
-    # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
-    from orshot_gitops.commands import root_key
-
-    key = root_key(root)
-    plan = plan_with_health(plan, console, key)
-    renders = plan_renders(plan, state, root, console, key, render=previews)
-    plan_out.parent.mkdir(parents=True, exist_ok=True)
-    plan_out.write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
-    link = _preview(root, context, now, console)
-    section = approvals_markdown(approvals.needs, approvals.note) if approvals else ""
-    markdown = report.as_markdown(
-        plan,
+    planned = plan_section(
+        root,
+        context,
         now,
-        max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1 - len(link) - 2 - len(section) - 2,
-        renders=renders,
+        console,
+        plan_out=plan_out,
+        max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1,
+        previews=previews,
     )
-    for extra in (section, link):
-        if extra:
-            markdown = markdown.rstrip("\n") + "\n\n" + extra.rstrip("\n") + "\n"
-    github.append_summary(context.summary_path, markdown)
-    console.print(report.summary_line(plan))
+    github.append_summary(context.summary_path, planned.markdown)
+    console.print(planned.summary)
     github.write_outputs(
         context.output_path,
-        {"has-changes": str(plan.has_changes).lower(), "plan-json": str(plan_out)},
+        {"has-changes": str(planned.has_changes).lower(), "plan-json": str(plan_out)},
     )
+    if comment:
+        post_comment(context, planned.markdown, console)
+    if planned.approvals is not None:
+        approvals_status(context, planned.approvals, console)
+    return planned.ok
+
+
+def post_comment(context: GitHubContext, markdown: str, console: Console) -> None:
+    """The one sticky comment, created or edited; a fork's read-only token is said, not fatal."""
+    from orshot_gitops.github import api as github
+
     number = context.pull_request_number
-    if comment and number is not None:
-        try:
-            result = github.upsert_comment(context, number, markdown)
-        except github.CommentError as exc:
-            # A fork's token is read-only: that is expected, and the summary has the plan.
-            level = "notice" if context.is_fork else "warning"
-            hint = f" ({exc.hint})" if exc.hint else ""
-            console.print(f"::{level}::{_one_line(exc.message + hint)}")
-        else:
-            console.print(f"plan comment {result.action}: {result.url}")
-            github.write_outputs(context.output_path, {"comment-url": result.url})
-    if approvals is not None:
-        _approvals_status(context, approvals, console)
-    if renders.previews_failed:
-        return False
-    return not plan.errors and not any(a.severity == "error" for a in plan.actions)
+    if number is None:
+        return
+    try:
+        result = github.upsert_comment(context, number, markdown)
+    except github.CommentError as exc:
+        # A fork's token is read-only: that is expected, and the summary has the plan.
+        level = "notice" if context.is_fork else "warning"
+        hint = f" ({exc.hint})" if exc.hint else ""
+        console.print(f"::{level}::{_one_line(exc.message + hint)}")
+    else:
+        console.print(f"plan comment {result.action}: {result.url}")
+        github.write_outputs(context.output_path, {"comment-url": result.url})
 
 
-def _approvals_status(
+def approvals_status(
     context: GitHubContext, approvals: PullRequestApprovals, console: Console
 ) -> None:
     """The orshot/approvals status on the pull request's head, for branch protection. A

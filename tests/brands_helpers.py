@@ -106,6 +106,9 @@ class Brands:
         git(self.root, "commit", "--quiet", "-m", message)
         return git(self.root, "rev-parse", "HEAD")
 
+    def head(self) -> str:
+        return git(self.root, "rev-parse", "HEAD")
+
     def history(self, folder: str) -> list[str]:
         """Commits (newest first) that changed anything under `folder`."""
         return git(self.root, "log", "--format=%H", "--", folder).splitlines()

@@ -14,11 +14,12 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orshot_gitops.commands import ci_brands
 from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError, UserError
 
@@ -46,10 +47,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--command",
         dest="ci_command",  # `command` is the subcommand's own name in cli.py
-        choices=("auto", "validate", "plan", "apply"),
+        choices=("auto", "validate", "plan", "apply", "matrix"),
         default="auto",
         help="what to run (default: auto, by the event: pull_request plans, "
-        "push/schedule/workflow_dispatch apply, anything else validates)",
+        "push/schedule/workflow_dispatch apply, anything else validates); matrix: the "
+        "content roots a change touches, for a job per root (docs/brands.md)",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="validate or plan every content root of the work tree that the change touched "
+        "(--base): one comment, one section per root. Also INPUT_ALL=true",
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        metavar="COMMIT",
+        help="matrix and --all: the commit the change starts from (a pull request's base, a "
+        "push's 'before'); none or unknown: every root. Also INPUT_BASE",
+    )
+    parser.add_argument(
+        "--head",
+        default=None,
+        metavar="COMMIT",
+        help="matrix and --all: the commit the change ends at (default HEAD). Also INPUT_HEAD",
     )
     parser.add_argument(
         "--no-comment",
@@ -100,6 +121,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         comment = False
     else:
         comment = True
+    every, base, head = ci_brands.inputs(args.all, args.base, args.head, env)
+    if command == "matrix" or every:
+        return _many_roots(command, root, base, head, context, now, console, args, comment)
     previews = args.render_previews or _flag(env, "INPUT_RENDER_PREVIEWS")
     if previews and command == "plan":
         from orshot_gitops.commands import root_key
@@ -118,6 +142,42 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 0 if ci_apply(root, context, console, remote=args.remote, env=env) else 1
 
 
+def _many_roots(
+    command: str,
+    root: Path,
+    base: str,
+    head: str,
+    context: GitHubContext,
+    now: datetime,
+    console: Console,
+    args: argparse.Namespace,
+    comment: bool,
+) -> int:
+    """A repository of several content roots (commands/ci_brands.py)."""
+    if command == "apply":
+        raise UsageError(
+            "apply runs one content root per job, never --all",
+            hint="use '--command matrix' for the roots to apply and a job per root "
+            "(examples/workflows/orshot-brands.yml)",
+        )
+    selection = ci_brands.select(root, base, head)
+    if command == "matrix":
+        return ci_brands.ci_matrix(selection, context, console)
+    console.print(selection.why)
+    if args.render_previews or _flag(os.environ, "INPUT_RENDER_PREVIEWS"):
+        raise UsageError(
+            "render previews are made per root", hint="run the previews job with --repo ROOT"
+        )
+    ok = ci_brands.annotate_roots(selection, now, console, check_templates=True)
+    if command == "validate":
+        return 0 if ok else 1
+    plan_out = Path(args.plan_out) if args.plan_out else _default_plan_path(os.environ)
+    planned = ci_brands.ci_plan_roots(
+        selection, context, now, console, comment=comment, plan_out=plan_out
+    )
+    return 0 if planned and ok else 1
+
+
 def _default_plan_path(env: Mapping[str, str]) -> Path:
     return Path(env.get("RUNNER_TEMP") or tempfile.gettempdir()) / "orshot-plan.json"
 
@@ -129,7 +189,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 def annotate(root: Path, now: datetime, console: Console, *, check_templates: bool = False) -> bool:
     """Every problem as a `::error file=…,line=…::` annotation; False when there are errors.
     `check_templates`, with a key: render keys against the templates' parameters too."""
-    from orshot_gitops.commands import root_key
+    from orshot_gitops.commands import root_key, root_label
     from orshot_gitops.commands.validate import with_template_check
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
@@ -139,7 +199,13 @@ def annotate(root: Path, now: datetime, console: Console, *, check_templates: bo
     result = validate_repo(root, now, keep_posts=online)
     if online:
         result = with_template_check(result, console, key)
-    console.print(report.as_github(result.diagnostics, result.files_checked, console))
+    # GitHub places `file=` from the repository's top: a root in a subfolder (a brand, or
+    # the Action's working-directory) prefixes its own paths, or no annotation lands.
+    label = root_label(root)
+    diagnostics = [
+        replace(d, path=f"{label}/{d.path}") if label and d.path else d for d in result.diagnostics
+    ]
+    console.print(report.as_github(diagnostics, result.files_checked, console))
     return not result.errors
 
 

@@ -163,3 +163,93 @@ def test_apply_is_never_run_over_all_roots_in_one_job(
     assert run.code == 2
     assert "matrix" in run.err
     assert git(brands.root, "status", "--porcelain") == ""
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("key_env", "seen"),
+    [
+        ("ORSHOT_API_KEY_ZEN", "ORSHOT_API_KEY_ZEN=sk_zen_secret\n"),
+        ("", "ORSHOT_API_KEY=sk_zen_secret\n"),
+        ("GITHUB_TOKEN", None),
+        ("ORSHOT_API_KEY_X=1 PATH", None),
+    ],
+)
+def test_the_action_hands_a_brands_job_its_key_under_its_one_name(
+    tmp_path: Path, key_env: str, seen: str | None
+) -> None:
+    """action.yml's run script in bash, with a stand-in for the tool that prints the key
+    variables it was given: the key under the root's name only, and no other name."""
+    import subprocess
+
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    inputs.update({"command": "apply", "api-key": "sk_zen_secret", "api-key-env": key_env})
+    env = {"PATH": "/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path)}
+    for name, value in step["env"].items():
+        value = str(value)
+        if value.startswith("${{ inputs."):
+            value = inputs[value.removeprefix("${{ inputs.").removesuffix(" }}")]
+        env[name] = value
+    tool = tmp_path / "orshot-gitops-venv" / "bin" / "orshot-gitops"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/bash\nenv | grep '^ORSHOT_API_KEY' | sort\n")
+    tool.chmod(0o755)
+    done = subprocess.run(["bash", "-c", step["run"]], env=env, capture_output=True, text=True)
+    if seen is None:
+        assert done.returncode == 1
+        assert "api-key-env must be" in done.stdout and "sk_zen_secret" not in done.stdout
+    else:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == seen
+
+
+BRANDS_WORKFLOW = ROOT / "examples" / "workflows" / "orshot-brands.yml"
+
+
+def test_the_brands_workflow_plans_in_one_job_and_applies_each_brand_in_its_own_group() -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    checked = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(BRANDS_WORKFLOW),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    workflow = yaml.safe_load(BRANDS_WORKFLOW.read_text())
+    triggers = workflow[True] if True in workflow else workflow["on"]
+    assert "pull_request_target" not in triggers
+    jobs = workflow["jobs"]
+    plan, roots, apply = jobs["plan"], jobs["roots"], jobs["apply"]
+    assert "secrets" not in yaml.safe_dump(plan) and "secrets" not in yaml.safe_dump(roots)
+    assert plan["steps"][1]["with"]["all"] == "true"
+    assert "strategy" not in plan  # one job, one comment
+    assert roots["steps"][1]["with"]["command"] == "matrix"
+    assert apply["needs"] == "roots"
+    assert apply["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.roots.outputs.matrix) }}"
+    assert apply["strategy"]["fail-fast"] is False
+    assert apply["concurrency"] == {
+        "group": "orshot-apply-${{ matrix.root }}",
+        "cancel-in-progress": False,
+    }
+    step = apply["steps"][1]["with"]
+    assert step["api-key"] == "${{ secrets[matrix.key_env] }}"
+    assert step["api-key-env"] == "${{ matrix.key_env }}"
+    assert step["working-directory"] == "${{ matrix.root }}"
+    for job in jobs.values():
+        assert job["steps"][0]["with"]["fetch-depth"] == 0
+        for each in job["steps"]:
+            assert "${{" not in each.get("run", "")

@@ -53,7 +53,9 @@ def test_demo_publishes_once_and_exits_0(
     )
     assert sent, "the demo published nothing"
     assert [key for key, count in sent.items() if count > 1] == []
-    assert sum(sent.values()) == 18  # every (post, account) of examples/, once
+    # every (post, account) of examples/, once, and examples/brands/zen's 3 with zen's key
+    assert sum(sent.values()) == 18 + 3
+    assert "== brands/zen ==" in out
 
 
 def test_demo_ends_by_writing_its_preview_site(

@@ -98,7 +98,8 @@ def run_all(module: ModuleType, args: argparse.Namespace, console: Console) -> i
         else:
             if index or refused:
                 console.print()
-            console.print(console.style(f"== {root} ==", "bold"))
+            shown = root if root != "." else ". (the top of the work tree)"
+            console.print(console.style(f"== {shown} ==", "bold"))
             code = _run_one(module, one, console)
         by_root[root] = code
     if as_json:

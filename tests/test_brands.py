@@ -4,6 +4,7 @@ touches the other's state, its history or its key."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,71 @@ def test_a_brand_whose_orshot_yaml_breaks_is_never_given_the_default_key(
         assert "Traceback" not in run.output
         assert ACME_KEY not in run.output and ZEN_KEY not in run.output
     assert requests(acme_server.base_url, ACME_KEY) == 0
+
+
+def test_a_plain_git_server_publishes_each_brand_with_its_own_key(
+    tmp_path: Path, sandbox_factory: SandboxFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orshot_gitops.cli import main
+
+    server = sandbox_factory(sandbox_config(ACME_KEY, ZEN_KEY))
+    bare = tmp_path / "social.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    assert main(["hook", "install", "--server", "--repo", str(bare)]) == 0
+    capsys.readouterr()
+    # Only zen's key on the server: acme's push is told why, zen's posts go out.
+    (bare / "orshot.env").write_text(
+        f"ORSHOT_API_KEY_ZEN={ZEN_KEY}\nORSHOT_BASE_URL={server.base_url}\n"
+    )
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    for rel, text in {
+        "brands/acme/orshot.yaml": ACME_CONFIG,
+        "brands/acme/posts/launch.yaml": "accounts: [acme-x]\ncontent: Acme is live\n",
+        "brands/zen/orshot.yaml": ZEN_CONFIG,
+        "brands/zen/posts/calm.yaml": "accounts: [zen-x]\ncontent: Breathe in\n",
+    }.items():
+        (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+        (clone / rel).write_text(text)
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "two brands")
+
+    pushed = subprocess.run(
+        ["git", "push", "origin", "main"], cwd=clone, capture_output=True, text=True
+    )
+    said = pushed.stderr
+    assert "brands/zen" in said and "published" in said
+    assert "ORSHOT_API_KEY is not set" in said and "brands/acme" in said
+    assert [p["request"]["content"] for p in sent(server.base_url, ZEN_KEY)] == ["Breathe in"]
+    assert ZEN_KEY not in said
+    git(clone, "pull", "-q", "--rebase")
+    assert (clone / "brands/zen/.orshot/state.json").is_file()
+    assert not (clone / "brands/acme/.orshot").exists()
+
+
+def test_the_client_hook_validates_every_brand_of_the_pushed_commit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orshot_gitops.cli import main
+
+    bare = tmp_path / "social.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    assert main(["hook", "install", "--client", "--repo", str(clone)]) == 0
+    for rel, text in {
+        "brands/acme/orshot.yaml": ACME_CONFIG,
+        "brands/acme/posts/launch.yaml": "accounts: [acme-x]\ncontent: Acme is live\n",
+        "brands/zen/orshot.yaml": ZEN_CONFIG,
+        "brands/zen/posts/bad.yaml": "accounts: [acme-x]\ncontent: Wrong brand\n",
+    }.items():
+        (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+        (clone / rel).write_text(text)
+    git(clone, "add", "-A")
+    git(clone, "commit", "-qm", "two brands, one bad post")
+    refused = subprocess.run(
+        ["git", "push", "origin", "main"], cwd=clone, capture_output=True, text=True
+    )
+    assert refused.returncode != 0
+    assert "brands/zen/posts/bad.yaml:1" in refused.stdout + refused.stderr
+    assert git(bare, "rev-parse", "--verify", "-q", "main", check=False) == ""

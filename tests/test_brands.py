@@ -304,3 +304,46 @@ def test_the_client_hook_validates_every_brand_of_the_pushed_commit(
     assert refused.returncode != 0
     assert "brands/zen/posts/bad.yaml:1" in refused.stdout + refused.stderr
     assert git(bare, "rev-parse", "--verify", "-q", "main", check=False) == ""
+
+
+def test_two_brands_applied_in_parallel_jobs_race_on_the_push_and_both_land_once(
+    brands: Brands, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix runs acme's and zen's applies at once, in two checkouts of one branch:
+    acme's results land on the remote between zen's fetch and zen's push of its intents.
+    Zen's push is rejected, it takes acme's commit, plans again and pushes: each brand's
+    post goes out once, and each state survives whole."""
+    server = sandbox_factory(sandbox_config(ACME_KEY, ZEN_KEY))
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", ACME_KEY)
+    monkeypatch.setenv("ORSHOT_API_KEY_ZEN", ZEN_KEY)
+    brands.post("acme", "launch", "Acme rockets are live", ("acme-x",))
+    brands.post("zen", "calm", "Breathe in", ("zen-x",))
+    git(brands.root, "push", "-q", "origin", "main")
+    job_b = brands.root.parent / "job-b"
+    git(brands.root.parent, "clone", "-q", str(brands.remote), str(job_b))
+
+    # Job A (acme) records locally; its push is what races zen's.
+    local = brands.cli("apply", "--local", cwd=brands.root / "brands/acme")
+    assert local.code == 0, local.output
+    hook = job_b / ".git/hooks/pre-push"
+    hook.write_text(
+        "#!/bin/sh\n"
+        f"if [ ! -e '{job_b}/.raced' ]; then touch '{job_b}/.raced'; "
+        f"git -C '{brands.root}' push -q origin main; fi\n"
+    )
+    hook.chmod(0o755)
+    zen = brands.cli("apply", "--push", cwd=job_b / "brands/zen")
+    assert zen.code == 0, zen.output
+    assert (job_b / ".raced").exists()
+
+    contents = sorted(p["request"]["content"] for p in sent(server.base_url, ACME_KEY))
+    assert contents == ["Acme rockets are live", "Breathe in"]
+    # Zen's intents went on top of acme's results: its first push lost the race.
+    acme_last = brands.remote_history("brands/acme/.orshot")[0]
+    zen_first = brands.remote_history("brands/zen/.orshot")[-1]
+    git(brands.remote, "merge-base", "--is-ancestor", acme_last, zen_first)
+    tip = git(brands.remote, "rev-parse", "main")
+    for brand, post in (("acme", "launch"), ("zen", "calm")):
+        files = git(brands.remote, "ls-tree", "-r", "--name-only", tip, f"brands/{brand}/.orshot")
+        assert f"brands/{brand}/.orshot/state/posts/{post}.json" in files.splitlines(), files

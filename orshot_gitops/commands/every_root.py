@@ -96,7 +96,7 @@ def run_all(module: ModuleType, args: argparse.Namespace, console: Console) -> i
             code, result = _run_captured(module, one, console)
             results[root] = result
         else:
-            if index or refused:
+            if index:
                 console.print()
             shown = root if root != "." else ". (the top of the work tree)"
             console.print(console.style(f"== {shown} ==", "bold"))

@@ -121,8 +121,8 @@ def test_a_pull_request_gets_one_comment_with_a_section_per_touched_brand(
     body = ours[0]["body"]
     assert "2 of 3 content roots" in body
     assert "### `brands/new`" in body and "### `brands/zen`" in body
-    assert "brands/acme" not in body
-    assert body.index("brands/new") < body.index("brands/zen")
+    assert "### `brands/acme`" not in body  # untouched: no section
+    assert body.index("### `brands/new`") < body.index("### `brands/zen`")
     assert "`ORSHOT_API_KEY_ZEN`" in body and "Breathe in" in body and "Hello" in body
     plans = json.loads(outputs(output)["plan-json"])
     assert sorted(plans) == ["brands/new", "brands/zen"]
@@ -253,3 +253,21 @@ def test_the_brands_workflow_plans_in_one_job_and_applies_each_brand_in_its_own_
         assert job["steps"][0]["with"]["fetch-depth"] == 0
         for each in job["steps"]:
             assert "${{" not in each.get("run", "")
+
+
+def test_a_brand_pointed_at_another_brands_key_is_shown_to_the_reviewer(
+    brands: Brands, github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull request adds a brand reading ORSHOT_API_KEY, acme's key: after the merge it
+    would publish through acme's workspace. The comment says whose key it shares."""
+    runner_env(tmp_path, github.api_url, monkeypatch, "pull_request")
+    base = brands.head()
+    brands.write("brands/new/orshot.yaml", "accounts:\n  new-x: {id: 1, platform: twitter}\n")
+    brands.write("brands/new/posts/hello.yaml", "accounts: [new-x]\ncontent: Hello\n")
+    brands.commit("a new brand")
+
+    run = brands.cli("ci", "--command", "plan", "--all", "--base", base)
+    assert run.code == 0, run.output
+    body = github.comments[7][-1]["body"]
+    assert "Sends with the key in `ORSHOT_API_KEY`, **shared with** `brands/acme`." in body
+    assert "brands/zen" not in body

@@ -42,7 +42,7 @@ class Selection:
     top: Path
     roots: tuple[str, ...]
     refused: tuple[Diagnostic, ...]
-    every: int  # how many roots the work tree has
+    every: tuple[str, ...]  # every root of the work tree
     why: str  # "3 of 40 content roots changed since 1a2b3c4d5e6f", or "every content root"
 
 
@@ -58,11 +58,11 @@ def select(start: Path, base: str, head: str) -> Selection:
     changed = changed_between(top, base, head or "HEAD") if base else None
     if changed is None:
         why = "every content root" + (f" ({base[:12]} is not in this clone)" if base else "")
-        return Selection(top, found.roots, found.refused, len(found.roots), why)
+        return Selection(top, found.roots, found.refused, found.roots, why)
     touched = touched_roots(found.roots, changed)
     why = f"{len(touched)} of {len(found.roots)} content roots changed since {base[:12]}"
     # A refused root is always said: it makes the root around it fail too, touched or not.
-    return Selection(top, touched, found.refused, len(found.roots), why)
+    return Selection(top, touched, found.refused, found.roots, why)
 
 
 def ci_matrix(selection: Selection, context: GitHubContext, console: Console) -> int:
@@ -121,7 +121,7 @@ def ci_plan_roots(
     from orshot_gitops.report.markdown import GITHUB_COMMENT_LIMIT, code, text
 
     roots = selection.roots
-    header = f"## orshot-gitops plan: {len(roots)} of {selection.every} content roots\n\n"
+    header = f"## orshot-gitops plan: {len(roots)} of {len(selection.every)} content roots\n\n"
     if not roots:
         header += "No content root changed: merging sends nothing.\n"
     # Each root gets an equal share of GitHub's limit: a large brand cannot push the others'
@@ -134,9 +134,16 @@ def ci_plan_roots(
     changes = False
     approvals: list[tuple[str, PullRequestApprovals]] = []
     plans: dict[str, str] = {}
+    owners = _key_owners(selection) if roots else {}
     for root in roots:
         key = root_key(selection.top / root)
-        title = f"### {code(root)}\n\nSends with the key in {code(key.name)}.\n\n"
+        title = f"### {code(root)}\n\nSends with the key in {code(key.name)}"
+        shared = [other for other in owners.get(key.name, ()) if other != root]
+        if shared:
+            # Two brands on one key are two brands in one Orshot workspace: say so, so a
+            # reviewer sees a brand pointed at another's key before it publishes with it.
+            title += ", **shared with** " + ", ".join(code(other) for other in shared)
+        title += ".\n\n"
         out = plan_out.with_name(f"{plan_out.stem}-{_slug(root)}{plan_out.suffix}")
         try:
             planned = plan_section(
@@ -175,6 +182,19 @@ def ci_plan_roots(
     if joined is not None:
         approvals_status(context, joined, console)
     return ok
+
+
+def _key_owners(selection: Selection) -> dict[str, list[str]]:
+    """Which roots of the work tree read each key variable (a root whose orshot.yaml does
+    not load reads none)."""
+    from orshot_gitops.commands import root_key
+
+    owners: dict[str, list[str]] = {}
+    for root in selection.every:
+        key = root_key(selection.top / root)
+        if not key.unknown:
+            owners.setdefault(key.name, []).append(root)
+    return owners
 
 
 def _joined_approvals(

@@ -114,10 +114,10 @@ def run_all(module: ModuleType, args: argparse.Namespace, console: Console) -> i
 
 
 def _refuse_single_root_flags(args: argparse.Namespace) -> None:
-    for flag, value in (("--out", "out"), ("PLAN", "plan_file")):
+    for flag, value in (("--out", "out"), ("PLAN", "plan_file"), ("PATH", "paths")):
         if getattr(args, value, None):
             raise UsageError(
-                f"{flag} names one root's plan and cannot be used with --all",
+                f"{flag} names one root's files and cannot be used with --all",
                 hint="save and apply a plan per root: --repo ROOT",
             )
 

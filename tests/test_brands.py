@@ -4,6 +4,7 @@ touches the other's state, its history or its key."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -161,6 +162,13 @@ def test_all_runs_every_brand_with_its_own_key_and_the_worst_exit_code(
 
     validated = brands.cli("validate", "--all")
     assert validated.code == 0, validated.output
+    status = brands.cli("status", "--all", "--format", "json")
+    assert status.code == 0, status.output
+    assert sorted(status.json()) == ["brands/acme", "brands/zen"]
+    assert "launch" in json.dumps(status.json()["brands/acme"]["result"])
+    assert "launch" not in json.dumps(status.json()["brands/zen"]["result"])
+    with_paths = brands.cli("validate", "--all", "posts/launch.yaml")
+    assert with_paths.code == 2 and "--all" in with_paths.err
 
 
 def test_a_brand_without_its_key_fails_alone_and_the_other_still_plans(

@@ -88,7 +88,9 @@ def run_all(module: ModuleType, args: argparse.Namespace, console: Console) -> i
     for index, root in enumerate(roots):
         if stop is not None and stop.requested:
             console.error(f"stopped: {len(roots) - index} root(s) not started")
-            by_root.update({later: 130 for later in roots[index:]})
+            for later in roots[index:]:
+                by_root[later] = 130
+                results[later] = {"exit_code": 130, "not_started": True}
             break
         one = copy(args)
         one.repo = str(top / root)
@@ -105,12 +107,13 @@ def run_all(module: ModuleType, args: argparse.Namespace, console: Console) -> i
     if as_json:
         console.print(json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False))
     else:
-        summary = ", ".join(
-            f"{root} {'ok' if code in (0, 2) else 'not started' if code == 130 and root not in results else f'exit {code}'}"
-            for root, code in by_root.items()
-        )
+        summary = ", ".join(f"{root} {_said(code)}" for root, code in by_root.items())
         console.error(f"{len(roots)} content root(s): {summary}")
     return worst([*codes, *by_root.values()])
+
+
+def _said(code: int) -> str:
+    return {0: "ok", 2: "ok (changes pending)", 130: "not started"}.get(code, f"exit {code}")
 
 
 def _refuse_single_root_flags(args: argparse.Namespace) -> None:

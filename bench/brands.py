@@ -34,13 +34,16 @@ sys.path.insert(0, str(HERE.parent))
 
 import make_corpus  # noqa: E402  (bench/ is not a package)
 
+# The peak is VmHWM, this process's own high-water mark: getrusage's ru_maxrss would carry
+# the parent's (this script's, after building 20,000 posts) across fork and exec.
 MEASURE = """\
-import resource, sys, time
+import sys, time
 from orshot_gitops.cli import main
 started = time.perf_counter()
 code = main(sys.argv[1:])
 elapsed = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
 print(f"BENCH {elapsed:.4f} {peak} {code}", file=sys.stderr)
 """
 

@@ -75,3 +75,29 @@ def test_a_change_belongs_to_the_deepest_root_holding_it() -> None:
     assert touched_roots(roots, ["examples/brands/zen/posts/b.yaml"]) == ("examples/brands/zen",)
     assert touched_roots(roots, ["README.md"]) == (".",)
     assert touched_roots(roots[1:], ["README.md", ".github/workflows/orshot.yml"]) == ()
+
+
+def test_an_orshot_yaml_above_the_work_tree_is_someone_elses(tmp_path: Path) -> None:
+    """A stray orshot.yaml in the folder holding the clone (a home folder, /tmp), even one
+    whose posts folder would hold everything, never makes the clone's root nested."""
+    import subprocess
+
+    from orshot_gitops.content.roots import enclosing_root_problem
+
+    (tmp_path / "orshot.yaml").write_text(CONFIG + "posts_dir: .\n")
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    (clone / "orshot.yaml").write_text(CONFIG)
+    assert enclosing_root_problem(clone) is None
+    loose = tmp_path / "not-a-clone"
+    loose.mkdir()
+    (loose / "orshot.yaml").write_text(CONFIG)
+    assert enclosing_root_problem(loose) is None
+    (clone / "brands/zen").mkdir(parents=True)
+    (clone / "brands/zen/orshot.yaml").write_text(CONFIG)
+    assert enclosing_root_problem(clone / "brands/zen") is None
+    (clone / "posts/zen").mkdir(parents=True)
+    (clone / "posts/zen/orshot.yaml").write_text(CONFIG)
+    problem = enclosing_root_problem(clone / "posts/zen")
+    assert problem is not None and "inside posts/ of the content root" in problem.message

@@ -114,10 +114,15 @@ def enclosing_root_problem(root: Path) -> Diagnostic | None:
     nearest folder holding `.git` ends the climb): refused, at its own orshot.yaml."""
     here = root.absolute()
     above: list[Path] = []
-    for folder in here.parents:
-        above.append(folder)
-        if (folder / ".git").exists():
-            break
+    if not (here / ".git").exists():
+        for folder in here.parents:
+            above.append(folder)
+            if (folder / ".git").exists():
+                break
+        else:
+            # In no git work tree: no repository to share, and an orshot.yaml in a folder
+            # above (a home folder's, /tmp's) is someone else's.
+            return None
     top = above[-1] if above else here
     for folder in above:
         if not (folder / CONFIG_FILE).is_file():

@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.color = False
         if args.repo is None:
             args.repo = _default_repo(args.command)
-        if getattr(args, "all", False):
+        # `adopt --all` means every post: --all is every content root only where added.
+        if args.command in every_root.COMMANDS and args.all:
             return every_root.run_all(modules[args.command], args, console)
         return int(modules[args.command].run(args, console))
     except UsageError as exc:

@@ -158,6 +158,8 @@ def test_all_runs_every_brand_with_its_own_key_and_the_worst_exit_code(
         "Acme rockets are live"
     ]
     assert "brands/acme ok, brands/zen exit 1" in applied.err
+    # Orshot refused zen's key: the hint names zen's variable, not acme's.
+    assert "check ORSHOT_API_KEY_ZEN:" in applied.err, applied.err
     assert ACME_KEY not in applied.output and ZEN_KEY not in applied.output
 
     validated = brands.cli("validate", "--all")

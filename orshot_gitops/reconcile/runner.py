@@ -363,7 +363,7 @@ def _check_key(client_factory: Callable[[], OrshotClient]) -> frozenset[int]:
         raise AuthError(
             f"Orshot refused the API key: {error.server_message or error.message}",
             status=error.status,
-            hint=f"nothing was sent or recorded; {AuthError.default_hint}",
+            hint=f"nothing was sent or recorded; {error.hint}",
         ) from None
     except ApiError as error:
         raise UserError(

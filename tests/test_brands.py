@@ -357,3 +357,22 @@ def test_two_brands_applied_in_parallel_jobs_race_on_the_push_and_both_land_once
     for brand, post in (("acme", "launch"), ("zen", "calm")):
         files = git(brands.remote, "ls-tree", "-r", "--name-only", tip, f"brands/{brand}/.orshot")
         assert f"brands/{brand}/.orshot/state/posts/{post}.json" in files.splitlines(), files
+
+
+def test_a_brands_apply_takes_the_checkouts_lock(
+    brands: Brands, sandbox_factory: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two applies in one checkout would both write the state file and both commit: the
+    second is refused, for a brand in a subfolder as for a repository's only root."""
+    import fcntl
+
+    server = sandbox_factory(sandbox_config(ACME_KEY))
+    monkeypatch.setenv("ORSHOT_BASE_URL", server.base_url)
+    monkeypatch.setenv("ORSHOT_API_KEY", ACME_KEY)
+    brands.post("acme", "launch", "Acme rockets are live", ("acme-x",))
+    with open(brands.root / ".git" / "orshot-apply.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another apply, running
+        run = brands.cli("apply", "--local", cwd=brands.root / "brands/acme")
+    assert run.code == 1, run.output
+    assert "another orshot-gitops apply is running" in run.err
+    assert sent(server.base_url, ACME_KEY) == []

@@ -37,6 +37,8 @@ EXAMPLES = [
     "orshot-gitops ci --command plan       # validate + plan + comment (no Orshot key needed)",
     "orshot-gitops ci --command apply      # apply --push; results in the job summary",
     "orshot-gitops ci --command plan --no-comment",
+    "orshot-gitops ci --command matrix --base SHA   # brands a push touched: a job each",
+    "orshot-gitops ci --command plan --all --base SHA   # one comment, a section per brand",
 ]
 # A review re-runs the plan: the comment and the orshot/approvals status follow approvals.
 _PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from orshot_gitops import __version__
+from orshot_gitops.commands import every_root
 from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError, UserError
 
@@ -95,6 +96,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.configure(sub)
+        if module.NAME in every_root.COMMANDS:
+            every_root.add_option(sub)
         modules[module.NAME] = module
     return parser, modules
 
@@ -115,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.color = False
         if args.repo is None:
             args.repo = _default_repo(args.command)
+        # `adopt --all` means every post: --all is every content root only where added.
+        if args.command in every_root.COMMANDS and args.all:
+            return every_root.run_all(modules[args.command], args, console)
         return int(modules[args.command].run(args, console))
     except UsageError as exc:
         console.error(f"orshot-gitops: {exc}")

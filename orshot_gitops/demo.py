@@ -16,10 +16,25 @@ from pathlib import Path
 
 from orshot_gitops.console import Console
 from orshot_gitops.errors import UserError
+from orshot_gitops.sandbox.config import DEFAULT_ACCOUNTS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # The demo shows the product, not the rate limit: a roomy limit keeps it under a minute.
 DEMO_SANDBOX = {"rate_limit": {"requests": 300, "per_seconds": 60}, "processing_seconds": 1}
+# The second brand (examples/brands/zen/): its own key and accounts. One sandbox plays both
+# workspaces: it accepts both keys, and zen's accounts sit beside the default ones.
+ZEN_KEY = "sandbox-zen"
+SECOND_BRAND_SANDBOX = {
+    "api_keys": ["sandbox", ZEN_KEY],
+    "accounts": [
+        {"id": a.id, "platform": a.platform, "username": a.username, "name": a.name}
+        for a in DEFAULT_ACCOUNTS
+    ]
+    + [
+        {"id": 11, "platform": "twitter", "username": "zenstudio", "name": "Zen Studio"},
+        {"id": 12, "platform": "linkedin", "username": "zen-studio", "name": "Zen Studio"},
+    ],
+}
 
 
 def examples_dir() -> Path:
@@ -82,7 +97,7 @@ def run_demo(directory: Path | None, console: Console) -> int:
         console.print(console.style(f"$ orshot-gitops {' '.join(argv)}", "cyan"))
         return main([*argv, "--repo", str(repo)])
 
-    config = SandboxConfig.from_mapping(DEMO_SANDBOX)
+    config = SandboxConfig.from_mapping({**DEMO_SANDBOX, **SECOND_BRAND_SANDBOX})
     with SandboxServer(data_dir=workspace / "sandbox-data", config=config, port=0) as server:
         env = {"ORSHOT_BASE_URL": server.base_url, "ORSHOT_API_KEY": server.api_key}
         console.print(
@@ -158,6 +173,15 @@ def run_demo(directory: Path | None, console: Console) -> int:
                 )
             )
             codes.append(step("9. Apply it: edited in place, the same Orshot post", "apply"))
+            with _environment(ORSHOT_API_KEY_ZEN=ZEN_KEY):
+                codes.append(
+                    step(
+                        "9b. A second brand in the same repository (brands/zen): its own "
+                        "key, accounts and state; --all runs every brand",
+                        "apply",
+                        "--all",
+                    )
+                )
             preview = workspace / "preview"
             codes.append(
                 step(

@@ -60,11 +60,13 @@ def test_demo_publishes_once_and_exits_0(
     )
     assert sent, "the demo published nothing"
     assert [key for key, count in sent.items() if count > 1] == []
-    # every (post, account) of examples/, once: the batch's 3 rows on 2 accounts among them
-    assert sum(sent.values()) == 32
+    # every (post, account) of examples/, once: the batch's 3 rows on 2 accounts among them,
+    # and examples/brands/zen's 3 with zen's key
+    assert sum(sent.values()) == 32 + 3
     assert (
         sum(1 for content, _ in sent if content.startswith(("Pocket Rocket:", "Launch Pad"))) == 4
     )
+    assert "== brands/zen ==" in out
 
 
 def test_demo_ends_by_writing_its_preview_site(

@@ -192,3 +192,17 @@ def test_the_ci_apply_checks_its_settings_before_it_pushes_an_intent(
     assert "ORSHOT_BASE_URL " in err and "crashed" not in err, out + err
     assert git(remote, "rev-parse", "main") == before
     assert not (tmp_path / "checkout" / ".orshot").exists()
+
+
+def test_a_brands_malformed_key_stops_its_apply_without_echoing_it(ws: Workspace) -> None:
+    """api_key_env: the brand's own variable is checked before anything is marked, never
+    printed; ORSHOT_API_KEY (another brand's, say) is not read at all."""
+    ws.set_config(ws.root.joinpath("orshot.yaml").read_text() + "api_key_env: ORSHOT_API_KEY_B\n")
+    ws.post("launch", "accounts: [x]\ncontent: Launch day\n")
+    ws.monkeypatch.setenv("ORSHOT_API_KEY_B", "sk_brand two_words")
+    head = ws.head()
+    run = ws.apply()
+    assert run.code == 1
+    assert "sk_brand" not in run.output and "two_words" not in run.output
+    assert "spaces or unprintable characters" in run.output
+    assert ws.head() == head and ws.sent() == []

@@ -105,9 +105,20 @@ def test_action_declares_the_documented_inputs_and_outputs() -> None:
         "render-previews",
         "python-version",
         "cache",
+        "all",
+        "base",
+        "head",
+        "api-key-env",
     }
     assert action["inputs"]["github-token"]["default"] == "${{ github.token }}"
-    assert set(action["outputs"]) == {"has-changes", "published", "failed", "plan-json"}
+    assert set(action["outputs"]) == {
+        "has-changes",
+        "published",
+        "failed",
+        "plan-json",
+        "roots",
+        "matrix",
+    }
     assert action["runs"]["using"] == "composite"
     install = steps(action)[1]["run"]
     assert '"$GITHUB_ACTION_PATH"' in install

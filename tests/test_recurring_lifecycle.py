@@ -459,4 +459,3 @@ def test_an_occurrence_no_run_saw_before_its_time_is_reported_never_sent_late(
     assert not set(missed) & set(sent)  # never sent late
     assert all(len(posts) == 1 for posts in sent.values())
     assert f"daily@{(FIRST + timedelta(days=5)).date()}" in sent
-

@@ -469,8 +469,8 @@ CONFIG_CASES = [
         "an orshot.yaml key misspelt",
         ("timezone: Europe/Berlin\n", "timezon: Europe/Berlin\n"),
         "orshot.yaml:15:1: error: unknown key 'timezon' (did you mean 'timezone'? allowed keys: "
-        "accounts, approvals, approvals_without_github, horizon, paused, posts_dir, prune, queues, rules, "
-        "templates_dir, "
+        "accounts, api_key_env, approvals, approvals_without_github, horizon, paused, posts_dir, "
+        "prune, queues, rules, templates_dir, "
         "timezone, vars)",
     ),
 ]

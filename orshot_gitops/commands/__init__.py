@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from orshot_gitops.orshot.settings import ApiKeyVariable
     from orshot_gitops.state.model import State
 
 
@@ -79,3 +80,34 @@ def record(root: Path, state: State, base: State, message: str, args: argparse.N
         return "The state was already recorded."
     pushed = f", pushed to {how.remote}" if recorded.pushed else ""
     return f"Recorded in {recorded.commit[:12]}{pushed}."
+
+
+def root_key(root: Path) -> ApiKeyVariable:
+    """The variable holding `root`'s Orshot key: its orshot.yaml's `api_key_env` (default
+    ORSHOT_API_KEY). Every command that builds a client or asks "is there a key?" asks this,
+    so in a repository of several brands each reads its own key and no other.
+
+    No orshot.yaml (`accounts` before one exists): the default variable. One that does not
+    load: no key at all (`unknown`), as guessing the default would hand a brand whose file
+    is broken the key of the brand that uses ORSHOT_API_KEY; the command then reports the
+    file's own error where it always did."""
+    from orshot_gitops.content.load import load_config
+    from orshot_gitops.content.model import CONFIG_FILE
+    from orshot_gitops.orshot.settings import ApiKeyVariable
+
+    if not (root / CONFIG_FILE).is_file():
+        return ApiKeyVariable(root=root_label(root))
+    config, _ = load_config(root)
+    if config is None:
+        return ApiKeyVariable(root=root_label(root), unknown=True)
+    return ApiKeyVariable(config.api_key_env, root_label(root))
+
+
+def root_label(root: Path) -> str:
+    """The content root as its repository names it ("brands/zen"); "" for the work tree's
+    top (the one-brand repository, whose messages stay as they were)."""
+    here = root.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return "" if folder == here else here.relative_to(folder).as_posix()
+    return ""

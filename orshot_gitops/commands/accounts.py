@@ -47,15 +47,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     import os
+    from pathlib import Path
 
+    from orshot_gitops.commands import root_key
     from orshot_gitops.orshot.client import OrshotClient
+
+    key = root_key(Path(args.repo))
 
     def show_wait(seconds: float, reason: str) -> None:
         console.error(console.style(f"waiting {seconds:.1f} s: {reason}", "dim"))
 
     if args.reconnect is not None:
-        return _reconnect(args, console, OrshotClient.from_env(os.environ, on_wait=show_wait))
-    with OrshotClient.from_env(os.environ, on_wait=show_wait) as client:
+        return _reconnect(args, console, OrshotClient.from_env(os.environ, key, on_wait=show_wait))
+    with OrshotClient.from_env(os.environ, key, on_wait=show_wait) as client:
         accounts = sorted(client.list_accounts(include_health=args.health), key=lambda a: a.id)
     if args.format == "json":
         console.print(as_json(accounts, health=args.health))

@@ -94,6 +94,7 @@ class _StopFlag:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.commands import root_key
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment, settle_after
     from orshot_gitops.reconcile.health import reconnect_hint, reconnect_lines
@@ -102,14 +103,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.vcs.gitrepo import open_repo
     from orshot_gitops.vcs.mergedriver import inside_git, register
 
+    root = Path(args.repo)
+    key = root_key(root)
     # Before anything is planned, marked or written: a bad setting found at the first request
     # would stop the run after its intents were recorded (and, with --push, pushed).
-    check_environment(os.environ)
+    check_environment(os.environ, key)
     settle_seconds = (
         args.settle_after if args.settle_after is not None else settle_after(os.environ)
     )
-    root = Path(args.repo)
-    stop = _StopFlag(console)
+    # `--all` passes one flag to every root's run: a stop request ends the loop too.
+    stop = getattr(args, "stop_flag", None) or _StopFlag(console)
     interactive = sys.stderr.isatty()
 
     def progress(message: str) -> None:
@@ -145,7 +148,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             report = run_apply(
                 root,
                 git,
-                lambda: OrshotClient.from_env(os.environ, on_wait=on_wait),
+                lambda: OrshotClient.from_env(os.environ, key, on_wait=on_wait),
                 lambda: datetime.now(timezone.utc),
                 options,
                 progress=progress,

@@ -14,10 +14,12 @@ import os
 import secrets
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orshot_gitops.commands import ci_brands
 from orshot_gitops.console import Console
 from orshot_gitops.errors import UsageError, UserError
 
@@ -35,6 +37,8 @@ EXAMPLES = [
     "orshot-gitops ci --command plan       # validate + plan + comment (no Orshot key needed)",
     "orshot-gitops ci --command apply      # apply --push; results in the job summary",
     "orshot-gitops ci --command plan --no-comment",
+    "orshot-gitops ci --command matrix --base SHA   # brands a push touched: a job each",
+    "orshot-gitops ci --command plan --all --base SHA   # one comment, a section per brand",
 ]
 # A review re-runs the plan: the comment and the orshot/approvals status follow approvals.
 _PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
@@ -45,10 +49,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--command",
         dest="ci_command",  # `command` is the subcommand's own name in cli.py
-        choices=("auto", "validate", "plan", "apply"),
+        choices=("auto", "validate", "plan", "apply", "matrix"),
         default="auto",
         help="what to run (default: auto, by the event: pull_request plans, "
-        "push/schedule/workflow_dispatch apply, anything else validates)",
+        "push/schedule/workflow_dispatch apply, anything else validates); matrix: the "
+        "content roots a change touches, for a job per root (docs/brands.md)",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="validate or plan every content root of the work tree that the change touched "
+        "(--base): one comment, one section per root. Also INPUT_ALL=true",
+    )
+    parser.add_argument(
+        "--base",
+        default=None,
+        metavar="COMMIT",
+        help="matrix and --all: the commit the change starts from (a pull request's base, a "
+        "push's 'before'); none or unknown: every root. Also INPUT_BASE",
+    )
+    parser.add_argument(
+        "--head",
+        default=None,
+        metavar="COMMIT",
+        help="matrix and --all: the commit the change ends at (default HEAD). Also INPUT_HEAD",
     )
     parser.add_argument(
         "--no-comment",
@@ -99,11 +123,15 @@ def run(args: argparse.Namespace, console: Console) -> int:
         comment = False
     else:
         comment = True
+    every, base, head = ci_brands.inputs(args.all, args.base, args.head, env)
+    if command == "matrix" or every:
+        return _many_roots(command, root, base, head, context, now, console, args, comment)
     previews = args.render_previews or _flag(env, "INPUT_RENDER_PREVIEWS")
     if previews and command == "plan":
+        from orshot_gitops.commands import root_key
         from orshot_gitops.commands.plan import need_key
 
-        need_key()  # before anything is written: a fork's job has no key
+        need_key(root_key(root))  # before anything is written: a fork's job has no key
     ok = annotate(root, now, console, check_templates=command in ("validate", "plan"))
     if command == "validate":
         return 0 if ok else 1
@@ -114,6 +142,42 @@ def run(args: argparse.Namespace, console: Console) -> int:
         )
         return 0 if planned and ok else 1
     return 0 if ci_apply(root, context, console, remote=args.remote, env=env) else 1
+
+
+def _many_roots(
+    command: str,
+    root: Path,
+    base: str,
+    head: str,
+    context: GitHubContext,
+    now: datetime,
+    console: Console,
+    args: argparse.Namespace,
+    comment: bool,
+) -> int:
+    """A repository of several content roots (commands/ci_brands.py)."""
+    if command == "apply":
+        raise UsageError(
+            "apply runs one content root per job, never --all",
+            hint="use '--command matrix' for the roots to apply and a job per root "
+            "(examples/workflows/orshot-brands.yml)",
+        )
+    selection = ci_brands.select(root, base, head)
+    if command == "matrix":
+        return ci_brands.ci_matrix(selection, context, console)
+    console.print(selection.why)
+    if args.render_previews or _flag(os.environ, "INPUT_RENDER_PREVIEWS"):
+        raise UsageError(
+            "render previews are made per root", hint="run the previews job with --repo ROOT"
+        )
+    ok = ci_brands.annotate_roots(selection, now, console, check_templates=True)
+    if command == "validate":
+        return 0 if ok else 1
+    plan_out = Path(args.plan_out) if args.plan_out else _default_plan_path(os.environ)
+    planned = ci_brands.ci_plan_roots(
+        selection, context, now, console, comment=comment, plan_out=plan_out
+    )
+    return 0 if planned and ok else 1
 
 
 def _default_plan_path(env: Mapping[str, str]) -> Path:
@@ -127,16 +191,86 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 def annotate(root: Path, now: datetime, console: Console, *, check_templates: bool = False) -> bool:
     """Every problem as a `::error file=…,line=…::` annotation; False when there are errors.
     `check_templates`, with a key: render keys against the templates' parameters too."""
+    from orshot_gitops.commands import root_key, root_label
     from orshot_gitops.commands.validate import with_template_check
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
 
-    online = check_templates and bool(os.environ.get("ORSHOT_API_KEY", "").strip())
+    key = root_key(root)
+    online = check_templates and key.present(os.environ)
     result = validate_repo(root, now, keep_posts=online)
     if online:
-        result = with_template_check(result, console)
-    console.print(report.as_github(result.diagnostics, result.files_checked, console))
+        result = with_template_check(result, console, key)
+    # GitHub places `file=` from the repository's top: a root in a subfolder (a brand, or
+    # the Action's working-directory) prefixes its own paths, or no annotation lands.
+    label = root_label(root)
+    diagnostics = [
+        replace(d, path=f"{label}/{d.path}") if label and d.path else d for d in result.diagnostics
+    ]
+    console.print(report.as_github(diagnostics, result.files_checked, console))
     return not result.errors
+
+
+@dataclass(frozen=True)
+class PlanSection:
+    """One content root's plan, as the pull request shows it: its Markdown (cut to fit its
+    share of the comment), whether it may merge cleanly, and the approvals it needs."""
+
+    markdown: str
+    ok: bool
+    has_changes: bool
+    summary: str
+    approvals: PullRequestApprovals | None
+
+
+def plan_section(
+    root: Path,
+    context: GitHubContext,
+    now: datetime,
+    console: Console,
+    *,
+    plan_out: Path,
+    max_chars: int,
+    previews: bool = False,
+    link: str | None = None,
+) -> PlanSection:
+    """A root's plan, saved as JSON to `plan_out`, as Markdown for the comment: `ci_plan`'s
+    one root, or one brand's section of the comment that covers every touched root. `link`:
+    the preview site's line (None: built here, for this root alone)."""
+    from orshot_gitops.commands import root_key
+    from orshot_gitops.commands.approvals import pull_request_approvals
+    from orshot_gitops.commands.plan import plan_renders, plan_with_health
+    from orshot_gitops.reconcile.planner import make_plan
+    from orshot_gitops.report import plan as report
+    from orshot_gitops.report.review import approvals_markdown
+    from orshot_gitops.vcs.gitrepo import open_repo
+
+    with open_repo(root) as git:
+        plan, config, state = make_plan(root, git, now)
+        # No approvals: rule, no GitHub call (None).
+        approvals = pull_request_approvals(plan, git, config, state.commit, context, now)
+    key = root_key(root)
+    # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
+    plan = plan_with_health(plan, console, key)
+    renders = plan_renders(plan, state, root, console, key, render=previews)
+    plan_out.parent.mkdir(parents=True, exist_ok=True)
+    plan_out.write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
+    if link is None:
+        link = _preview(root, context, now, console)
+    section = approvals_markdown(approvals.needs, approvals.note) if approvals else ""
+    markdown = report.as_markdown(
+        plan,
+        now,
+        max_chars=max_chars - len(link) - 2 - len(section) - 2,
+        renders=renders,
+    )
+    for extra in (section, link):
+        if extra:
+            markdown = markdown.rstrip("\n") + "\n\n" + extra.rstrip("\n") + "\n"
+    ok = not renders.previews_failed and not (
+        plan.errors or any(a.severity == "error" for a in plan.actions)
+    )
+    return PlanSection(markdown, ok, plan.has_changes, report.summary_line(plan), approvals)
 
 
 def ci_plan(
@@ -151,61 +285,51 @@ def ci_plan(
 ) -> bool:
     """The plan to the job summary, the sticky comment and the outputs; False on errors.
     `previews`: the missing render previews rendered first, so the comment shows them."""
-    from orshot_gitops.commands.approvals import pull_request_approvals
-    from orshot_gitops.commands.plan import plan_renders, plan_with_health
     from orshot_gitops.github import api as github
-    from orshot_gitops.reconcile.planner import make_plan
-    from orshot_gitops.report import plan as report
     from orshot_gitops.report.markdown import GITHUB_COMMENT_LIMIT
-    from orshot_gitops.report.review import approvals_markdown
-    from orshot_gitops.vcs.gitrepo import open_repo
 
-    with open_repo(root) as git:
-        plan, config, state = make_plan(root, git, now)
-        # No approvals: rule, no GitHub call (None).
-        approvals = pull_request_approvals(plan, git, config, state.commit, context, now)
-    # With a key (a fork's pull request has none): the accounts' health, as `plan` shows it.
-    plan = plan_with_health(plan, console)
-    renders = plan_renders(plan, state, root, console, render=previews)
-    plan_out.parent.mkdir(parents=True, exist_ok=True)
-    plan_out.write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
-    link = _preview(root, context, now, console)
-    section = approvals_markdown(approvals.needs, approvals.note) if approvals else ""
-    markdown = report.as_markdown(
-        plan,
+    planned = plan_section(
+        root,
+        context,
         now,
-        max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1 - len(link) - 2 - len(section) - 2,
-        renders=renders,
+        console,
+        plan_out=plan_out,
+        max_chars=GITHUB_COMMENT_LIMIT - len(github.MARKER) - 1,
+        previews=previews,
     )
-    for extra in (section, link):
-        if extra:
-            markdown = markdown.rstrip("\n") + "\n\n" + extra.rstrip("\n") + "\n"
-    github.append_summary(context.summary_path, markdown)
-    console.print(report.summary_line(plan))
+    github.append_summary(context.summary_path, planned.markdown)
+    console.print(planned.summary)
     github.write_outputs(
         context.output_path,
-        {"has-changes": str(plan.has_changes).lower(), "plan-json": str(plan_out)},
+        {"has-changes": str(planned.has_changes).lower(), "plan-json": str(plan_out)},
     )
+    if comment:
+        post_comment(context, planned.markdown, console)
+    if planned.approvals is not None:
+        approvals_status(context, planned.approvals, console)
+    return planned.ok
+
+
+def post_comment(context: GitHubContext, markdown: str, console: Console) -> None:
+    """The one sticky comment, created or edited; a fork's read-only token is said, not fatal."""
+    from orshot_gitops.github import api as github
+
     number = context.pull_request_number
-    if comment and number is not None:
-        try:
-            result = github.upsert_comment(context, number, markdown)
-        except github.CommentError as exc:
-            # A fork's token is read-only: that is expected, and the summary has the plan.
-            level = "notice" if context.is_fork else "warning"
-            hint = f" ({exc.hint})" if exc.hint else ""
-            console.print(f"::{level}::{_one_line(exc.message + hint)}")
-        else:
-            console.print(f"plan comment {result.action}: {result.url}")
-            github.write_outputs(context.output_path, {"comment-url": result.url})
-    if approvals is not None:
-        _approvals_status(context, approvals, console)
-    if renders.previews_failed:
-        return False
-    return not plan.errors and not any(a.severity == "error" for a in plan.actions)
+    if number is None:
+        return
+    try:
+        result = github.upsert_comment(context, number, markdown)
+    except github.CommentError as exc:
+        # A fork's token is read-only: that is expected, and the summary has the plan.
+        level = "notice" if context.is_fork else "warning"
+        hint = f" ({exc.hint})" if exc.hint else ""
+        console.print(f"::{level}::{_one_line(exc.message + hint)}")
+    else:
+        console.print(f"plan comment {result.action}: {result.url}")
+        github.write_outputs(context.output_path, {"comment-url": result.url})
 
 
-def _approvals_status(
+def approvals_status(
     context: GitHubContext, approvals: PullRequestApprovals, console: Console
 ) -> None:
     """The orshot/approvals status on the pull request's head, for branch protection. A
@@ -278,8 +402,11 @@ def ci_apply(
             f"this run is for {context.ref}, not for the default branch {default}",
             hint=f"apply publishes only the default branch: limit the workflow's push trigger to branches: [{default}]",
         )
+    from orshot_gitops.commands import root_key
+
+    key = root_key(root)
     # Before anything is planned, marked or pushed (see settings.py).
-    check_environment(env)
+    check_environment(env, key)
 
     def progress(message: str) -> None:
         console.print(message)
@@ -295,7 +422,7 @@ def ci_apply(
             report = run_apply(
                 root,
                 git,
-                lambda: OrshotClient.from_env(env),
+                lambda: OrshotClient.from_env(env, key),
                 lambda: datetime.now(timezone.utc),
                 ApplyOptions(push=True, remote=remote, reviews=reviews),
                 progress=progress,

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from orshot_gitops.console import Console
@@ -71,22 +72,77 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _config_files(tree: Path, name: str) -> list[str]:
+    """The files called `name` in a checked-out commit (it holds exactly the commit's files,
+    so each is a tracked one), as posix paths from `tree`."""
+    found = []
+    for folder, dirs, files in os.walk(tree):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        if name in files:
+            found.append((Path(folder) / name).relative_to(tree).as_posix())
+    return found
+
+
 def _validate(tree: Path, console: Console) -> int:
     """`validate` on one pushed commit's tree (checked out apart from the working tree)."""
     from datetime import datetime, timezone
 
+    from orshot_gitops.commands.every_root import worst
+    from orshot_gitops.content.model import CONFIG_FILE
+    from orshot_gitops.content.roots import find_roots
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
 
-    result = validate_repo(tree, datetime.now(timezone.utc), [], keep_posts=False)
-    console.print(report.as_text(result.diagnostics, result.files_checked, console))
-    return 1 if result.errors else 0
+    found = find_roots(tree, _config_files(tree, CONFIG_FILE))
+    if found.roots in ((), (".",)) and not found.refused:
+        found = replace(found, roots=(".",))
+    codes = []
+    for problem in found.refused:
+        console.print(problem.format())
+        codes.append(1)
+    for root in found.roots:
+        result = validate_repo(tree / root, datetime.now(timezone.utc), [], keep_posts=False)
+        diagnostics = [
+            replace(d, path=f"{root}/{d.path}") if root != "." and d.path else d
+            for d in result.diagnostics
+        ]
+        console.print(report.as_text(diagnostics, result.files_checked, console))
+        codes.append(1 if result.errors else 0)
+    return worst(codes)
 
 
 def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
-    """`apply --push` in the server hook's fresh clone; every line goes back to the pusher."""
+    """`apply --push` of every content root of the server hook's fresh clone (one, or one
+    per brand), each with its own key; the worst exit code. One brand's failure never stops
+    another's publishing."""
+    from orshot_gitops.commands.every_root import worst
+    from orshot_gitops.content.model import CONFIG_FILE
+    from orshot_gitops.content.roots import find_roots
+    from orshot_gitops.errors import UserError
+    from orshot_gitops.vcs.worktree import tracked_config_files
+
+    found = find_roots(work, tracked_config_files(work, CONFIG_FILE))
+    if found.roots in ((), (".",)) and not found.refused:
+        return _apply_root(work, say)
+    codes = []
+    for problem in found.refused:
+        say(f"orshot-gitops: {problem.format()}")
+        codes.append(1)
+    for root in found.roots:
+        say(f"orshot-gitops: == {root} ==")
+        try:
+            codes.append(_apply_root(work / root, say))
+        except UserError as exc:
+            say(f"orshot-gitops: {exc}")
+            codes.append(1)
+    return worst(codes)
+
+
+def _apply_root(work: Path, say: Callable[[str], None]) -> int:
+    """`apply --push` of one content root of the hook's clone."""
     from datetime import datetime, timezone
 
+    from orshot_gitops.commands import root_key
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.orshot.settings import check_environment
     from orshot_gitops.reconcile.runner import ApplyOptions, run_apply
@@ -94,13 +150,14 @@ def _apply_clone(work: Path, say: Callable[[str], None]) -> int:
     from orshot_gitops.vcs.gitrepo import open_repo
     from orshot_gitops.vcs.mergedriver import register
 
-    check_environment(os.environ)  # before the plan: nothing marked, nothing sent
+    key = root_key(work)
+    check_environment(os.environ, key)  # before the plan: nothing marked, nothing sent
     register(work)
     with open_repo(work) as git:
         report = run_apply(
             work,
             git,
-            lambda: OrshotClient.from_env(os.environ),
+            lambda: OrshotClient.from_env(os.environ, key),
             lambda: datetime.now(timezone.utc),
             ApplyOptions(push=True, remote="origin"),
             progress=lambda message: say(f"orshot-gitops: {message}"),

@@ -35,11 +35,15 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from orshot_gitops.scaffold import scaffold_files, write_scaffold
 
     root = Path(args.repo)
-    from_api = bool(os.environ.get("ORSHOT_API_KEY", "").strip()) and not args.sandbox_accounts
+    from orshot_gitops.orshot.settings import ApiKeyVariable
+
+    # A new root reads ORSHOT_API_KEY: its orshot.yaml may name another (api_key_env) later.
+    key = ApiKeyVariable()
+    from_api = key.present(os.environ) and not args.sandbox_accounts
     if from_api:
         from orshot_gitops.orshot.client import OrshotClient
 
-        with OrshotClient.from_env(os.environ) as client:
+        with OrshotClient.from_env(os.environ, key) as client:
             accounts = tuple(client.list_accounts())
         if not accounts:
             from orshot_gitops.errors import UserError

@@ -13,6 +13,7 @@ from orshot_gitops.console import Console
 
 if TYPE_CHECKING:
     from orshot_gitops.content.model import Config
+    from orshot_gitops.orshot.settings import ApiKeyVariable
     from orshot_gitops.reconcile.plan import Plan
     from orshot_gitops.reconcile.previews import Renders
     from orshot_gitops.state.model import State
@@ -65,22 +66,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.commands import root_key
     from orshot_gitops.reconcile.planner import make_plan, refuse_uncommitted_inputs
     from orshot_gitops.report import plan as report
     from orshot_gitops.vcs.gitrepo import open_repo
 
     now = datetime.now(timezone.utc)
     root = Path(args.repo)
+    key = root_key(root)
     if args.render_previews:
-        need_key()  # before anything is planned or rendered
+        need_key(key)  # before anything is planned or rendered
     with open_repo(root) as git:
         if args.out:
             # A saved plan is applied as saved: it must hold what a commit holds.
             refuse_uncommitted_inputs(root, git, "a saved plan is sent exactly as saved")
         plan, config, state = make_plan(root, git, now, overwrite_drift=args.overwrite_drift)
-    plan = plan_with_health(plan, console)
+    plan = plan_with_health(plan, console, key)
     _approvals_note(plan, config, now, console)
-    renders = plan_renders(plan, state, root, console, render=args.render_previews)
+    renders = plan_renders(plan, state, root, console, key, render=args.render_previews)
     if args.out:
         Path(args.out).write_text(report.as_json(plan, renders) + "\n", encoding="utf-8")
     if args.format == "json":
@@ -119,25 +122,31 @@ def _approvals_note(plan: Plan, config: Config | None, now: datetime, console: C
         )
 
 
-def need_key() -> None:
+def need_key(key: ApiKeyVariable) -> None:
     """Refuse `--render-previews` without a key, before anything is planned or written."""
     import os
 
     from orshot_gitops.errors import UserError
     from orshot_gitops.orshot.settings import check_environment
 
-    if not os.environ.get("ORSHOT_API_KEY", "").strip():
+    if not key.present(os.environ):
         raise UserError(
-            "--render-previews renders through Orshot and needs ORSHOT_API_KEY",
+            f"--render-previews renders through Orshot and needs {key.name}{key.for_root()}",
             hint="run it where the key is (the workflow's same-repository job), or plan "
             "without it: apply then renders, and the review shows no image",
             code="api-key",
         )
-    check_environment(os.environ)
+    check_environment(os.environ, key)
 
 
 def plan_renders(
-    plan: Plan, state: State, root: Path, console: Console, *, render: bool = False
+    plan: Plan,
+    state: State,
+    root: Path,
+    console: Console,
+    key: ApiKeyVariable,
+    *,
+    render: bool = False,
 ) -> Renders:
     """Which image each render: post will publish (recorded, previewed or rendered at
     apply); with `render`, the missing previews rendered now and written for a commit."""
@@ -150,7 +159,7 @@ def plan_renders(
     previews = load_previews(root)
     if not render or plan.errors:
         return render_outlook(plan, state, previews)
-    with OrshotClient.from_env(os.environ) as client:
+    with OrshotClient.from_env(os.environ, key) as client:
         renders, written = render_previews(
             plan,
             state,
@@ -170,16 +179,16 @@ def plan_renders(
     return renders
 
 
-def plan_with_health(plan: Plan, console: Console) -> Plan:
+def plan_with_health(plan: Plan, console: Console, key: ApiKeyVariable) -> Plan:
     """With a key in the environment, the accounts' health (reconcile/health.py)."""
     import os
 
     from orshot_gitops.orshot.client import OrshotClient
     from orshot_gitops.reconcile.health import with_health
 
-    if plan.errors or not os.environ.get("ORSHOT_API_KEY", "").strip():
+    if plan.errors or not key.present(os.environ):
         return plan
-    plan, note = with_health(plan, lambda: OrshotClient.from_env(os.environ))
+    plan, note = with_health(plan, lambda: OrshotClient.from_env(os.environ, key))
     if note:
         console.error(console.style(note, "yellow"))
     return plan

@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from orshot_gitops.commands import add_recording_options, record
+from orshot_gitops.commands import add_recording_options, record, root_key
 from orshot_gitops.console import Console
 
 NAME = "refresh"
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.rebuild:
         return _rebuild(root, args, console)
     state = load_state(root)
-    with OrshotClient.from_env(os.environ) as client:
+    with OrshotClient.from_env(os.environ, root_key(Path(args.repo))) as client:
         new_state, drifts = refresh(state, client, root)
     recorded = ""
     if new_state is not state:
@@ -75,7 +75,7 @@ def _rebuild(root: Path, args: argparse.Namespace, console: Console) -> int:
     compiled = compile_repository(root)
     with open_repo(root) as git:
         newest = newest_serial_seen(git, state.lineage if state.serial else None)
-    with OrshotClient.from_env(os.environ) as client:
+    with OrshotClient.from_env(os.environ, root_key(Path(args.repo))) as client:
         rebuilt, found = rebuild(state, compiled, client.list_posts(), newest)
     write_state(root, rebuilt)
     recorded = [f for f in found if f.orshot_post_id is not None]

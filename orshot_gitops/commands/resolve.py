@@ -6,7 +6,7 @@ import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
-from orshot_gitops.commands import add_recording_options, record
+from orshot_gitops.commands import add_recording_options, record, root_key
 from orshot_gitops.console import Console
 
 NAME = "resolve"
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         from orshot_gitops.reconcile.leftovers import discard_left_drafts
 
         if any(r.post_id is not None for r in state.posts[args.post].accounts.values()):
-            with OrshotClient.from_env(os.environ) as client:
+            with OrshotClient.from_env(os.environ, root_key(Path(args.repo))) as client:
                 state, discarded = discard_left_drafts(loaded, state, args.post, client)
     message = "\n".join(
         [f"orshot: resolve {args.post} as {args.as_status}", "", *changed, *discarded]

@@ -14,6 +14,7 @@ from orshot_gitops.console import Console
 
 if TYPE_CHECKING:
     from orshot_gitops.content.validate import ValidationReport
+    from orshot_gitops.orshot.settings import ApiKeyVariable
 
 NAME = "validate"
 SUMMARY = (
@@ -40,21 +41,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from orshot_gitops.commands import root_key
     from orshot_gitops.content.validate import validate_repo
     from orshot_gitops.report import diagnostics as report
 
     root = Path(args.repo)
-    online = bool(os.environ.get("ORSHOT_API_KEY", "").strip())
+    key = root_key(root)
+    online = key.present(os.environ)
     # The report needs only the problems: posts are not kept, so memory stays flat, unless
     # their render keys are to be checked with Orshot.
     result = validate_repo(root, datetime.now(timezone.utc), args.paths, keep_posts=online)
     if online:
-        result = with_template_check(result, console)
+        result = with_template_check(result, console, key)
     elif args.format == "text" and result.render_posts:
         # Said only where there is something it would check: render posts.
-        console.error(
-            "note: render modifications not checked against templates (no ORSHOT_API_KEY)"
-        )
+        console.error(f"note: render modifications not checked against templates (no {key.name})")
     if args.format == "json":
         console.print(report.as_json(result.diagnostics, result.files_checked))
     elif args.format == "github":
@@ -64,7 +65,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     return 1 if result.errors else 0
 
 
-def with_template_check(result: ValidationReport, console: Console) -> ValidationReport:
+def with_template_check(
+    result: ValidationReport, console: Console, key: ApiKeyVariable
+) -> ValidationReport:
     from dataclasses import replace
 
     from orshot_gitops.orshot.client import OrshotClient
@@ -74,8 +77,8 @@ def with_template_check(result: ValidationReport, console: Console) -> Validatio
 
     if not any(post.spec.render for post in result.posts):
         return result
-    check_environment(os.environ)
-    with OrshotClient.from_env(os.environ) as client:
+    check_environment(os.environ, key)
+    with OrshotClient.from_env(os.environ, key) as client:
         parameters = TemplateParameters(lambda template: template_parameters(client, template))
         problems, note = check_modifications(result.posts, parameters)
     if note:

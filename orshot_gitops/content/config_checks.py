@@ -7,15 +7,34 @@ limits, media rules and options of one of them a guess.
 
 from __future__ import annotations
 
+import re
+
 from orshot_gitops.content.compile import valid_timezone
 from orshot_gitops.content.model import CONFIG_FILE, Config
 from orshot_gitops.content.suggest import timezone_hint
 from orshot_gitops.content.yamlload import JsonPath
 from orshot_gitops.errors import Diagnostic, Severity
 
+# An environment variable's name, and one of ours: a pull request that could name any variable
+# would have its apply send the GitHub token (or a cloud key) to Orshot as the bearer key.
+_KEY_ENV = re.compile(r"ORSHOT_API_KEY[A-Z0-9_]*")
+
 
 def config_problems(config: Config) -> list[Diagnostic]:
     problems = []
+    if not _KEY_ENV.fullmatch(config.api_key_env):
+        problems.append(
+            _at(
+                config,
+                ("api_key_env",),
+                "api-key-env",
+                # Never the value: a key pasted here instead of its variable's name would
+                # be printed in CI's log.
+                "api_key_env is not the name of a variable starting with ORSHOT_API_KEY",
+                "name the environment variable that holds this root's key, in capitals, "
+                "digits and '_', e.g. ORSHOT_API_KEY_ZEN",
+            )
+        )
     if not valid_timezone(config.timezone):
         problems.append(
             _at(

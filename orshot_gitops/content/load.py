@@ -28,6 +28,7 @@ from orshot_gitops.content.repopaths import (
     file_escape_problem,
     state_link_problem,
 )
+from orshot_gitops.content.roots import NestedRoots, enclosing_root_problem
 from orshot_gitops.content.rules import parse_rules
 from orshot_gitops.content.schemas import schema_diagnostics
 from orshot_gitops.content.yamlload import Document, decode, load_document
@@ -91,6 +92,9 @@ def load_config(root: Path) -> tuple[Config | None, list[Diagnostic]]:
     state_link = state_link_problem(root)
     if state_link is not None:
         unsafe.append(state_link)
+    inside_other = enclosing_root_problem(root)
+    if inside_other is not None:
+        unsafe.append(inside_other)
     if unsafe:
         return None, unsafe
     # A rule it cannot read is one error here, and is left out of the rules applied.
@@ -149,6 +153,7 @@ def discover_posts(root: Path, config: Config) -> tuple[list[str], list[Diagnost
         return [], []
     found: list[str] = []
     problems: list[Diagnostic] = []
+    nested = NestedRoots(root, config.posts_dir)
     prefix = ""
     # Strings and the DirEntry's own symlink bit rather than a Path per file: the listing is
     # the one part of `plan` that grows with the repository (0.09 s -> 0.03 s for 10,000).
@@ -161,6 +166,11 @@ def discover_posts(root: Path, config: Config) -> tuple[list[str], list[Diagnost
             if escape is not None:
                 problems.append(escape)
                 continue
+        other_root = nested.problem(relative)
+        if other_root is not None:
+            if other_root not in problems:
+                problems.append(other_root)
+            continue
         found.append(relative)
     return sorted(found), problems
 
@@ -192,10 +202,12 @@ def load_posts(
     posts: list[PostSpec] = []
     problems: list[Diagnostic] = []
     seen: dict[str, str] = {}
+    nested = NestedRoots(root, config.posts_dir)
     for relative in relatives:
-        outside = check_inside(root, relative)
+        outside = check_inside(root, relative) or nested.problem(relative)
         if outside:
-            problems.append(outside)
+            if outside not in problems:
+                problems.append(outside)
             continue
         post_id = post_id_for(relative, config.posts_dir)
         if post_id in seen:

@@ -92,6 +92,9 @@ class Config:
 
     # How far ahead a recurring post's occurrences exist (content/recurrence.py), as written.
     horizon: str = "30d"
+    # The environment variable holding this root's Orshot key: one per brand when a
+    # repository holds several content roots (docs/brands.md).
+    api_key_env: str = "ORSHOT_API_KEY"
 
     def account(self, reference: str | int) -> Account | None:
         """Find an account by alias, or by its numeric Orshot id."""
@@ -212,6 +215,7 @@ def config_from_data(data: Mapping[str, Any], document: Document | None = None) 
         approvals=rules_from_data(data.get("approvals")),
         approvals_without_github=str(data.get("approvals_without_github", "hold")),
         horizon=str(data.get("horizon", "30d")),
+        api_key_env=str(data.get("api_key_env", "ORSHOT_API_KEY")),
     )
 
 

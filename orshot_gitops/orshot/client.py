@@ -98,6 +98,8 @@ from orshot_gitops.orshot.pacing import POLICY_HEADER, RatePacer, parse_policy
 from orshot_gitops.orshot.render_jobs import RenderJob, RenderJobCalls
 from orshot_gitops.orshot.settings import (
     DEFAULT_BASE_URL,
+    DEFAULT_KEY_ENV,
+    ApiKeyVariable,
     check_api_key,
     normalize_base_url,
     parse_rate_limit,
@@ -135,10 +137,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (30.0, 10.0)  # seconds: (any step, connecting)
-SANDBOX_HINT = (
-    "set ORSHOT_API_KEY to your Orshot API key; for the local sandbox use "
-    "ORSHOT_API_KEY=sandbox ORSHOT_BASE_URL=http://127.0.0.1:8787"
-)
 
 OnWait = Callable[[float, str], None]
 T = TypeVar("T")
@@ -173,11 +171,13 @@ class OrshotClient(RenderJobCalls):
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         retry_server_errors: bool = False,
+        key_variable: ApiKeyVariable | None = None,  # where it came from: named in hints
     ) -> None:
         self.base_url = normalize_base_url(base_url)
+        self.key = key_variable or ApiKeyVariable()
         key = api_key.strip()
         if not key:
-            raise UserError("the Orshot API key is empty", hint=SANDBOX_HINT, code="api-key")
+            raise UserError("the Orshot API key is empty", hint=self.key.hint(), code="api-key")
         check_api_key(key)
         self._key = key
         import httpx
@@ -199,16 +199,16 @@ class OrshotClient(RenderJobCalls):
         self._pacer = RatePacer(clock, rate_limit)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], **options: Any) -> OrshotClient:
-        """A client from ORSHOT_BASE_URL (default: the real API) and ORSHOT_API_KEY."""
-        key = env.get("ORSHOT_API_KEY", "").strip()
-        if not key:
-            raise UserError("ORSHOT_API_KEY is not set", hint=SANDBOX_HINT, code="api-key")
+    def from_env(
+        cls, env: Mapping[str, str], key: ApiKeyVariable | None = None, **options: Any
+    ) -> OrshotClient:
+        """A client from ORSHOT_BASE_URL (default: the real API) and the root's `key`."""
+        secret = (key := key or ApiKeyVariable()).require(env)
         base_url = env.get("ORSHOT_BASE_URL", "").strip() or DEFAULT_BASE_URL
         limit = env.get("ORSHOT_RATE_LIMIT", "").strip()
         if limit and "rate_limit" not in options:
             options = {**options, "rate_limit": parse_rate_limit(limit)}
-        return cls(base_url, key, **options)
+        return cls(base_url, secret, key_variable=key, **options)
 
     def __repr__(self) -> str:
         return f"OrshotClient(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -533,13 +533,11 @@ class OrshotClient(RenderJobCalls):
     def _error(
         self, response: httpx.Response, method: str, path: str, *, retry_after: float | None = None
     ) -> ApiError:
-        return error_for_status(
-            response.status_code,
-            self._server_message(response),
-            method=method,
-            path=path,
-            retry_after=retry_after,
-        )
+        status, message = response.status_code, self._server_message(response)
+        error = error_for_status(status, message, method=method, path=path, retry_after=retry_after)
+        # A brand's key (api_key_env): the hint names the variable that holds it.
+        error.hint = error.hint.replace(DEFAULT_KEY_ENV, self.key.name)
+        return error
 
     def _server_message(self, response: httpx.Response) -> str:
         """The server's `error` (and `message`, when it adds something), or the body's start."""

@@ -7,7 +7,8 @@ before anything is planned, marked or written (`check_environment`): a malformed
 found only when the first request is made would stop a run after its intents were recorded
 and pushed, leaving "pending" claims for a send that never happened.
 
-The variables: ORSHOT_API_KEY, ORSHOT_BASE_URL, ORSHOT_RATE_LIMIT, ORSHOT_SETTLE_AFTER (read
+The variables: ORSHOT_API_KEY (or the variable a content root's `api_key_env` names: one key
+per brand, `ApiKeyVariable`), ORSHOT_BASE_URL, ORSHOT_RATE_LIMIT, ORSHOT_SETTLE_AFTER (read
 here); ORSHOT_CACHE_DIR (`cache.cache_root`: any path, a bad one means no cache), ORSHOT_DEBUG
 (any value means yes), ORSHOT_CRASH_AT (tests only) and the GITHUB_* variables a runner sets
 (`github.GitHubContext.from_env`).
@@ -19,12 +20,14 @@ import ipaddress
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from orshot_gitops.errors import UserError
 
 DEFAULT_BASE_URL = "https://api.orshot.com"
+DEFAULT_KEY_ENV = "ORSHOT_API_KEY"
 DEFAULT_SETTLE_AFTER = 900.0  # seconds: see `apply --settle-after`
 _BASE_URL_HINT = (
     f"use an https:// URL such as {DEFAULT_BASE_URL}, or http://127.0.0.1:PORT for the sandbox"
@@ -152,14 +155,61 @@ def settle_after(env: Mapping[str, str]) -> float:
     return parse_seconds(text, "ORSHOT_SETTLE_AFTER") if text else DEFAULT_SETTLE_AFTER
 
 
-def check_environment(env: Mapping[str, str]) -> None:
+@dataclass(frozen=True)
+class ApiKeyVariable:
+    """Where a content root's key is read: the variable its `api_key_env` names (default
+    ORSHOT_API_KEY) and the root, for messages. Every client and every "is there a key?"
+    goes through one of these, so a brand's command never reads another brand's key."""
+
+    name: str = DEFAULT_KEY_ENV
+    root: str = ""  # the content root as the user knows it ("brands/zen"); "" for one root
+    # Set when the root's orshot.yaml does not load: its variable is unknown, and guessing
+    # ORSHOT_API_KEY would hand this root another brand's key. No key, then: reads and sends
+    # are refused, and the command reports the file's own error.
+    unknown: bool = False
+
+    def value(self, env: Mapping[str, str]) -> str:
+        return "" if self.unknown else env.get(self.name, "").strip()
+
+    def present(self, env: Mapping[str, str]) -> bool:
+        return bool(self.value(env))
+
+    def require(self, env: Mapping[str, str], why: str = "") -> str:
+        """The key, or an error naming the variable to set and the root (never a value)."""
+        key = self.value(env)
+        if self.unknown:
+            raise UserError(
+                f"no Orshot key for {self.root or 'this content root'}: its orshot.yaml does "
+                "not load, so which variable holds its key (api_key_env) is unknown",
+                hint="fix orshot.yaml first ('orshot-gitops validate' says where)",
+                code="api-key",
+            )
+        if not key:
+            raise UserError(
+                f"{self.name} is not set{self.for_root()}{why}",
+                hint=self.hint(),
+                code="api-key",
+            )
+        return key
+
+    def for_root(self) -> str:
+        return f" (the key of the content root {self.root})" if self.root else ""
+
+    def hint(self) -> str:
+        return (
+            f"set {self.name} to the Orshot API key of this root's workspace; for the local "
+            f"sandbox use {self.name}=sandbox ORSHOT_BASE_URL=http://127.0.0.1:8787"
+        )
+
+
+def check_environment(env: Mapping[str, str], key: ApiKeyVariable | None = None) -> None:
     """Every setting a command that may send reads, checked now, before any work: a missing
     key is not an error here (a plan with nothing to send needs none), a malformed one is."""
     normalize_base_url(env.get("ORSHOT_BASE_URL", "").strip() or DEFAULT_BASE_URL)
     limit = env.get("ORSHOT_RATE_LIMIT", "").strip()
     if limit:
         parse_rate_limit(limit)
-    key = env.get("ORSHOT_API_KEY", "").strip()
-    if key:
-        check_api_key(key)
+    value = (key or ApiKeyVariable()).value(env)
+    if value:
+        check_api_key(value)
     settle_after(env)

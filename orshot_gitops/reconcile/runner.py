@@ -89,7 +89,9 @@ def _local_lock(git: GitRepo, run_id: str) -> Iterator[frozenset[str]]:
     The lock file names its holder. Taking it over, we learn the id of the last run in this
     checkout: it is over (a live one would still hold the lock), so its claims need no
     waiting for its heartbeat to go stale. Yields that id, if any."""
-    path = git.root / ".git" / "orshot-apply.lock"
+    # The work tree's .git, not the content root's: a brand in a subfolder has none, and went
+    # unlocked. One lock per checkout: its brands share one index and one branch.
+    path = git.toplevel / ".git" / "orshot-apply.lock"
     if not path.parent.is_dir():  # a worktree or submodule: .git is a file; no local lock
         yield frozenset()
         return
@@ -363,7 +365,7 @@ def _check_key(client_factory: Callable[[], OrshotClient]) -> frozenset[int]:
         raise AuthError(
             f"Orshot refused the API key: {error.server_message or error.message}",
             status=error.status,
-            hint=f"nothing was sent or recorded; {AuthError.default_hint}",
+            hint=f"nothing was sent or recorded; {error.hint}",
         ) from None
     except ApiError as error:
         raise UserError(

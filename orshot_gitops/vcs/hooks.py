@@ -167,7 +167,9 @@ def post_receive(
         return 0
     from_env = {k: v for k, v in env.items() if k.startswith("ORSHOT_") and v}
     settings = {**read_env_file(bare / ENV_FILE), **from_env}
-    if not settings.get("ORSHOT_API_KEY"):
+    # Any key: a repository of several brands holds one per brand (ORSHOT_API_KEY_ZEN...),
+    # and each brand's apply says itself when its own is missing.
+    if not any(name.startswith("ORSHOT_API_KEY") and value for name, value in settings.items()):
         say(
             f"orshot-gitops: not publishing: no ORSHOT_API_KEY (put it in {bare / ENV_FILE}, "
             "mode 600, or in the environment of the git server)"

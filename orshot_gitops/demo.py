@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 from orshot_gitops.console import Console
@@ -35,6 +37,48 @@ SECOND_BRAND_SANDBOX = {
         {"id": 12, "platform": "linkedin", "username": "zen-studio", "name": "Zen Studio"},
     ],
 }
+
+
+# The examples are written for the dates around their writing: a launch on 2027-01-05, a
+# weekly tip from 2027-01-07. Once those pass, the demo would show "schedule has passed"
+# where it means to show a post going out, so its copy moves every date of the examples by
+# whole weeks (each weekday and wall-clock time kept) until the earliest is two
+# weeks ahead. Nothing moves while the examples are still ahead of the clock.
+_ISO_DATE = re.compile(r"(?<![\d-])(20\d\d)-(\d\d)-(\d\d)(?![\d-])")
+_DATED_SUFFIXES = (".yaml", ".yml", ".csv", ".json")
+LEAD = timedelta(days=14)
+
+
+def weeks_to_shift(earliest: date, today: date) -> int:
+    """Whole weeks that put `earliest` at least two weeks after `today` (0 if it is)."""
+    short = (today + LEAD - earliest).days
+    return max(0, -(-short // 7))
+
+
+def shift_dates(text: str, weeks: int) -> str:
+    """Every ISO date in `text` moved `weeks` weeks later."""
+    if weeks == 0:
+        return text
+
+    def later(match: re.Match[str]) -> str:
+        moved = date(*map(int, match.groups())) + timedelta(weeks=weeks)
+        return moved.isoformat()
+
+    return _ISO_DATE.sub(later, text)
+
+
+def shift_examples(repo: Path, today: date) -> int:
+    """Move the copied examples' dates so they lie ahead of `today`; the weeks moved."""
+    files = sorted(p for p in repo.rglob("*") if p.is_file() and p.suffix in _DATED_SUFFIXES)
+    texts = {path: path.read_text(encoding="utf-8") for path in files}
+    found = [
+        date(*map(int, m.groups())) for text in texts.values() for m in _ISO_DATE.finditer(text)
+    ]
+    weeks = weeks_to_shift(min(found), today) if found else 0
+    for path, text in texts.items():
+        if weeks:
+            path.write_text(shift_dates(text, weeks), encoding="utf-8")
+    return weeks
 
 
 def examples_dir() -> Path:
@@ -86,6 +130,7 @@ def run_demo(directory: Path | None, console: Console) -> int:
         raise UserError(f"{repo} already exists", hint="pass an empty --dir, or remove it")
     repo.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(examples_dir(), repo, ignore=shutil.ignore_patterns("workflows"))
+    weeks = shift_examples(repo, date.today())
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", "-A")
     # Messages on stdin, as every commit of ours (gitrepo.commit_paths): no size limit.
@@ -161,7 +206,9 @@ def run_demo(directory: Path | None, console: Console) -> int:
             hours.write_text(
                 hours.read_text(encoding="utf-8")
                 .replace("closes at 14:00", "closes at 13:00")
-                .replace("2027-12-23T09:00", "2027-12-22T09:00"),
+                .replace(
+                    shift_dates("2027-12-23T09:00", weeks), shift_dates("2027-12-22T09:00", weeks)
+                ),
                 encoding="utf-8",
             )
             _git(repo, "commit", "-q", "-a", "-F", "-", stdin="Holiday hours: an hour earlier")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections import Counter
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
+from orshot_gitops import demo
 from orshot_gitops.cli import main
 from orshot_gitops.sandbox import SandboxConfig, SandboxServer
 
@@ -19,6 +22,14 @@ def test_demo_publishes_once_and_exits_0(
     assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
     captured = capsys.readouterr()
     out = captured.out
+    # The examples' dates as the demo's copy has them (moved on once they have passed).
+    examples = tmp_path / "examples"
+    shutil.copytree(demo.examples_dir(), examples)
+    weeks = demo.shift_examples(examples, date.today())
+
+    def on(day: str) -> str:
+        return demo.shift_dates(day, weeks)
+
     assert "published" in out
     # The example's approvals cannot be checked without GitHub: held, listed, then released
     # by the repository's own commit, and sent once.
@@ -31,16 +42,17 @@ def test_demo_publishes_once_and_exits_0(
     assert "using the reviewed render preview of 2026/12/studio-render" in out + captured.err
     # The edit of a scheduled post is reviewed as what changes, then made in place.
     assert "closes at [-14:00-]{+13:00+} on December 24th" in out
-    assert (
-        "time: Thu 2027-12-23 09:00 CET (Europe/Berlin) → Wed 2027-12-22 09:00 CET (Europe/Berlin)"
-        in out
+    assert re.search(
+        rf"time: Thu {on('2027-12-23')} 09:00 CES?T \(Europe/Berlin\) → "
+        rf"Wed {on('2027-12-22')} 09:00 CES?T \(Europe/Berlin\)",
+        out,
     )
     # The weekly tip: one post per date in the horizon, the skipped week left out.
-    assert re.search(r"evergreen/weekly-tip@2027-02-04 → acme-x +scheduled", out)
-    assert "weekly-tip@2027-01-28" not in out
+    assert re.search(rf"evergreen/weekly-tip@{on('2027-02-04')} → acme-x +scheduled", out)
+    assert f"weekly-tip@{on('2027-01-28')}" not in out
     assert f"The content repository is {tmp_path / 'demo' / 'content'}" in out
     # The queued posts (examples/posts/queue/) are shown on their slots, tentative until merged.
-    assert re.search(r"queue/tip-checklist → acme-x +scheduled  2027-12-01 14:", out)
+    assert re.search(rf"queue/tip-checklist → acme-x +scheduled  {on('2027-12-01')} 1[34]:", out)
     assert "(queue slot: tentative until merged)" in out
 
     # The sandbox's posts log survives the demo: read it back as ground truth.
@@ -80,3 +92,23 @@ def test_demo_ends_by_writing_its_preview_site(
     # The site is the demo's repository after its runs: every post, each live one marked so.
     assert (tmp_path / "demo" / "preview" / "calendar.ics").is_file()
     assert len(list(index.parent.glob("post-*.html"))) == 17  # a page per batch row too
+
+
+@pytest.mark.parametrize("today", [date(2026, 12, 5), date(2027, 3, 1), date(2027, 8, 2)])
+def test_the_demos_copy_of_the_examples_is_ahead_of_the_clock_on_any_day(
+    tmp_path: Path, today: date
+) -> None:
+    """The examples are dated around their writing; the demo's copy moves them by whole
+    weeks, so on a later day it still shows posts going out, not "schedule has passed"."""
+    from orshot_gitops.content.validate import validate_repo
+
+    copy = tmp_path / "content"
+    shutil.copytree(demo.examples_dir(), copy, ignore=shutil.ignore_patterns("workflows"))
+    weeks = demo.shift_examples(copy, today)
+    assert (weeks == 0) is (today == date(2026, 12, 5))
+    noon = datetime(today.year, today.month, today.day, 12, tzinfo=timezone.utc)
+    for root in (copy, copy / "brands" / "zen"):
+        problems = validate_repo(root, noon).diagnostics
+        assert [str(p) for p in problems if p.severity.value == "error"] == []
+    hours = (copy / "posts/2026/12/holiday-hours.yaml").read_text(encoding="utf-8")
+    assert demo.shift_dates("2027-12-23T09:00", weeks) in hours

@@ -33,8 +33,9 @@ Each post's caption starts with a marker `[p<uid>r<revision>]` that survives ren
 edits, so the Posts Log says which post and revision each Orshot post is; a revision bump gets
 a new marker, so its new post is not counted as a duplicate of the old one.
 
-The default run is small enough for CI; ORSHOT_MODEL_EXAMPLES=200 (read at import time:
-conftest.py clears ORSHOT_* variables inside tests) makes it longer, and
+The default run is small enough for CI and derandomized (the same examples every run: CI red
+means the change broke them); ORSHOT_MODEL_EXAMPLES=200 (read at import time: conftest.py
+clears ORSHOT_* variables inside tests) makes it longer and draws new examples each run, and
 ORSHOT_MODEL_STEPS sets the steps per example.
 """
 
@@ -87,6 +88,7 @@ from orshot_gitops.vcs.mergedriver import register as register_merge_driver
 
 EXAMPLES = int(os.environ.get("ORSHOT_MODEL_EXAMPLES", "15"))
 STEPS = int(os.environ.get("ORSHOT_MODEL_STEPS", "12"))
+RANDOM = "ORSHOT_MODEL_EXAMPLES" in os.environ
 
 API_KEY = "sk_model_test_key_51c0ffee"
 SCHEMA = json.loads(
@@ -1009,6 +1011,9 @@ def test_reconciler_model() -> None:
             stateful_step_count=STEPS,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            # CI's run is the same examples every time, so a red run means the change broke
+            # them; a longer run (ORSHOT_MODEL_EXAMPLES set) draws new ones to explore.
+            derandomize=not RANDOM,
         ),
     )
 
